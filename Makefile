@@ -1,0 +1,45 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: venv demo test unit lab notebooks bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip >/dev/null
+	$(PY) -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+## demo: generate the embedded data (if missing), train, evaluate, write a report
+demo: $(STAMP)
+	$(PY) -m tsgan demo
+
+## test: unit tests and every notebook under nbval
+test: $(STAMP)
+	$(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
+
+## unit: unit tests only (fast)
+unit: $(STAMP)
+	$(PY) -m pytest tests
+
+## lab: JupyterLab on notebooks/
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+## notebooks: re-execute every notebook in place so stored outputs match the code
+notebooks: $(STAMP)
+	for nb in $(NOTEBOOKS); do \
+	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb || exit 1; \
+	done
+
+## bench: run the benchmark scripts
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,239 @@
+"""Configuration: one dataclass tree, two presets (``cpu`` and ``paper``), save/load, overrides.
+
+Every default lives here, commented. Override any field without editing code::
+
+    cfg = get_config("cpu", ["optim.lr=1e-3", "data.height=128"])   # from Python / a notebook
+    python -m tsgan train --preset cpu optim.lr=1e-3 data.height=128   # from the command line
+
+Paper symbols: lambda1..3 (Eq. 8), omega (Eq. 7), alpha_c / alpha_s (Eq. 16), m (Eq. 11).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "synthetic"          # registry name: synthetic | sysu | regdb | llcm
+    root: str = "data/synthetic_sysu"   # dataset root; the synthetic one is generated here when missing
+    synth_seed: int = 0                 # seed of the embedded dataset
+    regdb_trial: int = 1                # RegDB trains one model per trial (1..10)
+    height: int = 288                   # input size; BoT uses 256x128, most VI-ReID code 288x144
+    width: int = 144
+    P: int = 8                          # identities per batch
+    K: int = 4                          # (RGB, IR) pairs per identity -> batch = 2*P*K images
+    batches_per_epoch: int = 0          # 0: derived from the data (see CrossModalityBatchSampler)
+    workers: int = 4                    # DataLoader workers
+    cache: bool = False                 # keep resized uint8 images in memory (fast epochs)
+    flip: float = 0.5                   # random horizontal flip probability
+    pad: int = 10                       # pad-and-crop pixels
+    erasing: float = 0.5                # random erasing probability
+    channel_aug: bool = False           # random channel copy / grayscale on RGB images (CAJ-style)
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "resnet50"              # ReID backbone: resnet50 (paper) | resnet18 (cpu)
+    pretrained: str = "imagenet"        # "" (random init) | "imagenet" (torchvision cache) | path to a state dict
+    last_stride: int = 1                # BoT: last stride 1
+    neck_feat: str = "V"                # test feature: "V" (GAP, paper) | "bn" (after the BN-neck)
+    gen_filters: int = 64               # CycleGAN ResNet generator width (ngf)
+    gen_blocks: int = 9                 # residual blocks in the generator
+    disc_filters: int = 64              # PatchGAN width (ndf)
+    disc_layers: int = 3                # PatchGAN depth (3 -> 70x70 receptive field)
+    discriminator: str = "joint"        # joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
+
+
+@dataclass
+class LossConfig:
+    lambda1: float = 3.0                # ID loss weight (Eq. 8)
+    lambda2: float = 1.0                # triplet weight (Eq. 8)
+    lambda3: float = 0.1                # L_ReID^GAN weight (Eq. 8)
+    label_smooth: float = 0.1           # epsilon of Eq. 10
+    margin: float = 0.3                 # triplet margin m (Eq. 11)
+    omega: float = 10.0                 # cycle loss weight (Eq. 7)
+    alpha_c: float = 0.006              # cross-domain TS weight (Eq. 16)
+    alpha_s: float = 0.003              # same-domain TS weight (Eq. 16)
+    ts_losses: str = "all"              # all | cross (TS-GAN^singleTS) | none
+    ts_reduction: str = "mean"          # mean (PyTorch default) | sum (literal ||.||_2^2)
+    gan_mode: str = "vanilla"           # vanilla (log loss, as written) | lsgan
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 3.5e-4                  # backbone Adam learning rate
+    weight_decay: float = 5e-4
+    warmup_epochs: int = 10             # linear warm-up from lr/warmup_epochs to lr
+    milestones: tuple[int, ...] = (40, 70)
+    gamma: float = 0.3                  # lr factor at each milestone (paper: decay factor 0.3)
+    epochs: int = 120
+    gan_lr: float = 2e-4                # generators and discriminators (CycleGAN's Adam)
+    gan_beta1: float = 0.5
+    gan_beta2: float = 0.999
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    device: str = "auto"                # auto | cpu | cuda | cuda:N
+    amp: str = "off"                    # off | bf16 | fp16 (fp16 uses a GradScaler)
+    channels_last: bool = False
+    compile: bool = False               # torch.compile the networks
+    teacher_epochs: int = 60            # IR-only teacher pretraining
+    log_every: int = 20                 # steps between metric log lines
+    ckpt_every: int = 1                 # epochs between checkpoints
+    out_dir: str = "runs"               # one sub-folder per run
+    use_gan: bool = True                # False: backbone only (Table II "Backbone")
+    use_teacher: bool = True
+
+
+@dataclass
+class EvalConfig:
+    mode: str = "all"                   # SYSU-MM01: all | indoor
+    shots: int = 1                      # 1 (single-shot) | 10 (multi-shot)
+    trials: int = 10
+    draw: str = "seeded"                # seeded (common Python baseline) | official (rand_perm_cam.mat)
+    split_file: str = ""                # path to rand_perm_cam.mat for draw=official
+    rerank: bool = False
+    k1: int = 20
+    k2: int = 6
+    lambda_: float = 0.3
+    flip: bool = False                  # average features of the image and its mirror
+    batch_size: int = 128
+
+
+@dataclass
+class Config:
+    name: str = "paper"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def digest(self, *sections: str) -> str:
+        """Short stable hash of the given sections (all when none): the key of cached runs."""
+        d = self.to_dict()
+        if sections:
+            d = {k: d[k] for k in sections}
+        return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        return from_dict(json.loads(Path(path).read_text()))
+
+
+def _paper() -> Config:
+    return Config(name="paper")
+
+
+def _cpu() -> Config:
+    """Small images and networks: every notebook and the demo run in minutes on 2 CPU cores."""
+    cfg = Config(name="cpu")
+    cfg.data.height, cfg.data.width = 64, 32
+    cfg.data.P, cfg.data.K = 8, 2
+    cfg.data.pad = 4
+    cfg.data.workers = 0
+    cfg.data.cache = True
+    cfg.model.arch = "resnet18"
+    cfg.model.pretrained = ""
+    cfg.model.gen_filters, cfg.model.gen_blocks = 16, 3
+    cfg.model.disc_filters, cfg.model.disc_layers = 16, 2
+    cfg.optim.epochs = 12
+    cfg.optim.warmup_epochs = 2
+    cfg.optim.milestones = (8, 11)
+    cfg.train.teacher_epochs = 8
+    cfg.eval.batch_size = 256
+    return cfg
+
+
+PRESETS = {"paper": _paper, "cpu": _cpu}
+
+
+def get_config(preset: str = "cpu", overrides: list[str] | dict[str, Any] | None = None) -> Config:
+    """A preset with ``overrides`` applied ("section.field=value" strings or a {dotted: value} dict)."""
+    if preset not in PRESETS:
+        raise KeyError(f"unknown preset {preset!r}; known: {sorted(PRESETS)}")
+    cfg = PRESETS[preset]()
+    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in (overrides or [])]
+    for key, value in items:
+        set_field(cfg, key, value)
+    return cfg
+
+
+def _split(item: str) -> tuple[str, str]:
+    if "=" not in item:
+        raise ValueError(f"override {item!r} must look like section.field=value, e.g. optim.lr=1e-3")
+    key, value = item.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def set_field(cfg: Config, key: str, value: Any) -> None:
+    """Set ``cfg.<section>.<field>`` from a dotted key, converting strings to the field's type."""
+    parts = key.split(".")
+    obj = cfg
+    for p in parts[:-1]:
+        if not hasattr(obj, p) or not is_dataclass(getattr(obj, p)):
+            raise KeyError(f"unknown config section {p!r} in {key!r}; sections: {[f.name for f in fields(Config)][1:]}")
+        obj = getattr(obj, p)
+    name = parts[-1]
+    known = {f.name for f in fields(obj)}
+    if name not in known:
+        raise KeyError(f"unknown config field {key!r}; fields of this section: {sorted(known)}")
+    hint = get_type_hints(type(obj))[name]
+    setattr(obj, name, _convert(value, hint, key))
+
+
+def _convert(value: Any, hint: Any, key: str) -> Any:
+    if not isinstance(value, str):
+        return tuple(value) if hint == tuple[int, ...] else value
+    try:
+        if hint is bool:
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if hint is int:
+            return int(value)
+        if hint is float:
+            return float(value)
+        if hint == tuple[int, ...]:
+            return tuple(int(v) for v in value.strip("()[] ").split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"config field {key!r} expects {getattr(hint, '__name__', hint)}, got {value!r}") from None
+    return value
+
+
+def from_dict(d: dict[str, Any]) -> Config:
+    """Rebuild a Config from ``to_dict()`` output; unknown keys are an error (a stale config file)."""
+    cfg = Config(name=d.get("name", "custom"))
+    for section, values in d.items():
+        if section == "name":
+            continue
+        for k, v in values.items():
+            set_field(cfg, f"{section}.{k}", v)
+    return cfg
+
+
+def replace(cfg: Config, **overrides: Any) -> Config:
+    """A deep copy of ``cfg`` with dotted overrides given as keyword arguments (use __ for the dot)."""
+    new = from_dict(cfg.to_dict())
+    for key, value in overrides.items():
+        set_field(new, key.replace("__", "."), value)
+    return new
+
+
+__all__ = ["Config", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "EvalConfig",
+           "PRESETS", "get_config", "set_field", "from_dict", "replace"]

@@ -1,0 +1,91 @@
+"""SYSU-MM01 reader (Wu et al., ICCV 2017).
+
+Layout (also written by ``tsgan.data.synthetic``)::
+
+    ROOT/cam1 .. cam6/<pid:04d>/<img:04d>.jpg
+    ROOT/exp/train_id.txt, val_id.txt, test_id.txt   one line of comma-separated ids
+
+RGB cameras 1, 2 (indoor), 4, 5 (outdoor); IR cameras 3 (indoor) and 6 (outdoor). Training uses
+train + val identities (395 on the real dataset); the test identities feed the protocols.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .records import CrossModalityDataset, DatasetError, Sample, require_dir
+
+RGB_CAMS = (1, 2, 4, 5)
+IR_CAMS = (3, 6)
+ALL_CAMS = (1, 2, 3, 4, 5, 6)
+HINT = (
+    "SYSU-MM01 is distributed by its authors on request (see data/README.md). Point --root at the "
+    "folder that holds cam1..cam6 and exp/, or run `python -m tsgan data synth --out DIR` for the "
+    "embedded dataset in the same layout."
+)
+
+
+def modality_of_cam(cam: int) -> str:
+    return "ir" if cam in IR_CAMS else "rgb"
+
+
+def read_id_file(path: Path) -> list[int]:
+    """Parse one of exp/{train,val,test}_id.txt: comma-separated, unpadded integers."""
+    if not path.is_file():
+        raise DatasetError(f"SYSU-MM01: expected the split file {path}, found nothing.\n  {HINT}")
+    text = path.read_text().strip()
+    try:
+        ids = [int(tok) for tok in text.replace("\n", ",").split(",") if tok.strip()]
+    except ValueError as err:
+        raise DatasetError(
+            f"SYSU-MM01: {path} should hold comma-separated integer ids (e.g. '1,2,4'), "
+            f"found {text[:60]!r}: {err}"
+        ) from None
+    if not ids:
+        raise DatasetError(f"SYSU-MM01: {path} is empty; expected comma-separated identity ids.")
+    return ids
+
+
+def list_images(root: Path, pids: list[int], cams: tuple[int, ...] = ALL_CAMS) -> list[Sample]:
+    """Every image of ``pids`` in ``cams``, sorted by (pid, cam, path). Missing folders are fine."""
+    samples = []
+    for pid in sorted(pids):
+        for cam in cams:
+            folder = root / f"cam{cam}" / f"{pid:04d}"
+            if not folder.is_dir():
+                continue
+            for img in sorted(folder.iterdir()):
+                if img.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
+                    samples.append(Sample(str(img), pid, cam, modality_of_cam(cam)))
+    return samples
+
+
+def read_sysu(root: str | Path) -> CrossModalityDataset:
+    """Read a SYSU-MM01 tree into train (train + val ids) and test records."""
+    root = require_dir(Path(root), "the SYSU-MM01 root (cam1..cam6/, exp/)", "SYSU-MM01", HINT)
+    missing = [f"cam{c}" for c in ALL_CAMS if not (root / f"cam{c}").is_dir()]
+    if missing or not (root / "exp").is_dir():
+        found = sorted(p.name for p in root.iterdir())[:12]
+        raise DatasetError(
+            f"SYSU-MM01: {root} is not in the SYSU-MM01 layout: expected folders cam1..cam6 and exp/, "
+            f"missing {missing + ([] if (root / 'exp').is_dir() else ['exp'])}; found {found}.\n  {HINT}"
+        )
+    train_ids = read_id_file(root / "exp" / "train_id.txt")
+    val_ids = read_id_file(root / "exp" / "val_id.txt")
+    test_ids = read_id_file(root / "exp" / "test_id.txt")
+    overlap = set(train_ids + val_ids) & set(test_ids)
+    if overlap:
+        raise DatasetError(
+            f"SYSU-MM01: identities {sorted(overlap)[:10]} are listed both for training and testing in {root / 'exp'}; "
+            "the split files must be disjoint."
+        )
+    train = list_images(root, train_ids + val_ids)
+    test = list_images(root, test_ids)
+    if not train or not test:
+        raise DatasetError(
+            f"SYSU-MM01: found {len(train)} training and {len(test)} test images under {root}; expected images at "
+            f"cam<c>/<pid:04d>/<img:04d>.jpg for the ids in exp/*.txt.\n  {HINT}"
+        )
+    return CrossModalityDataset(
+        name="sysu", root=root, train=train, test=test,
+        train_ids=sorted(train_ids + val_ids), val_ids=sorted(val_ids), test_ids=sorted(test_ids),
+    )
