@@ -1,0 +1,105 @@
+"""Checkpoints: atomic writes, safe loads, and the deployed student backbone.
+
+A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so it loads with
+``torch.load(..., weights_only=True)`` (no pickled code runs). Layout used by the trainers::
+
+    {"config": Config.to_dict(), "num_classes": int, "kind": "teacher" | "tsgan",
+     "models": {"backbone": state_dict, "G_I": ..., ...},
+     "optimizers": {...}, "schedulers": {...}, "scaler": {...},
+     "rng": {...}, "position": {"epoch": e, "batch": b, "step": s}}
+
+``load_backbone`` needs only ``config``, ``num_classes`` and ``models["backbone"]``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import Config, from_dict, replace
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing, truncated, corrupt or not a tsgan checkpoint."""
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` to ``path`` atomically: temp file in the same folder, fsync, rename.
+
+    A crash at any moment leaves either the previous file or the new one, never a partial file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True``; a bad file raises :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"expected a checkpoint file at {path}, found {'a folder' if path.exists() else 'nothing'}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, zipfile errors...
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({path.stat().st_size} bytes): {type(err).__name__}: {err}\n"
+            "  the file is truncated or corrupt (or not written by torch.save); tsgan writes checkpoints "
+            "atomically, so this one was damaged after writing. Delete it and resume from an earlier one, "
+            "or retrain."
+        ) from err
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a dict written by tsgan")
+    return state
+
+
+def checkpoint_config(state: dict[str, Any], path: str | Path = "<state>") -> Config:
+    """The run configuration stored in a checkpoint."""
+    if "config" not in state:
+        raise CheckpointError(f"checkpoint {path} has no 'config' entry; keys found: {sorted(state)}")
+    return from_dict(state["config"])
+
+
+def load_backbone(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, Config]:
+    """The student (or teacher) ReID backbone stored in a checkpoint, in eval mode, with its config."""
+    from ..models import build_backbone
+
+    state = load_checkpoint(path, map_location)
+    cfg = checkpoint_config(state, path)
+    models = state.get("models", {})
+    if "backbone" not in models or "num_classes" not in state:
+        raise CheckpointError(
+            f"checkpoint {path} holds no backbone: expected keys 'num_classes' and models['backbone'], "
+            f"found {sorted(state)} and models {sorted(models)}"
+        )
+    # the weights come from the checkpoint: no ImageNet initialisation needed
+    backbone = build_backbone(replace(cfg, model__pretrained="").model, state["num_classes"])
+    backbone.load_state_dict(models["backbone"])
+    return backbone.to(map_location).eval(), cfg
