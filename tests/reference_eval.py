@@ -1,0 +1,100 @@
+"""Plain, loop-based renderings of the evaluation algorithms, written independently of ``tsgan.eval``.
+
+They follow the code the field copies (the ``eval_sysu`` / ``eval_regdb`` loops of the common
+cross-modality baseline and the ``re_ranking`` of Zhong et al. as distributed by most ReID code
+bases): dense arrays, one query or one row at a time. The tests compare the library against them
+and the benchmarks time them. Not used by the package.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def eval_loop(distmat, q_pids, g_pids, q_cams, g_cams, protocol="sysu", max_rank=20):
+    """One query at a time: sort, remove by the camera rule, CMC (deduplicated unless regdb), AP, INP."""
+    all_cmc, all_ap, all_inp = [], [], []
+    for i in range(distmat.shape[0]):
+        order = np.argsort(distmat[i], kind="stable")
+        pids, cams = g_pids[order], g_cams[order]
+        if protocol == "sysu":
+            keep = ~((q_cams[i] == 3) & (cams == 2))
+        elif protocol == "llcm":
+            keep = ~((pids == q_pids[i]) & (cams == q_cams[i]))
+        else:
+            keep = np.ones(len(order), dtype=bool)
+        pids = pids[keep]
+        matches = (pids == q_pids[i]).astype(np.int64)
+        if not matches.any():
+            continue
+        if protocol == "regdb":
+            ranked_ids = pids
+        else:
+            seen, ranked_ids = set(), []
+            for p in pids:
+                if p not in seen:
+                    seen.add(p)
+                    ranked_ids.append(p)
+            ranked_ids = np.array(ranked_ids)
+        first = int(np.argmax(ranked_ids == q_pids[i]))
+        all_cmc.append([1.0 if first < k else 0.0 for k in range(1, max_rank + 1)])
+        hits, precisions = 0, []
+        for rank, m in enumerate(matches, start=1):
+            if m:
+                hits += 1
+                precisions.append(hits / rank)
+        all_ap.append(sum(precisions) / hits)
+        last = int(np.nonzero(matches)[0].max()) + 1
+        all_inp.append(hits / last)
+    return np.mean(all_cmc, axis=0), float(np.mean(all_ap)), float(np.mean(all_inp)), len(all_ap)
+
+
+def re_ranking_original(q_g_dist, q_q_dist, g_g_dist, k1=20, k2=6, lambda_value=0.3):
+    """The widely copied dense re-ranking (Zhong et al. 2017, distance-matrix version), step by step."""
+    original_dist = np.concatenate(
+        [np.concatenate([q_q_dist, q_g_dist], axis=1), np.concatenate([q_g_dist.T, g_g_dist], axis=1)], axis=0
+    )
+    original_dist = np.power(original_dist, 2).astype(np.float32)
+    original_dist = np.transpose(1.0 * original_dist / np.max(original_dist, axis=0))
+    V = np.zeros_like(original_dist).astype(np.float32)
+    initial_rank = np.argsort(original_dist).astype(np.int32)
+    query_num = q_g_dist.shape[0]
+    all_num = original_dist.shape[0]
+    half = int(np.around(k1 / 2.0))
+    for i in range(all_num):
+        forward = initial_rank[i, :k1 + 1]
+        backward = initial_rank[forward, :k1 + 1]
+        k_reciprocal_index = forward[np.where(backward == i)[0]]
+        expansion = k_reciprocal_index
+        for candidate in k_reciprocal_index:
+            c_forward = initial_rank[candidate, :half + 1]
+            c_backward = initial_rank[c_forward, :half + 1]
+            c_reciprocal = c_forward[np.where(c_backward == candidate)[0]]
+            if len(np.intersect1d(c_reciprocal, k_reciprocal_index)) > 2.0 / 3 * len(c_reciprocal):
+                expansion = np.append(expansion, c_reciprocal)
+        expansion = np.unique(expansion)
+        weight = np.exp(-original_dist[i, expansion])
+        V[i, expansion] = 1.0 * weight / np.sum(weight)
+    original_dist = original_dist[:query_num]
+    if k2 != 1:
+        V_qe = np.zeros_like(V, dtype=np.float32)
+        for i in range(all_num):
+            V_qe[i, :] = np.mean(V[initial_rank[i, :k2], :], axis=0)
+        V = V_qe
+    inv_index = [np.where(V[:, i] != 0)[0] for i in range(all_num)]
+    jaccard_dist = np.zeros_like(original_dist, dtype=np.float32)
+    for i in range(query_num):
+        temp_min = np.zeros(shape=[1, all_num], dtype=np.float32)
+        nonzero = np.where(V[i, :] != 0)[0]
+        for k in nonzero:
+            rows = inv_index[k]
+            temp_min[0, rows] = temp_min[0, rows] + np.minimum(V[i, k], V[rows, k])
+        jaccard_dist[i] = 1 - temp_min / (2.0 - temp_min)
+    final_dist = jaccard_dist * (1 - lambda_value) + original_dist * lambda_value
+    return final_dist[:query_num, query_num:]
+
+
+def euclidean(a, b):
+    """Dense Euclidean distances in float64."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return np.sqrt(np.maximum(sq, 0))

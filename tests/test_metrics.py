@@ -1,0 +1,106 @@
+"""CMC / mAP / mINP under the SYSU-MM01, RegDB and LLCM rules: hand examples and a loop reference."""
+import numpy as np
+import pytest
+import torch
+from reference_eval import eval_loop
+
+from tsgan.eval import evaluate_rank
+
+# Five gallery images ranked by distance 0.1 .. 0.5 for one query of identity 1.
+G_PIDS = np.array([1, 2, 1, 2, 1])
+G_CAMS = np.array([2, 1, 1, 4, 5])
+DIST = np.array([[0.1, 0.2, 0.3, 0.4, 0.5]])
+
+
+def test_cam3_query_ignores_every_cam2_image_even_its_own_identity():
+    # cam3 query: the cam2 image of identity 1 (rank 1) is removed -> list 2, 1, 2, 1.
+    r = evaluate_rank(DIST, np.array([1]), G_PIDS, np.array([3]), G_CAMS, protocol="sysu", max_rank=5)
+    np.testing.assert_allclose(r["cmc"], [0, 1, 1, 1, 1])
+    assert r["mAP"] == pytest.approx((1 / 2 + 2 / 4) / 2)   # hits at ranks 2 and 4
+    assert r["mINP"] == pytest.approx(2 / 4)                 # 2 matches, last at rank 4
+    assert r["num_valid"] == 1
+
+
+def test_cam6_query_keeps_cam2_images():
+    r = evaluate_rank(DIST, np.array([1]), G_PIDS, np.array([6]), G_CAMS, protocol="sysu", max_rank=5)
+    np.testing.assert_allclose(r["cmc"], [1, 1, 1, 1, 1])
+    assert r["mAP"] == pytest.approx((1 / 1 + 2 / 3 + 3 / 5) / 3)
+    assert r["mINP"] == pytest.approx(3 / 5)
+
+
+def test_cam2_removal_hits_other_identities_too():
+    # Identity 2's cam2 image at rank 1 is removed for a cam3 query, so identity 1 becomes rank 1.
+    r = evaluate_rank(np.array([[0.1, 0.2]]), np.array([1]), np.array([2, 1]), np.array([3]), np.array([2, 1]))
+    assert r["cmc"][0] == 1.0
+
+
+def test_cmc_counts_each_identity_once_but_regdb_does_not():
+    dist = np.array([[0.1, 0.2, 0.3]])
+    g_pids, g_cams = np.array([2, 2, 1]), np.array([1, 1, 1])
+    sysu = evaluate_rank(dist, np.array([1]), g_pids, np.array([6]), g_cams, protocol="sysu", max_rank=3)
+    regdb = evaluate_rank(dist, np.array([1]), g_pids, np.array([6]), g_cams, protocol="regdb", max_rank=3)
+    np.testing.assert_allclose(sysu["cmc"], [0, 1, 1])    # identities: 2, 1
+    np.testing.assert_allclose(regdb["cmc"], [0, 0, 1])   # items: 2, 2, 1
+    assert sysu["mAP"] == regdb["mAP"] == pytest.approx(1 / 3)
+
+
+def test_llcm_removes_same_identity_same_camera_only():
+    dist = np.array([[0.1, 0.2, 0.3]])
+    g_pids, g_cams = np.array([1, 2, 1]), np.array([4, 4, 5])
+    r = evaluate_rank(dist, np.array([1]), g_pids, np.array([4]), g_cams, protocol="llcm", max_rank=2)
+    np.testing.assert_allclose(r["cmc"], [0, 1])           # list after removal: 2, 1
+    assert r["mAP"] == pytest.approx(1 / 2)
+
+
+def test_query_without_a_true_match_is_skipped():
+    dist = np.array([[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]])
+    # Query 2 (identity 1, cam3) has its only match in cam2: no valid match, skipped entirely.
+    r = evaluate_rank(dist, np.array([2, 1]), np.array([3, 2, 1]), np.array([6, 3]), np.array([1, 1, 2]))
+    assert r["num_valid"] == 1
+    np.testing.assert_allclose(r["cmc"][:3], [0, 1, 1])
+    assert r["mAP"] == pytest.approx(0.5)
+
+
+def test_no_valid_query_at_all_is_a_clear_error():
+    with pytest.raises(ValueError, match="no query has a true match"):
+        evaluate_rank(np.array([[0.1]]), np.array([1]), np.array([2]), np.array([3]), np.array([1]))
+
+
+def test_tiny_gallery_cmc_has_max_rank_entries():
+    r = evaluate_rank(DIST, np.array([1]), G_PIDS, np.array([6]), G_CAMS, max_rank=20)
+    assert r["cmc"].shape == (20,) and r["cmc"][-1] == 1.0
+
+
+@pytest.mark.parametrize("protocol", ["sysu", "regdb", "llcm"])
+def test_matches_loop_reference_on_random_data(protocol):
+    rng = np.random.default_rng(1)
+    nq, ng = 60, 90
+    q_pids, g_pids = rng.integers(0, 18, nq), rng.integers(0, 15, ng)  # some query ids are absent
+    q_cams = rng.choice([3, 6], nq) if protocol == "sysu" else rng.integers(1, 4, nq)
+    g_cams = rng.choice([1, 2, 4, 5], ng) if protocol == "sysu" else rng.integers(1, 4, ng)
+    dist = rng.random((nq, ng))
+    ours = evaluate_rank(dist, q_pids, g_pids, q_cams, g_cams, protocol=protocol)
+    cmc, m_ap, m_inp, n_valid = eval_loop(dist, q_pids, g_pids, q_cams, g_cams, protocol)
+    np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
+    assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12)
+    assert ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
+    assert ours["num_valid"] == n_valid < nq
+
+
+def test_torch_inputs_give_the_numpy_result():
+    rng = np.random.default_rng(2)
+    dist, qp, gp = rng.random((20, 30)), rng.integers(0, 5, 20), rng.integers(0, 5, 30)
+    qc, gc = rng.choice([3, 6], 20), rng.choice([1, 2, 4, 5], 30)
+    a = evaluate_rank(dist, qp, gp, qc, gc)
+    b = evaluate_rank(*(torch.from_numpy(x) for x in (dist, qp, gp, qc, gc)))
+    np.testing.assert_array_equal(a["cmc"], b["cmc"])
+    assert a["mAP"] == b["mAP"] and a["mINP"] == b["mINP"]
+
+
+def test_bad_inputs_say_what_was_expected():
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        evaluate_rank(DIST, [1], G_PIDS, [3], G_CAMS, protocol="market")
+    with pytest.raises(ValueError, match="g_pids must be 1-D with one entry per distmat columns"):
+        evaluate_rank(DIST, [1], G_PIDS[:4], [3], G_CAMS)
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate_rank(np.full((1, 5), np.nan), [1], G_PIDS, [3], G_CAMS)

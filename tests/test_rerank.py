@@ -1,0 +1,74 @@
+"""The fast re-ranking against the straightforward dense original (tests/reference_eval.py)."""
+import numpy as np
+import pytest
+import torch
+from reference_eval import euclidean, re_ranking_original
+
+from tsgan.eval import evaluate_rank, rerank
+
+
+def clustered(rng, n, dim, spread=0.3):
+    """Features around a few centres, so that k-reciprocal sets and their expansion are non-trivial."""
+    centres = rng.normal(size=(max(2, n // 6), dim))
+    labels = rng.integers(0, len(centres), n)
+    return centres[labels] + spread * rng.normal(size=(n, dim)), labels
+
+
+def distances(q, g):
+    return euclidean(q, g), euclidean(q, q), euclidean(g, g)
+
+
+@pytest.mark.parametrize("nq,ng,k1,k2,lam", [
+    (5, 7, 20, 6, 0.3),       # fewer images than k1: every set is the whole set
+    (40, 70, 20, 6, 0.3),
+    (150, 250, 20, 6, 0.3),
+    (60, 90, 7, 1, 0.5),      # k2 = 1: no query expansion; odd k1 (round(3.5) = 4)
+    (60, 90, 5, 3, 0.0),
+])
+def test_equals_the_original_algorithm(nq, ng, k1, k2, lam):
+    rng = np.random.default_rng(nq * 1000 + ng)
+    x, _ = clustered(rng, nq + ng, 16)
+    q_g, q_q, g_g = distances(x[:nq], x[nq:])
+    expected = re_ranking_original(q_g, q_q, g_g, k1, k2, lam)
+    got = rerank(q_g, q_q, g_g, k1=k1, k2=k2, lambda_=lam)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float64 and got.shape == (nq, ng)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+def test_same_metrics_as_the_original():
+    rng = np.random.default_rng(7)
+    x, labels = clustered(rng, 300, 16, spread=0.6)
+    nq = 100
+    q_g, q_q, g_g = distances(x[:nq], x[nq:])
+    cams_q, cams_g = np.full(nq, 6), np.full(300 - nq, 1)
+    ours = evaluate_rank(rerank(q_g, q_q, g_g), labels[:nq], labels[nq:], cams_q, cams_g)
+    ref = evaluate_rank(re_ranking_original(q_g, q_q, g_g), labels[:nq], labels[nq:], cams_q, cams_g)
+    np.testing.assert_array_equal(ours["cmc"], ref["cmc"])
+    assert ours["mAP"] == pytest.approx(ref["mAP"], abs=1e-9)
+    assert ours["mINP"] == pytest.approx(ref["mINP"], abs=1e-9)
+
+
+def test_tensor_in_tensor_out_same_dtype_and_device():
+    rng = np.random.default_rng(3)
+    x, _ = clustered(rng, 60, 8)
+    q_g, q_q, g_g = (torch.from_numpy(a).float() for a in distances(x[:20], x[20:]))
+    out = rerank(q_g, q_q, g_g)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.device == q_g.device
+    expected = re_ranking_original(q_g.numpy(), q_q.numpy(), g_g.numpy())
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
+
+
+def test_asymmetric_inputs_follow_the_original_transpose():
+    # The original normalises columns and transposes; with a non-symmetric g_g that matters.
+    rng = np.random.default_rng(4)
+    x, _ = clustered(rng, 80, 8)
+    q_g, q_q, g_g = distances(x[:30], x[30:])
+    g_g = g_g * (1 + 0.05 * rng.random(g_g.shape))
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5)
+
+
+def test_bad_shapes_are_reported():
+    with pytest.raises(ValueError, match=r"expected q_g \(q, g\), q_q \(q, q\) and g_g \(g, g\)"):
+        rerank(np.zeros((3, 4)), np.zeros((3, 3)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="k1 >= 1"):
+        rerank(np.zeros((3, 4)), np.zeros((3, 3)), np.zeros((4, 4)), k1=0)

@@ -1,0 +1,149 @@
+"""Ranking metrics of cross-modality ReID: CMC, mAP and mINP under the SYSU-MM01, RegDB and LLCM rules.
+
+For each query the gallery is sorted by distance (a stable sort: ties keep gallery order), then
+the protocol's camera rule removes some gallery items (DESIGN section 5):
+
+* ``sysu``: for a query from cam3, **every** cam2 gallery image is removed, whatever its identity
+  (cam2 and cam3 film the same room); nothing else is removed;
+* ``regdb``: nothing is removed;
+* ``llcm``: gallery images of the query's identity taken by the query's camera are removed.
+
+On what is left:
+
+* **CMC** at rank k: the share of queries whose identity is among the first k. For ``sysu`` and
+  ``llcm`` each gallery identity counts once, at its best rank (the identity-deduplicated CMC of
+  the authors' released code and of the common Python baseline); ``regdb`` uses the plain CMC.
+* **AP**: mean over the true matches of (true matches so far / rank); **mAP** its mean.
+* **INP**: (number of true matches) / (rank of the last true match); **mINP** its mean
+  (Ye et al., "Deep Learning for Person Re-identification: A Survey and Outlook").
+
+Queries with no true match left are skipped; ``num_valid`` counts the others. Everything is
+vectorised in torch over blocks of queries, on the device of ``distmat`` when it is a tensor.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+PROTOCOLS = ("sysu", "regdb", "llcm")
+SYSU_IR_INDOOR_CAM = 3   # queries from this IR camera ...
+SYSU_RGB_INDOOR_CAM = 2  # ... never see this RGB camera, which films the same room
+_BLOCK_ELEMENTS = 1 << 22  # query rows per block so that one (rows, gallery) int64 array is ~32 MB
+
+
+def _as_tensor(x: Any, name: str, device: torch.device | None = None) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        t = x.detach()
+    else:
+        try:
+            t = torch.as_tensor(np.asarray(x))
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}: {err}") from None
+    return t.to(device) if device is not None else t
+
+
+def _check_inputs(distmat: torch.Tensor, q_pids, g_pids, q_cams, g_cams) -> None:
+    if distmat.dim() != 2:
+        raise ValueError(f"distmat must be 2-D (num_query, num_gallery), got shape {tuple(distmat.shape)}")
+    nq, ng = distmat.shape
+    if nq == 0 or ng == 0:
+        raise ValueError(f"distmat is empty (shape {tuple(distmat.shape)}); need at least one query and one gallery item")
+    for name, arr, n in (("q_pids", q_pids, nq), ("q_cams", q_cams, nq), ("g_pids", g_pids, ng), ("g_cams", g_cams, ng)):
+        if arr.dim() != 1 or arr.shape[0] != n:
+            side = "rows (queries)" if name.startswith("q") else "columns (gallery)"
+            raise ValueError(f"{name} must be 1-D with one entry per distmat {side}: expected {n}, got shape {tuple(arr.shape)}")
+    if torch.isnan(distmat).any():
+        raise ValueError("distmat contains NaN; check the features (a NaN feature makes every distance to it NaN)")
+
+
+def keep_mask(protocol: str, q_pids: torch.Tensor, q_cams: torch.Tensor,
+              gp_sorted: torch.Tensor, gc_sorted: torch.Tensor) -> torch.Tensor:
+    """(queries, gallery) bool: which ranked gallery items the protocol's camera rule keeps."""
+    if protocol == "sysu":
+        return ~((q_cams[:, None] == SYSU_IR_INDOOR_CAM) & (gc_sorted == SYSU_RGB_INDOOR_CAM))
+    if protocol == "llcm":
+        return ~((gp_sorted == q_pids[:, None]) & (gc_sorted == q_cams[:, None]))
+    return torch.ones_like(gc_sorted, dtype=torch.bool)
+
+
+def _block_metrics(dist: torch.Tensor, qp: torch.Tensor, qc: torch.Tensor, qlab: torch.Tensor,
+                   g_pids: torch.Tensor, g_cams: torch.Tensor, g_lab: torch.Tensor, n_ids: int,
+                   protocol: str) -> tuple[torch.Tensor, ...]:
+    """Per-query (valid, 0-based CMC rank, AP, INP) for one block of queries."""
+    b, ng = dist.shape
+    order = torch.sort(dist, dim=1, stable=True).indices
+    gp, gc = g_pids[order], g_cams[order]
+    keep = keep_mask(protocol, qp, qc, gp, gc)
+    match = (gp == qp[:, None]) & keep
+    num_rel = match.sum(1)
+    valid = num_rel > 0
+    rank = keep.cumsum(1)  # 1-based rank among kept items (read only where kept)
+    hits = match.cumsum(1)
+    precision = torch.where(match, hits.double() / rank.clamp(min=1).double(), torch.zeros((), dtype=torch.float64, device=dist.device))
+    ap = precision.sum(1) / num_rel.clamp(min=1)
+    last = torch.where(match, rank, torch.zeros_like(rank)).amax(1)
+    inp = num_rel.double() / last.clamp(min=1).double()
+    if protocol == "regdb":
+        first = torch.where(match, rank, torch.full_like(rank, ng + 1)).amin(1)
+        cmc_rank = first - 1
+    else:
+        pos = torch.arange(ng, device=dist.device).expand(b, ng)
+        pos = torch.where(keep, pos, torch.full_like(pos, ng))
+        first_pos = torch.full((b, n_ids), ng, dtype=pos.dtype, device=dist.device)
+        first_pos = first_pos.scatter_reduce(1, g_lab[order], pos, reduce="amin")
+        true_first = first_pos.gather(1, qlab.clamp(min=0)[:, None])
+        cmc_rank = (first_pos < true_first).sum(1)
+    return valid, cmc_rank, ap, inp
+
+
+def evaluate_rank(distmat: Any, q_pids: Any, g_pids: Any, q_cams: Any, g_cams: Any,
+                  protocol: str = "sysu", max_rank: int = 20) -> dict[str, Any]:
+    """CMC (numpy array of length ``max_rank``), mAP, mINP (floats in [0, 1]) and ``num_valid``.
+
+    ``distmat`` is (num_query, num_gallery), smaller = more similar; numpy arrays or torch
+    tensors (any device). Galleries with fewer identities than ``max_rank`` are fine: the CMC
+    stays at its last value beyond the number of identities.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    if max_rank < 1:
+        raise ValueError(f"max_rank must be >= 1, got {max_rank}")
+    dist = _as_tensor(distmat, "distmat")
+    dev = dist.device
+    qp, gp, qc, gc = (_as_tensor(a, n, dev).long() for a, n in
+                      ((q_pids, "q_pids"), (g_pids, "g_pids"), (q_cams, "q_cams"), (g_cams, "g_cams")))
+    _check_inputs(dist, qp, gp, qc, gc)
+    ids, g_lab = torch.unique(gp, return_inverse=True)
+    pos = torch.searchsorted(ids, qp).clamp(max=len(ids) - 1)
+    q_lab = torch.where(ids[pos] == qp, pos, torch.full_like(pos, -1))
+    rows = max(1, _BLOCK_ELEMENTS // dist.shape[1])
+    parts = [
+        _block_metrics(dist[s:s + rows], qp[s:s + rows], qc[s:s + rows], q_lab[s:s + rows], gp, gc, g_lab, len(ids), protocol)
+        for s in range(0, dist.shape[0], rows)
+    ]
+    valid, cmc_rank, ap, inp = (torch.cat(p) for p in zip(*parts))
+    num_valid = int(valid.sum())
+    if num_valid == 0:
+        raise ValueError(
+            f"no query has a true match in the gallery under the {protocol!r} rule ({dist.shape[0]} queries, "
+            f"{len(ids)} gallery identities); check that queries and gallery share identities and that the "
+            "pids and cams are passed in the right order"
+        )
+    ranks = cmc_rank[valid]
+    cmc = (ranks[:, None] < torch.arange(1, max_rank + 1, device=dev)[None, :]).double().mean(0)
+    return {
+        "cmc": cmc.cpu().numpy(),
+        "mAP": float(ap[valid].mean()),
+        "mINP": float(inp[valid].mean()),
+        "num_valid": num_valid,
+    }
+
+
+def euclidean_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(m, d), (n, d) -> (m, n) Euclidean distances, computed in the inputs' dtype and device."""
+    if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"expected features (m, d) and (n, d) with the same d, got {tuple(x.shape)} and {tuple(y.shape)}")
+    sq = (x * x).sum(1, keepdim=True) + (y * y).sum(1)[None, :] - 2.0 * (x @ y.T)
+    return sq.clamp_(min=0).sqrt_()
