@@ -103,6 +103,7 @@ class EvalConfig:
     k2: int = 6
     lambda_: float = 0.3
     flip: bool = False                  # average features of the image and its mirror
+    feat_norm: bool = True              # L2-normalise test features before Euclidean distances (BoT's default)
     batch_size: int = 128
 
 
