@@ -2,6 +2,7 @@
 from .cache import ImageCache
 from .dataset import ImageDataset, PairDataset, build_test_loader, build_train_loader, load_image
 from .llcm import read_llcm
+from .protocols import llcm_protocol, regdb_protocol, sysu_protocol
 from .records import CrossModalityDataset, DatasetError, Sample
 from .regdb import read_regdb
 from .registry import dataset_names, get_dataset, register_dataset
@@ -13,5 +14,5 @@ __all__ = [
     "CrossModalityDataset", "DatasetError", "Sample", "get_dataset", "register_dataset", "dataset_names",
     "read_sysu", "RGB_CAMS", "IR_CAMS", "read_regdb", "read_llcm",
     "load_image", "ImageDataset", "PairDataset", "build_train_loader", "build_test_loader", "ImageCache",
-    "CrossModalityBatchSampler", "build_transforms",
+    "CrossModalityBatchSampler", "build_transforms", "sysu_protocol", "regdb_protocol", "llcm_protocol",
 ]
