@@ -1,4 +1,4 @@
-"""Parsing of the plain-text index files that RegDB and LLCM ship (``<path> <label>`` lines, id lists).
+"""Layout checks and the plain-text index files that RegDB and LLCM ship (``<path> <label>`` lines, id lists).
 
 Every error names the file and line, what was expected and what was found, and ends with the
 dataset's hint on where the data comes from.
@@ -8,9 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .records import DatasetError
+from .records import DatasetError, require_dir
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def require_layout(root: str | Path, folders: tuple[str, ...], dataset: str, hint: str) -> Path:
+    """``root`` must exist and hold every folder in ``folders``; the error lists what is missing and what is there."""
+    names = ", ".join(f"{f}/" for f in folders)
+    root = require_dir(Path(root), f"the {dataset} root ({names})", dataset, hint)
+    missing = [f for f in folders if not (root / f).is_dir()]
+    if missing:
+        found = sorted(p.name for p in root.iterdir())[:12]
+        raise DatasetError(
+            f"{dataset}: {root} is not in the {dataset} layout: expected folders {names}, "
+            f"missing {missing}; found {found}.\n  {hint}"
+        )
+    return root
 
 
 @dataclass(frozen=True)

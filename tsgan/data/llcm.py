@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .index_files import IMAGE_SUFFIXES, IndexLine, folder_pid, read_id_line, read_index_file, require_files
+from .index_files import (
+    IMAGE_SUFFIXES, IndexLine, folder_pid, read_id_line, read_index_file, require_files, require_layout,
+)
 from .records import CrossModalityDataset, DatasetError, Sample, require_dir
 
 HINT = (
@@ -77,14 +79,7 @@ def list_test_images(root: Path, modality: str, pids: list[int]) -> list[Sample]
 
 def read_llcm(root: str | Path) -> CrossModalityDataset:
     """Read an LLCM tree: training records from the index files, test records from the test folders."""
-    root = require_dir(Path(root), "the LLCM root (idx/, test_vis/, test_nir/)", "LLCM", HINT)
-    missing = [d for d in ("idx", "test_vis", "test_nir") if not (root / d).is_dir()]
-    if missing:
-        found = sorted(p.name for p in root.iterdir())[:12]
-        raise DatasetError(
-            f"LLCM: {root} is not in the LLCM layout: expected folders idx/, test_vis/ and test_nir/, "
-            f"missing {missing}; found {found}.\n  {HINT}"
-        )
+    root = require_layout(root, ("idx", "test_vis", "test_nir"), "LLCM", HINT)
     train = read_train_list(root, "rgb") + read_train_list(root, "ir")
     train_ids = sorted({s.pid for s in train})
     test_ids = sorted(read_id_line(root / "idx" / "test_id.txt", "LLCM", HINT))

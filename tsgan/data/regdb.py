@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .index_files import IndexLine, folder_pid, read_index_file, require_files
-from .records import CrossModalityDataset, DatasetError, Sample, require_dir
+from .index_files import IndexLine, folder_pid, read_index_file, require_files, require_layout
+from .records import CrossModalityDataset, DatasetError, Sample
 
 VISIBLE_CAM = 1
 THERMAL_CAM = 2
@@ -59,14 +59,7 @@ def read_split(root: Path, split: str, trial: int, label_offset: int) -> list[Sa
 
 def read_regdb(root: str | Path, trial: int = 1) -> CrossModalityDataset:
     """Read trial ``trial`` (1..10) of a RegDB tree: train and test records of both modalities."""
-    root = require_dir(Path(root), "the RegDB root (Visible/, Thermal/, idx/)", "RegDB", HINT)
-    missing = [d for d in ("Visible", "Thermal", "idx") if not (root / d).is_dir()]
-    if missing:
-        found = sorted(p.name for p in root.iterdir())[:12]
-        raise DatasetError(
-            f"RegDB: {root} is not in the RegDB layout: expected folders Visible/, Thermal/ and idx/, "
-            f"missing {missing}; found {found}.\n  {HINT}"
-        )
+    root = require_layout(root, ("Visible", "Thermal", "idx"), "RegDB", HINT)
     if trial not in TRIALS:
         raise ValueError(f"RegDB trial must be one of 1..10, got {trial!r}")
     train = read_split(root, "train", trial, label_offset=0)
