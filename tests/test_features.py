@@ -1,0 +1,87 @@
+"""Feature extraction and the end-to-end report on a tiny SYSU-layout tree."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from fakes import make_sysu_tree
+
+from tsgan.config import get_config
+from tsgan.data.dataset import load_image
+from tsgan.data.protocols import sysu_protocol
+from tsgan.data.transforms import build_transforms
+from tsgan.eval import evaluate_model, extract_features, format_table, save_report
+from tsgan.eval.report import protocol_trials
+
+
+class MeanColour(torch.nn.Module):
+    """Per-column mean colour: a feature that changes under a horizontal flip, with dropout to see the mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = torch.nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(x.mean(dim=2).flatten(1))
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    return make_sysu_tree(tmp_path_factory.mktemp("sysu"), [1], [2], [5, 6, 8], images_per_cam=3, size=(8, 4))
+
+
+def cfg_for(root, **overrides):
+    return get_config("cpu", {"data.dataset": "sysu", "data.root": str(root), "data.height": 8, "data.width": 4,
+                              "data.cache": False, **overrides})
+
+
+def test_features_in_sample_order_in_eval_mode_and_mode_restored(tree):
+    cfg = cfg_for(tree)
+    queries, _ = sysu_protocol(tree)
+    net = MeanColour().train()
+    feats = extract_features(net, queries, cfg.data, batch_size=4, progress=False)
+    assert net.training, "the module's training mode must be restored"
+    transform = build_transforms(cfg.data, train=False)
+    manual = torch.stack([transform(load_image(s.path)).mean(dim=1).flatten() for s in queries])
+    torch.testing.assert_close(feats, manual)
+
+
+def test_flip_averages_image_and_mirror(tree):
+    cfg = cfg_for(tree)
+    queries, _ = sysu_protocol(tree)
+    plain = extract_features(MeanColour(), queries, cfg.data, progress=False)
+    flipped = extract_features(MeanColour(), queries, cfg.data, flip=True, progress=False)
+    mirror = plain.view(len(queries), 3, 4).flip(2).flatten(1)
+    torch.testing.assert_close(flipped, (plain + mirror) / 2)
+
+
+def test_bad_feature_function_and_empty_input_are_reported(tree):
+    cfg = cfg_for(tree)
+    queries, _ = sysu_protocol(tree)
+    with pytest.raises(ValueError, match="no samples"):
+        extract_features(MeanColour(), [], cfg.data)
+    with pytest.raises(ValueError, match=r"must return \(batch, dim\)"):
+        extract_features(lambda x: x, queries, cfg.data, progress=False)
+
+
+def test_report_covers_every_trial_and_says_which_draw(tree, tmp_path):
+    cfg = cfg_for(tree, **{"eval.trials": 3, "eval.rerank": True})
+    report = evaluate_model(MeanColour(), cfg, settings=[("all", 1), ("indoor", 1)], name="mean colour", progress=False)
+    assert [(r["setting"], r["reranked"]) for r in report["results"]] == [
+        ("all-search single-shot", False), ("all-search single-shot", True),
+        ("indoor-search single-shot", False), ("indoor-search single-shot", True)]
+    for r in report["results"]:
+        assert [t["trial"] for t in r["trials"]] == [0, 1, 2] and r["num_query"] == 3 * 2 * 3
+        assert r["mean"]["R1"] == pytest.approx(np.mean([t["R1"] for t in r["trials"]]))
+    assert report["draw"] == ["seeded"] and report["rerank"] == {"k1": 20, "k2": 6, "lambda": 0.3}
+    table = format_table(report)
+    assert "all-search single-shot" in table and "mean colour + re-ranking" in table and "draw seeded" in table
+    saved = json.loads(save_report(report, tmp_path / "r.json").read_text())
+    assert saved["results"][0]["mean"] == report["results"][0]["mean"]
+
+
+def test_protocol_trials_per_dataset(tree):
+    trials = protocol_trials(cfg_for(tree, **{"eval.trials": 2, "eval.shots": 10}))
+    assert [(t["setting"], t["trial"]) for t in trials] == [("all-search multi-shot", 0), ("all-search multi-shot", 1)]
+    with pytest.raises(ValueError, match="no test protocol"):
+        protocol_trials(cfg_for(tree, **{"data.dataset": "market"}))
