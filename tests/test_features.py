@@ -85,3 +85,23 @@ def test_protocol_trials_per_dataset(tree):
     assert [(t["setting"], t["trial"]) for t in trials] == [("all-search multi-shot", 0), ("all-search multi-shot", 1)]
     with pytest.raises(ValueError, match="no test protocol"):
         protocol_trials(cfg_for(tree, **{"data.dataset": "market"}))
+
+
+def test_evaluate_command_prints_the_table_and_writes_json(tree, tmp_path, capsys):
+    from tsgan.__main__ import main
+    from tsgan.engine.checkpoint import save_checkpoint
+    from tsgan.models import build_backbone
+
+    cfg = cfg_for(tree, **{"model.arch": "resnet18", "model.pretrained": ""})
+    net = build_backbone(cfg.model, num_classes=2)
+    ckpt = save_checkpoint(tmp_path / "model.pt", {"config": cfg.to_dict(), "num_classes": 2,
+                                                  "models": {"backbone": net.state_dict()}})
+    out = tmp_path / "report.json"
+    code = main(["evaluate", "--checkpoint", str(ckpt), "--mode", "indoor", "--trials", "2", "--rerank",
+                 "--device", "cpu", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "indoor-search single-shot" in printed and "model + re-ranking" in printed
+    report = json.loads(out.read_text())
+    assert report["checkpoint"] == str(ckpt.resolve()) and len(report["results"]) == 2
+    assert all(len(r["trials"]) == 2 for r in report["results"])
