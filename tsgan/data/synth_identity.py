@@ -1,0 +1,168 @@
+"""Latent attributes of a synthetic pedestrian and of a synthetic camera.
+
+An identity is what stays the same from one picture of a person to the next: body proportions,
+clothing (colour, pattern, cut), accessories and a *thermal signature*: for every clothing region
+the intensity it shows to a thermal camera, set by its fabric (emissivity, insulation), not by its
+colour. Two shirts of different colour but the same fabric look alike in IR; a red and a green
+shirt of different fabrics may look alike in RGB luminance yet differ in IR. What both modalities
+share is shape: height, build, sleeve and leg cut, hair length, bags.
+
+A camera is what stays the same from one picture of a camera to the next: illumination and white
+balance (RGB), ambient temperature, gain, noise and blur (IR), background and preferred viewpoint.
+"""
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass
+
+import numpy as np
+
+# Fabric -> (mean thermal intensity, spread). Thermal intensity is in [0, 1] before the camera's
+# gain; skin is the hottest surface, bags and shoes the coldest.
+FABRICS = {
+    "cotton": (0.66, 0.06),
+    "synthetic": (0.78, 0.06),
+    "wool": (0.50, 0.06),
+    "denim": (0.58, 0.05),
+    "down": (0.34, 0.06),
+    "leather": (0.44, 0.06),
+}
+TOP_FABRICS = ("cotton", "synthetic", "wool", "down", "leather")
+BOTTOM_FABRICS = ("cotton", "synthetic", "wool", "denim")
+PATTERNS = ("plain", "plain", "hstripes", "vstripes", "checks", "twotone", "logo")
+BOTTOMS = ("trousers", "trousers", "trousers", "shorts", "skirt")
+VIEWS = ("front", "back", "side")
+
+
+def _colour(rng: np.random.Generator) -> np.ndarray:
+    """A clothing colour: a third neutral (black, grey, white), the rest saturated hues."""
+    if rng.random() < 0.33:
+        v = rng.choice([0.08, 0.2, 0.45, 0.7, 0.92]) + rng.normal(0, 0.03)
+        return np.clip(np.full(3, v), 0, 1)
+    h, s, v = rng.random(), rng.uniform(0.35, 0.95), rng.uniform(0.25, 0.95)
+    return np.array(colorsys.hsv_to_rgb(h, s, v))
+
+
+def _thermal(rng: np.random.Generator, fabric: str) -> float:
+    mean, spread = FABRICS[fabric]
+    return float(np.clip(rng.normal(mean, spread), 0.05, 0.95))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Everything that makes pedestrian ``pid`` recognisable (sizes are fractions of body height)."""
+
+    pid: int
+    height: float            # body height relative to the average person
+    build: float             # width factor of torso, arms and legs
+    torso: float             # shoulder-to-hip length
+    head: float              # head radius
+    skin: np.ndarray         # RGB
+    skin_t: float            # thermal intensity of skin
+    hair: np.ndarray
+    hair_t: float
+    long_hair: bool
+    top: np.ndarray          # main colour of the top
+    top2: np.ndarray         # pattern colour
+    top_t: float             # thermal intensity of the top's fabric
+    top2_t: float            # of the pattern (differs from top_t only for a two-fabric "twotone")
+    top_fabric: str          # the weave shows in both modalities (see synth_render.fabric_texture)
+    pattern: str
+    period: float            # stripe/check period (fraction of body height)
+    long_sleeves: bool
+    bottom_kind: str
+    bottom: np.ndarray
+    bottom_t: float
+    bottom_fabric: str
+    shoes: np.ndarray
+    shoes_t: float
+    backpack: np.ndarray | None   # colour, or None
+    backpack_t: float
+    handbag: np.ndarray | None
+    handbag_t: float
+    cap: np.ndarray | None
+    cap_t: float
+
+
+def sample_identity(rng: np.random.Generator, pid: int) -> Identity:
+    """Draw the latent attributes of one pedestrian; colours and fabrics are drawn independently."""
+    top_fabric = TOP_FABRICS[rng.integers(len(TOP_FABRICS))]
+    bottom_kind = BOTTOMS[rng.integers(len(BOTTOMS))]
+    bottom_fabric = "denim" if bottom_kind == "trousers" and rng.random() < 0.4 else \
+        BOTTOM_FABRICS[rng.integers(len(BOTTOM_FABRICS))]
+    bottom = np.array([0.2, 0.3, 0.55]) * rng.uniform(0.6, 1.3) if bottom_fabric == "denim" else _colour(rng)
+    pattern = PATTERNS[rng.integers(len(PATTERNS))]
+    top_t = _thermal(rng, top_fabric)
+    two_fabrics = pattern == "twotone" and rng.random() < 0.7
+    skin_tone = rng.uniform(0.25, 0.95)
+    has_backpack, has_handbag, has_cap = rng.random(3) < (0.35, 0.2, 0.15)
+    return Identity(
+        pid=pid,
+        height=rng.uniform(0.88, 1.07),
+        build=rng.uniform(0.75, 1.3),
+        torso=rng.uniform(0.28, 0.36),
+        head=rng.uniform(0.058, 0.072),
+        skin=np.clip(np.array([0.95, 0.78, 0.65]) * skin_tone + 0.05, 0, 1),
+        skin_t=float(rng.uniform(0.88, 0.96)),
+        hair=np.clip(np.array([0.25, 0.17, 0.1]) * rng.uniform(0.2, 3.0), 0, 1),
+        hair_t=float(rng.uniform(0.5, 0.62)),
+        long_hair=bool(rng.random() < 0.35),
+        top=_colour(rng),
+        top2=_colour(rng),
+        top_t=top_t,
+        top2_t=_thermal(rng, TOP_FABRICS[rng.integers(len(TOP_FABRICS))]) if two_fabrics else top_t,
+        top_fabric=top_fabric,
+        pattern=pattern,
+        period=rng.uniform(0.035, 0.07),
+        long_sleeves=bool(rng.random() < 0.5),
+        bottom_kind=bottom_kind,
+        bottom=np.clip(bottom, 0, 1),
+        bottom_t=_thermal(rng, bottom_fabric),
+        bottom_fabric=bottom_fabric,
+        shoes=_colour(rng) * 0.6,
+        shoes_t=float(rng.uniform(0.3, 0.45)),
+        backpack=_colour(rng) if has_backpack else None,
+        backpack_t=float(rng.uniform(0.15, 0.32)),
+        handbag=_colour(rng) if has_handbag else None,
+        handbag_t=float(rng.uniform(0.2, 0.4)),
+        cap=_colour(rng) if has_cap else None,
+        cap_t=float(rng.uniform(0.35, 0.5)),
+    )
+
+
+@dataclass(frozen=True)
+class Camera:
+    """One synthetic camera; ``ir`` cameras see thermal intensity, the others colour."""
+
+    cam: int
+    ir: bool
+    outdoor: bool
+    gain: float              # RGB: illumination; IR: contrast of the thermal-to-grey mapping
+    white: np.ndarray        # RGB white balance per channel (all ones for IR)
+    gamma: float
+    bg_top: np.ndarray       # background colours (RGB) or intensities (IR, as 3 equal values)
+    bg_bottom: np.ndarray
+    horizon: float           # fraction of the image height where the floor starts
+    noise: float             # sensor noise standard deviation
+    blur: float              # Gaussian blur sigma in pixels
+    view_p: np.ndarray       # probabilities of front / back / side views
+
+
+def sample_camera(rng: np.random.Generator, cam: int, ir: bool, outdoor: bool) -> Camera:
+    """Draw one camera. IR cameras are noisier and blurrier; outdoor ones brighter and colder."""
+    view_p = rng.dirichlet(np.full(3, 1.5)) * 0.7 + 0.1
+    if ir:
+        ambient = rng.uniform(0.12, 0.22) if outdoor else rng.uniform(0.28, 0.38)
+        top, bottom = np.full(3, ambient), np.full(3, ambient + rng.uniform(0.03, 0.1))
+        return Camera(cam, True, outdoor, rng.uniform(1.0, 1.3), np.ones(3), rng.uniform(0.9, 1.15),
+                      top, bottom, rng.uniform(0.72, 0.85), rng.uniform(0.02, 0.032), rng.uniform(0.9, 1.2),
+                      view_p)
+    if outdoor:
+        top = np.array([0.55, 0.65, 0.75]) * rng.uniform(0.7, 1.1)
+        bottom = np.array([0.45, 0.43, 0.4]) * rng.uniform(0.7, 1.1)
+    else:
+        top, bottom = _colour(rng) * 0.5 + 0.35, _colour(rng) * 0.4 + 0.2
+    return Camera(cam, False, outdoor, rng.uniform(1.05, 1.3) if outdoor else rng.uniform(0.75, 1.0),
+                  rng.uniform(0.85, 1.15, size=3), rng.uniform(0.85, 1.15), np.clip(top, 0, 1),
+                  np.clip(bottom, 0, 1), rng.uniform(0.7, 0.85), rng.uniform(0.008, 0.018),
+                  rng.uniform(0.3, 0.6), view_p)
