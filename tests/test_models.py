@@ -7,6 +7,7 @@ import torchvision
 from tsgan.config import get_config
 from tsgan.models import (JointDiscriminator, PatchDiscriminator, ReIDBackbone, ResnetGenerator, Teacher,
                           build_backbone, build_discriminators, build_generators, linear_cka, modality_gap)
+from tsgan.models.cyclegan import CycleGAN
 
 
 def count(net: torch.nn.Module) -> int:
@@ -173,3 +174,21 @@ def test_linear_cka_matches_hsic_with_centering_matrix():
     assert linear_cka(torch.from_numpy(X), torch.from_numpy(Y)) == pytest.approx(expected, rel=1e-9)
     Q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
     assert linear_cka(torch.from_numpy(X), torch.from_numpy(3 * X @ Q + 1)) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- the CycleGAN module alone
+
+def test_cyclegan_step_updates_generators_and_discriminators_only():
+    torch.manual_seed(0)
+    cfg = get_config("cpu", ["model.gen_blocks=1"])
+    teacher = Teacher(ReIDBackbone("resnet18", 3))
+    before = [p.clone() for p in teacher.parameters()]
+    gan = CycleGAN(cfg, fmap_net=teacher)
+    assert gan.D_I.joint
+    G0, D0 = gan.G_I.model[1].weight.clone(), gan.D_I.joint_layers[0].weight.clone()
+    losses = gan.train_step(torch.rand(4, 3, 64, 32), torch.rand(4, 3, 64, 32))
+    assert set(losses) == {"G_adv_I", "G_adv_R", "cyc", "D_I", "D_R"}
+    assert not torch.equal(G0, gan.G_I.model[1].weight) and not torch.equal(D0, gan.D_I.joint_layers[0].weight)
+    assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
+    with pytest.raises(ValueError, match="fmap_net"):
+        CycleGAN(cfg)
