@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from ..config import Config, DataConfig
@@ -26,12 +27,13 @@ from .transforms import Transform, build_transforms
 __all__ = ["load_image", "ImageDataset", "PairDataset", "build_train_loader", "build_test_loader"]
 
 
-def read_pixels(sample: Sample, cache: ImageCache | None):
+def read_pixels(sample: Sample, cache: ImageCache | None) -> Image.Image | torch.Tensor:
     """The cached uint8 (3, H, W) tensor of ``sample`` when there is a cache, else the decoded PIL image."""
     return cache[sample.path] if cache is not None else load_image(sample.path)
 
 
 def check_cache(samples: Sequence[Sample], cache: ImageCache | None) -> None:
+    """A dataset given a cache must find every one of its images in it."""
     if cache is None:
         return
     missing = cache.missing([s.path for s in samples])
