@@ -1,0 +1,54 @@
+"""Figures of a training run: the loss curves of every logged term."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from .rundir import RunDir
+
+# Loss terms grouped by the Algorithm 1 step that minimises them.
+STEP_PREFIXES = (("G", "generators O_G (line 1-2)"), ("B", "backbone O_B (line 3-4)"), ("D", "discriminators O_D (line 5-7)"))
+
+
+def loss_groups(keys: list[str]) -> list[tuple[str, list[str]]]:
+    """Logged loss names grouped by optimizer (G*, B*, D*); anything else (the teacher's) in one group."""
+    keys = [k for k in keys if not k.startswith("lr_") and k not in ("kind", "step", "epoch")]
+    groups = [(title, [k for k in keys if k == p or k.startswith(p + "_")]) for p, title in STEP_PREFIXES]
+    groups = [(t, ks) for t, ks in groups if ks]
+    rest = [k for k in keys if not any(k in ks for _, ks in groups)]
+    return groups + ([("losses", rest)] if rest else [])
+
+
+def plot_losses(records: list[dict], axes=None):
+    """One panel per optimizer with every loss term against the training step (log scale)."""
+    steps = [r for r in records if r.get("kind") == "step"]
+    if not steps:
+        raise ValueError("no step records to plot: the run logged none (train for at least train.log_every steps)")
+    groups = loss_groups(list(steps[-1]))
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.2), squeeze=False)[1][0]
+    x = [r["step"] for r in steps]
+    for ax, (title, keys) in zip(axes, groups):
+        for k in keys:
+            y = [v if isinstance(v := r.get(k), (int, float)) and v > 0 else math.nan for r in steps]
+            ax.plot(x, y, label=k, lw=2.2 if k in ("G", "B", "D") else 1.0)
+        ax.set(yscale="log", xlabel="step", title=title)
+        ax.legend(fontsize=7, ncol=2)
+    return axes
+
+
+def save_loss_figure(run: RunDir) -> Path:
+    """Write ``figures/losses.png`` of a run folder (no display, no pyplot state)."""
+    records = run.read_metrics()
+    n = len(loss_groups(list(next((r for r in records if r.get("kind") == "step"), {}))))
+    fig = Figure(figsize=(4.5 * max(n, 1), 3.2))
+    plot_losses(records, fig.subplots(1, max(n, 1), squeeze=False)[0])
+    fig.tight_layout()
+    run.figures.mkdir(parents=True, exist_ok=True)
+    out = run.figures / "losses.png"
+    fig.savefig(out, dpi=110)
+    return out

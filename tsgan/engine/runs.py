@@ -1,0 +1,118 @@
+"""Setting up and caching training runs: teacher pretraining and TS-GAN, from a Config.
+
+``train_teacher(cfg, run_dir)`` / ``train_tsgan(cfg, run_dir)`` train (or resume) in a run folder
+and return the finished checkpoint. ``get_or_train_teacher(cfg)`` / ``get_or_train_tsgan(cfg)``
+are the "load if present, else train" versions the notebooks and the demo share: their run folders
+live under ``runs/cache/`` and are named by a digest of exactly the config fields that change the
+result, so any notebook can run first and an interrupted cached run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import Config
+from ..data import CrossModalityDataset, get_dataset
+from ..data.dataset import build_train_loader
+from ..paths import cache_dir
+from .checkpoint import load_backbone
+from .device import resolve_device
+from .distributed import env_dist_info, init_distributed
+from .figures import save_loss_figure
+from .rundir import RunDir
+from .stepmodel import StepModel
+from .teacher import IRBaseline
+from .trainer import Trainer, seed_everything
+from .tsgan_model import TSGAN
+
+# Config fields that do not change what a run computes (left out of the cache key).
+_NOT_RESULT = {"train": {"device", "log_every", "ckpt_every", "out_dir", "compile"}}
+# The teacher depends on data, the backbone and its own recipe only (not on the GAN or TS settings).
+_TEACHER_FIELDS = {
+    "model": {"arch", "pretrained", "last_stride"},
+    "loss": {"lambda1", "lambda2", "label_smooth", "margin"},
+    "optim": {"lr", "weight_decay", "warmup_epochs", "milestones", "gamma"},
+    "train": {"seed", "amp", "channels_last", "teacher_epochs"},
+}
+
+
+def run_key(cfg: Config, kind: str) -> str:
+    """Digest of the config fields that determine a ``kind`` ("teacher" | "tsgan") run's result."""
+    d = cfg.to_dict()
+    if kind == "teacher":
+        key: dict[str, Any] = {"data": d["data"], **{s: {f: d[s][f] for f in sorted(fs)} for s, fs in _TEACHER_FIELDS.items()}}
+    elif kind == "tsgan":
+        key = {s: {f: v for f, v in d[s].items() if f not in _NOT_RESULT.get(s, ())}
+               for s in ("data", "model", "loss", "optim", "train")}
+        if cfg.train.use_teacher:
+            key["teacher"] = run_key(cfg, "teacher")
+    else:
+        raise ValueError(f"kind must be 'teacher' or 'tsgan', got {kind!r}")
+    return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def load_dataset(cfg: Config) -> CrossModalityDataset:
+    """The dataset named by ``cfg.data`` (the embedded one is generated on first use)."""
+    d = cfg.data
+    kwargs = {"synthetic": {"seed": d.synth_seed}, "regdb": {"trial": d.regdb_trial}}.get(d.dataset, {})
+    return get_dataset(d.dataset, d.root, **kwargs)
+
+
+def _train(cfg: Config, run_dir: str | Path, make_model: Callable[..., StepModel], epochs: int, desc: str,
+           stop_at_step: int | None) -> Path | None:
+    info = env_dist_info()
+    device = resolve_device(cfg.train.device, info.local_rank)
+    info = init_distributed(device)
+    run = RunDir(run_dir)
+    if info.is_main:
+        run.create(cfg)
+    dataset = load_dataset(cfg)
+    seed_everything(cfg.train.seed + info.rank)
+    num_classes = dataset.num_train_ids
+    model = make_model(cfg, num_classes, device)
+    loader = build_train_loader(cfg, dataset, info.rank, info.world_size)
+    trainer = Trainer(model, loader, run, epochs, num_classes, info, desc)
+    if not trainer.fit(stop_at_step):
+        return None
+    trainer.export(run.final)
+    if info.is_main:
+        save_loss_figure(run)
+    return run.final
+
+
+def train_teacher(cfg: Config, run_dir: str | Path, stop_at_step: int | None = None) -> Path | None:
+    """Pretrain the IR teacher (``train.teacher_epochs`` epochs); the final checkpoint, None if stopped early."""
+    return _train(cfg, run_dir, IRBaseline, cfg.train.teacher_epochs, "teacher", stop_at_step)
+
+
+def train_tsgan(cfg: Config, run_dir: str | Path, teacher: str | Path | None = None,
+                stop_at_step: int | None = None) -> Path | None:
+    """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by default
+    the cached one for ``cfg`` (trained first if needed) when ``train.use_teacher``."""
+    teacher_net = None
+    if cfg.train.use_teacher:
+        teacher_net = load_backbone(teacher or get_or_train_teacher(cfg))[0]
+
+    def make(cfg: Config, num_classes: int, device) -> TSGAN:
+        return TSGAN(cfg, num_classes, device, teacher_net)
+
+    return _train(cfg, run_dir, make, cfg.optim.epochs, "TS-GAN", stop_at_step)
+
+
+def cached_run(cfg: Config, kind: str) -> RunDir:
+    """The run folder under runs/cache/ of the ``kind`` run for ``cfg``."""
+    return RunDir(cache_dir() / f"{kind}-{cfg.name}-{run_key(cfg, kind)}")
+
+
+def get_or_train_teacher(cfg: Config) -> Path:
+    """The teacher checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or resumed)."""
+    run = cached_run(cfg, "teacher")
+    return run.final if run.finished else train_teacher(cfg, run.path)
+
+
+def get_or_train_tsgan(cfg: Config) -> Path:
+    """The TS-GAN checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or resumed)."""
+    run = cached_run(cfg, "tsgan")
+    return run.final if run.finished else train_tsgan(cfg, run.path)

@@ -1,0 +1,190 @@
+"""The training loop shared by the teacher and TS-GAN: progress, metrics, checkpoints, exact resume.
+
+It knows nothing of the model beyond :class:`stepmodel.StepModel` (``set_input``,
+``optimize_parameters``, ``end_epoch``, ``state_dict``). Each epoch it positions the sampler
+(``set_epoch(epoch, start_batch)``), runs the steps under a tqdm bar, logs to ``metrics.jsonl``,
+and writes ``checkpoints/last.pt`` atomically every ``train.ckpt_every`` epochs and at the end.
+
+Exact resume: ``last.pt`` holds the networks, the optimizers, the schedulers, the AMP scaler, the
+RNG states of python, numpy and torch (every rank's) and the position (epoch, batch, step). A run
+stopped at any step (``stop_at_step``, Ctrl-C) and resumed ends with the same weights as an
+uninterrupted one on CPU with ``data.workers=0``; with loader workers it is exact at epoch
+boundaries (worker seeds come from (seed, epoch), not from the global RNG).
+
+Divergence guard: a NaN or infinite loss stops training with :class:`DivergenceError` naming the
+loss and the step; no checkpoint is written after it, so ``last.pt`` stays the last good one.
+"""
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .device import move_batch
+from .distributed import DistInfo, barrier, mean_over_ranks
+from .rundir import RunDir
+from .stepmodel import StepModel
+
+
+class DivergenceError(RuntimeError):
+    """A loss became NaN or infinite; the message names it, the step, and the kept checkpoint."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def capture_rng() -> dict[str, Any]:
+    """This process's RNG states, as plain lists/tensors (loadable with weights_only=True)."""
+    np_state = np.random.get_state(legacy=False)
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": {**np_state, "state": {"key": np_state["state"]["key"].tolist(), "pos": np_state["state"]["pos"]}}}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np_state = dict(state["numpy"])
+    np_state["state"] = {"key": np.array(np_state["state"]["key"], dtype=np.uint32), "pos": np_state["state"]["pos"]}
+    np.random.set_state(np_state)
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def gather_rng(info: DistInfo) -> list[dict[str, Any]]:
+    """Every rank's RNG state, indexed by rank (collective: all ranks call it)."""
+    if not info.is_distributed:
+        return [capture_rng()]
+    states: list[Any] = [None] * info.world_size
+    dist.all_gather_object(states, capture_rng())
+    return states
+
+
+class Trainer:
+    """Runs ``model`` for ``epochs`` epochs over ``loader`` in the run folder ``run``."""
+
+    def __init__(self, model: StepModel, loader: DataLoader, run: RunDir, epochs: int, num_classes: int,
+                 info: DistInfo = DistInfo(), desc: str = "train"):
+        self.model, self.loader, self.run, self.epochs = model, loader, run, epochs
+        self.num_classes, self.info, self.desc = num_classes, info, desc
+        self.cfg = model.cfg
+        self.sampler = loader.batch_sampler
+        self.epoch, self.batch, self.step = 0, 0, 0
+        self.totals: dict[str, float] = {}  # sums of this epoch's losses (the epoch means in the log)
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def state(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"config": self.cfg.to_dict(), "num_classes": self.num_classes, "kind": self.model.kind,
+                **self.model.state_dict(), "rng": rng,
+                "position": {"epoch": self.epoch, "batch": self.batch, "step": self.step, "totals": self.totals}}
+
+    def save(self, path: Path) -> None:
+        """Collective: gathers every rank's RNG; rank 0 writes ``path`` atomically."""
+        rng = gather_rng(self.info)
+        if self.info.is_main:
+            save_checkpoint(path, self.state(rng))
+        barrier()
+
+    def resume(self) -> dict[str, Any] | None:
+        """Restore everything from ``last.pt`` if present; returns this rank's RNG state to restore."""
+        if not self.run.last.is_file():
+            return None
+        state = load_checkpoint(self.run.last, self.model.device)
+        self.model.load_state_dict(state)
+        pos = state["position"]
+        self.epoch, self.batch, self.step, self.totals = pos["epoch"], pos["batch"], pos["step"], pos["totals"]
+        if self.info.is_main:
+            self.run.truncate_log(self.step)
+        rngs = state["rng"]
+        return rngs[self.info.rank] if len(rngs) == self.info.world_size else None
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def fit(self, stop_at_step: int | None = None) -> bool:
+        """Train (resuming from ``last.pt`` when present). False when stopped early at ``stop_at_step``."""
+        rng = self.resume()
+        tc = self.cfg.train
+        self.model.train()
+        while self.epoch < self.epochs:
+            self.sampler.set_epoch(self.epoch, self.batch)
+            self.loader.generator = torch.Generator().manual_seed(tc.seed * 100_003 + self.epoch)
+            batches = iter(self.loader)
+            if rng is not None:  # after iter(): the loader's set-up must not shift the restored streams
+                restore_rng(rng)
+                rng = None
+            stop = False
+            bar = tqdm(batches, total=self.sampler.batches_per_epoch, initial=self.batch, leave=False,
+                       desc=f"{self.desc} {self.epoch + 1}/{self.epochs}", disable=not self.info.is_main)
+            try:
+                for raw in bar:
+                    self.model.set_input(move_batch(raw, self.model.device, tc.channels_last))
+                    losses = mean_over_ranks(self.model.optimize_parameters(), self.model.device)
+                    self.batch += 1
+                    self.step += 1
+                    self.check_finite(losses)
+                    for k, v in losses.items():
+                        self.totals[k] = self.totals.get(k, 0.0) + v
+                    if self.info.is_main and (self.step % tc.log_every == 0 or self.batch == self.sampler.batches_per_epoch):
+                        self.run.log({"kind": "step", "step": self.step, "epoch": self.epoch + 1, **losses,
+                                      **self.model.lr()})
+                    bar.set_postfix({k: f"{losses[k]:.3g}" for k in list(losses)[-3:]})
+                    stop = stop_at_step is not None and self.step >= stop_at_step
+                    if stop and self.batch < self.sampler.batches_per_epoch:
+                        self.save(self.run.last)
+                        return False
+            except KeyboardInterrupt:
+                self.save(self.run.last)
+                raise
+            finally:
+                bar.close()
+            self.end_epoch(save=stop)
+            if stop:
+                return False
+        return True
+
+    def end_epoch(self, save: bool = False) -> None:
+        """Epoch means to the log, the schedulers' step, and ``last.pt`` every ``train.ckpt_every`` epochs."""
+        n = max(1, self.batch)
+        if self.info.is_main:
+            self.run.log({"kind": "epoch", "step": self.step, "epoch": self.epoch + 1,
+                          **{k: v / n for k, v in self.totals.items()}, **self.model.lr()})
+        self.model.end_epoch()
+        self.epoch, self.batch, self.totals = self.epoch + 1, 0, {}
+        if save or self.epoch % self.cfg.train.ckpt_every == 0 or self.epoch == self.epochs:
+            self.save(self.run.last)
+
+    def check_finite(self, losses: dict[str, float]) -> None:
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+        if not bad:
+            return
+        name, value = next(iter(bad.items()))
+        kept = f"the last good checkpoint is kept at {self.run.last}" if self.run.last.is_file() else \
+            "no checkpoint had been written yet"
+        if self.info.is_main:
+            self.run.log({"kind": "diverged", "step": self.step, "epoch": self.epoch + 1, "loss": name, "value": value})
+        raise DivergenceError(
+            f"training diverged: loss {name!r} is {value} at step {self.step} (epoch {self.epoch + 1}, batch "
+            f"{self.batch}); other non-finite losses: {sorted(bad)[1:] or 'none'}. Training stopped; {kept}. "
+            "Try a lower optim.lr / optim.gan_lr, or train.amp=off."
+        )
+
+    def export(self, path: Path) -> Path:
+        """The finished networks alone (no optimizer state): what evaluation and the demo load."""
+        if self.info.is_main:
+            save_checkpoint(path, {"config": self.cfg.to_dict(), "num_classes": self.num_classes,
+                                   "kind": self.model.kind, "models": self.model.state_dict()["models"]})
+        barrier()
+        return path
