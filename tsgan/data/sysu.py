@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import CrossModalityDataset, DatasetError, Sample, require_dir
+from .index_files import IMAGE_SUFFIXES, read_id_line, require_layout
+from .records import CrossModalityDataset, DatasetError, Sample
 
 RGB_CAMS = (1, 2, 4, 5)
 IR_CAMS = (3, 6)
@@ -30,19 +31,7 @@ def modality_of_cam(cam: int) -> str:
 
 def read_id_file(path: Path) -> list[int]:
     """Parse one of exp/{train,val,test}_id.txt: comma-separated, unpadded integers."""
-    if not path.is_file():
-        raise DatasetError(f"SYSU-MM01: expected the split file {path}, found nothing.\n  {HINT}")
-    text = path.read_text().strip()
-    try:
-        ids = [int(tok) for tok in text.replace("\n", ",").split(",") if tok.strip()]
-    except ValueError as err:
-        raise DatasetError(
-            f"SYSU-MM01: {path} should hold comma-separated integer ids (e.g. '1,2,4'), "
-            f"found {text[:60]!r}: {err}"
-        ) from None
-    if not ids:
-        raise DatasetError(f"SYSU-MM01: {path} is empty; expected comma-separated identity ids.")
-    return ids
+    return read_id_line(path, "SYSU-MM01", HINT)
 
 
 def list_images(root: Path, pids: list[int], cams: tuple[int, ...] = ALL_CAMS) -> list[Sample]:
@@ -54,21 +43,14 @@ def list_images(root: Path, pids: list[int], cams: tuple[int, ...] = ALL_CAMS) -
             if not folder.is_dir():
                 continue
             for img in sorted(folder.iterdir()):
-                if img.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
+                if img.suffix.lower() in IMAGE_SUFFIXES:
                     samples.append(Sample(str(img), pid, cam, modality_of_cam(cam)))
     return samples
 
 
 def read_sysu(root: str | Path) -> CrossModalityDataset:
     """Read a SYSU-MM01 tree into train (train + val ids) and test records."""
-    root = require_dir(Path(root), "the SYSU-MM01 root (cam1..cam6/, exp/)", "SYSU-MM01", HINT)
-    missing = [f"cam{c}" for c in ALL_CAMS if not (root / f"cam{c}").is_dir()]
-    if missing or not (root / "exp").is_dir():
-        found = sorted(p.name for p in root.iterdir())[:12]
-        raise DatasetError(
-            f"SYSU-MM01: {root} is not in the SYSU-MM01 layout: expected folders cam1..cam6 and exp/, "
-            f"missing {missing + ([] if (root / 'exp').is_dir() else ['exp'])}; found {found}.\n  {HINT}"
-        )
+    root = require_layout(root, tuple(f"cam{c}" for c in ALL_CAMS) + ("exp",), "SYSU-MM01", HINT)
     train_ids = read_id_file(root / "exp" / "train_id.txt")
     val_ids = read_id_file(root / "exp" / "val_id.txt")
     test_ids = read_id_file(root / "exp" / "test_id.txt")
