@@ -48,7 +48,7 @@ def show_images(images: Sequence[Image] | torch.Tensor, nrow: int, titles: Seque
     _, h, w = imgs[0].shape
     ncols = min(nrow, len(imgs))
     rows = (len(imgs) + nrow - 1) // nrow
-    ax = _axes(ax, (1.1 * ncols * w / h + 0.5, 2.2 * rows + 0.3))
+    ax = _axes(ax, (1.6 * ncols * w / h + 0.3, 1.75 * rows + 0.3))
     ax.imshow(grid.permute(1, 2, 0).numpy())
     ax.axis("off")
     for i, title in enumerate(titles or []):
