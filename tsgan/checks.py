@@ -83,3 +83,132 @@ def _compare(name: str, case: str, expected: Any, got: Any, tol: float) -> None:
         raise CheckFailed(
             f"{name}, case '{case}': expected {_fmt(expected)}, got {_fmt(got)} (relative error {err:.2e} > {tol:g})"
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# One check per exercise. Inputs are seeded, so a verdict is reproducible.
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def check_id_loss(student: Callable) -> int:
+    """Label-smoothed ID loss, Eq. (9)-(10): ``student(logits, labels, epsilon)`` -> scalar."""
+    from .losses import id_loss
+
+    g = _gen(0)
+    cases = [
+        ("random batch, eps=0.1", (torch.randn(6, 5, generator=g), torch.tensor([0, 1, 2, 3, 4, 0]), 0.1), {}),
+        ("eps=0 is plain cross-entropy", (torch.randn(4, 3, generator=g), torch.tensor([2, 0, 1, 2]), 0.0), {}),
+        ("confident logits", (10 * torch.eye(4), torch.tensor([0, 1, 2, 3]), 0.1), {}),
+        ("wrong confident logits", (10 * torch.eye(3), torch.tensor([1, 2, 0]), 0.1), {}),
+        ("one sample, many classes", (torch.randn(1, 50, generator=g), torch.tensor([7]), 0.3), {}),
+    ]
+    return run_cases("id_loss", student, id_loss, cases)
+
+
+def _hard_mining_features() -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch where the hardest positive/negative differ from the average ones."""
+    feats = torch.tensor([[0.0, 0.0], [0.1, 0.0], [2.0, 0.0],     # id 0: one far positive
+                          [0.5, 0.0], [3.0, 0.0], [3.1, 0.0],     # id 1: one close negative
+                          [0.0, 5.0], [0.2, 5.0], [0.1, 5.2]])    # id 2: well separated
+    return feats, torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2])
+
+
+def check_triplet(student: Callable) -> int:
+    """Batch-hard triplet loss, Eq. (11): ``student(features, labels, margin)`` -> scalar."""
+    from .losses import batch_hard_triplet
+
+    g = _gen(1)
+    feats, labels = _hard_mining_features()
+    cases = [
+        ("random 3 ids x 2", (torch.randn(6, 8, generator=g), torch.tensor([0, 0, 1, 1, 2, 2]), 0.3), {}),
+        ("hardest positive and negative matter", (feats, labels, 0.3), {}),
+        ("margin 0", (feats, labels, 0.0), {}),
+        ("identical features give the margin", (torch.ones(4, 3), torch.tensor([0, 0, 1, 1]), 0.3), {}),
+        ("unordered labels", (torch.randn(8, 4, generator=g), torch.tensor([3, 1, 3, 0, 1, 0, 2, 2]), 0.5), {}),
+    ]
+    return run_cases("triplet", student, batch_hard_triplet, cases)
+
+
+def check_cycle_loss(student: Callable) -> int:
+    """Cycle loss, Eq. (6): ``student(X_R, X_R_rec, X_I, X_I_rec)`` -> scalar."""
+    from .losses import cycle_loss
+
+    g = _gen(2)
+    x_r, x_i = torch.rand(2, 3, 8, 4, generator=g) * 2 - 1, torch.rand(2, 1, 8, 4, generator=g) * 2 - 1
+    cases = [
+        ("random images", (x_r, torch.rand(2, 3, 8, 4, generator=g), x_i, torch.rand(2, 1, 8, 4, generator=g)), {}),
+        ("perfect reconstructions", (x_r, x_r.clone(), x_i, x_i.clone()), {}),
+        ("only the IR cycle is off", (x_r, x_r.clone(), x_i, x_i + 0.5), {}),
+        ("RGB has 3 channels, IR 1", (x_r, x_r - 0.25, x_i, x_i), {}),
+    ]
+    return run_cases("cycle_loss", student, cycle_loss, cases)
+
+
+def check_fake_set(student: Callable) -> int:
+    """The joint discriminator's fake set M, Eq. (5): ``student(X_I, X_I_fake, fmap_real, fmap_fake)``
+    -> list of (image, feature map) pairs. The order of the pairs does not matter."""
+    g = _gen(3)
+    named = {"X_I": torch.randn(2, 1, 8, 4, generator=g), "X_I'": torch.randn(2, 1, 8, 4, generator=g),
+             "f(X_I)": torch.randn(2, 6, 2, 1, generator=g), "f(X_I')": torch.randn(2, 6, 2, 1, generator=g)}
+    expected = {("X_I'", "f(X_I')"), ("X_I'", "f(X_I)"), ("X_I", "f(X_I')")}
+
+    def name_of(t: Any) -> str:
+        for key, ref in named.items():
+            if isinstance(t, torch.Tensor) and t.shape == ref.shape and torch.equal(t, ref):
+                return key
+        return "something else"
+
+    try:
+        got = student(named["X_I"], named["X_I'"], named["f(X_I)"], named["f(X_I')"])
+    except ExerciseNotDone:
+        raise ExerciseNotDone("fake_set") from None
+    pairs = [(name_of(x), name_of(f)) for x, f in got]
+    if len(pairs) != 3 or set(pairs) != expected:
+        raise CheckFailed(f"fake_set, case 'Eq. 5': expected the pairs {sorted(expected)}, got {pairs}. "
+                          "Every pair containing something generated is fake; the real pair (X_I, f(X_I)) is not.")
+    print("check fake_set: all 1 cases passed")
+    return 1
+
+
+def check_ts_losses(student: Callable) -> int:
+    """Teacher-student losses, Eq. (13)-(16) with mean squared errors: ``student(fT_real_ir, fS_real_ir,
+    fT_fake_ir, fS_fake_ir, fS_rgb, alpha_c, alpha_s)`` -> dict with real_ir, fake_ir, cd, total."""
+    from .losses import ts_losses
+
+    g = _gen(4)
+    maps = [torch.randn(2, 8, 4, 2, generator=g) for _ in range(5)]
+    same = [maps[0], maps[0].clone(), maps[2], maps[2].clone(), maps[4]]
+    cases = [("random maps", (*maps, 0.006, 0.003), {}),
+             ("student equals teacher on IR", (*same, 0.006, 0.003), {}),
+             ("other weights", (*maps, 1.0, 0.5), {})]
+    return run_cases("ts_losses", student, lambda *a: ts_losses(*a, which="all", reduction="mean"), cases)
+
+
+def _one_query_reference(dist: torch.Tensor, q_pid: int, q_cam: int, g_pids: torch.Tensor, g_cams: torch.Tensor,
+                         max_rank: int = 10) -> tuple[np.ndarray, float]:
+    from .eval import evaluate_rank
+
+    r = evaluate_rank(dist[None], torch.tensor([q_pid]), g_pids, torch.tensor([q_cam]), g_cams, "sysu", max_rank)
+    return np.asarray(r["cmc"], dtype=np.float64), float(r["mAP"])
+
+
+def check_cmc_ap(student: Callable) -> int:
+    """CMC and AP of one query under the SYSU-MM01 rule: ``student(dist, q_pid, q_cam, g_pids, g_cams,
+    max_rank)`` -> (cmc of length max_rank with 0/1 entries, AP)."""
+    g = _gen(5)
+    g_pids = torch.tensor([1, 2, 1, 3, 2, 4, 1, 5])
+    g_cams = torch.tensor([2, 1, 1, 4, 2, 5, 4, 1])
+    dist = torch.rand(8, generator=g)
+    order_first_cam2 = torch.tensor([0.1, 0.5, 0.4, 0.2, 0.3, 0.6, 0.7, 0.8])  # nearest: pid 1 in cam2
+    cases = [
+        ("cam6 query, random distances", (dist, 1, 6, g_pids, g_cams, 10), {}),
+        ("cam3 query: every cam2 image is removed", (order_first_cam2, 1, 3, g_pids, g_cams, 10), {}),
+        ("cam6 query: cam2 images count", (order_first_cam2, 1, 6, g_pids, g_cams, 10), {}),
+        ("identity counted once in the CMC", (torch.tensor([0.1, 0.2, 0.9, 0.3, 0.25, 0.4, 0.5, 0.6]),
+                                               1, 6, g_pids, g_cams, 5), {}),
+        ("match at the last rank", (torch.tensor([0.9, 0.1, 0.2, 0.3, 0.4, 0.5, 0.95, 0.6]), 1, 3, g_pids, g_cams, 8), {}),
+    ]
+    return run_cases("cmc_ap", student, _one_query_reference, cases)
