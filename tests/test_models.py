@@ -187,7 +187,7 @@ def test_cyclegan_step_updates_generators_and_discriminators_only():
     assert gan.D_I.joint
     G0, D0 = gan.G_I.model[1].weight.clone(), gan.D_I.joint_layers[0].weight.clone()
     losses = gan.train_step(torch.rand(4, 3, 64, 32), torch.rand(4, 3, 64, 32))
-    assert set(losses) == {"G_adv_I", "G_adv_R", "cyc", "D_I", "D_R"}
+    assert set(losses) == {"G_adv_I", "G_adv_R", "G_cyc", "D_I", "D_R"}
     assert not torch.equal(G0, gan.G_I.model[1].weight) and not torch.equal(D0, gan.D_I.joint_layers[0].weight)
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
     with pytest.raises(ValueError, match="fmap_net"):

@@ -66,5 +66,5 @@ class CycleGAN(nn.Module):
         self.opt_D.zero_grad(set_to_none=True)
         (L_DI["total"] + L_DR["total"]).backward()
         self.opt_D.step()
-        return {"G_adv_I": L_G["adv_I"].item(), "G_adv_R": L_G["adv_R"].item(), "cyc": cyc.item(),
+        return {"G_adv_I": L_G["adv_I"].item(), "G_adv_R": L_G["adv_R"].item(), "G_cyc": cyc.item(),
                 "D_I": L_DI["total"].item(), "D_R": L_DR["total"].item()}

@@ -1,4 +1,4 @@
-"""Figures of the networks' behaviour: translations over training (paper Fig. 5), loss curves, gap bars."""
+"""Generated images over training, laid out as the paper's Fig. 5 (loss curves: ``tsgan.engine.figures``)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -30,30 +30,3 @@ def plot_translations(snapshots: list[tuple[int, dict[str, torch.Tensor]]], n: i
     fig.tight_layout(pad=0.2)
     return fig
 
-
-def plot_losses(history: list[dict[str, float]], keys: list[str] | None = None, smooth: int = 5, ax=None):
-    """Loss curves from a list of per-step loss dicts, with a running mean over ``smooth`` steps."""
-    ax = ax or plt.subplots(figsize=(7, 3))[1]
-    for key in keys or list(history[0]):
-        values = torch.tensor([h[key] for h in history])
-        k = max(1, min(smooth, len(values)))
-        running = values.unfold(0, k, 1).mean(1)
-        ax.plot(range(k, len(values) + 1), running.numpy(), label=key)
-    ax.set_xlabel("step"), ax.set_ylabel("loss"), ax.legend(fontsize=8, ncol=3)
-    return ax
-
-
-def plot_gap(measures: dict[str, dict[str, float]]):
-    """Grouped bars: for each measure (e.g. modality gap, CKA), one bar per model state (e.g. before/after)."""
-    names = list(measures)
-    states = list(measures[names[0]])
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3), squeeze=False)
-    for a, name in zip(axes.flat, names):
-        values = [measures[name][s] for s in states]
-        a.bar(states, values, color=[f"C{i}" for i in range(len(states))])
-        a.set_title(name, fontsize=10)
-        a.tick_params(axis="x", labelsize=8, rotation=15)
-        for i, v in enumerate(values):
-            a.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
-    fig.tight_layout()
-    return fig
