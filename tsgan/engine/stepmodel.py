@@ -34,6 +34,8 @@ class StepModel:
         net = prepare_module(net, self.device, self.cfg.train.channels_last)
         self.nets[name] = net
         wrapped = wrap_ddp(net, self.device)
+        if wrapped is not net and hasattr(net, "joint"):
+            wrapped.joint = net.joint  # the losses ask a discriminator whether it is joint; DDP does not forward it
         self.train_nets[name] = torch.compile(wrapped) if self.cfg.train.compile else wrapped
         return net
 
