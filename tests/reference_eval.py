@@ -28,23 +28,15 @@ def eval_loop(distmat, q_pids, g_pids, q_cams, g_cams, protocol="sysu", max_rank
             continue
         if protocol == "regdb":
             ranked_ids = pids
-        else:
-            seen, ranked_ids = set(), []
-            for p in pids:
-                if p not in seen:
-                    seen.add(p)
-                    ranked_ids.append(p)
-            ranked_ids = np.array(ranked_ids)
+        else:  # each identity once, at its first position
+            ranked_ids = pids[np.sort(np.unique(pids, return_index=True)[1])]
         first = int(np.argmax(ranked_ids == q_pids[i]))
         all_cmc.append([1.0 if first < k else 0.0 for k in range(1, max_rank + 1)])
-        hits, precisions = 0, []
-        for rank, m in enumerate(matches, start=1):
-            if m:
-                hits += 1
-                precisions.append(hits / rank)
-        all_ap.append(sum(precisions) / hits)
+        hits = matches.cumsum()
+        ranks = np.arange(1, len(matches) + 1)
+        all_ap.append(float((hits / ranks * matches).sum() / matches.sum()))
         last = int(np.nonzero(matches)[0].max()) + 1
-        all_inp.append(hits / last)
+        all_inp.append(matches.sum() / last)
     return np.mean(all_cmc, axis=0), float(np.mean(all_ap)), float(np.mean(all_inp)), len(all_ap)
 
 

@@ -32,7 +32,7 @@ import torch
 from .metrics import _as_tensor
 
 _BLOCK_ELEMENTS = 1 << 22   # rows per block so that a (rows, N) float32 block is ~16 MB
-_PAIR_BUDGET = 1 << 23      # (query entry, gallery entry) pairs per Jaccard block
+_PAIR_BUDGET = 1 << 22      # (query entry, gallery entry) pairs per Jaccard block
 
 
 class _FullDistance:
@@ -80,9 +80,9 @@ def _neighbours(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, t
     for lo, hi in ((0, q), (q, n)):
         for s, e in _blocks(lo, hi, rows):
             d = D.columns_as_rows(s, e)
-            sq = (d * d).float()                          # np.power(D, 2).astype(np.float32)
-            mx = sq.amax(1, keepdim=True)
-            m = sq / mx                                    # / np.max(axis=0), then transposed
+            m = d.square_().float()                        # np.power(D, 2).astype(np.float32)
+            mx = m.amax(1, keepdim=True)
+            m.div_(mx)                                     # / np.max(axis=0), then transposed
             col_max[s:e] = mx[:, 0]
             if e <= q:
                 m_qg[s:e] = m[:, q:]
@@ -199,17 +199,17 @@ def _jaccard(sets: torch.Tensor, vals: torch.Tensor, q: int) -> torch.Tensor:
     jac = torch.empty((q, g), dtype=torch.float32, device=dev)
     s = 0
     while s < q:
-        budget = pairs[s:].cumsum(0)
-        e = s + max(1, int((budget <= _PAIR_BUDGET).sum()))
+        e = s + max(1, int((pairs[s:].cumsum(0) <= _PAIR_BUDGET).sum()))
         ok_b = q_ok[s:e]
-        qi = torch.arange(s, e, device=dev)[:, None].expand(e - s, q_idx.shape[1])[ok_b] - s
         qk, qv = q_idx[s:e][ok_b], q_val[s:e][ok_b]
+        row_start = (torch.arange(e - s, device=dev) * g)[:, None].expand(e - s, q_idx.shape[1])[ok_b]
         cnt = count[qk]
-        src = torch.repeat_interleave(torch.arange(len(qk), device=dev), cnt)
-        first = torch.cumsum(cnt, 0) - cnt
-        pos = ptr[qk][src] + torch.arange(len(src), device=dev) - first[src]
-        s_min = torch.zeros((e - s, g), dtype=torch.float32, device=dev)
-        s_min.index_put_((qi[src], g_row[pos]), torch.minimum(qv[src], g_v[pos]), accumulate=True)
+        total = int(cnt.sum())
+        # every (query entry, gallery entry sharing its column k) pair, built by repetition (no scatter)
+        pos = torch.arange(total, device=dev) + torch.repeat_interleave(ptr[qk] - (torch.cumsum(cnt, 0) - cnt), cnt, output_size=total)
+        target = torch.repeat_interleave(row_start, cnt, output_size=total) + g_row.index_select(0, pos)
+        mins = torch.minimum(torch.repeat_interleave(qv, cnt, output_size=total), g_v.index_select(0, pos))
+        s_min = torch.zeros((e - s) * g, dtype=torch.float32, device=dev).index_add_(0, target, mins).view(e - s, g)
         jac[s:e] = 1 - s_min / (2.0 - s_min)
         s = e
     return jac
@@ -242,6 +242,6 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
     vals = _weights(D, sets, col_max)
     if k2 != 1:
         sets, vals = _query_expansion(sets, vals, rank, k2)
-    final = _jaccard(sets, vals, q) * (1 - lambda_) + m_qg * lambda_
+    final = _jaccard(sets, vals, q).mul_(1 - lambda_).add_(m_qg.mul_(lambda_))
     final = final.to(out_dtype if out_dtype.is_floating_point else torch.float32)
     return final.cpu().numpy() if is_numpy else final
