@@ -105,3 +105,18 @@ def test_evaluate_command_prints_the_table_and_writes_json(tree, tmp_path, capsy
     report = json.loads(out.read_text())
     assert report["checkpoint"] == str(ckpt.resolve()) and len(report["results"]) == 2
     assert all(len(r["trials"]) == 2 for r in report["results"])
+
+
+def test_ranked_list_figure_frames_true_matches_green(tree):
+    from tsgan.eval.figures import GREEN, RED, ranked_lists
+
+    queries, gallery = sysu_protocol(tree, mode="all")
+    dist = np.array([[0.0 if g.pid == q.pid else 1.0 + k for k, g in enumerate(gallery)] for q in queries])
+    fig = ranked_lists(queries, gallery, dist, rows=[0, 5], topk=4, size=(16, 8), border=2)
+    axes = np.array(fig.axes).reshape(2, 5)
+    for r, qi in enumerate([0, 5]):
+        kept = [g for g in gallery if not (queries[qi].cam == 3 and g.cam == 2)]
+        n_true = sum(g.pid == queries[qi].pid for g in kept)
+        colours = [tuple(round(float(v), 2) for v in ax.images[0].get_array()[0, 0]) for ax in axes[r, 1:]]
+        expected = [GREEN] * n_true + [RED] * (4 - n_true)
+        assert colours == expected[:4]

@@ -104,3 +104,14 @@ def test_bad_inputs_say_what_was_expected():
         evaluate_rank(DIST, [1], G_PIDS[:4], [3], G_CAMS)
     with pytest.raises(ValueError, match="NaN"):
         evaluate_rank(np.full((1, 5), np.nan), [1], G_PIDS, [3], G_CAMS)
+
+
+def test_ties_are_broken_by_gallery_order_like_a_stable_sort():
+    rng = np.random.default_rng(3)
+    dist = rng.integers(0, 4, size=(50, 40)).astype(np.float64)   # many equal distances
+    qp, gp = rng.integers(0, 6, 50), rng.integers(0, 6, 40)
+    qc, gc = rng.choice([3, 6], 50), rng.choice([1, 2, 4, 5], 40)
+    ours = evaluate_rank(dist, qp, gp, qc, gc)
+    cmc, m_ap, m_inp, _ = eval_loop(dist, qp, gp, qc, gc)
+    np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
+    assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(m_inp, abs=1e-12)

@@ -5,6 +5,7 @@ import torch
 from reference_eval import euclidean, re_ranking_original
 
 from tsgan.eval import evaluate_rank, rerank
+from tsgan.eval.reranking import neighbourhoods as rerank_neighbourhoods
 
 
 def clustered(rng, n, dim, spread=0.3):
@@ -72,3 +73,16 @@ def test_bad_shapes_are_reported():
         rerank(np.zeros((3, 4)), np.zeros((3, 3)), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="k1 >= 1"):
         rerank(np.zeros((3, 4)), np.zeros((3, 3)), np.zeros((4, 4)), k1=0)
+
+
+def test_neighbourhoods_match_the_definition():
+    rng = np.random.default_rng(5)
+    x, _ = clustered(rng, 40, 2)
+    dist = euclidean(x, x)
+    k1 = 6
+    sets = rerank_neighbourhoods(dist, k1=k1)
+    top = np.argsort(dist ** 2 / (dist ** 2).max(0), axis=0).T[:, :k1 + 1]   # rows of the original's M
+    for i in range(40):
+        assert sets["nearest"][i] == top[i].tolist()
+        assert set(sets["reciprocal"][i]) == {j for j in top[i] if i in top[j]}
+        assert set(sets["reciprocal"][i]) <= set(sets["expanded"][i])

@@ -215,6 +215,24 @@ def _jaccard(sets: torch.Tensor, vals: torch.Tensor, q: int) -> torch.Tensor:
     return jac
 
 
+def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
+    """Steps 1-2 on one full (N, N) distance matrix, for inspection: for every point its top ``k1 + 1``
+    neighbours, its k-reciprocal set R(i) and the expanded set R*(i) (as index lists)."""
+    d = _as_tensor(dist, "dist")
+    if d.dim() != 2 or d.shape[0] != d.shape[1]:
+        raise ValueError(f"dist must be a square (N, N) distance matrix, got shape {tuple(d.shape)}")
+    n = d.shape[0]
+    D = _FullDistance(d.new_zeros((n, 0)), d, d.new_zeros((0, 0)))
+    rank, _, _ = _neighbours(D, min(k1 + 1, n))
+    recip = _reciprocal(rank)
+    expanded = _expanded_sets(rank, k1)
+    return {
+        "nearest": rank.tolist(),
+        "reciprocal": [rank[i][recip[i]].tolist() for i in range(n)],
+        "expanded": [row[row < n].tolist() for row in expanded],
+    }
+
+
 def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: float = 0.3) -> Any:
     """Re-ranked (q, g) distances from Euclidean q-g, q-q and g-g distance matrices.
 
