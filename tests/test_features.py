@@ -10,7 +10,7 @@ from tsgan.config import get_config
 from tsgan.data.dataset import load_image
 from tsgan.data.protocols import sysu_protocol
 from tsgan.data.transforms import build_transforms
-from tsgan.eval import evaluate_model, extract_features, format_table, save_report
+from tsgan.eval import evaluate_model, extract_features, format_table, handcrafted_features, save_report
 from tsgan.eval.report import protocol_trials
 
 
@@ -120,3 +120,14 @@ def test_ranked_list_figure_frames_true_matches_green(tree):
         colours = [tuple(round(float(v), 2) for v in ax.images[0].get_array()[0, 0]) for ax in axes[r, 1:]]
         expected = [GREEN] * n_true + [RED] * (4 - n_true)
         assert colours == expected[:4]
+
+
+def test_handcrafted_features_are_gradient_energies():
+    x = torch.zeros(1, 3, 8, 4)
+    x[..., :, 2:] = 1.0                                   # one vertical edge between columns 1 and 2
+    f = handcrafted_features(x, grid=(1, 1))
+    assert f.shape == (1, 2)
+    assert f[0, 0].item() == pytest.approx(1 / 3)         # |dx| = 1 in one of the 3 column gaps
+    assert f[0, 1].item() == 0.0                          # no vertical change
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        handcrafted_features(torch.zeros(3, 8, 4))

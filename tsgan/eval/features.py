@@ -58,3 +58,19 @@ def extract_features(feature_fn: FeatureFn, samples: Sequence[Sample], data_cfg:
     finally:
         if module is not None:
             module.train(was_training)
+
+
+def handcrafted_features(x: torch.Tensor, grid: tuple[int, int] = (8, 4)) -> torch.Tensor:
+    """Colour-free gradient-energy features of a [0, 1] batch (B, 3, H, W) -> (B, 2 * cells).
+
+    Mean absolute horizontal and vertical intensity gradients over a ``grid`` of cells: no
+    training, no colour (so RGB and IR images are comparable at all). The notebooks use them as a
+    stand-in for a ReID network when no trained model is cached.
+    """
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected a (B, 3, H, W) image batch, got shape {tuple(x.shape)}")
+    gray = x.mean(1, keepdim=True)
+    dx = (gray[..., :, 1:] - gray[..., :, :-1]).abs()
+    dy = (gray[..., 1:, :] - gray[..., :-1, :]).abs()
+    pool = torch.nn.functional.adaptive_avg_pool2d
+    return torch.cat([pool(dx, grid).flatten(1), pool(dy, grid).flatten(1)], dim=1)
