@@ -103,3 +103,18 @@ def load_backbone(path: str | Path, map_location: str | torch.device = "cpu") ->
     backbone = build_backbone(replace(cfg, model__pretrained="").model, state["num_classes"])
     backbone.load_state_dict(models["backbone"])
     return backbone.to(map_location).eval(), cfg
+
+
+def load_generators(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, torch.nn.Module]:
+    """G_I (RGB -> IR) and G_R (IR -> RGB) of a TS-GAN checkpoint, in eval mode (for figures, paper Fig. 5)."""
+    from ..models import build_generators
+
+    state = load_checkpoint(path, map_location)
+    models = state.get("models", {})
+    if "G_I" not in models or "G_R" not in models:
+        raise CheckpointError(f"checkpoint {path} holds no generators (networks: {sorted(models)}); "
+                              "it is a teacher or a train.use_gan=false run")
+    G_I, G_R = build_generators(checkpoint_config(state, path).model)
+    G_I.load_state_dict(models["G_I"])
+    G_R.load_state_dict(models["G_R"])
+    return G_I.to(map_location).eval(), G_R.to(map_location).eval()

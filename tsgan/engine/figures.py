@@ -52,3 +52,30 @@ def save_loss_figure(run: RunDir) -> Path:
     out = run.figures / "losses.png"
     fig.savefig(out, dpi=110)
     return out
+
+
+def plot_generated(X_R, X_I_fake, X_I, ax=None, n: int = 8):
+    """Paper Fig. 5: real RGB images (top), their fake IR G_I(X_R) (middle), real IR of the same people (bottom)."""
+    from ..viz import show_images
+
+    n = min(n, len(X_R))
+    images = list(X_R[:n]) + list(X_I_fake[:n]) + list(X_I[:n])
+    titles = ["X_R"] * n + ["X_I' = G_I(X_R)"] * n + ["X_I (same id)"] * n
+    return show_images(images, nrow=n, titles=titles, ax=ax)
+
+
+def example_pairs(dataset, data_cfg, n: int = 8, split: str = "test"):
+    """(X_R, X_I): the first RGB and the first IR image of ``n`` identities of ``split``, test transforms, [0, 1]."""
+    import torch
+
+    from ..data.dataset import ImageDataset
+    from ..data.transforms import build_transforms
+
+    samples = dataset.subset(split)
+    first = {}
+    for s in samples:
+        first.setdefault((s.pid, s.modality), s)
+    pids = sorted({pid for pid, m in first if m == "rgb"} & {pid for pid, m in first if m == "ir"})[:n]
+    transform = build_transforms(data_cfg, False)
+    load = lambda m: torch.stack([ImageDataset([first[(p, m)]], transform)[0]["img"] for p in pids])  # noqa: E731
+    return load("rgb"), load("ir")

@@ -1,0 +1,38 @@
+"""``python -m tsgan train``: train TS-GAN (Algorithm 1); the teacher is pretrained first when needed.
+
+Examples::
+
+    python -m tsgan train --preset cpu
+    python -m tsgan train --preset cpu model.discriminator=ordinary loss.ts_losses=cross
+    torchrun --nproc_per_node=4 -m tsgan train --preset paper data.dataset=sysu data.root=/data/SYSU-MM01 train.amp=bf16
+
+Rerunning the same command resumes an interrupted run from its last checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+
+from .cli_common import add_config_arguments, config_from_args
+from .distributed import cleanup_distributed, env_dist_info
+from .runs import cached_run, train_tsgan
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--teacher", default=None,
+                        help="teacher checkpoint (default: the cached teacher of this config, trained if missing)")
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    run_dir = args.run_dir or cached_run(cfg, "tsgan").path
+    try:
+        final = train_tsgan(cfg, run_dir, teacher=args.teacher, stop_at_step=args.stop_at_step)
+    finally:
+        cleanup_distributed()
+    if env_dist_info().is_main:
+        if final is None:
+            print(f"stopped early; rerun the same command to resume from {run_dir}")
+        else:
+            print(f"TS-GAN trained: {final}\nevaluate it with: python -m tsgan evaluate --checkpoint {final} --rerank")
+    return 0
