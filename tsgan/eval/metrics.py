@@ -71,12 +71,19 @@ def keep_mask(protocol: str, q_pids: torch.Tensor, q_cams: torch.Tensor,
 def stable_argsort(dist: torch.Tensor) -> torch.Tensor:
     """Row-wise argsort, equal distances in gallery order (what a stable sort gives).
 
-    On the CPU numpy's quicksort is several times faster than any stable sort; only the rows that
-    hold equal values are sorted again, stably.
+    On the CPU numpy's quicksort is several times faster than a stable sort. float32 distances
+    (where equal values are common) are sorted by one unique int64 key, the order-preserving
+    integer image of the float in the high 32 bits and the gallery index in the low ones; for
+    other dtypes only the rows that hold equal values are sorted again, stably.
     """
     if dist.device.type != "cpu":
         return torch.sort(dist, dim=1, stable=True).indices
-    d = dist.numpy()
+    d = np.ascontiguousarray(dist.numpy())
+    if d.dtype == np.float32:
+        bits = d.view(np.int32).astype(np.int64)
+        key = np.where(bits < 0, -(2**31) - bits, bits)            # monotone in the float value
+        key = (key << 32) | np.arange(d.shape[1], dtype=np.int64)
+        return torch.from_numpy(np.argsort(key, axis=1))
     order = np.argsort(d, axis=1)
     values = np.take_along_axis(d, order, axis=1)
     tied = np.flatnonzero((values[:, 1:] == values[:, :-1]).any(axis=1))
@@ -163,5 +170,6 @@ def euclidean_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(m, d), (n, d) -> (m, n) Euclidean distances, computed in the inputs' dtype and device."""
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"expected features (m, d) and (n, d) with the same d, got {tuple(x.shape)} and {tuple(y.shape)}")
-    sq = (x * x).sum(1, keepdim=True) + (y * y).sum(1)[None, :] - 2.0 * (x @ y.T)
-    return sq.clamp_(min=0).sqrt_()
+    d = (x @ y.T).mul_(-2.0)                      # in place: one (m, n) array at any time
+    d.add_((x * x).sum(1, keepdim=True)).add_((y * y).sum(1)[None, :])
+    return d.clamp_(min=0).sqrt_()
