@@ -96,3 +96,31 @@ def test_unfinished_exercise_gives_the_helpful_message():
 
     with pytest.raises(ExerciseNotDone, match="Exercise 'triplet' is not done yet"):
         checks.check_triplet(stub)
+
+
+def plain_algorithm1(model):
+    model.forward()
+    model.backward_G()
+    model.step("G")
+    model.backward_B()
+    model.step("B")
+    model.backward_D()
+    model.step("D")
+    return model.end_step()
+
+
+def backbone_first(model):
+    model.forward()
+    model.backward_B()  # the backbone updated before G: G's adversarial loss then sees the new FE_S
+    model.step("B")
+    model.backward_G()
+    model.step("G")
+    model.backward_D()
+    model.step("D")
+    return model.end_step()
+
+
+def test_algorithm1_check_accepts_the_plain_sequence_and_catches_a_reordering(capsys):
+    assert checks.check_algorithm1_step(plain_algorithm1) == 2
+    with pytest.raises(CheckFailed, match="differs from the reference"):
+        checks.check_algorithm1_step(backbone_first)

@@ -212,3 +212,52 @@ def check_cmc_ap(student: Callable) -> int:
         ("match at the last rank", (torch.tensor([0.9, 0.1, 0.2, 0.3, 0.4, 0.5, 0.95, 0.6]), 1, 3, g_pids, g_cams, 8), {}),
     ]
     return run_cases("cmc_ap", student, _one_query_reference, cases)
+
+
+def _tiny_tsgan(seed: int):
+    """A TS-GAN small enough to step in a fraction of a second, with a random teacher."""
+    from .config import get_config
+    from .engine.tsgan_model import TSGAN
+    from .models import build_backbone
+
+    cfg = get_config("cpu", {"data.height": 32, "data.width": 16, "model.gen_filters": 4, "model.gen_blocks": 1,
+                             "model.disc_filters": 4, "model.disc_layers": 1, "train.device": "cpu"})
+    torch.manual_seed(seed)
+    teacher = build_backbone(cfg.model, 3)
+    return TSGAN(cfg, 3, torch.device("cpu"), teacher).train()
+
+
+def _tiny_batch(seed: int) -> dict[str, torch.Tensor]:
+    g = _gen(seed)
+    ir = torch.rand(6, 1, 32, 16, generator=g).expand(-1, 3, -1, -1).contiguous()
+    return {"rgb": torch.rand(6, 3, 32, 16, generator=g), "ir": ir, "label": torch.tensor([0, 0, 1, 1, 2, 2])}
+
+
+def check_algorithm1_step(student: Callable) -> int:
+    """One step of Algorithm 1: ``student(model)`` drives a :class:`tsgan.engine.tsgan_model.TSGAN` whose
+    input is set, through its phases (``forward``, ``backward_G``, ``step("G")``, ...) and returns
+    ``model.end_step()``. Every network must end with the reference step's weights."""
+    for case, seed in (("first step", 0), ("another seed", 1)):
+        mine, ref = _tiny_tsgan(seed), _tiny_tsgan(seed)
+        batch = _tiny_batch(seed)
+        mine.set_input(batch)
+        ref.set_input(batch)
+        torch.manual_seed(seed)
+        expected = ref.optimize_parameters()
+        torch.manual_seed(seed)
+        try:
+            got = student(mine)
+        except ExerciseNotDone:
+            raise ExerciseNotDone("algorithm1_step") from None
+        for name, net in ref.nets.items():
+            for (pname, p_ref), p_mine in zip(net.state_dict().items(), mine.nets[name].state_dict().values()):
+                if not torch.allclose(p_ref.float(), p_mine.float(), atol=1e-6):
+                    raise CheckFailed(
+                        f"algorithm1_step, case '{case}': after your step, {name}.{pname} differs from the reference "
+                        f"(max difference {(p_ref.float() - p_mine.float()).abs().max():.3g}). Algorithm 1 updates "
+                        "G (lines 1-2), then the backbone (3-4), then D (5-7), each after its own backward.")
+        if not isinstance(got, dict) or set(got) != set(expected):
+            raise CheckFailed(f"algorithm1_step, case '{case}': expected the losses dict with keys {sorted(expected)} "
+                              f"(return model.end_step()), got {_fmt(got)}")
+    print("check algorithm1_step: all 2 cases passed")
+    return 2
