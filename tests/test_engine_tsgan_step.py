@@ -16,7 +16,7 @@ def _batch(P, K, h, w, seed=0):
 
 def _model(cfg, num_classes=4):
     torch.manual_seed(0)
-    teacher = build_backbone(cfg.model, num_classes) if cfg.train.use_teacher else None
+    teacher = build_backbone(cfg.model, num_classes)
     return TSGAN(cfg, num_classes, torch.device("cpu"), teacher).train()
 
 
@@ -118,3 +118,15 @@ def test_paper_preset_step_at_full_resolution():
     model.set_input(_batch(2, 1, 288, 144))
     L = model.optimize_parameters()
     assert all(torch.isfinite(torch.tensor(v)) for v in L.values()), L
+
+
+def test_student_starts_from_the_teacher_or_from_scratch():
+    torch.manual_seed(0)
+    cfg = _cfg()
+    teacher = build_backbone(cfg.model, 4)
+    for init, same in (("teacher", True), ("pretrained", False)):
+        model = TSGAN(_cfg(**{"model.student_init": init}), 4, torch.device("cpu"), teacher)
+        equal = all(torch.equal(a, b) for a, b in zip(model.backbone.state_dict().values(), teacher.state_dict().values()))
+        assert equal == same
+    with pytest.raises(ValueError, match="student_init"):
+        TSGAN(_cfg(**{"model.student_init": "imagenet"}), 4, torch.device("cpu"), teacher)

@@ -46,6 +46,7 @@ class ModelConfig:
     disc_filters: int = 64              # PatchGAN width (ndf)
     disc_layers: int = 3                # PatchGAN depth (3 -> 70x70 receptive field)
     discriminator: str = "joint"        # joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
+    student_init: str = "pretrained"    # student backbone start: pretrained (as model.pretrained) | teacher (its weights)
 
 
 @dataclass
@@ -149,12 +150,14 @@ def _cpu() -> Config:
     cfg.data.cache = True
     cfg.model.arch = "resnet18"
     cfg.model.pretrained = ""
+    cfg.model.student_init = "teacher"  # no ImageNet weights offline: the IR teacher is the student's pretraining
     cfg.model.gen_filters, cfg.model.gen_blocks = 16, 3
     cfg.model.disc_filters, cfg.model.disc_layers = 16, 2
-    cfg.optim.epochs = 12
-    cfg.optim.warmup_epochs = 2
-    cfg.optim.milestones = (8, 11)
-    cfg.train.teacher_epochs = 8
+    cfg.data.batches_per_epoch = 20     # short epochs: 200 teacher steps (~30 s), 160 TS-GAN steps (~2 min)
+    cfg.optim.epochs = 8
+    cfg.optim.warmup_epochs = 1
+    cfg.optim.milestones = (5, 7)
+    cfg.train.teacher_epochs = 10
     cfg.eval.batch_size = 256
     return cfg
 

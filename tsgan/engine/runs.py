@@ -46,11 +46,16 @@ def run_key(cfg: Config, kind: str) -> str:
     elif kind == "tsgan":
         key = {s: {f: v for f, v in d[s].items() if f not in _NOT_RESULT.get(s, ())}
                for s in ("data", "model", "loss", "optim", "train")}
-        if cfg.train.use_teacher:
+        if needs_teacher(cfg):
             key["teacher"] = run_key(cfg, "teacher")
     else:
         raise ValueError(f"kind must be 'teacher' or 'tsgan', got {kind!r}")
     return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def needs_teacher(cfg: Config) -> bool:
+    """TS-GAN uses the pretrained teacher for the TS losses and/or as the student's starting weights."""
+    return cfg.train.use_teacher or cfg.model.student_init == "teacher"
 
 
 def load_dataset(cfg: Config) -> CrossModalityDataset:
@@ -90,9 +95,9 @@ def train_teacher(cfg: Config, run_dir: str | Path, stop_at_step: int | None = N
 def train_tsgan(cfg: Config, run_dir: str | Path, teacher: str | Path | None = None,
                 stop_at_step: int | None = None) -> Path | None:
     """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by default
-    the cached one for ``cfg`` (trained first if needed) when ``train.use_teacher``."""
+    the cached one for ``cfg`` (trained first if needed) when the run needs one (:func:`needs_teacher`)."""
     teacher_net = None
-    if cfg.train.use_teacher:
+    if needs_teacher(cfg):
         teacher_net = load_backbone(teacher or get_or_train_teacher(cfg))[0]
 
     def make(cfg: Config, num_classes: int, device) -> TSGAN:

@@ -54,10 +54,15 @@ class TSGAN(StepModel):
             raise ValueError("train.use_teacher=true needs train.use_gan=true: the TS losses (Eq. 14-16) compare "
                              "teacher and student on generated IR images. For the paper's 'Backbone' row set both "
                              "train.use_gan=false and train.use_teacher=false")
-        if self.use_teacher and teacher is None:
-            raise ValueError("train.use_teacher=true needs the pretrained IR teacher backbone: pass "
-                             "teacher=load_backbone(get_or_train_teacher(cfg))[0], or set train.use_teacher=false")
-        self.backbone = self.add_net("backbone", build_backbone(cfg.model, num_classes))
+        if (self.use_teacher or cfg.model.student_init == "teacher") and teacher is None:
+            raise ValueError("train.use_teacher=true and model.student_init=teacher need the pretrained IR teacher "
+                             "backbone: pass teacher=load_backbone(get_or_train_teacher(cfg))[0]")
+        if cfg.model.student_init not in ("pretrained", "teacher"):
+            raise ValueError(f"model.student_init must be 'pretrained' or 'teacher', got {cfg.model.student_init!r}")
+        backbone = build_backbone(cfg.model, num_classes)
+        if cfg.model.student_init == "teacher":  # the stand-in for ImageNet weights where none can be downloaded
+            backbone.load_state_dict(teacher.state_dict())
+        self.backbone = self.add_net("backbone", backbone)
         self.add_optimizer("B", backbone_optimizer(self.backbone.parameters(), cfg))
         if self.use_teacher:
             self.teacher = self.add_net("teacher", Teacher(teacher))

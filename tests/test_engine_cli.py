@@ -1,0 +1,50 @@
+"""Commands train-teacher and train, checkpoints they leave, the cache keys of runs."""
+import pytest
+import torch
+
+from tsgan.__main__ import main
+from tsgan.config import get_config, replace
+from tsgan.engine.checkpoint import CheckpointError, load_backbone, load_generators
+from tsgan.engine.rundir import RunDir
+from tsgan.engine.runs import run_key
+
+from engine_helpers import tiny_config, tiny_dataset
+
+
+def _overrides(cfg):
+    """The tiny config as command-line overrides (what a user would type)."""
+    d = cfg.to_dict()
+    keys = ["data.dataset", "data.root", "data.height", "data.width", "data.pad", "data.P", "data.K",
+            "data.batches_per_epoch", "data.cache", "model.gen_filters", "model.gen_blocks", "model.disc_filters",
+            "model.disc_layers", "optim.epochs", "optim.warmup_epochs", "train.teacher_epochs", "train.device"]
+    return [f"{k}={d[k.split('.')[0]][k.split('.')[1]]}" for k in keys] + ["optim.milestones=1"]
+
+
+def test_train_teacher_then_train(tmp_path, capsys):
+    cfg = tiny_config(tiny_dataset(tmp_path), **{"optim.epochs": 1})
+    args = _overrides(cfg)
+    assert main(["train-teacher", "--preset", "cpu", "--run-dir", str(tmp_path / "t"), *args]) == 0
+    teacher = RunDir(tmp_path / "t").final
+    assert "teacher trained" in capsys.readouterr().out and teacher.is_file()
+    backbone, saved = load_backbone(teacher)
+    assert not backbone.training and saved.data.root == cfg.data.root
+    assert backbone.features(torch.rand(2, 3, 32, 16)).shape == (2, backbone.feat_dim)
+    with pytest.raises(CheckpointError, match="no generators"):
+        load_generators(teacher)
+
+    assert main(["train", "--preset", "cpu", "--run-dir", str(tmp_path / "g"), "--teacher", str(teacher), *args]) == 0
+    assert "python -m tsgan evaluate --checkpoint" in capsys.readouterr().out
+    G_I, G_R = load_generators(RunDir(tmp_path / "g").final)
+    assert G_I(torch.zeros(1, 3, 32, 16)).shape == (1, 1, 32, 16)
+    run = RunDir(tmp_path / "g")
+    assert (run.figures / "losses.png").is_file() and run.config_path.is_file()
+    assert {"G", "B", "D", "B_ts_cd", "lr_B"} <= set(run.read_metrics("epoch")[0])
+
+
+def test_run_keys_follow_what_changes_the_result():
+    cfg = get_config("cpu")
+    ablation = replace(cfg, model__discriminator="ordinary")
+    assert run_key(ablation, "teacher") == run_key(cfg, "teacher")  # ablations share one teacher
+    assert run_key(ablation, "tsgan") != run_key(cfg, "tsgan")
+    assert run_key(replace(cfg, train__log_every=1), "tsgan") == run_key(cfg, "tsgan")
+    assert run_key(replace(cfg, train__teacher_epochs=1), "tsgan") != run_key(cfg, "tsgan")  # via the teacher
