@@ -87,3 +87,28 @@ def bar_chart(values: Mapping[str, float], ax: Axes | None = None, ylabel: str =
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     return ax
+
+
+def grouped_bars(values: Mapping[str, Mapping[str, float]], errors: Mapping[str, Mapping[str, float]] | None = None,
+                 ax: Axes | None = None, ylabel: str = "", title: str = "") -> Axes:
+    """Grouped bars: one group per outer key of ``values``, one bar per inner key (same inner keys in
+    every group); optional ``errors`` (same shape) as error bars, NaN/missing for none."""
+    groups = list(values)
+    if not groups:
+        raise ValueError("grouped_bars got no groups")
+    series = list(values[groups[0]])
+    ragged = [g for g in groups if list(values[g]) != series]
+    if ragged:
+        raise ValueError(f"every group must have the bars {series}; groups {ragged} differ")
+    ax = _axes(ax, (max(5.0, 0.9 * len(groups) * len(series) / 2 + 1), 3.2))
+    x = np.arange(len(groups))
+    width = 0.8 / len(series)
+    for i, s in enumerate(series):
+        err = None if errors is None else [errors.get(g, {}).get(s, np.nan) for g in groups]
+        ax.bar(x + (i - (len(series) - 1) / 2) * width, [values[g][s] for g in groups], width, yerr=err,
+               capsize=3, label=s, alpha=0.85)
+    ax.set_xticks(x, groups, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
