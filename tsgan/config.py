@@ -153,10 +153,11 @@ def _cpu() -> Config:
     cfg.model.student_init = "teacher"  # no ImageNet weights offline: the IR teacher is the student's pretraining
     cfg.model.gen_filters, cfg.model.gen_blocks = 16, 3
     cfg.model.disc_filters, cfg.model.disc_layers = 16, 2
+    cfg.loss.ts_reduction = "sum"       # squared norms per image: with mean-reduced maps the TS terms weigh ~1e-3 of L_B
     cfg.data.batches_per_epoch = 20     # short epochs: 200 teacher steps (~30 s), 160 TS-GAN steps (~2 min)
     cfg.optim.epochs = 8
     cfg.optim.warmup_epochs = 1
-    cfg.optim.milestones = (5, 7)
+    cfg.optim.milestones = (7, 9)        # the teacher decays at 7 and 9 of its 10 epochs, TS-GAN at 7 of 8
     cfg.train.teacher_epochs = 10
     cfg.eval.batch_size = 256
     return cfg
