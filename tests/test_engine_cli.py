@@ -48,3 +48,26 @@ def test_run_keys_follow_what_changes_the_result():
     assert run_key(ablation, "tsgan") != run_key(cfg, "tsgan")
     assert run_key(replace(cfg, train__log_every=1), "tsgan") == run_key(cfg, "tsgan")
     assert run_key(replace(cfg, train__teacher_epochs=1), "tsgan") != run_key(cfg, "tsgan")  # via the teacher
+
+
+def test_a_second_process_waits_for_the_run_instead_of_training_it(tmp_path):
+    """Two notebooks asking for the same cached run at once: the second blocks on the lock, then loads."""
+    import fcntl
+    import threading
+
+    from tsgan.engine.runs import run_lock
+
+    run = RunDir(tmp_path / "run")
+    order = []
+    with run_lock(run):
+        def second():
+            with open(run.path / ".lock", "w") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)  # what another process's run_lock does
+                order.append("second")
+
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(0.3)
+        order.append("first done")
+    t.join(5)
+    assert order == ["first done", "second"]

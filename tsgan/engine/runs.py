@@ -8,10 +8,12 @@ result, so any notebook can run first and an interrupted cached run resumes wher
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..config import Config
 from ..data import CrossModalityDataset, get_dataset
@@ -111,13 +113,35 @@ def cached_run(cfg: Config, kind: str) -> RunDir:
     return RunDir(cache_dir() / f"{kind}-{cfg.name}-{run_key(cfg, kind)}")
 
 
+@contextmanager
+def run_lock(run: RunDir) -> Iterator[None]:
+    """Hold the run folder's lock: a second process (another notebook) waits instead of training the same run.
+
+    Not taken under torchrun: every rank takes part in the training, rank 0 alone writes.
+    """
+    if env_dist_info().is_distributed:
+        yield
+        return
+    run.path.mkdir(parents=True, exist_ok=True)
+    with open(run.path / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def get_or_train_teacher(cfg: Config) -> Path:
     """The teacher checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or resumed)."""
     run = cached_run(cfg, "teacher")
-    return run.final if run.finished else train_teacher(cfg, run.path)
+    with run_lock(run):
+        return run.final if run.finished else train_teacher(cfg, run.path)
 
 
 def get_or_train_tsgan(cfg: Config) -> Path:
     """The TS-GAN checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or resumed)."""
+    if needs_teacher(cfg):
+        get_or_train_teacher(cfg)  # outside this run's lock
     run = cached_run(cfg, "tsgan")
-    return run.final if run.finished else train_tsgan(cfg, run.path)
+    with run_lock(run):
+        return run.final if run.finished else train_tsgan(cfg, run.path)
