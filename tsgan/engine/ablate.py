@@ -29,7 +29,7 @@ from ..paths import runs_dir
 from .checkpoint import load_backbone
 from .cli_common import add_config_arguments, config_from_args
 from .device import resolve_device
-from .distributed import barrier, cleanup_distributed, env_dist_info
+from .distributed import barrier, cleanup_distributed, env_dist_info, init_distributed
 from .runs import cached_run, get_or_train_tsgan, run_key
 
 METRICS = ("R1", "R10", "R20", "mAP", "mINP")
@@ -145,7 +145,7 @@ def run_ablation(base: Config, rows: Sequence[Row], seeds: Sequence[int], progre
     and the :data:`METRICS`. Under torchrun every rank trains, rank 0 evaluates; other ranks get [].
     """
     check_protocol(base)
-    info = env_dist_info()
+    info = init_distributed(resolve_device(base.train.device, env_dist_info().local_rank))
     pairs = [(row, seed) for seed in seeds for row in rows]
     keys = {(row.key, seed): run_key(row.config(base, seed), "tsgan") for row, seed in pairs}
     # rows that share a trained model (TS-GAN_JD and its re-ranked score) share one evaluation
