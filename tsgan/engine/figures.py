@@ -60,7 +60,7 @@ def plot_generated(X_R, X_I_fake, X_I, ax=None, n: int = 8):
 
     n = min(n, len(X_R))
     images = list(X_R[:n]) + list(X_I_fake[:n]) + list(X_I[:n])
-    titles = ["X_R"] * n + ["X_I' = G_I(X_R)"] * n + ["X_I (same id)"] * n
+    titles = ["X_R"] * n + ["G_I(X_R)"] * n + ["X_I"] * n
     return show_images(images, nrow=n, titles=titles, ax=ax)
 
 
