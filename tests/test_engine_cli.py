@@ -71,3 +71,18 @@ def test_a_second_process_waits_for_the_run_instead_of_training_it(tmp_path):
         order.append("first done")
     t.join(5)
     assert order == ["first done", "second"]
+
+
+def test_cached_runs_are_keyed_by_the_embedded_data_version(monkeypatch):
+    """Regenerated embedded data (a new generator version) must not reuse runs trained on the old data."""
+    from tsgan.config import get_config
+    from tsgan.engine import runs
+
+    cfg = get_config("cpu")
+    real = get_config("cpu", ["data.dataset=sysu", "data.root=/data/SYSU-MM01"])
+    before = {kind: runs.run_key(cfg, kind) for kind in ("teacher", "tsgan")}
+    real_before = runs.run_key(real, "teacher")
+    monkeypatch.setattr(runs, "GENERATOR_VERSION", runs.GENERATOR_VERSION + 1)
+    after = {kind: runs.run_key(cfg, kind) for kind in ("teacher", "tsgan")}
+    assert all(before[k] != after[k] for k in before)
+    assert runs.run_key(real, "teacher") == real_before  # real datasets do not depend on the generator

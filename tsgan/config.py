@@ -60,7 +60,7 @@ class LossConfig:
     alpha_c: float = 0.006              # cross-domain TS weight (Eq. 16)
     alpha_s: float = 0.003              # same-domain TS weight (Eq. 16)
     ts_losses: str = "all"              # all | cross (TS-GAN^singleTS) | none
-    ts_reduction: str = "mean"          # mean (PyTorch default) | sum (literal ||.||_2^2)
+    ts_reduction: str = "sum"           # sum (literal ||.||_2^2 per image; the paper's tiny alphas) | mean (PyTorch default)
     gan_mode: str = "vanilla"           # vanilla (log loss, as written) | lsgan
 
 
@@ -153,7 +153,6 @@ def _cpu() -> Config:
     cfg.model.student_init = "teacher"  # no ImageNet weights offline: the IR teacher is the student's pretraining
     cfg.model.gen_filters, cfg.model.gen_blocks = 16, 3
     cfg.model.disc_filters, cfg.model.disc_layers = 16, 2
-    cfg.loss.ts_reduction = "sum"       # squared norms per image: with mean-reduced maps the TS terms weigh ~1e-3 of L_B
     cfg.data.batches_per_epoch = 20     # short epochs: 200 teacher steps (~30 s), 160 TS-GAN steps (~2 min)
     cfg.optim.epochs = 8
     cfg.optim.warmup_epochs = 1

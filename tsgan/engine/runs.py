@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 from ..config import Config
 from ..data import CrossModalityDataset, get_dataset
 from ..data.dataset import build_train_loader
+from ..data.synthetic import GENERATOR_VERSION
 from ..paths import cache_dir
 from .checkpoint import load_backbone
 from .device import resolve_device
@@ -52,6 +53,8 @@ def run_key(cfg: Config, kind: str) -> str:
             key["teacher"] = run_key(cfg, "teacher")
     else:
         raise ValueError(f"kind must be 'teacher' or 'tsgan', got {kind!r}")
+    if cfg.data.dataset == "synthetic":  # regenerated embedded data (a new generator) must not reuse old runs
+        key["synthetic_version"] = GENERATOR_VERSION
     return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
 
 
