@@ -1,6 +1,7 @@
 """The embedded dataset: determinism, layout, counts, IR format, coverage, splits, calibration, CLI."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -13,8 +14,10 @@ from PIL import Image
 from tsgan.__main__ import main
 from tsgan.data import DatasetError, get_dataset, read_regdb, read_sysu
 from tsgan.data.synth_baseline import SETTINGS, baseline_retrieval, pixel_features
+from tsgan.data.synth_render import draw_pose, render
 from tsgan.data.synthetic import (
-    JPEG_QUALITY, MARKER, SYSU_DEFAULTS, ensure_synthetic, generate, options_for, picture, plan_sysu,
+    JPEG_QUALITY, MARKER, SYSU_DEFAULTS, ensure_synthetic, generate, identity, options_for, picture, plan_sysu,
+    world,
 )
 
 SMALL = {"num_ids": 16, "min_images": 1, "max_images": 2, "height": 64, "width": 32}
@@ -189,3 +192,22 @@ def test_calibration_within_modality_is_easy_and_cross_modality_hard(tmp_path):
     assert res["RGB->RGB"]["R1"] > max(3 * cross, 5 * res["RGB->RGB"]["chance"])
     assert res["IR->IR"]["R1"] > max(2 * cross, 3 * res["IR->IR"]["chance"])
     assert cross < 3 * res["IR->RGB"]["chance"]
+
+
+def test_ir_follows_the_fabric_not_the_colour_and_shape_shows_in_both_modalities():
+    """Same fabric, other colour: the IR picture is unchanged, the RGB one is not. Another cut
+    (a coat instead of a tucked-in top) changes both pictures."""
+    cams = world(0, 64, 32, (1, 3))
+    ident = identity(0, 7)
+    other_colour = dataclasses.replace(ident, top=1 - ident.top, top2=1 - ident.top2, bottom=1 - ident.bottom)
+    other_cut = dataclasses.replace(ident, top_length=0.3 if ident.top_length < 0.15 else 0.0)
+
+    def shot(who, cam: int) -> np.ndarray:
+        camera, background = cams[cam]
+        pose = draw_pose(np.random.default_rng(1), who, camera.view_p, 64, 32)
+        return render(who, camera, background, pose, np.random.default_rng(2)).astype(int)
+
+    assert np.array_equal(shot(ident, 3), shot(other_colour, 3))
+    assert np.abs(shot(ident, 1) - shot(other_colour, 1)).mean() > 5
+    for cam in (1, 3):
+        assert np.abs(shot(ident, cam) - shot(other_cut, cam)).mean() > 1

@@ -4,8 +4,13 @@ An identity is what stays the same from one picture of a person to the next: bod
 clothing (colour, pattern, cut), accessories and a *thermal signature*: for every clothing region
 the intensity it shows to a thermal camera, set by its fabric (emissivity, insulation), not by its
 colour. Two shirts of different colour but the same fabric look alike in IR; a red and a green
-shirt of different fabrics may look alike in RGB luminance yet differ in IR. What both modalities
-share is shape: height, build, sleeve and leg cut, hair length, bags.
+shirt of different fabrics may look alike in RGB luminance yet differ in IR. A printed or woven
+pattern emits a little differently from the ground fabric, so its geometry (stripe direction and
+period, checks, a logo) shows in both modalities, though its colours only in RGB.
+
+What both modalities share is shape: height and build, hair length, sleeve length, the cut of the
+top (tucked in, tunic, coat) and of the bottom (trousers, shorts or a skirt of some length), bags,
+pattern geometry and fabric weave. What only RGB sees is colour; what only IR sees is temperature.
 
 A camera is what stays the same from one picture of a camera to the next: illumination and white
 balance (RGB), ambient temperature, gain, noise and blur (IR), background and preferred viewpoint.
@@ -18,19 +23,21 @@ from dataclasses import dataclass
 import numpy as np
 
 # Fabric -> (mean thermal intensity, spread). Thermal intensity is in [0, 1] before the camera's
-# gain; skin is the hottest surface, bags and shoes the coldest.
+# gain; skin is the hottest surface, bags and shoes the coldest. Insulating fabrics (down, leather,
+# wool) show the cold outside of the garment, thin ones (synthetic, cotton) the body heat beneath.
 FABRICS = {
-    "cotton": (0.66, 0.06),
-    "synthetic": (0.78, 0.06),
-    "wool": (0.50, 0.06),
-    "denim": (0.58, 0.05),
-    "down": (0.34, 0.06),
-    "leather": (0.44, 0.06),
+    "synthetic": (0.82, 0.04),
+    "cotton": (0.70, 0.04),
+    "denim": (0.58, 0.04),
+    "wool": (0.48, 0.04),
+    "leather": (0.38, 0.04),
+    "down": (0.27, 0.04),
 }
 TOP_FABRICS = ("cotton", "synthetic", "wool", "down", "leather")
 BOTTOM_FABRICS = ("cotton", "synthetic", "wool", "denim")
-PATTERNS = ("plain", "plain", "hstripes", "vstripes", "checks", "twotone", "logo")
+PATTERNS = ("plain", "hstripes", "vstripes", "checks", "twotone", "logo")
 BOTTOMS = ("trousers", "trousers", "trousers", "shorts", "skirt")
+SLEEVES = (0.0, 0.35, 0.6, 0.88)       # fraction of the arm a sleeve covers: none, short, elbow, long
 VIEWS = ("front", "back", "side")
 
 
@@ -48,6 +55,10 @@ def _thermal(rng: np.random.Generator, fabric: str) -> float:
     return float(np.clip(rng.normal(mean, spread), 0.05, 0.95))
 
 
+def _choice(rng: np.random.Generator, options: tuple, p: tuple[float, ...] | None = None):
+    return options[rng.choice(len(options), p=p)]
+
+
 @dataclass(frozen=True)
 class Identity:
     """Everything that makes pedestrian ``pid`` recognisable (sizes are fractions of body height)."""
@@ -61,16 +72,18 @@ class Identity:
     skin_t: float            # thermal intensity of skin
     hair: np.ndarray
     hair_t: float
-    long_hair: bool
+    hair_length: float       # how far hair falls below the shoulders; 0 for short hair
     top: np.ndarray          # main colour of the top
     top2: np.ndarray         # pattern colour
     top_t: float             # thermal intensity of the top's fabric
-    top2_t: float            # of the pattern (differs from top_t only for a two-fabric "twotone")
+    top2_t: float            # of the pattern: another fabric ("twotone") or a print on the same one
     top_fabric: str          # the weave shows in both modalities (see synth_render.fabric_texture)
     pattern: str
     period: float            # stripe/check period (fraction of body height)
-    long_sleeves: bool
+    sleeve: float            # fraction of the arm the sleeve covers (one of SLEEVES)
+    top_length: float        # how far the top reaches below the hips: 0 tucked in, tunic, coat
     bottom_kind: str
+    bottom_length: float     # fraction of the leg (hip to ankle) the bottom covers
     bottom: np.ndarray
     bottom_t: float
     bottom_fabric: str
@@ -78,44 +91,56 @@ class Identity:
     shoes_t: float
     backpack: np.ndarray | None   # colour, or None
     backpack_t: float
+    backpack_size: float     # width and length factor of the backpack
     handbag: np.ndarray | None
     handbag_t: float
     cap: np.ndarray | None
     cap_t: float
 
+    @property
+    def long_hair(self) -> bool:
+        return self.hair_length > 0.04
+
 
 def sample_identity(rng: np.random.Generator, pid: int) -> Identity:
     """Draw the latent attributes of one pedestrian; colours and fabrics are drawn independently."""
-    top_fabric = TOP_FABRICS[rng.integers(len(TOP_FABRICS))]
-    bottom_kind = BOTTOMS[rng.integers(len(BOTTOMS))]
-    bottom_fabric = "denim" if bottom_kind == "trousers" and rng.random() < 0.4 else \
-        BOTTOM_FABRICS[rng.integers(len(BOTTOM_FABRICS))]
+    top_fabric = _choice(rng, TOP_FABRICS)
+    bottom_kind = _choice(rng, BOTTOMS)
+    bottom_fabric = "denim" if bottom_kind == "trousers" and rng.random() < 0.4 else _choice(rng, BOTTOM_FABRICS)
     bottom = np.array([0.2, 0.3, 0.55]) * rng.uniform(0.6, 1.3) if bottom_fabric == "denim" else _colour(rng)
-    pattern = PATTERNS[rng.integers(len(PATTERNS))]
+    bottom_length = {"trousers": 1.0, "shorts": rng.uniform(0.25, 0.5), "skirt": rng.uniform(0.3, 0.85)}[bottom_kind]
+    pattern = _choice(rng, PATTERNS)
     top_t = _thermal(rng, top_fabric)
-    two_fabrics = pattern == "twotone" and rng.random() < 0.7
+    if pattern == "twotone" and rng.random() < 0.7:
+        top2_t = _thermal(rng, _choice(rng, TOP_FABRICS))
+    else:   # a print or a dyed yarn emits a little differently from the ground fabric
+        top2_t = float(np.clip(top_t + rng.choice([-1, 1]) * rng.uniform(0.1, 0.2), 0.05, 0.95))
+    hair_length = _choice(rng, (0.0, rng.uniform(-0.02, 0.02), rng.uniform(0.07, 0.17)), (0.5, 0.2, 0.3))
+    top_length = _choice(rng, (0.0, rng.uniform(0.05, 0.1), rng.uniform(0.18, 0.3)), (0.5, 0.2, 0.3))
     skin_tone = rng.uniform(0.25, 0.95)
-    has_backpack, has_handbag, has_cap = rng.random(3) < (0.35, 0.2, 0.15)
+    has_backpack, has_handbag, has_cap = rng.random(3) < (0.4, 0.25, 0.15)
     return Identity(
         pid=pid,
-        height=rng.uniform(0.88, 1.07),
-        build=rng.uniform(0.75, 1.3),
-        torso=rng.uniform(0.28, 0.36),
-        head=rng.uniform(0.058, 0.072),
+        height=rng.uniform(0.85, 1.1),
+        build=rng.uniform(0.65, 1.4),
+        torso=rng.uniform(0.27, 0.37),
+        head=rng.uniform(0.056, 0.074),
         skin=np.clip(np.array([0.95, 0.78, 0.65]) * skin_tone + 0.05, 0, 1),
         skin_t=float(rng.uniform(0.88, 0.96)),
         hair=np.clip(np.array([0.25, 0.17, 0.1]) * rng.uniform(0.2, 3.0), 0, 1),
         hair_t=float(rng.uniform(0.5, 0.62)),
-        long_hair=bool(rng.random() < 0.35),
+        hair_length=float(hair_length),
         top=_colour(rng),
         top2=_colour(rng),
         top_t=top_t,
-        top2_t=_thermal(rng, TOP_FABRICS[rng.integers(len(TOP_FABRICS))]) if two_fabrics else top_t,
+        top2_t=top2_t,
         top_fabric=top_fabric,
         pattern=pattern,
-        period=rng.uniform(0.035, 0.07),
-        long_sleeves=bool(rng.random() < 0.5),
+        period=rng.uniform(0.07, 0.14),
+        sleeve=_choice(rng, SLEEVES),
+        top_length=float(top_length),
         bottom_kind=bottom_kind,
+        bottom_length=float(bottom_length),
         bottom=np.clip(bottom, 0, 1),
         bottom_t=_thermal(rng, bottom_fabric),
         bottom_fabric=bottom_fabric,
@@ -123,6 +148,7 @@ def sample_identity(rng: np.random.Generator, pid: int) -> Identity:
         shoes_t=float(rng.uniform(0.3, 0.45)),
         backpack=_colour(rng) if has_backpack else None,
         backpack_t=float(rng.uniform(0.15, 0.32)),
+        backpack_size=rng.uniform(0.8, 1.3),
         handbag=_colour(rng) if has_handbag else None,
         handbag_t=float(rng.uniform(0.2, 0.4)),
         cap=_colour(rng) if has_cap else None,
@@ -149,13 +175,13 @@ class Camera:
 
 
 def sample_camera(rng: np.random.Generator, cam: int, ir: bool, outdoor: bool) -> Camera:
-    """Draw one camera. IR cameras are noisier and blurrier; outdoor ones brighter and colder."""
+    """Draw one camera. IR cameras are a little noisier and blurrier; outdoor ones brighter and colder."""
     view_p = rng.dirichlet(np.full(3, 1.5)) * 0.7 + 0.1
     if ir:
         ambient = rng.uniform(0.12, 0.22) if outdoor else rng.uniform(0.28, 0.38)
         top, bottom = np.full(3, ambient), np.full(3, ambient + rng.uniform(0.03, 0.1))
-        return Camera(cam, True, outdoor, rng.uniform(1.0, 1.3), np.ones(3), rng.uniform(0.9, 1.15),
-                      top, bottom, rng.uniform(0.72, 0.85), rng.uniform(0.02, 0.032), rng.uniform(0.9, 1.2),
+        return Camera(cam, True, outdoor, rng.uniform(1.05, 1.25), np.ones(3), rng.uniform(0.92, 1.08),
+                      top, bottom, rng.uniform(0.72, 0.85), rng.uniform(0.008, 0.014), rng.uniform(0.55, 0.8),
                       view_p)
     if outdoor:
         top = np.array([0.55, 0.65, 0.75]) * rng.uniform(0.7, 1.1)

@@ -96,7 +96,7 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
         "vstripes": stripes_v,
         "checks": stripes_h ^ stripes_v,
         "twotone": rel_y > v_sh + 0.45 * ident.torso,
-        "logo": (view == "front") & (np.abs(rel_x) < 0.05 * b) & (np.abs(rel_y - v_sh - 0.1) < 0.045),
+        "logo": (view == "front") & (np.abs(rel_x) < 0.07 * b) & (np.abs(rel_y - v_sh - 0.11) < 0.06),
     }[ident.pattern]
     mult, warm = fabric_texture(ident.top_fabric, rel_y, rel_x, c.yy, c.xx)
     top_rgb = np.clip(np.where(pat[..., None], ident.top2, ident.top) * np.expand_dims(mult, -1), 0, 1)
@@ -106,18 +106,19 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
     bottom_t = ident.bottom_t + warm
 
     def hair_long() -> None:
-        c.paint(c.strip(Y(ident.head), Y(v_sh + 0.1), cx, cx, U(0.8 * ident.head), U(0.95 * ident.head)),
-                ident.hair, ident.hair_t)
+        c.paint(c.strip(Y(ident.head), Y(v_sh + ident.hair_length), cx, cx, U(0.8 * ident.head),
+                        U(0.95 * ident.head)), ident.hair, ident.hair_t)
 
     def backpack() -> None:
         if ident.backpack is None:
             return
+        k = ident.backpack_size
         if view == "back":
-            c.paint(c.strip(Y(v_sh + 0.02), Y(v_sh + 0.7 * ident.torso), cx, cx, U(0.095 * b), U(0.1 * b)),
-                    ident.backpack, ident.backpack_t)
+            c.paint(c.strip(Y(v_sh + 0.02), Y(v_sh + 0.6 * k * ident.torso), cx, cx, U(0.085 * k * b),
+                            U(0.09 * k * b)), ident.backpack, ident.backpack_t)
         elif view == "side":
-            x = cx - sw - U(0.045)
-            c.paint(c.strip(Y(v_sh + 0.02), Y(v_sh + 0.7 * ident.torso), x, x, U(0.05), U(0.055)),
+            x = cx - sw - U(0.04 * k)
+            c.paint(c.strip(Y(v_sh + 0.02), Y(v_sh + 0.6 * k * ident.torso), x, x, U(0.045 * k), U(0.05 * k)),
                     ident.backpack, ident.backpack_t)
         else:
             for s in (-1, 1):
@@ -128,25 +129,28 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
     # Legs: skin first, then the garment; side view swings them apart, front/back spreads them.
     spread = [(-1, -gait), (1, gait)] if side else [(-1, -0.3 * gait), (1, 0.3 * gait)]
     leg_hw0, leg_hw1 = U(0.05 * b), U(0.034 * b)
-    v_knee = v_hip + 0.45 * (0.97 - v_hip)
+    v_hem = v_hip + ident.bottom_length * (0.965 - v_hip)     # where trousers, shorts or skirt end
     for s, dx in spread:
         x0 = cx + s * U(0.045 * b) * (0.4 if side else 1)
         c.paint(c.strip(Y(v_hip - 0.02), Y(0.97), x0, x0 + dx, leg_hw0, leg_hw1), ident.skin, ident.skin_t)
         if ident.bottom_kind in ("trousers", "shorts"):
-            v_end = 0.965 if ident.bottom_kind == "trousers" else v_knee
+            v_end = v_hem
             t_end = (v_end - v_hip + 0.02) / (0.97 - v_hip + 0.02)
             c.paint(c.strip(Y(v_hip - 0.02), Y(v_end), x0, x0 + t_end * dx, leg_hw0 * 1.1,
                             (leg_hw0 + t_end * (leg_hw1 - leg_hw0)) * 1.1), bottom_rgb, bottom_t)
         c.paint(c.strip(Y(0.955), Y(1.0), x0 + dx + (U(0.015) if side else 0), x0 + dx + (U(0.02) if side else 0),
                         U(0.04), U(0.045)), ident.shoes, ident.shoes_t)
     if ident.bottom_kind == "skirt":
-        c.paint(c.strip(Y(v_hip - 0.03), Y(v_knee), cx, cx, hw * 1.05, hw * 1.6), bottom_rgb, bottom_t)
+        flare = 1.2 + 0.8 * ident.bottom_length
+        c.paint(c.strip(Y(v_hip - 0.03), Y(v_hem), cx, cx, hw * 1.05, hw * flare), bottom_rgb, bottom_t)
 
     if view != "back" and ident.long_hair:
         hair_long()
     if view == "side":
         backpack()
-    c.paint(c.strip(Y(v_sh - 0.01), Y(v_hip + 0.02), cx, cx, sw, hw), top_rgb, top_t)
+    # The top ends at the hips (tucked in) or below them (tunic, coat), flaring towards the hem.
+    hem = ident.top_length
+    c.paint(c.strip(Y(v_sh - 0.01), Y(v_hip + 0.02 + hem), cx, cx, sw, hw * (1 + 1.5 * hem)), top_rgb, top_t)
     if view == "back":
         backpack()
 
@@ -156,12 +160,13 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
     for s in sides:
         x0 = cx + s * (sw - U(0.01)) * (0.3 if side else 1)
         x1 = x0 + s * U(0.01) + U(pose["swing"]) * (1 if side else s * 0.3)
-        c.paint(c.strip(Y(v_sh), Y(v_sh + arm_len), x0, x1, U(0.034 * b), U(0.026 * b)), ident.skin, ident.skin_t)
-        t_sl = 0.85 if ident.long_sleeves else 0.35
-        c.paint(c.strip(Y(v_sh), Y(v_sh + t_sl * arm_len), x0, x0 + t_sl * (x1 - x0), U(0.04 * b), U(0.034 * b)),
-                top_rgb, top_t)
+        c.paint(c.strip(Y(v_sh), Y(v_sh + arm_len), x0, x1, U(0.042 * b), U(0.032 * b)), ident.skin, ident.skin_t)
+        t_sl = ident.sleeve
+        if t_sl > 0:
+            c.paint(c.strip(Y(v_sh), Y(v_sh + t_sl * arm_len), x0, x0 + t_sl * (x1 - x0), U(0.05 * b),
+                            U(0.042 * b)), top_rgb, top_t)
         if ident.handbag is not None and s == 1:
-            c.paint(c.strip(Y(v_sh + arm_len - 0.02), Y(v_sh + arm_len + 0.1), x1, x1, U(0.045), U(0.05)),
+            c.paint(c.strip(Y(v_sh + arm_len - 0.02), Y(v_sh + arm_len + 0.1), x1, x1, U(0.055), U(0.065)),
                     ident.handbag, ident.handbag_t)
     if view == "front":
         backpack()
@@ -182,7 +187,7 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
 def draw_pose(rng: np.random.Generator, ident: Identity, view_p: np.ndarray, height: int, width: int) -> dict:
     """The per-image nuisance: view (with the camera's preferences ``view_p``), scale, position, gait,
     arm swing, flip, lighting, background shift and an occluder in one picture out of five."""
-    hp = height * 0.86 * ident.height * rng.uniform(0.9, 1.04)
+    hp = height * 0.86 * ident.height * rng.uniform(0.96, 1.03)
     return {
         "view": VIEWS[rng.choice(3, p=view_p)],
         "hp": hp,
@@ -233,8 +238,8 @@ def expose(c: Canvas, ident: Identity, cam: Camera, background: np.ndarray, pose
         # Body heat is strongest at the centre of the torso and falls off towards the silhouette.
         core = 1 + 0.08 * np.clip(1 - ((c.xx - pose["cx"]) / (0.15 * pose["hp"])) ** 2, 0, 1)
         scene = c.th * core + (1 - c.alpha) * bg[..., 0]
-        level = rng.uniform(-0.04, 0.04)           # automatic gain control hunting
-        img = (scene - 0.3) * cam.gain * rng.uniform(0.9, 1.1) + 0.3 + level
+        level = rng.uniform(-0.02, 0.02)           # automatic gain control hunting
+        img = (scene - 0.3) * cam.gain * rng.uniform(0.96, 1.04) + 0.3 + level
         img = gaussian_filter(img, cam.blur)
         img = img + rng.normal(0, cam.noise, img.shape) + rng.normal(0, 0.5 * cam.noise, (1, width))
         img = np.repeat(np.clip(img, 0, 1)[..., None] ** cam.gamma, 3, axis=2)

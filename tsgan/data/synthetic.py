@@ -8,8 +8,10 @@ one, through the very same reader, sampler and protocol code as the real data::
     get_dataset("synthetic", "data/synthetic_sysu")  # generated on first use, then read
 
 It is a real cross-modality problem (see ``synth_identity``): RGB cameras see clothing colour
-under their own light, IR cameras see fabric temperature, which does not follow colour; only
-shape is shared. Same seed, same bytes: every picture is drawn from its own random stream keyed
+under their own light, IR cameras see fabric temperature, which does not follow colour; what is
+shared is shape (proportions, hair, the cut of sleeves, top and bottom, bags) and pattern geometry.
+Version 2 is calibrated so that a small CNN learns within-modality matching easily and
+cross-modality matching only partly (see ``synth_baseline`` and docs/ARCHITECTURE.md). Same seed, same bytes: every picture is drawn from its own random stream keyed
 by (seed, pid, cam, index), so nothing depends on the order of generation.
 """
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .synth_identity import Camera, Identity, sample_camera, sample_identity
 from .synth_render import draw_pose, render, render_background
 from .sysu import ALL_CAMS, IR_CAMS, RGB_CAMS, read_sysu
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MARKER = "synthetic.json"
 JPEG_QUALITY = 92
 OUTDOOR_CAMS = (4, 5, 6)
