@@ -157,6 +157,9 @@ def test_table_writers(tmp_path):
     heights = [p.get_height() for p in ours.patches]
     assert heights == pytest.approx([12.0, 30.0, 23.0, 33.0])  # R1 bars of both rows, then mAP bars
     assert [p.get_height() for p in paper.patches] == pytest.approx([41.4, 49.8, 39.9, 47.4])
+    ours, paper = plot_ablation(summary, metrics=("R1", "mINP")).axes
+    assert [p.get_height() for p in ours.patches] == pytest.approx([12.0, 30.0, 11.5, 16.5])
+    assert [p.get_height() for p in paper.patches] == pytest.approx([41.4, 49.8])  # no mINP in the paper
 
 
 def _overrides(cfg):
