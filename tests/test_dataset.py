@@ -28,7 +28,7 @@ def sysu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def plain_cfg(**data):
     """cpu preset at the fake images' own size, without random augmentation."""
     return get_config("cpu", {"data.height": 16, "data.width": 8, "data.flip": 0.0, "data.pad": 0,
-                             "data.erasing": 0.0, "data.P": 3, "data.K": 2, **{f"data.{k}": v for k, v in data.items()}})
+                             "data.erasing": 0.0, "data.P": 3, "data.K": 2, "data.batches_per_epoch": 0, **{f"data.{k}": v for k, v in data.items()}})
 
 
 def pixels(path: str) -> torch.Tensor:
