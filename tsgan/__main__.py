@@ -23,21 +23,20 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tsgan", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="command")
-    modules = {}
-    for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if not module_name.startswith(str(err.name)):
-                raise
-            continue  # command not part of this build yet
-        modules[name] = module
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
-    args = parser.parse_args(argv)
-    if args.command is None:
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    known, _ = parser.parse_known_args(argv)
+    if known.command is None:
         parser.print_help()
         return 2
-    return int(modules[args.command].run(args) or 0)
+    # Only the chosen command's module is imported (torch-free commands stay fast).
+    module_name, help_text = COMMANDS[known.command]
+    module = importlib.import_module(module_name)
+    command = argparse.ArgumentParser(prog=f"python -m tsgan {known.command}", description=help_text)
+    module.add_arguments(command)
+    args = command.parse_args(sys.argv[1:][1:] if argv is None else argv[1:])
+    args.command = known.command
+    return int(module.run(args) or 0)
 
 
 if __name__ == "__main__":
