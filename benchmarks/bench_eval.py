@@ -1,10 +1,18 @@
-"""Evaluator speed: tsgan.eval.evaluate_rank against a plain per-query loop, at SYSU-MM01 and Market sizes.
+"""Evaluator speed: the SYSU-MM01 trials through tsgan.eval.report.evaluate_features, and evaluate_rank
+against a plain per-query loop, at SYSU-MM01 and Market sizes.
 
-Synthetic 2048-d features with identity structure; for each case: wall time of ours and of the
-loop reference (tests/reference_eval.py), the speed ratio and the largest metric difference.
+Synthetic 2048-d features with identity structure. SYSU cases: 3,803 IR queries and a pool of
+301 RGB (identity, camera) groups of 22 images, galleries drawn per trial by the seeded draw of
+the protocol; ``evaluate_features`` (distances for the union of the trials' galleries at once, then
+the metrics) is timed against the per-trial way (one distance product per trial, then the same
+metrics), and its trial 0 against the loop reference (tests/reference_eval.py).
 Target (2-core CPU): the 10-trial SYSU-MM01 single-shot evaluation (3,803 x 301) under 2 s.
 
-    python benchmarks/bench_eval.py [--trials 10] [--skip-loop]
+On a shared, oversubscribed machine run it with OMP_WAIT_POLICY=PASSIVE: with the default policy
+the second OpenMP thread spins through the time slices it gets and 2 threads come out ~3x slower
+than 1.
+
+    python benchmarks/bench_eval.py [--trials 10] [--skip-loop] [--threads N]
 """
 from __future__ import annotations
 
@@ -20,9 +28,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from reference_eval import eval_loop  # noqa: E402
 
+from tsgan.config import get_config  # noqa: E402
+from tsgan.data.protocols import seeded_draw  # noqa: E402
+from tsgan.data.records import Sample  # noqa: E402
 from tsgan.eval import euclidean_distance, evaluate_rank  # noqa: E402
+from tsgan.eval.report import evaluate_features  # noqa: E402
 
 DIM = 2048
+SYSU_QUERIES, SYSU_IDS, SYSU_GROUP_SIZE = 3803, 96, 22
 
 
 def synthetic_features(n_ids: int, pids: np.ndarray, rng: np.random.Generator, signal: float = 0.25) -> torch.Tensor:
@@ -30,6 +43,46 @@ def synthetic_features(n_ids: int, pids: np.ndarray, rng: np.random.Generator, s
     centres = rng.normal(size=(n_ids, DIM)).astype(np.float32)
     x = signal * centres[pids] + rng.normal(size=(len(pids), DIM)).astype(np.float32)
     return torch.nn.functional.normalize(torch.from_numpy(x), dim=1)
+
+
+def sysu_case(shots: int, trials: int, skip_loop: bool, seed: int = 0) -> None:
+    """All-search SYSU-MM01 trials: ``evaluate_features`` against per-trial distance products."""
+    rng = np.random.default_rng(seed)
+    cams = [(pid, cam) for pid in range(SYSU_IDS) for cam in (1, 2, 4, 5)]
+    groups = sorted(cams[i] for i in rng.choice(len(cams), 301, replace=False))
+    pool = [Sample(f"rgb/{pid:04d}/cam{cam}/{i:02d}.jpg", pid, cam, "rgb") for pid, cam in groups for i in range(SYSU_GROUP_SIZE)]
+    queries = [Sample(f"ir/{i:05d}.jpg", int(pid), int(cam), "ir")
+               for i, (pid, cam) in enumerate(zip(rng.integers(0, SYSU_IDS, SYSU_QUERIES), rng.choice([3, 6], SYSU_QUERIES)))]
+    samples = queries + pool
+    feats = synthetic_features(SYSU_IDS, np.array([s.pid for s in samples]), rng)
+    index = {s.path: i for i, s in enumerate(samples)}
+    setting = f"all-search {'single' if shots == 1 else 'multi'}-shot"
+    trial_list = [dict(setting=setting, mode="all", shots=shots, direction="ir_to_rgb", draw="seeded", protocol="sysu",
+                       trial=t, queries=queries, gallery=seeded_draw(pool, t, shots)) for t in range(trials)]
+    cfg = get_config("cpu", {"eval.rerank": False, "eval.feat_norm": False})   # the features are unit-length already
+    t0, c0 = time.perf_counter(), time.process_time()
+    report = evaluate_features(feats, index, trial_list, cfg, progress=False)[0]
+    t_ours, c_ours = time.perf_counter() - t0, time.process_time() - c0
+    qf, q_pids, q_cams = feats[:SYSU_QUERIES], np.array([s.pid for s in queries]), np.array([s.cam for s in queries])
+    t0, c0 = time.perf_counter(), time.process_time()
+    for t in trial_list:
+        rows = torch.tensor([index[s.path] for s in t["gallery"]])
+        dist = euclidean_distance(qf, feats[rows])
+        evaluate_rank(dist, q_pids, np.array([s.pid for s in t["gallery"]]), q_cams, np.array([s.cam for s in t["gallery"]]))
+    t_per, c_per = time.perf_counter() - t0, time.process_time() - c0
+    ng = len(trial_list[0]["gallery"])
+    union = len({s.path for t in trial_list for s in t["gallery"]})
+    line = (f"SYSU all {setting.split()[1]:<11} {SYSU_QUERIES} x {ng:<5} {trials:>2} trial(s), {union} distinct gallery images: "
+            f"evaluate_features {t_ours:6.2f} s (cpu {c_ours:6.2f} s);  per-trial products {t_per:6.2f} s (cpu {c_per:6.2f} s)")
+    if not skip_loop:
+        g0 = trial_list[0]["gallery"]
+        dist = euclidean_distance(qf, feats[torch.tensor([index[s.path] for s in g0])]).numpy()
+        cmc, m_ap, m_inp, _ = eval_loop(dist, q_pids, np.array([s.pid for s in g0]), q_cams, np.array([s.cam for s in g0]))
+        first = report["trials"][0]
+        diff = max(abs(first["R1"] - cmc[0]), abs(first["R20"] - cmc[19]), abs(first["mAP"] - m_ap), abs(first["mINP"] - m_inp))
+        line += f";  trial 0 vs loop reference: max |diff| {diff:.1e}"
+    m = report["mean"]
+    print(line + f"  (R1 {100 * m['R1']:.2f}, mAP {100 * m['mAP']:.2f}, mINP {100 * m['mINP']:.2f})", flush=True)
 
 
 def case(name: str, nq: int, ng: int, n_ids: int, protocol: str, trials: int, skip_loop: bool, seed: int = 0) -> None:
@@ -68,6 +121,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}; "
           f"distances + metrics per trial, {DIM}-d features; cpu = process CPU time over all threads")
+    sysu_case(1, args.trials, args.skip_loop)
+    sysu_case(10, args.trials, args.skip_loop)
     case("SYSU all single-shot 3803 x 301", 3803, 301, 96, "sysu", args.trials, args.skip_loop)
     case("SYSU all multi-shot 3803 x 3010", 3803, 3010, 96, "sysu", args.trials, args.skip_loop)
     case("Market scale 3368 x 15913 (llcm rule)", 3368, 15913, 751, "llcm", 1, args.skip_loop)

@@ -115,3 +115,22 @@ def test_ties_are_broken_by_gallery_order_like_a_stable_sort():
     cmc, m_ap, m_inp, _ = eval_loop(dist, qp, gp, qc, gc)
     np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
     assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
+
+
+def test_trial_distances_equal_one_product_per_trial():
+    # Two query sets, interleaved, galleries overlapping: each trial gets exactly its own (q, g) distances.
+    from tsgan.eval import euclidean_distance
+    from tsgan.eval.report import trial_distances
+
+    gen = torch.Generator().manual_seed(0)
+    feats = torch.randn(60, 8, generator=gen, dtype=torch.float64)
+    qa, qb = torch.arange(0, 10), torch.tensor([12, 11, 10])
+    rows = [(qa, torch.tensor([30, 20, 25])), (qb, torch.tensor([40, 41])), (qa, torch.tensor([25, 59, 31, 20])),
+            (qb, torch.tensor([41]))]
+    got = list(trial_distances(feats, rows))
+    assert len(got) == len(rows)
+    for (qi, gi), dist in zip(rows, got):
+        expected = torch.cdist(feats[qi], feats[gi])
+        assert dist.shape == (len(qi), len(gi))
+        torch.testing.assert_close(dist, expected, atol=1e-10, rtol=0)
+        torch.testing.assert_close(dist, euclidean_distance(feats[qi], feats[gi]), atol=1e-12, rtol=0)

@@ -13,7 +13,7 @@ numbers; ``format_table`` prints it in the layout of paper Table I.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,26 +79,47 @@ def _ids(samples: Sequence[Sample], device: torch.device) -> tuple[torch.Tensor,
     return (torch.tensor([s.pid for s in samples], device=device), torch.tensor([s.cam for s in samples], device=device))
 
 
+def trial_distances(features: torch.Tensor, rows: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[torch.Tensor]:
+    """Euclidean (q, g) distances of each trial given as (query rows, gallery rows) of ``features``, in order.
+
+    Trials with the same query rows (every SYSU-MM01 trial and setting) share one matrix product:
+    queries x the union of their galleries, computed when the first of them comes and dropped after
+    the last; each trial's distances are that matrix's columns for its gallery.
+    """
+    keys = [tuple(qi.tolist()) for qi, _ in rows]
+    last = {key: pos for pos, key in enumerate(keys)}
+    shared: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+    for pos, (key, (qi, gi)) in enumerate(zip(keys, rows)):
+        if key not in shared:
+            union = torch.unique(torch.cat([g for k, (_, g) in zip(keys, rows) if k == key]))
+            shared[key] = union, euclidean_distance(features[qi], features[union])
+        union, dist = shared[key]
+        yield dist[:, torch.searchsorted(union, gi)]
+        if last[key] == pos:
+            del shared[key]
+
+
 def evaluate_features(features: torch.Tensor, index: dict[str, int], trials: list[dict[str, Any]], cfg: Config,
                       progress: bool = True) -> list[dict[str, Any]]:
     """Score every trial from precomputed features (``index`` maps an image path to its row)."""
     e = cfg.eval
     if e.feat_norm:
         features = torch.nn.functional.normalize(features, dim=1)
-    q_q_cache: dict[int, torch.Tensor] = {}
+    q_q_cache: dict[tuple, torch.Tensor] = {}
     rows: dict[tuple, dict[str, Any]] = {}
-    for t in tqdm(trials, desc="trials", leave=False, disable=not progress):
-        qi = torch.tensor([index[s.path] for s in t["queries"]], device=features.device)
-        gi = torch.tensor([index[s.path] for s in t["gallery"]], device=features.device)
-        qf, gf = features[qi], features[gi]
-        q_g = euclidean_distance(qf, gf)
+    trial_rows = [tuple(torch.tensor([index[s.path] for s in t[side]], device=features.device) for side in ("queries", "gallery"))
+                  for t in trials]
+    distances = trial_distances(features, trial_rows)
+    for t, (qi, gi), q_g in tqdm(zip(trials, trial_rows, distances), total=len(trials), desc="trials", leave=False,
+                                 disable=not progress):
         (qp, qc), (gp, gc) = _ids(t["queries"], q_g.device), _ids(t["gallery"], q_g.device)
         variants = [(False, q_g)]
         if e.rerank:
-            key = hash(tuple(qi.tolist()))
-            if key not in q_q_cache:
-                q_q_cache[key] = euclidean_distance(qf, qf)
-            variants.append((True, rerank(q_g, q_q_cache[key], euclidean_distance(gf, gf), e.k1, e.k2, e.lambda_)))
+            qf, gf = features[qi], features[gi]
+            q_key = tuple(qi.tolist())
+            if q_key not in q_q_cache:
+                q_q_cache[q_key] = euclidean_distance(qf, qf)
+            variants.append((True, rerank(q_g, q_q_cache[q_key], euclidean_distance(gf, gf), e.k1, e.k2, e.lambda_)))
         for reranked, dist in variants:
             scores = summarize(evaluate_rank(dist, qp, gp, qc, gc, protocol=t["protocol"]))
             key = (t["setting"], t["direction"], reranked)

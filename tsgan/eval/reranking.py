@@ -43,12 +43,19 @@ class _FullDistance:
         self.q, self.g = q_g.shape
         self.n = self.q + self.g
 
-    def columns_as_rows(self, start: int, stop: int) -> torch.Tensor:
-        """(stop - start, N): row r is column ``start + r`` of D (columns never straddle q)."""
+    def squared_columns_as_rows(self, start: int, stop: int) -> torch.Tensor:
+        """(stop - start, N) float32: row r is column ``start + r`` of D squared, rounded to float32
+        after squaring (``np.power(D, 2).astype(np.float32)``); columns never straddle q.
+
+        Each transposed piece is first copied out contiguous, squared and rounded, then transposed
+        whole: torch's blocked 2-D transpose is several times faster than copying strided columns.
+        """
         q = self.q
         if stop <= q:
-            return torch.cat([self.q_q[:, start:stop].T, self.q_g[start:stop]], dim=1)
-        return torch.cat([self.q_g[:, start - q:stop - q].T, self.g_g[:, start - q:stop - q].T], dim=1)
+            left = _squared32(self.q_q[:, start:stop]).T.contiguous()
+            return torch.cat([left, _squared32(self.q_g[start:stop])], dim=1)
+        cols = torch.cat([self.q_g[:, start - q:stop - q], self.g_g[:, start - q:stop - q]])
+        return _squared32(cols).T.contiguous()
 
     def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """D[rows, cols] for index tensors of equal shape, all < N."""
@@ -65,6 +72,10 @@ class _FullDistance:
         return out
 
 
+def _squared32(x: torch.Tensor) -> torch.Tensor:
+    return x.square().to(torch.float32)
+
+
 def _blocks(start: int, stop: int, size: int):
     for s in range(start, stop, size):
         yield s, min(s + size, stop)
@@ -79,8 +90,7 @@ def _neighbours(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, t
     rows = max(1, _BLOCK_ELEMENTS // n)
     for lo, hi in ((0, q), (q, n)):
         for s, e in _blocks(lo, hi, rows):
-            d = D.columns_as_rows(s, e)
-            m = d.square_().float()                        # np.power(D, 2).astype(np.float32)
+            m = D.squared_columns_as_rows(s, e)
             mx = m.amax(1, keepdim=True)
             m.div_(mx)                                     # / np.max(axis=0), then transposed
             col_max[s:e] = mx[:, 0]
