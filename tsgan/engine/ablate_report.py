@@ -88,9 +88,11 @@ def plot_ablation(summary: Sequence[dict[str, Any]], metrics: Sequence[str] = ("
     """Left: this ablation, mean with ± one standard deviation error bars; right: the paper's Table II
     (the ``metrics`` it reports)."""
     fig, (ax, ax_paper) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [7, 5]})
+    seeds = max(len(s["seeds"]) for s in summary)
     grouped_bars({s["name"]: {m: s["mean"][m] for m in metrics} for s in summary},
                  {s["name"]: {m: math.nan if s["std"][m] is None else s["std"][m] for m in metrics} for s in summary},
-                 ax=ax, ylabel="%", title=f"this run (mean ± std over {max(len(s['seeds']) for s in summary)} seed(s))")
+                 ax=ax, ylabel="%", title=f"this run: mean ± std over {seeds} seeds" if seeds > 1 else
+                 "this run: one seed (no error bars)")
     reported = [m for m in metrics if m in PAPER_METRICS]  # the paper gives no mINP
     paper = {s["name"]: {m: s["paper"][m] for m in reported} for s in summary if s["paper"]}
     if paper and reported:
