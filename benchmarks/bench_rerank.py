@@ -8,7 +8,11 @@ largest difference of the final distances and of R1/mAP/mINP.
 Targets (2-core CPU): >= 20x faster than the dense version at N ~ 6,800 with equal metrics;
 Market scale (3,368 x 15,913) under 4 GB peak.
 
-    python benchmarks/bench_rerank.py [--skip-dense] [--market-dense] [--threads N]
+On a shared, oversubscribed machine run it with OMP_WAIT_POLICY=PASSIVE (the children inherit
+it): with the default policy the second OpenMP thread spins through the time slices it gets and
+2 threads come out ~3x slower than 1.
+
+    python benchmarks/bench_rerank.py [--skip-dense] [--market-dense] [--threads N] [--only TEXT]
 """
 from __future__ import annotations
 
@@ -96,16 +100,18 @@ def main() -> None:
     parser.add_argument("--skip-dense", action="store_true", help="do not run the dense original (slow: ~1-2 min at N~6,800)")
     parser.add_argument("--market-dense", action="store_true", help="also run the dense original at Market scale (~8 GB)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     parser.add_argument("--child", nargs=3, metavar=("CASE", "IMPL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.child:
         return child(*args.child)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}; "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}; "
           "k1=20, k2=6, lambda=0.3; RSS in MB (inputs = RSS once the distance matrices exist)")
     with tempfile.TemporaryDirectory() as tmp:
-        for case in CASES:
+        for case in (c for c in CASES if args.only in c):
             impls = ["ours"]
             if not args.skip_dense and (not case.startswith("Market") or args.market_dense):
                 impls.append("dense")

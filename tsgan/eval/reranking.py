@@ -47,15 +47,19 @@ class _FullDistance:
         """(stop - start, N) float32: row r is column ``start + r`` of D squared, rounded to float32
         after squaring (``np.power(D, 2).astype(np.float32)``); columns never straddle q.
 
-        Each transposed piece is first copied out contiguous, squared and rounded, then transposed
-        whole: torch's blocked 2-D transpose is several times faster than copying strided columns.
+        Transposed pieces are squared into a contiguous float32 buffer (one pass: the product is
+        taken in the input dtype, rounded on store) and then transposed whole: torch's blocked 2-D
+        transpose is several times faster than copying strided columns.
         """
-        q = self.q
+        q, n = self.q, self.n
         if stop <= q:
-            left = _squared32(self.q_q[:, start:stop]).T.contiguous()
-            return torch.cat([left, _squared32(self.q_g[start:stop])], dim=1)
-        cols = torch.cat([self.q_g[:, start - q:stop - q], self.g_g[:, start - q:stop - q]])
-        return _squared32(cols).T.contiguous()
+            left = _squared32(self.q_q[:, start:stop], self.q_q.new_empty((q, stop - start), dtype=torch.float32))
+            right = _squared32(self.q_g[start:stop], self.q_g.new_empty((stop - start, self.g), dtype=torch.float32))
+            return torch.cat([left.T.contiguous(), right], dim=1)
+        cols = self.q_g.new_empty((n, stop - start), dtype=torch.float32)
+        _squared32(self.q_g[:, start - q:stop - q], cols[:q])
+        _squared32(self.g_g[:, start - q:stop - q], cols[q:])
+        return cols.T.contiguous()
 
     def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """D[rows, cols] for index tensors of equal shape, all < N."""
@@ -72,8 +76,9 @@ class _FullDistance:
         return out
 
 
-def _squared32(x: torch.Tensor) -> torch.Tensor:
-    return x.square().to(torch.float32)
+def _squared32(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out`` (float32, contiguous) <- x * x computed in x's dtype and rounded to float32 on store."""
+    return torch.mul(x, x, out=out)
 
 
 def _blocks(start: int, stop: int, size: int):
