@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..paths import cache_dir
 from .images import load_image

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..config import Config, DataConfig
 from ..data.dataset import build_test_loader
