@@ -119,8 +119,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}; "
-          f"distances + metrics per trial, {DIM}-d features; cpu = process CPU time over all threads")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}; distances + metrics per trial, {DIM}-d features; cpu = process CPU time over all threads")
     sysu_case(1, args.trials, args.skip_loop)
     sysu_case(10, args.trials, args.skip_loop)
     case("SYSU all single-shot 3803 x 301", 3803, 301, 96, "sysu", args.trials, args.skip_loop)
