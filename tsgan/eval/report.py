@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..config import Config
 from ..data.protocols import llcm_protocol, regdb_protocol, sysu_protocol
