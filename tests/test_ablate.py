@@ -20,6 +20,7 @@ from tsgan.engine.ablate_report import aggregate, format_markdown, plot_ablation
 from tsgan.engine.tsgan_model import TSGAN  # noqa: E402
 from tsgan.eval import report as eval_report  # noqa: E402
 from tsgan.models import build_backbone  # noqa: E402
+from tsgan.viz import grouped_bars  # noqa: E402
 
 from engine_helpers import tiny_config, tiny_dataset  # noqa: E402
 
@@ -195,3 +196,10 @@ def test_ablate_command_end_to_end_and_reuses_cached_runs(tmp_path, monkeypatch)
     (out / "ablation.json").unlink()
     assert main(argv) == 0
     assert json.loads((out / "ablation.json").read_text())["records"] == first["records"]
+
+
+def test_grouped_bars_checks_its_input():
+    with pytest.raises(ValueError, match="every group must have the bars"):
+        grouped_bars({"a": {"R1": 1.0, "mAP": 2.0}, "b": {"R1": 1.0}})
+    with pytest.raises(ValueError, match="no groups"):
+        grouped_bars({})
