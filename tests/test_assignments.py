@@ -87,3 +87,27 @@ def test_rel_error_hand_values():
     assert rel_error(1.0, 1.0) == 0.0
     assert rel_error([1.0, 3.0], [1.0, 1.0]) == pytest.approx(0.5)
     assert rel_error([1.0], [1.0, 2.0]) == float("inf")
+
+
+def test_student_notebook_runs_to_the_first_exercise_and_stops_at_its_check(tmp_path):
+    """The generated student copy of notebook 03 runs until the cycle-loss check, which stops with
+    the 'not done yet' message (not an unrelated error); the instructor copy keeps the solution."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from tsgan.paths import REPO_ROOT
+
+    source = REPO_ROOT / "notebooks" / "03_cyclegan_joint_discriminator.ipynb"
+    found = build_assignments([source], tmp_path)
+    assert found[source.name][:2] == ["cycle_loss", "fake_set"]
+    student = nbformat.read(tmp_path / "student" / source.name, as_version=4)
+    client = NotebookClient(student, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(REPO_ROOT / "notebooks")}})
+    with pytest.raises(CellExecutionError) as err:
+        client.execute()
+    assert "ExerciseNotDone" in str(err.value)
+    assert "Exercise 'cycle_loss' is not done yet" in str(err.value)
+    ran = [c for c in student.cells if c.cell_type == "code" and c.get("execution_count")]
+    assert "check_cycle_loss" in ran[-1].source  # it stopped at the check cell, not before
+    instructor = nbformat.read(tmp_path / "instructor" / source.name, as_version=4)
+    assert any("(X_R_rec - X_R).abs().mean()" in c.source for c in instructor.cells)
