@@ -93,7 +93,7 @@ def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def check_id_loss(student: Callable) -> int:
+def check_id_loss(student: Callable) -> None:
     """Label-smoothed ID loss, Eq. (9)-(10): ``student(logits, labels, epsilon)`` -> scalar."""
     from .losses import id_loss
 
@@ -105,7 +105,7 @@ def check_id_loss(student: Callable) -> int:
         ("wrong confident logits", (10 * torch.eye(3), torch.tensor([1, 2, 0]), 0.1), {}),
         ("one sample, many classes", (torch.randn(1, 50, generator=g), torch.tensor([7]), 0.3), {}),
     ]
-    return run_cases("id_loss", student, id_loss, cases)
+    run_cases("id_loss", student, id_loss, cases)
 
 
 def _hard_mining_features() -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,7 +116,7 @@ def _hard_mining_features() -> tuple[torch.Tensor, torch.Tensor]:
     return feats, torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2])
 
 
-def check_triplet(student: Callable) -> int:
+def check_triplet(student: Callable) -> None:
     """Batch-hard triplet loss, Eq. (11): ``student(features, labels, margin)`` -> scalar."""
     from .losses import batch_hard_triplet
 
@@ -129,10 +129,10 @@ def check_triplet(student: Callable) -> int:
         ("identical features give the margin", (torch.ones(4, 3), torch.tensor([0, 0, 1, 1]), 0.3), {}),
         ("unordered labels", (torch.randn(8, 4, generator=g), torch.tensor([3, 1, 3, 0, 1, 0, 2, 2]), 0.5), {}),
     ]
-    return run_cases("triplet", student, batch_hard_triplet, cases)
+    run_cases("triplet", student, batch_hard_triplet, cases)
 
 
-def check_cycle_loss(student: Callable) -> int:
+def check_cycle_loss(student: Callable) -> None:
     """Cycle loss, Eq. (6): ``student(X_R, X_R_rec, X_I, X_I_rec)`` -> scalar."""
     from .losses import cycle_loss
 
@@ -144,10 +144,10 @@ def check_cycle_loss(student: Callable) -> int:
         ("only the IR cycle is off", (x_r, x_r.clone(), x_i, x_i + 0.5), {}),
         ("RGB has 3 channels, IR 1", (x_r, x_r - 0.25, x_i, x_i), {}),
     ]
-    return run_cases("cycle_loss", student, cycle_loss, cases)
+    run_cases("cycle_loss", student, cycle_loss, cases)
 
 
-def check_fake_set(student: Callable) -> int:
+def check_fake_set(student: Callable) -> None:
     """The joint discriminator's fake set M, Eq. (5): ``student(X_I, X_I_fake, fmap_real, fmap_fake)``
     -> list of (image, feature map) pairs. The order of the pairs does not matter."""
     g = _gen(3)
@@ -170,10 +170,9 @@ def check_fake_set(student: Callable) -> int:
         raise CheckFailed(f"fake_set, case 'Eq. 5': expected the pairs {sorted(expected)}, got {pairs}. "
                           "Every pair containing something generated is fake; the real pair (X_I, f(X_I)) is not.")
     print("check fake_set: all 1 cases passed")
-    return 1
 
 
-def check_ts_losses(student: Callable) -> int:
+def check_ts_losses(student: Callable) -> None:
     """Teacher-student losses, Eq. (13)-(16) with mean squared errors: ``student(fT_real_ir, fS_real_ir,
     fT_fake_ir, fS_fake_ir, fS_rgb, alpha_c, alpha_s)`` -> dict with real_ir, fake_ir, cd, total."""
     from .losses import ts_losses
@@ -184,7 +183,7 @@ def check_ts_losses(student: Callable) -> int:
     cases = [("random maps", (*maps, 0.006, 0.003), {}),
              ("student equals teacher on IR", (*same, 0.006, 0.003), {}),
              ("other weights", (*maps, 1.0, 0.5), {})]
-    return run_cases("ts_losses", student, lambda *a: ts_losses(*a, which="all", reduction="mean"), cases)
+    run_cases("ts_losses", student, lambda *a: ts_losses(*a, which="all", reduction="mean"), cases)
 
 
 def _one_query_reference(dist: torch.Tensor, q_pid: int, q_cam: int, g_pids: torch.Tensor, g_cams: torch.Tensor,
@@ -195,7 +194,7 @@ def _one_query_reference(dist: torch.Tensor, q_pid: int, q_cam: int, g_pids: tor
     return np.asarray(r["cmc"], dtype=np.float64), float(r["mAP"])
 
 
-def check_cmc_ap(student: Callable) -> int:
+def check_cmc_ap(student: Callable) -> None:
     """CMC and AP of one query under the SYSU-MM01 rule: ``student(dist, q_pid, q_cam, g_pids, g_cams,
     max_rank)`` -> (cmc of length max_rank with 0/1 entries, AP)."""
     g = _gen(5)
@@ -211,7 +210,7 @@ def check_cmc_ap(student: Callable) -> int:
                                                1, 6, g_pids, g_cams, 5), {}),
         ("match at the last rank", (torch.tensor([0.9, 0.1, 0.2, 0.3, 0.4, 0.5, 0.95, 0.6]), 1, 3, g_pids, g_cams, 8), {}),
     ]
-    return run_cases("cmc_ap", student, _one_query_reference, cases)
+    run_cases("cmc_ap", student, _one_query_reference, cases)
 
 
 def _tiny_tsgan(seed: int):
@@ -233,7 +232,7 @@ def _tiny_batch(seed: int) -> dict[str, torch.Tensor]:
     return {"rgb": torch.rand(6, 3, 32, 16, generator=g), "ir": ir, "label": torch.tensor([0, 0, 1, 1, 2, 2])}
 
 
-def check_algorithm1_step(student: Callable) -> int:
+def check_algorithm1_step(student: Callable) -> None:
     """One step of Algorithm 1: ``student(model)`` drives a :class:`tsgan.engine.tsgan_model.TSGAN` whose
     input is set, through its phases (``forward``, ``backward_G``, ``step("G")``, ...) and returns
     ``model.end_step()``. Every network must end with the reference step's weights."""
@@ -260,4 +259,3 @@ def check_algorithm1_step(student: Callable) -> int:
             raise CheckFailed(f"algorithm1_step, case '{case}': expected the losses dict with keys {sorted(expected)} "
                               f"(return model.end_step()), got {_fmt(got)}")
     print("check algorithm1_step: all 2 cases passed")
-    return 2
