@@ -86,3 +86,44 @@ def test_neighbourhoods_match_the_definition():
         assert sets["nearest"][i] == top[i].tolist()
         assert set(sets["reciprocal"][i]) == {j for j in top[i] if i in top[j]}
         assert set(sets["reciprocal"][i]) <= set(sets["expanded"][i])
+
+
+@pytest.mark.parametrize("chunk", [2, 4, 8])
+def test_chunked_neighbour_search_equals_the_original(monkeypatch, chunk):
+    # Large inputs take the chunked search (no transposes); small chunks route this small case there.
+    from tsgan.eval import reranking
+    monkeypatch.setattr(reranking, "_CHUNK", chunk)
+    calls = []
+    chunked = reranking._neighbours_chunked
+    monkeypatch.setattr(reranking, "_neighbours_chunked", lambda *a: calls.append(1) or chunked(*a))
+    rng = np.random.default_rng(chunk)
+    x, _ = clustered(rng, 830, 16)
+    q_g, q_q, g_g = distances(x[:130], x[130:])
+    g_g = g_g * (1 + 0.05 * rng.random(g_g.shape))      # not symmetric: columns, not rows, count
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+    assert calls == [1]
+
+
+def test_chunked_and_dense_neighbour_search_agree_on_mass_ties(monkeypatch):
+    # Integer distances tie everywhere: the chunked search must fall back to whole-column sorts
+    # (crowded columns, ties at the K-th place) and still order ties by index, as the dense one does.
+    from tsgan.eval import reranking
+    monkeypatch.setattr(reranking, "_CHUNK", 4)
+    monkeypatch.setattr(reranking, "_MAX_CANDIDATES", 40)
+    rng = np.random.default_rng(11)
+    pts = rng.integers(0, 4, size=(300, 2)).astype(np.float64)
+    q_g, q_q, g_g = (torch.from_numpy(a) for a in distances(pts[:120], pts[120:]))
+    D = reranking._FullDistance(q_g, q_q, g_g)
+    whole_columns = []
+    entries = reranking._FullDistance.entries
+    monkeypatch.setattr(reranking._FullDistance, "entries", lambda self, r, c: whole_columns.append(len(r)) or entries(self, r, c))
+    chunked = reranking._neighbours_chunked(D, 21)
+    assert sum(whole_columns) > 0                          # the fallback ran
+    dense = reranking._neighbours_dense(D, 21)
+    for a, b in zip(chunked, dense):
+        assert torch.equal(a, b)
+    full = torch.cat([torch.cat([q_q, q_g], 1), torch.cat([q_g.T, g_g], 1)])
+    m = (full ** 2).float()
+    m = (m / m.max(0).values).T
+    stable = torch.from_numpy(np.argsort(m.numpy(), axis=1, kind="stable")[:, :21])
+    assert torch.equal(dense[0], stable)

@@ -24,6 +24,7 @@ the top ``k1 + 1`` the two agree exactly; otherwise the neighbour sets may diffe
 """
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,10 @@ import torch
 from .metrics import _as_tensor
 
 _BLOCK_ELEMENTS = 1 << 22   # rows per block so that a (rows, N) float32 block is ~16 MB
-_PAIR_BUDGET = 1 << 22      # (query entry, gallery entry) pairs per Jaccard block
+_PAIR_BLOCK = 1 << 18       # (query entry, gallery entry) pairs per Jaccard block
+_CACHE_ELEMENTS = 1 << 18   # ~2 MB of float64: blocks that stay in cache
+_CHUNK = 32                 # rows of D per chunk in the chunked neighbour search (a power of two)
+_MAX_CANDIDATES = 1024      # columns with more candidates than this (mass ties) are sorted whole
 
 
 class _FullDistance:
@@ -76,18 +80,52 @@ class _FullDistance:
         return out
 
 
-def _squared32(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """``out`` (float32, contiguous) <- x * x computed in x's dtype and rounded to float32 on store."""
-    return torch.mul(x, x, out=out)
-
-
 def _blocks(start: int, stop: int, size: int):
     for s in range(start, stop, size):
         yield s, min(s + size, stop)
 
 
 def _neighbours(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Step 1: top-K neighbours of every row of M (ties by index), column maxima, and M[:q, q:]."""
+    """Step 1: the top-K neighbours of every row of M (ties by index), the column maxima of D^2 in
+    float32 (the original's normaliser), and M[:q, q:].
+
+    Large inputs take the chunked search (:func:`_neighbours_chunked`, no transposes); small ones
+    build M a block of rows at a time (:func:`_neighbours_dense`). Both give the same answer.
+    """
+    n_chunks = -(-D.q // _CHUNK) + -(-D.g // _CHUNK)
+    if min(D.q, D.g) >= _CHUNK and n_chunks >= 4 * (K + 1):
+        return _neighbours_chunked(D, K)
+    return _neighbours_dense(D, K)
+
+
+def _smallest(vals: torch.Tensor, K: int, idx: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row, the ``idx`` (default: the positions) of the K smallest ``vals`` and their values,
+    ordered by value and, among equal values, by index: the order of a stable sort.
+
+    ``torch.topk`` breaks ties arbitrarily; its K + 1 smallest are re-sorted by (value, index), and
+    the rare rows where the K-th and (K + 1)-th values tie are sorted whole.
+    """
+    rows, width = vals.shape
+    kk = min(K + 1, width)
+    v, p = torch.topk(vals, kk, dim=1, largest=False, sorted=False)
+    i = p if idx is None else idx.gather(1, p)
+    o = i.argsort(1)
+    v, i = v.gather(1, o), i.gather(1, o)
+    o = v.argsort(dim=1, stable=True)
+    v, i = v.gather(1, o), i.gather(1, o)
+    if kk > K:
+        tied = (v[:, K - 1] == v[:, K]).nonzero()[:, 0]
+        if len(tied):
+            all_i = torch.arange(width, device=vals.device).expand(len(tied), width) if idx is None else idx[tied]
+            o = all_i.argsort(1)
+            all_v, all_i = vals[tied].gather(1, o), all_i.gather(1, o)
+            o = all_v.argsort(dim=1, stable=True)[:, :kk]
+            i[tied], v[tied] = all_i.gather(1, o), all_v.gather(1, o)
+    return i[:, :K], v[:, :K]
+
+
+def _neighbours_dense(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 1 on M built a block of rows at a time (transposed column blocks of D)."""
     n, q = D.n, D.q
     rank = torch.empty((n, K), dtype=torch.long, device=D.q_g.device)
     col_max = torch.empty(n, dtype=torch.float32, device=D.q_g.device)
@@ -101,10 +139,134 @@ def _neighbours(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, t
             col_max[s:e] = mx[:, 0]
             if e <= q:
                 m_qg[s:e] = m[:, q:]
-            vals, idx = torch.topk(m, K, dim=1, largest=False, sorted=True)
-            by_index = idx.argsort(1)                      # equal distances -> ascending index
-            vals, idx = vals.gather(1, by_index), idx.gather(1, by_index)
-            rank[s:e] = idx.gather(1, vals.argsort(dim=1, stable=True))
+            rank[s:e] = _smallest(m, K)[0]
+    return rank, col_max, m_qg
+
+
+def _tree(v: torch.Tensor, op) -> torch.Tensor:
+    """(b, m, c) -> (b, c): ``op`` (torch.minimum / torch.maximum) folded over dim 1 by halves (m a power
+    of two). Elementwise halves on a cache-sized block beat torch's own reduction over a middle dim."""
+    while v.shape[1] > 1:
+        h = v.shape[1] // 2
+        v = op(v[:, :h], v[:, h:])
+    return v[:, 0]
+
+
+def _chunk_extrema(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ceil(r / C), c) minima and maxima of x (r, c) over every run of C = ``_CHUNK`` rows (the last
+    run may be shorter), a cache-sized block of rows at a time."""
+    r, c = x.shape
+    full = r // _CHUNK
+    mins = x.new_empty((-(-r // _CHUNK), c))
+    maxs = torch.empty_like(mins)
+    per = max(1, _CACHE_ELEMENTS // (_CHUNK * c))
+    for s, e in _blocks(0, full, per):
+        v = x[s * _CHUNK:e * _CHUNK].view(e - s, _CHUNK, c)
+        mins[s:e], maxs[s:e] = _tree(v, torch.minimum), _tree(v, torch.maximum)
+    if full * _CHUNK < r:
+        mins[full], maxs[full] = x[full * _CHUNK:].amin(0), x[full * _CHUNK:].amax(0)
+    return mins, maxs
+
+
+def _chunk_minima_along_rows(x: torch.Tensor) -> torch.Tensor:
+    """(r, ceil(c / C)) minima of x (r, c) over every run of C = ``_CHUNK`` columns (contiguous runs)."""
+    r, c = x.shape
+    full = c // _CHUNK * _CHUNK
+    parts = [x[:, :full].unflatten(1, (full // _CHUNK, _CHUNK)).amin(2)]
+    if full < c:
+        parts.append(x[:, full:].amin(1, keepdim=True))
+    return torch.cat(parts, 1)
+
+
+def _squared32(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out`` (float32) <- x * x computed in x's dtype and rounded to float32 on store, like
+    ``np.power(D, 2).astype(np.float32)``; a cache-sized block of rows at a time."""
+    if x.dim() < 2 or x.numel() == 0:
+        return torch.mul(x, x, out=out) if x.dtype == torch.float32 else out.copy_(x * x)
+    rows = max(1, _CACHE_ELEMENTS // max(1, x[0].numel()))
+    for s, e in _blocks(0, x.shape[0], rows):
+        if x.dtype == torch.float32:
+            torch.mul(x[s:e], x[s:e], out=out[s:e])
+        else:
+            out[s:e].copy_(x[s:e].square())
+    return out
+
+
+def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 1 without building or transposing M.
+
+    Row i of M is column i of D divided by its maximum, through x -> float32(x^2) / max, which never
+    decreases: ordering row i of M is ordering column i of D. Cut every column of D into chunks of
+    C consecutive rows. Each chunk minimum is an entry of the column, so with t the (K + 1)-th smallest
+    chunk minimum at least K + 1 entries are <= t, and the K smallest entries of the column are among
+    the entries <= t: a short candidate list per column, found by one comparison pass over D.
+    One condition makes this exact after the mapping into M: the K-th smallest candidate value must
+    be strictly below M(t) (otherwise an entry above t could round to a tie with it); the rare
+    columns where it is not, or with very many candidates, are sorted whole.
+    Chunk extrema (which also give the column maxima) and the comparisons run over contiguous rows
+    of q_q, q_g and g_g, so the (N, N) matrix is read twice and never transposed.
+    """
+    qq, qg, gg = D.q_q, D.q_g, D.g_g
+    q, g, n = D.q, D.g, D.n
+    dev = qg.device
+    # chunk extrema of every column of D: chunks of rows j < q, then of rows j >= q
+    min_qq, max_qq = _chunk_extrema(qq)             # columns i < q, rows j < q
+    min_qg_top, max_qg_top = _chunk_extrema(qg)     # columns i >= q, rows j < q
+    min_gg, max_gg = _chunk_extrema(gg)             # columns i >= q, rows j >= q
+    min_qg_side = _chunk_minima_along_rows(qg)      # columns i < q, rows j >= q: D[j, i] = q_g[i, j - q]
+    top = torch.maximum(max_qq.amax(0), qg.amax(1))
+    bottom = torch.maximum(max_qg_top.amax(0), max_gg.amax(0))
+    col_max = _squared32(torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=dev))
+    chunk_min = torch.cat([torch.cat([min_qq.T, min_qg_side], 1), torch.cat([min_qg_top.T, min_gg.T], 1)])
+    thr = torch.topk(chunk_min, K + 1, dim=1, largest=False, sorted=True).values[:, K]
+
+    # candidates: every entry D[j, i] <= thr[i]. Only the chunks whose minimum is <= thr[i] (K + 1 of
+    # them, ties aside) can hold one, so each chunk of rows is compared on the columns that need it.
+    relevant = (chunk_min <= thr[:, None]).T.contiguous()            # (chunks, n)
+    nq_chunks = min_qq.shape[0]
+    starts = list(range(0, q, _CHUNK)) + list(range(q, n, _CHUNK))
+    stops = [min(x + _CHUNK, q if c < nq_chunks else n) for c, x in enumerate(starts)]
+    cand_i, cand_j, cand_d = [], [], []
+    for c, (j0, j1) in enumerate(zip(starts, stops)):
+        if c < nq_chunks:   # rows j < q: D[j, i] = q_q[j, i] for i < q, q_g[j, i - q] for i >= q
+            parts = ((qq[j0:j1], 0, q), (qg[j0:j1], q, n))
+        else:               # rows j >= q, columns i >= q: g_g[j - q, i - q] (columns i < q below)
+            parts = ((gg[j0 - q:j1 - q], q, n),)
+        for blk, lo, hi in parts:
+            cols = relevant[c, lo:hi].nonzero()[:, 0]
+            sub = blk.index_select(1, cols)
+            r, k = (sub <= thr[cols + lo]).nonzero(as_tuple=True)
+            cand_i.append(cols[k] + lo), cand_j.append(r + j0), cand_d.append(sub[r, k])
+    # rows j >= q of columns i < q: D[j, i] = q_g[i, j - q], contiguous runs of q_g's rows
+    pi, pc = relevant[nq_chunks:, :q].T.nonzero(as_tuple=True)
+    offs = torch.arange(_CHUNK, device=dev)
+    jj = pc[:, None] * _CHUNK + offs                                    # (pairs, C) gallery rows j - q
+    sub = qg.reshape(-1)[pi[:, None] * g + jj.clamp(max=g - 1)]
+    r, k = ((sub <= thr[pi, None]) & (jj < g)).nonzero(as_tuple=True)
+    cand_i.append(pi[r]), cand_j.append(jj[r, k] + q), cand_d.append(sub[r, k])
+    ci, cj = torch.cat(cand_i), torch.cat(cand_j)
+    cm = _squared32(torch.cat(cand_d), torch.empty(ci.shape, dtype=torch.float32, device=dev)).div_(col_max[ci])
+    # pack per column: (n, width) values (inf padding) and row indices
+    count = torch.bincount(ci, minlength=n)
+    crowded = count > _MAX_CANDIDATES
+    keep = ~crowded[ci]
+    ci, cj, cm = ci[keep], cj[keep], cm[keep]
+    order = torch.argsort(ci, stable=True)
+    ci, cj, cm = ci[order], cj[order], cm[order]
+    kept = count.masked_fill(crowded, 0)
+    width = max(K + 1, int(kept.max()))
+    pos = torch.arange(len(ci), device=dev) - (torch.cumsum(kept, 0) - kept)[ci]
+    vals = torch.full((n, width), float("inf"), device=dev)
+    idx = torch.full((n, width), n, dtype=torch.long, device=dev)
+    vals[ci, pos], idx[ci, pos] = cm, cj
+    rank, kth = _smallest(vals, K, idx)
+    bound = _squared32(thr, torch.empty(n, dtype=torch.float32, device=dev)).div_(col_max)
+    unsure = ((kth[:, K - 1] >= bound) | crowded).nonzero()[:, 0]
+    for u in unsure.split(max(1, _BLOCK_ELEMENTS // n)) if len(unsure) else ():
+        grid = torch.arange(n, device=dev).expand(len(u), n)
+        full = _squared32(D.entries(grid, u[:, None].expand(len(u), n)), torch.empty((len(u), n), device=dev))
+        rank[u] = _smallest(full.div_(col_max[u, None]), K)[0]
+    m_qg = _squared32(qg, torch.empty((q, g), dtype=torch.float32, device=dev)).div_(col_max[:q, None])
     return rank, col_max, m_qg
 
 
@@ -133,26 +295,45 @@ def _trim(idx: torch.Tensor, sentinel: int) -> torch.Tensor:
 
 
 def _expanded_sets(rank: torch.Tensor, k1: int) -> torch.Tensor:
-    """Step 2: (N, L) expanded k-reciprocal index sets, ascending, padded with N."""
+    """Step 2: (N, L) expanded k-reciprocal index sets, ascending, padded with N.
+
+    Membership of R_half(c) in R(i) is read from a bitmap of R(i) over a block of rows (memory
+    O(rows * N)); only the members of a joining R_half(c) that R(i) lacks are added.
+    """
     n = rank.shape[0]
     nbr = rank[:, :min(k1 + 1, n)]
     half = rank[:, :min(int(np.around(k1 / 2.0)) + 1, n)]
     recip, half_recip = _reciprocal(nbr), _reciprocal(half)
     k, kh = nbr.shape[1], half.shape[1]
+    r_set = nbr.masked_fill(~recip, n)                                 # R(i), n where not reciprocal
     parts = []
-    rows = max(1, _BLOCK_ELEMENTS // (k * kh * k))
+    rows = max(1, min(n, _CACHE_ELEMENTS * 8 // (n + 1), _CACHE_ELEMENTS // (k * kh)))
+    member = torch.zeros((rows, n + 1), dtype=torch.bool, device=rank.device)   # row r: R(s + r) as a bitmap
     for s, e in _blocks(0, n, rows):
-        r_set = nbr[s:e].masked_fill(~recip[s:e], -1)            # R(i), -1 where not reciprocal
-        cand = nbr[s:e]                                            # candidate c = R(i)[m]
-        c_set = half[cand].masked_fill(~half_recip[cand], -2)      # R_half(c), -2 where not reciprocal
-        inside = (c_set[..., None] == r_set[:, None, None, :]).any(-1).sum(-1)
-        size = half_recip[cand].sum(-1)
+        cand = nbr[s:e]                                                # candidate c = R(i)[m]
+        c_set, c_ok = half[cand].flatten(1), half_recip[cand].flatten(1)   # R_half(c), (b, k * kh)
+        table = member[:e - s]
+        table.scatter_(1, r_set[s:e], True)
+        found = table.gather(1, c_set) & c_ok                          # R_half(c)[m] is in R(i)
+        table.scatter_(1, r_set[s:e], False)
+        inside = found.view(-1, k, kh).sum(-1)
+        size = c_ok.view(-1, k, kh).sum(-1)
         joins = recip[s:e] & (inside.double() > (2.0 / 3) * size.double())
-        extra = c_set.masked_fill(~joins[..., None] | (c_set < 0), n).flatten(1)
-        own = r_set.masked_fill(r_set < 0, n)
-        parts.append(_unique_rows(torch.cat([own, extra], dim=1), n))
-    width = max(int((p != n).sum(1).max()) for p in parts)
-    return torch.cat([p[:, :width] for p in parts])
+        new = (joins[..., None].expand(-1, k, kh).flatten(1) & c_ok & ~found)
+        width = int(new.sum(1).max()) if len(new) else 0
+        place = torch.where(new, new.cumsum(1) - 1, width)                 # compact the new members
+        extra = torch.full((e - s, width + 1), n, dtype=rank.dtype, device=rank.device)
+        extra.scatter_(1, place, c_set)
+        parts.append(_unique_rows(torch.cat([r_set[s:e], extra[:, :width]], dim=1), n))
+    return _stack_rows(parts, n)
+
+
+def _stack_rows(parts: list[torch.Tensor], n: int, fill: float | int | None = None) -> torch.Tensor:
+    """Concatenate row blocks whose entries != n (or != ``fill``) come first, cut or padded to the
+    widest block's count."""
+    fill = n if fill is None else fill
+    width = max(max(int((p != fill).sum(1).max()) for p in parts if len(p)), 1)
+    return torch.cat([torch.nn.functional.pad(p[:, :width], (0, max(0, width - p.shape[1])), value=fill) for p in parts])
 
 
 def _weights(D: _FullDistance, sets: torch.Tensor, col_max: torch.Tensor) -> torch.Tensor:
@@ -176,7 +357,7 @@ def _query_expansion(sets: torch.Tensor, vals: torch.Tensor, rank: torch.Tensor,
     n = sets.shape[0]
     k2 = min(k2, rank.shape[1])
     out_idx, out_val = [], []
-    rows = max(1, _BLOCK_ELEMENTS // (k2 * sets.shape[1]))
+    rows = max(1, _CACHE_ELEMENTS // (k2 * sets.shape[1]))
     for s, e in _blocks(0, n, rows):
         nb = rank[s:e, :k2]
         idx = sets[nb].flatten(1)
@@ -195,39 +376,51 @@ def _query_expansion(sets: torch.Tensor, vals: torch.Tensor, rank: torch.Tensor,
     return torch.cat([u[:, :width] for u in out_idx]), torch.cat([v[:, :width] for v in out_val])
 
 
-def _jaccard(sets: torch.Tensor, vals: torch.Tensor, q: int) -> torch.Tensor:
-    """Step 5: (q, g) Jaccard distances between query rows and gallery rows of the sparse V."""
+def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Tensor, lambda_: float) -> torch.Tensor:
+    """Steps 5 and 6: (q, g) Jaccard distances between the query and gallery rows of the sparse V,
+    mixed with the original distances: (1 - lambda) * J + lambda * M[:q, q:].
+
+    s(i, j) = sum_k min(V(i, k), V(j, k)) runs over the columns k that both rows hold: an inverted
+    index lists the gallery rows of each column k, and every (query entry, gallery entry of the same
+    column) pair is laid out by repetition and summed with ``index_add_``, a cache-sized block of
+    queries at a time, in int32 indices.
+    """
     n = sets.shape[0]
     g = n - q
     dev = sets.device
+    i32 = torch.int32
     g_idx, g_val = sets[q:], vals[q:]
     ok = g_idx < n
-    g_row = torch.arange(g, device=dev)[:, None].expand_as(g_idx)[ok]
+    g_row = torch.arange(g, dtype=i32, device=dev)[:, None].expand_as(g_idx)[ok]
     g_col, g_v = g_idx[ok], g_val[ok]
     order = torch.argsort(g_col, stable=True)                    # inverted index: gallery entries by column k
-    g_row, g_col, g_v = g_row[order], g_col[order], g_v[order]
+    g_row, g_v = g_row[order], g_v[order]
     count = torch.bincount(g_col, minlength=n)
     ptr = torch.cumsum(count, 0) - count
     q_idx, q_val = sets[:q], vals[:q]
     q_ok = q_idx < n
-    pairs = torch.where(q_ok, count[q_idx.clamp(max=n - 1)], torch.zeros_like(q_idx)).sum(1)
-    jac = torch.empty((q, g), dtype=torch.float32, device=dev)
+    pairs = torch.where(q_ok, count[q_idx.clamp(max=n - 1)], 0).sum(1).cumsum(0).tolist()
+    rows_max = max(1, _CACHE_ELEMENTS // max(g, 1))
+    out = torch.empty((q, g), dtype=torch.float32, device=dev)
     s = 0
     while s < q:
-        e = s + max(1, int((pairs[s:].cumsum(0) <= _PAIR_BUDGET).sum()))
+        e = min(max(s + 1, bisect.bisect_right(pairs, (pairs[s - 1] if s else 0) + _PAIR_BLOCK, lo=s)), s + rows_max, q)
         ok_b = q_ok[s:e]
         qk, qv = q_idx[s:e][ok_b], q_val[s:e][ok_b]
-        row_start = (torch.arange(e - s, device=dev) * g)[:, None].expand(e - s, q_idx.shape[1])[ok_b]
+        row_start = (torch.arange(e - s, dtype=i32, device=dev) * g)[:, None].expand(e - s, q_idx.shape[1])[ok_b]
         cnt = count[qk]
         total = int(cnt.sum())
-        # every (query entry, gallery entry sharing its column k) pair, built by repetition (no scatter)
-        pos = torch.arange(total, device=dev) + torch.repeat_interleave(ptr[qk] - (torch.cumsum(cnt, 0) - cnt), cnt, output_size=total)
-        target = torch.repeat_interleave(row_start, cnt, output_size=total) + g_row.index_select(0, pos)
-        mins = torch.minimum(torch.repeat_interleave(qv, cnt, output_size=total), g_v.index_select(0, pos))
+        cnt32 = cnt.to(i32)
+        # every (query entry, gallery entry sharing its column k) pair, built by repetition
+        pos = torch.repeat_interleave((ptr[qk] - (torch.cumsum(cnt, 0) - cnt)).to(i32), cnt32, output_size=total)
+        pos += torch.arange(total, dtype=i32, device=dev)
+        target = g_row.index_select(0, pos).add_(torch.repeat_interleave(row_start, cnt32, output_size=total))
+        mins = torch.minimum(g_v.index_select(0, pos), torch.repeat_interleave(qv, cnt32, output_size=total))
         s_min = torch.zeros((e - s) * g, dtype=torch.float32, device=dev).index_add_(0, target, mins).view(e - s, g)
-        jac[s:e] = 1 - s_min / (2.0 - s_min)
+        jac = torch.rsub(s_min / (2.0 - s_min), 1.0)             # 1 - s / (2 - s), as the original rounds it
+        out[s:e] = jac.mul_(1 - lambda_).add_(m_qg[s:e] * lambda_)
         s = e
-    return jac
+    return out
 
 
 def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
@@ -267,7 +460,7 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
     work = torch.promote_types(torch.promote_types(qg.dtype, qq.dtype), gg.dtype)
     if not work.is_floating_point:
         work = torch.float64
-    D = _FullDistance(qg.to(work), qq.to(work), gg.to(work))
+    D = _FullDistance(*(x.to(work).contiguous() for x in (qg, qq, gg)))
     q = D.q
     K = min(max(k1 + 1, k2), D.n)
     rank, col_max, m_qg = _neighbours(D, K)
@@ -275,6 +468,6 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
     vals = _weights(D, sets, col_max)
     if k2 != 1:
         sets, vals = _query_expansion(sets, vals, rank, k2)
-    final = _jaccard(sets, vals, q).mul_(1 - lambda_).add_(m_qg.mul_(lambda_))
+    final = _jaccard_mix(sets, vals, q, m_qg, lambda_)
     final = final.to(out_dtype if out_dtype.is_floating_point else torch.float32)
     return final.cpu().numpy() if is_numpy else final
