@@ -32,7 +32,7 @@ def test_equals_the_original_algorithm(nq, ng, k1, k2, lam):
     q_g, q_q, g_g = distances(x[:nq], x[nq:])
     expected = re_ranking_original(q_g, q_q, g_g, k1, k2, lam)
     got = rerank(q_g, q_q, g_g, k1=k1, k2=k2, lambda_=lam)
-    assert isinstance(got, np.ndarray) and got.dtype == np.float64 and got.shape == (nq, ng)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (nq, ng)   # as the original
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
 
 

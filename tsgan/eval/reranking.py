@@ -36,6 +36,7 @@ _BLOCK_ELEMENTS = 1 << 22   # rows per block so that a (rows, N) float32 block i
 _PAIR_BLOCK = 1 << 18       # (query entry, gallery entry) pairs per Jaccard block
 _CACHE_ELEMENTS = 1 << 18   # ~2 MB of float64: blocks that stay in cache
 _CHUNK = 32                 # rows of D per chunk in the chunked neighbour search (a power of two)
+_SUB = 4                    # interleaved parts of a chunk, each checked on its own
 _MAX_CANDIDATES = 1024      # columns with more candidates than this (mass ties) are sorted whole
 
 
@@ -143,29 +144,40 @@ def _neighbours_dense(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Ten
     return rank, col_max, m_qg
 
 
-def _tree(v: torch.Tensor, op) -> torch.Tensor:
+def _tree(v: torch.Tensor, op, keep: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(b, m, c) -> (b, c): ``op`` (torch.minimum / torch.maximum) folded over dim 1 by halves (m a power
-    of two). Elementwise halves on a cache-sized block beat torch's own reduction over a middle dim."""
+    of two); elementwise halves on a cache-sized block beat torch's own reduction over a middle dim.
+    With ``keep`` (a power of two), also the (b, keep, c) level: entry s folds rows s, s + keep, ..."""
+    kept = v if keep == v.shape[1] else None
     while v.shape[1] > 1:
         h = v.shape[1] // 2
         v = op(v[:, :h], v[:, h:])
-    return v[:, 0]
+        if h == keep:
+            kept = v
+    return v[:, 0], kept
 
 
-def _chunk_extrema(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ceil(r / C), c) minima and maxima of x (r, c) over every run of C = ``_CHUNK`` rows (the last
-    run may be shorter), a cache-sized block of rows at a time."""
+def _chunk_extrema(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Over every run of C = ``_CHUNK`` rows of x (r, c) (the last run may be shorter): the minima and
+    maxima, (ceil(r / C), c), and the minima of its S = ``_SUB`` interleaved parts, (ceil(r / C), S, c),
+    part s holding the rows s, s + S, s + 2S, ... of the run. A cache-sized block of rows at a time."""
     r, c = x.shape
     full = r // _CHUNK
+    n_parts = min(_SUB, _CHUNK)
     mins = x.new_empty((-(-r // _CHUNK), c))
     maxs = torch.empty_like(mins)
+    parts = x.new_empty((len(mins), n_parts, c))
     per = max(1, _CACHE_ELEMENTS // (_CHUNK * c))
     for s, e in _blocks(0, full, per):
         v = x[s * _CHUNK:e * _CHUNK].view(e - s, _CHUNK, c)
-        mins[s:e], maxs[s:e] = _tree(v, torch.minimum), _tree(v, torch.maximum)
+        mins[s:e], parts[s:e] = _tree(v, torch.minimum, n_parts)
+        maxs[s:e] = _tree(v, torch.maximum)[0]
     if full * _CHUNK < r:
-        mins[full], maxs[full] = x[full * _CHUNK:].amin(0), x[full * _CHUNK:].amax(0)
-    return mins, maxs
+        tail = x[full * _CHUNK:]
+        mins[full], maxs[full] = tail.amin(0), tail.amax(0)
+        for p in range(n_parts):
+            parts[full, p] = tail[p::n_parts].amin(0) if p < len(tail) else float("inf")
+    return mins, maxs, parts
 
 
 def _chunk_minima_along_rows(x: torch.Tensor) -> torch.Tensor:
@@ -210,9 +222,9 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     q, g, n = D.q, D.g, D.n
     dev = qg.device
     # chunk extrema of every column of D: chunks of rows j < q, then of rows j >= q
-    min_qq, max_qq = _chunk_extrema(qq)             # columns i < q, rows j < q
-    min_qg_top, max_qg_top = _chunk_extrema(qg)     # columns i >= q, rows j < q
-    min_gg, max_gg = _chunk_extrema(gg)             # columns i >= q, rows j >= q
+    min_qq, max_qq, parts_qq = _chunk_extrema(qq)             # columns i < q, rows j < q
+    min_qg_top, max_qg_top, parts_qg = _chunk_extrema(qg)     # columns i >= q, rows j < q
+    min_gg, max_gg, parts_gg = _chunk_extrema(gg)             # columns i >= q, rows j >= q
     min_qg_side = _chunk_minima_along_rows(qg)      # columns i < q, rows j >= q: D[j, i] = q_g[i, j - q]
     top = torch.maximum(max_qq.amax(0), qg.amax(1))
     bottom = torch.maximum(max_qg_top.amax(0), max_gg.amax(0))
@@ -220,30 +232,30 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     chunk_min = torch.cat([torch.cat([min_qq.T, min_qg_side], 1), torch.cat([min_qg_top.T, min_gg.T], 1)])
     thr = torch.topk(chunk_min, K + 1, dim=1, largest=False, sorted=True).values[:, K]
 
-    # candidates: every entry D[j, i] <= thr[i]. Only the chunks whose minimum is <= thr[i] (K + 1 of
-    # them, ties aside) can hold one, so each chunk of rows is compared on the columns that need it.
-    relevant = (chunk_min <= thr[:, None]).T.contiguous()            # (chunks, n)
+    # candidates: every entry D[j, i] <= thr[i]. Only the parts of chunks whose minimum is <= thr[i]
+    # can hold one. Their entries are gathered chunk by chunk and, within a chunk, row by row in
+    # increasing column order, so that the reads stay close together.
+    relevant = chunk_min <= thr[:, None]                              # (n, chunks)
     nq_chunks = min_qq.shape[0]
-    starts = list(range(0, q, _CHUNK)) + list(range(q, n, _CHUNK))
-    stops = [min(x + _CHUNK, q if c < nq_chunks else n) for c, x in enumerate(starts)]
+    offs = torch.arange(0, _CHUNK, parts_qq.shape[1], device=dev)
     cand_i, cand_j, cand_d = [], [], []
-    for c, (j0, j1) in enumerate(zip(starts, stops)):
-        if c < nq_chunks:   # rows j < q: D[j, i] = q_q[j, i] for i < q, q_g[j, i - q] for i >= q
-            parts = ((qq[j0:j1], 0, q), (qg[j0:j1], q, n))
-        else:               # rows j >= q, columns i >= q: g_g[j - q, i - q] (columns i < q below)
-            parts = ((gg[j0 - q:j1 - q], q, n),)
-        for blk, lo, hi in parts:
-            cols = relevant[c, lo:hi].nonzero()[:, 0]
-            sub = blk.index_select(1, cols)
-            r, k = (sub <= thr[cols + lo]).nonzero(as_tuple=True)
-            cand_i.append(cols[k] + lo), cand_j.append(r + j0), cand_d.append(sub[r, k])
-    # rows j >= q of columns i < q: D[j, i] = q_g[i, j - q], contiguous runs of q_g's rows
-    pi, pc = relevant[nq_chunks:, :q].T.nonzero(as_tuple=True)
+    for mat, parts, r0, c0 in ((qq, parts_qq, 0, 0), (qg, parts_qg, 0, q), (gg, parts_gg, q, q)):
+        c, p, i = (parts <= thr[c0:c0 + mat.shape[1]]).nonzero(as_tuple=True)   # chunk-major, then column
+        j = (c * _CHUNK + p)[None, :] + offs[:, None]                   # (C / S, pairs) rows of mat
+        inside = j < mat.shape[0]
+        j.clamp_(max=mat.shape[0] - 1)
+        sub = mat.reshape(-1).index_select(0, (j * mat.shape[1] + i).view(-1)).view(j.shape)
+        r, k = ((sub <= thr[i + c0]) & inside).nonzero(as_tuple=True)
+        cand_i.append(i[k] + c0), cand_j.append(j[r, k] + r0), cand_d.append(sub[r, k])
     offs = torch.arange(_CHUNK, device=dev)
-    jj = pc[:, None] * _CHUNK + offs                                    # (pairs, C) gallery rows j - q
-    sub = qg.reshape(-1)[pi[:, None] * g + jj.clamp(max=g - 1)]
-    r, k = ((sub <= thr[pi, None]) & (jj < g)).nonzero(as_tuple=True)
-    cand_i.append(pi[r]), cand_j.append(jj[r, k] + q), cand_d.append(sub[r, k])
+    # rows j >= q of columns i < q: D[j, i] = q_g[i, j - q], contiguous runs of q_g's rows
+    i, c = relevant[:q, nq_chunks:].nonzero(as_tuple=True)
+    j = (c * _CHUNK)[:, None] + offs                                    # (pairs, C) gallery rows j - q
+    inside = j < g
+    j.clamp_(max=g - 1)
+    sub = qg.reshape(-1).index_select(0, (i[:, None] * g + j).view(-1)).view(j.shape)
+    r, k = ((sub <= thr[i, None]) & inside).nonzero(as_tuple=True)
+    cand_i.append(i[r]), cand_j.append(j[r, k] + q), cand_d.append(sub[r, k])
     ci, cj = torch.cat(cand_i), torch.cat(cand_j)
     cm = _squared32(torch.cat(cand_d), torch.empty(ci.shape, dtype=torch.float32, device=dev)).div_(col_max[ci])
     # pack per column: (n, width) values (inf padding) and row indices
@@ -277,7 +289,7 @@ def _reciprocal(nbr: torch.Tensor) -> torch.Tensor:
     rows = max(1, _BLOCK_ELEMENTS // (k * k))
     for s, e in _blocks(0, n, rows):
         own = torch.arange(s, e, device=nbr.device)[:, None, None]
-        out[s:e] = (nbr[nbr[s:e]] == own).any(-1)
+        out[s:e] = (_rows(nbr, nbr[s:e]) == own).any(-1)
     return out
 
 
@@ -311,7 +323,7 @@ def _expanded_sets(rank: torch.Tensor, k1: int) -> torch.Tensor:
     member = torch.zeros((rows, n + 1), dtype=torch.bool, device=rank.device)   # row r: R(s + r) as a bitmap
     for s, e in _blocks(0, n, rows):
         cand = nbr[s:e]                                                # candidate c = R(i)[m]
-        c_set, c_ok = half[cand].flatten(1), half_recip[cand].flatten(1)   # R_half(c), (b, k * kh)
+        c_set, c_ok = _rows(half, cand).flatten(1), _rows(half_recip, cand).flatten(1)   # R_half(c), (b, k * kh)
         table = member[:e - s]
         table.scatter_(1, r_set[s:e], True)
         found = table.gather(1, c_set) & c_ok                          # R_half(c)[m] is in R(i)
@@ -326,6 +338,12 @@ def _expanded_sets(rank: torch.Tensor, k1: int) -> torch.Tensor:
         extra.scatter_(1, place, c_set)
         parts.append(_unique_rows(torch.cat([r_set[s:e], extra[:, :width]], dim=1), n))
     return _stack_rows(parts, n)
+
+
+def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``table[index]`` for an index tensor of any shape: whole rows through ``index_select``, several
+    times faster than advanced indexing on CPU."""
+    return table.index_select(0, index.reshape(-1)).view(*index.shape, *table.shape[1:])
 
 
 def _stack_rows(parts: list[torch.Tensor], n: int, fill: float | int | None = None) -> torch.Tensor:
@@ -360,8 +378,8 @@ def _query_expansion(sets: torch.Tensor, vals: torch.Tensor, rank: torch.Tensor,
     rows = max(1, _CACHE_ELEMENTS // (k2 * sets.shape[1]))
     for s, e in _blocks(0, n, rows):
         nb = rank[s:e, :k2]
-        idx = sets[nb].flatten(1)
-        val = vals[nb].flatten(1)
+        idx = _rows(sets, nb).flatten(1)
+        val = _rows(vals, nb).flatten(1)
         idx, order = idx.sort(dim=1, stable=True)
         val = val.gather(1, order)
         start = torch.ones_like(idx, dtype=torch.bool)
@@ -378,12 +396,14 @@ def _query_expansion(sets: torch.Tensor, vals: torch.Tensor, rank: torch.Tensor,
 
 def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Tensor, lambda_: float) -> torch.Tensor:
     """Steps 5 and 6: (q, g) Jaccard distances between the query and gallery rows of the sparse V,
-    mixed with the original distances: (1 - lambda) * J + lambda * M[:q, q:].
+    mixed with the original distances, (1 - lambda) * J + lambda * M[:q, q:], written into ``m_qg``.
 
-    s(i, j) = sum_k min(V(i, k), V(j, k)) runs over the columns k that both rows hold: an inverted
-    index lists the gallery rows of each column k, and every (query entry, gallery entry of the same
-    column) pair is laid out by repetition and summed with ``index_add_``, a cache-sized block of
-    queries at a time, in int32 indices.
+    s(i, j) = sum_k min(V(i, k), V(j, k)) runs over the columns k that both rows hold. An inverted
+    index lists the gallery entries of every column k in a padded table of width L, so that each
+    query entry fetches whole table rows, takes the minima and adds them to its query's row with
+    ``index_add_``, a cache-sized block of queries at a time. Entries past the L-th of a column
+    (crowded columns) are paired one by one (:func:`_overflow_pairs`). L balances padding against
+    overflow.
     """
     n = sets.shape[0]
     g = n - q
@@ -394,33 +414,77 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
     g_row = torch.arange(g, dtype=i32, device=dev)[:, None].expand_as(g_idx)[ok]
     g_col, g_v = g_idx[ok], g_val[ok]
     order = torch.argsort(g_col, stable=True)                    # inverted index: gallery entries by column k
-    g_row, g_v = g_row[order], g_v[order]
+    g_row, g_col, g_v = g_row[order], g_col[order], g_v[order]
     count = torch.bincount(g_col, minlength=n)
     ptr = torch.cumsum(count, 0) - count
     q_idx, q_val = sets[:q], vals[:q]
     q_ok = q_idx < n
-    pairs = torch.where(q_ok, count[q_idx.clamp(max=n - 1)], 0).sum(1).cumsum(0).tolist()
-    rows_max = max(1, _CACHE_ELEMENTS // max(g, 1))
-    out = torch.empty((q, g), dtype=torch.float32, device=dev)
+    hits = count[q_idx.clamp(max=n - 1)].masked_fill_(~q_ok, 0)   # gallery entries each query entry meets
+    width = _table_width(hits[q_ok])
+    slot = torch.arange(len(g_col), device=dev) - ptr[g_col]       # place of an entry within its column
+    head = slot < width
+    table_row = torch.full((n, width), g, dtype=i32, device=dev)   # padding points at a spare column g
+    table_val = torch.zeros((n, width), dtype=torch.float32, device=dev)
+    table_row[g_col[head], slot[head]] = g_row[head]
+    table_val[g_col[head], slot[head]] = g_v[head]
+    spill = (count - width).clamp_(min=0)                           # overflow: a second inverted index
+    spill_ptr = torch.cumsum(spill, 0) - spill
+    spill_row, spill_v = g_row[~head], g_v[~head]
+
+    # the query entries, compacted once; those of queries [s, e) are entries [first[s], first[e])
+    qk, qv = q_idx[q_ok], q_val[q_ok]
+    row_of = torch.arange(q, dtype=i32, device=dev)[:, None].expand_as(q_idx)[q_ok]
+    spills = (spill[qk] > 0).nonzero()[:, 0]
+    spills_list = spills.tolist()
+    first = [0] + q_ok.sum(1).cumsum(0).tolist()
+    cost = (q_ok.sum(1) * width + hits.sum(1)).cumsum(0).tolist()   # work per query, for the blocks
+    rows_max = max(1, _CACHE_ELEMENTS // (g + 1))
     s = 0
     while s < q:
-        e = min(max(s + 1, bisect.bisect_right(pairs, (pairs[s - 1] if s else 0) + _PAIR_BLOCK, lo=s)), s + rows_max, q)
-        ok_b = q_ok[s:e]
-        qk, qv = q_idx[s:e][ok_b], q_val[s:e][ok_b]
-        row_start = (torch.arange(e - s, dtype=i32, device=dev) * g)[:, None].expand(e - s, q_idx.shape[1])[ok_b]
-        cnt = count[qk]
-        total = int(cnt.sum())
-        cnt32 = cnt.to(i32)
-        # every (query entry, gallery entry sharing its column k) pair, built by repetition
-        pos = torch.repeat_interleave((ptr[qk] - (torch.cumsum(cnt, 0) - cnt)).to(i32), cnt32, output_size=total)
-        pos += torch.arange(total, dtype=i32, device=dev)
-        target = g_row.index_select(0, pos).add_(torch.repeat_interleave(row_start, cnt32, output_size=total))
-        mins = torch.minimum(g_v.index_select(0, pos), torch.repeat_interleave(qv, cnt32, output_size=total))
-        s_min = torch.zeros((e - s) * g, dtype=torch.float32, device=dev).index_add_(0, target, mins).view(e - s, g)
+        e = min(max(s + 1, bisect.bisect_right(cost, (cost[s - 1] if s else 0) + _PAIR_BLOCK, lo=s)), s + rows_max, q)
+        a, b = first[s], first[e]
+        row_start = (row_of[a:b] - s).mul_(g + 1)
+        target = _rows(table_row, qk[a:b]).add_(row_start[:, None])
+        mins = torch.minimum(_rows(table_val, qk[a:b]), qv[a:b, None])
+        s_min = torch.zeros((e - s) * (g + 1), dtype=torch.float32, device=dev)
+        s_min.index_add_(0, target.view(-1), mins.view(-1))
+        lo, hi = bisect.bisect_left(spills_list, a), bisect.bisect_left(spills_list, b)
+        if hi > lo:
+            over = spills[lo:hi]
+            t, m = _overflow_pairs(qk[over], qv[over], row_start[over - a], spill, spill_ptr, spill_row, spill_v)
+            s_min.index_add_(0, t, m)
+        s_min = s_min.view(e - s, g + 1)[:, :g]
         jac = torch.rsub(s_min / (2.0 - s_min), 1.0)             # 1 - s / (2 - s), as the original rounds it
-        out[s:e] = jac.mul_(1 - lambda_).add_(m_qg[s:e] * lambda_)
+        m_qg[s:e].mul_(lambda_).add_(jac.mul_(1 - lambda_))   # in place: m_qg's pages are already mapped
         s = e
-    return out
+    return m_qg
+
+
+def _table_width(hits: torch.Tensor) -> int:
+    """Width L of the padded inverted index: a multiple of 8 that minimises padded slots plus
+    (about three times dearer) overflow pairs, given the number of gallery entries each query entry meets."""
+    if not len(hits):
+        return 1
+    top = int(hits.max())
+    widths = torch.arange(8, max(top, 8) + 8, 8, device=hits.device)
+    if len(widths) > 64:
+        widths = widths[torch.linspace(0, len(widths) - 1, 64, device=hits.device).long()]
+    spilled = (hits[None, :] - widths[:, None]).clamp_(min=0).sum(1)
+    return int(widths[torch.argmin(len(hits) * widths + 3 * spilled)])
+
+
+def _overflow_pairs(qk, qv, row_start, spill, spill_ptr, spill_row, spill_v):
+    """(target, min) for every (query entry, overflow gallery entry of the same column) pair, laid out
+    by repetition."""
+    i32 = torch.int32
+    cnt = spill[qk]
+    total = int(cnt.sum())
+    cnt32 = cnt.to(i32)
+    pos = torch.repeat_interleave((spill_ptr[qk] - (torch.cumsum(cnt, 0) - cnt)).to(i32), cnt32, output_size=total)
+    pos += torch.arange(total, dtype=i32, device=qk.device)
+    target = spill_row.index_select(0, pos).add_(torch.repeat_interleave(row_start, cnt32, output_size=total))
+    mins = torch.minimum(spill_v.index_select(0, pos), torch.repeat_interleave(qv, cnt32, output_size=total))
+    return target, mins
 
 
 def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
@@ -444,8 +508,10 @@ def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
 def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: float = 0.3) -> Any:
     """Re-ranked (q, g) distances from Euclidean q-g, q-q and g-g distance matrices.
 
-    Numpy in -> numpy out, tensor in -> tensor out on the same device, in the input's dtype
-    (the computation itself is float32, like the original's).
+    Numpy in -> numpy out, tensor in -> tensor out on the same device. The result is float32,
+    as the original's is: the method computes in float32 from the squared distances on. Inputs are
+    read in their own precision (float64 stays float64 until it is squared); half precision is
+    widened to float32 first.
     """
     if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
         raise ValueError(f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}")
@@ -456,10 +522,11 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
         raise ValueError(
             f"expected q_g (q, g), q_q (q, q) and g_g (g, g); got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
         )
-    out_dtype = qg.dtype
     work = torch.promote_types(torch.promote_types(qg.dtype, qq.dtype), gg.dtype)
     if not work.is_floating_point:
         work = torch.float64
+    elif work.itemsize < 4:
+        work = torch.float32
     D = _FullDistance(*(x.to(work).contiguous() for x in (qg, qq, gg)))
     q = D.q
     K = min(max(k1 + 1, k2), D.n)
@@ -469,5 +536,4 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
     if k2 != 1:
         sets, vals = _query_expansion(sets, vals, rank, k2)
     final = _jaccard_mix(sets, vals, q, m_qg, lambda_)
-    final = final.to(out_dtype if out_dtype.is_floating_point else torch.float32)
     return final.cpu().numpy() if is_numpy else final
