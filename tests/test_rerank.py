@@ -127,3 +127,24 @@ def test_chunked_and_dense_neighbour_search_agree_on_mass_ties(monkeypatch):
     m = (m / m.max(0).values).T
     stable = torch.from_numpy(np.argsort(m.numpy(), axis=1, kind="stable")[:, :21])
     assert torch.equal(dense[0], stable)
+
+
+@pytest.mark.parametrize("width", [1, 3, 1000])
+def test_jaccard_padding_width_does_not_change_the_result(monkeypatch, width):
+    # The inverted index keeps L entries per column in a padded table and pairs the rest one by one:
+    # any L (all overflow, some, none) must give the original's distances.
+    from tsgan.eval import reranking
+    monkeypatch.setattr(reranking, "_table_width", lambda hits: width)
+    rng = np.random.default_rng(21)
+    x, _ = clustered(rng, 200, 16)
+    q_g, q_q, g_g = distances(x[:80], x[80:])
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+
+
+def test_table_width_balances_padding_and_overflow():
+    from tsgan.eval.reranking import _table_width
+    hits = torch.tensor([30] * 100 + [200])          # one crowded column: pad to ~32, spill the rest
+    assert _table_width(hits) == 32
+    brute = min(range(8, 216, 8), key=lambda w: len(hits) * w + 3 * int((hits - w).clamp(min=0).sum()))
+    assert _table_width(hits) == brute
+    assert _table_width(torch.zeros(5, dtype=torch.long)) == 8

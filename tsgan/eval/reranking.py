@@ -409,35 +409,36 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
     g = n - q
     dev = sets.device
     i32 = torch.int32
-    g_idx, g_val = sets[q:], vals[q:]
-    ok = g_idx < n
-    g_row = torch.arange(g, dtype=i32, device=dev)[:, None].expand_as(g_idx)[ok]
-    g_col, g_v = g_idx[ok], g_val[ok]
+    width_v = sets.shape[1]
+    at = (sets[q:] < n).view(-1).nonzero()[:, 0]                    # gallery entries, row-major
+    g_row, g_col, g_v = (at // width_v).to(i32), sets[q:].reshape(-1)[at], vals[q:].reshape(-1)[at]
     order = torch.argsort(g_col, stable=True)                    # inverted index: gallery entries by column k
     g_row, g_col, g_v = g_row[order], g_col[order], g_v[order]
     count = torch.bincount(g_col, minlength=n)
     ptr = torch.cumsum(count, 0) - count
-    q_idx, q_val = sets[:q], vals[:q]
-    q_ok = q_idx < n
-    hits = count[q_idx.clamp(max=n - 1)].masked_fill_(~q_ok, 0)   # gallery entries each query entry meets
-    width = _table_width(hits[q_ok])
+    at = (sets[:q] < n).view(-1).nonzero()[:, 0]                    # query entries, row-major
+    qk, qv, row_of = sets[:q].reshape(-1)[at], vals[:q].reshape(-1)[at], (at // width_v).to(i32)
+    hits = count[qk]                                                # gallery entries each query entry meets
+    width = _table_width(hits)
     slot = torch.arange(len(g_col), device=dev) - ptr[g_col]       # place of an entry within its column
-    head = slot < width
+    head = (slot < width).nonzero()[:, 0]
     table_row = torch.full((n, width), g, dtype=i32, device=dev)   # padding points at a spare column g
     table_val = torch.zeros((n, width), dtype=torch.float32, device=dev)
-    table_row[g_col[head], slot[head]] = g_row[head]
-    table_val[g_col[head], slot[head]] = g_v[head]
+    place = g_col[head] * width + slot[head]
+    table_row.view(-1)[place] = g_row[head]
+    table_val.view(-1)[place] = g_v[head]
     spill = (count - width).clamp_(min=0)                           # overflow: a second inverted index
     spill_ptr = torch.cumsum(spill, 0) - spill
-    spill_row, spill_v = g_row[~head], g_v[~head]
+    tail = slot >= width
+    spill_row, spill_v = g_row[tail], g_v[tail]
 
-    # the query entries, compacted once; those of queries [s, e) are entries [first[s], first[e])
-    qk, qv = q_idx[q_ok], q_val[q_ok]
-    row_of = torch.arange(q, dtype=i32, device=dev)[:, None].expand_as(q_idx)[q_ok]
+    # queries [s, e) own the query entries [first[s], first[e])
     spills = (spill[qk] > 0).nonzero()[:, 0]
     spills_list = spills.tolist()
-    first = [0] + q_ok.sum(1).cumsum(0).tolist()
-    cost = (q_ok.sum(1) * width + hits.sum(1)).cumsum(0).tolist()   # work per query, for the blocks
+    per_query = torch.bincount(row_of, minlength=q)
+    work = torch.zeros(q, dtype=torch.long, device=dev).index_add_(0, row_of, hits) + per_query * width
+    first = [0] + per_query.cumsum(0).tolist()
+    cost = work.cumsum(0).tolist()                                  # work per query, for the blocks
     rows_max = max(1, _CACHE_ELEMENTS // (g + 1))
     s = 0
     while s < q:
@@ -454,8 +455,9 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
             t, m = _overflow_pairs(qk[over], qv[over], row_start[over - a], spill, spill_ptr, spill_row, spill_v)
             s_min.index_add_(0, t, m)
         s_min = s_min.view(e - s, g + 1)[:, :g]
-        jac = torch.rsub(s_min / (2.0 - s_min), 1.0)             # 1 - s / (2 - s), as the original rounds it
-        m_qg[s:e].mul_(lambda_).add_(jac.mul_(1 - lambda_))   # in place: m_qg's pages are already mapped
+        # (1 - lambda) * (1 - s / (2 - s)) + lambda * M  =  lambda * M + 2 (1 - lambda) (1 - s) / (2 - s),
+        # in place in m_qg (its pages are already mapped); within a few float32 ulps of the original
+        m_qg[s:e].mul_(lambda_).addcdiv_(torch.add(2 * (1 - lambda_), s_min, alpha=-2 * (1 - lambda_)), torch.rsub(s_min, 2.0))
         s = e
     return m_qg
 
@@ -465,11 +467,15 @@ def _table_width(hits: torch.Tensor) -> int:
     (about three times dearer) overflow pairs, given the number of gallery entries each query entry meets."""
     if not len(hits):
         return 1
-    top = int(hits.max())
-    widths = torch.arange(8, max(top, 8) + 8, 8, device=hits.device)
-    if len(widths) > 64:
-        widths = widths[torch.linspace(0, len(widths) - 1, 64, device=hits.device).long()]
-    spilled = (hits[None, :] - widths[:, None]).clamp_(min=0).sum(1)
+    hist = torch.bincount(hits).double()                            # hist[h]: query entries meeting h
+    h = torch.arange(len(hist), dtype=torch.float64, device=hits.device)
+    # spilled(L) = sum_{h > L} (h - L) hist[h] = S1(L) - L * S0(L), with tail sums S0, S1 over h > L
+    s0 = hist.flip(0).cumsum(0).flip(0)
+    s1 = (hist * h).flip(0).cumsum(0).flip(0)
+    widths = torch.arange(8, len(hist) + 8, 8, device=hits.device)
+    nxt = (widths + 1).clamp(max=len(hist) - 1)
+    over = widths + 1 < len(hist)
+    spilled = torch.where(over, s1[nxt] - widths * s0[nxt], 0.0)
     return int(widths[torch.argmin(len(hits) * widths + 3 * spilled)])
 
 
