@@ -10,7 +10,10 @@ Market scale (3,368 x 15,913) under 4 GB peak.
 
 On a shared, oversubscribed machine run it with OMP_WAIT_POLICY=PASSIVE (the children inherit
 it): with the default policy the second OpenMP thread spins through the time slices it gets and
-2 threads come out ~3x slower than 1.
+2 threads come out ~3x slower than 1. On an idle machine keep the default policy: re-ranking is
+many short operations, and PASSIVE threads fall asleep between them (2 threads then lose to 1).
+Measured on an idle 2-core CPU (N = 6,813): ~0.42 s with --threads 1 (~25x), ~0.29 s with the
+default 2 threads and policy (~36x); the dense original ~10.8 s either way.
 
     python benchmarks/bench_rerank.py [--skip-dense] [--market-dense] [--threads N] [--only TEXT]
 """

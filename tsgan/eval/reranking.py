@@ -2,25 +2,32 @@
 
 Same numbers as the widely copied ``re_ranking(q_g_dist, q_q_dist, g_g_dist, k1, k2,
 lambda_value)``, step by step, but with memory O(N * k1 + q * g) instead of several dense
-N x N arrays (N = q + g):
+N x N arrays (N = q + g), and without ever building or transposing the N x N matrix:
 
 1. ``M``: the (N, N) distance matrix D = [[q_q, q_g], [q_g^T, g_g]] squared, each column divided
    by its maximum, transposed (so row i of M is column i of D), in float32 as the original does.
-   M is built a block of rows at a time; only each row's ``k1 + 1`` nearest neighbours
-   (``initial_rank``) and the query-gallery part (kept for the final mix) are stored.
+   Only each row's ``k1 + 1`` nearest neighbours (``initial_rank``) and the column maxima are kept.
+   Large inputs find them by chunk minima (:func:`_neighbours_chunked`): every column of D is cut
+   into chunks of 32 rows, and only entries no larger than the (k1 + 2)-th smallest chunk minimum
+   can be among the k1 + 1 nearest, so a short candidate list per column is sorted instead of a
+   whole row of M. Small inputs build M a block of rows at a time (:func:`_neighbours_dense`).
 2. k-reciprocal set R(i): the j in the top ``k1 + 1`` of i that have i in their own top ``k1 + 1``.
    Expansion: for each candidate c in R(i), its half-size set R_half(c) (top ``round(k1 / 2) + 1``)
-   joins when more than 2/3 of it lies in R(i).
+   joins when more than 2/3 of it lies in R(i) (membership read from a per-block bitmap of R(i)).
 3. V(i, j) = exp(-M(i, j)) over the expanded set, normalised to sum 1: a sparse row (index and
    value lists).
 4. Local query expansion: V(i) <- mean of V over the top ``k2`` of i (when ``k2 != 1``).
 5. Jaccard distance from query i to gallery j: 1 - s / (2 - s), s = sum_k min(V(i, k), V(j, k)),
-   computed through an inverted index over the gallery rows, a block of queries at a time.
-6. final = (1 - lambda) * Jaccard + lambda * M[query, gallery].
+   computed through a padded inverted index over the gallery rows, a block of queries at a time.
+6. final = (1 - lambda) * Jaccard + lambda * M[query, gallery], float32 like the original's.
 
 Ties: the original orders neighbours with ``np.argsort`` (quicksort, not stable); here equal
-distances are ordered by index, as a stable sort would. On distances without exact ties inside
+values of M are ordered by index, as a stable sort would. On distances without exact ties inside
 the top ``k1 + 1`` the two agree exactly; otherwise the neighbour sets may differ at the tie.
+
+Speed (``benchmarks/bench_rerank.py``, SYSU multi-shot sizes, N = 6,813, one CPU thread): about
+25x faster than the dense original, same metrics; blocks are sized to stay in cache, because on
+CPU memory traffic and page faults, not arithmetic, set the pace.
 """
 from __future__ import annotations
 
