@@ -4,7 +4,7 @@ Same numbers as the widely copied ``re_ranking(q_g_dist, q_q_dist, g_g_dist, k1,
 lambda_value)``, step by step, without ever building or transposing the (N, N) matrix
 (N = q + g). Where the original holds several dense N x N arrays, the working memory here is the
 (q, g) result, O(N * k1) neighbour lists and weights, and the chunk extrema of step 1 (3 N^2 / 16
-values in the input dtype, under a fifth of the input matrices' size):
+values in the input dtype, at most a quarter of the size of the three input matrices):
 
 1. ``M``: the (N, N) distance matrix D = [[q_q, q_g], [q_g^T, g_g]] squared, each column divided
    by its maximum, transposed (so row i of M is column i of D), in float32 as the original does.
