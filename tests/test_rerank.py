@@ -148,3 +148,15 @@ def test_table_width_balances_padding_and_overflow():
     brute = min(range(8, 216, 8), key=lambda w: len(hits) * w + 3 * int((hits - w).clamp(min=0).sum()))
     assert _table_width(hits) == brute
     assert _table_width(torch.zeros(5, dtype=torch.long)) == 8
+
+
+@pytest.mark.parametrize("block", [64, 1 << 26])
+def test_block_sizes_do_not_change_the_result(monkeypatch, block):
+    # Blocks are cache-sized on CPU and 64x larger on a GPU; tiny and huge blocks give the same answer.
+    from tsgan.eval import reranking
+    monkeypatch.setattr(reranking, "_cache_elements", lambda t: block)
+    monkeypatch.setattr(reranking, "_CHUNK", 4)
+    rng = np.random.default_rng(block % 97)
+    x, _ = clustered(rng, 830, 16)
+    q_g, q_q, g_g = distances(x[:300], x[300:])
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)

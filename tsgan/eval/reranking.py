@@ -43,7 +43,8 @@ from .metrics import _as_tensor
 
 _BLOCK_ELEMENTS = 1 << 22   # rows per block so that a (rows, N) float32 block is ~16 MB
 _PAIR_BLOCK = 1 << 18       # (query entry, gallery entry) pairs per Jaccard block
-_CACHE_ELEMENTS = 1 << 18   # ~2 MB of float64: blocks that stay in cache
+_CACHE_ELEMENTS = 1 << 18   # ~2 MB of float64: blocks that stay in a CPU cache
+_ACCELERATOR_SCALE = 64     # on a GPU, blocks this much larger: fewer, fuller kernel launches
 _CHUNK = 32                 # rows of D per chunk in the chunked neighbour search (a power of two)
 _SUB = 4                    # interleaved parts of a chunk, each checked on its own
 _MAX_CANDIDATES = 1024      # columns with more candidates than this (mass ties) are sorted whole
@@ -88,6 +89,11 @@ class _FullDistance:
         ):
             out[mask] = mat[r[mask], c[mask]]
         return out
+
+
+def _cache_elements(t: torch.Tensor) -> int:
+    """Working-block size (elements) for tensors on t's device: cache-sized on CPU, larger elsewhere."""
+    return _CACHE_ELEMENTS if t.device.type == "cpu" else _CACHE_ELEMENTS * _ACCELERATOR_SCALE
 
 
 def _blocks(start: int, stop: int, size: int):
@@ -176,7 +182,7 @@ def _chunk_extrema(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
     mins = x.new_empty((-(-r // _CHUNK), c))
     maxs = torch.empty_like(mins)
     parts = x.new_empty((len(mins), n_parts, c))
-    per = max(1, _CACHE_ELEMENTS // (_CHUNK * c))
+    per = max(1, _cache_elements(x) // (_CHUNK * c))
     for s, e in _blocks(0, full, per):
         v = x[s * _CHUNK:e * _CHUNK].view(e - s, _CHUNK, c)
         mins[s:e], parts[s:e] = _tree(v, torch.minimum, n_parts)
@@ -204,7 +210,7 @@ def _squared32(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     ``np.power(D, 2).astype(np.float32)``; a cache-sized block of rows at a time."""
     if x.dim() < 2 or x.numel() == 0:
         return torch.mul(x, x, out=out) if x.dtype == torch.float32 else out.copy_(x * x)
-    rows = max(1, _CACHE_ELEMENTS // max(1, x[0].numel()))
+    rows = max(1, _cache_elements(x) // max(1, x[0].numel()))
     for s, e in _blocks(0, x.shape[0], rows):
         if x.dtype == torch.float32:
             torch.mul(x[s:e], x[s:e], out=out[s:e])
@@ -328,7 +334,8 @@ def _expanded_sets(rank: torch.Tensor, k1: int) -> torch.Tensor:
     k, kh = nbr.shape[1], half.shape[1]
     r_set = nbr.masked_fill(~recip, n)                                 # R(i), n where not reciprocal
     parts = []
-    rows = max(1, min(n, _CACHE_ELEMENTS * 8 // (n + 1), _CACHE_ELEMENTS // (k * kh)))
+    cache = _cache_elements(rank)
+    rows = max(1, min(n, cache * 8 // (n + 1), cache // (k * kh)))
     member = torch.zeros((rows, n + 1), dtype=torch.bool, device=rank.device)   # row r: R(s + r) as a bitmap
     for s, e in _blocks(0, n, rows):
         cand = nbr[s:e]                                                # candidate c = R(i)[m]
@@ -384,7 +391,7 @@ def _query_expansion(sets: torch.Tensor, vals: torch.Tensor, rank: torch.Tensor,
     n = sets.shape[0]
     k2 = min(k2, rank.shape[1])
     out_idx, out_val = [], []
-    rows = max(1, _CACHE_ELEMENTS // (k2 * sets.shape[1]))
+    rows = max(1, _cache_elements(sets) // (k2 * sets.shape[1]))
     for s, e in _blocks(0, n, rows):
         nb = rank[s:e, :k2]
         idx = _rows(sets, nb).flatten(1)
@@ -448,10 +455,11 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
     work = torch.zeros(q, dtype=torch.long, device=dev).index_add_(0, row_of, hits) + per_query * width
     first = [0] + per_query.cumsum(0).tolist()
     cost = work.cumsum(0).tolist()                                  # work per query, for the blocks
-    rows_max = max(1, _CACHE_ELEMENTS // (g + 1))
+    cache = _cache_elements(sets)
+    rows_max = max(1, cache // (g + 1))
     s = 0
     while s < q:
-        e = min(max(s + 1, bisect.bisect_right(cost, (cost[s - 1] if s else 0) + _PAIR_BLOCK, lo=s)), s + rows_max, q)
+        e = min(max(s + 1, bisect.bisect_right(cost, (cost[s - 1] if s else 0) + _PAIR_BLOCK * cache // _CACHE_ELEMENTS, lo=s)), s + rows_max, q)
         a, b = first[s], first[e]
         row_start = (row_of[a:b] - s).mul_(g + 1)
         target = _rows(table_row, qk[a:b]).add_(row_start[:, None])
