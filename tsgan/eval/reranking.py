@@ -3,8 +3,8 @@
 Same numbers as the widely copied ``re_ranking(q_g_dist, q_q_dist, g_g_dist, k1, k2,
 lambda_value)``, step by step, without ever building or transposing the (N, N) matrix
 (N = q + g). Where the original holds several dense N x N arrays, the working memory here is the
-(q, g) result, O(N * k1) neighbour lists and weights, and the chunk extrema of step 1 (3 N^2 / 16
-values in the input dtype, at most a quarter of the size of the three input matrices):
+(q, g) result, O(N * k1) neighbour lists and weights, and the chunk minima of step 1 (5 N^2 / 32
+values in the input dtype, about a fifth of the size of the three input matrices):
 
 1. ``M``: the (N, N) distance matrix D = [[q_q, q_g], [q_g^T, g_g]] squared, each column divided
    by its maximum, transposed (so row i of M is column i of D), in float32 as the original does.
@@ -173,26 +173,28 @@ def _tree(v: torch.Tensor, op, keep: int = 0) -> tuple[torch.Tensor, torch.Tenso
 
 
 def _chunk_extrema(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Over every run of C = ``_CHUNK`` rows of x (r, c) (the last run may be shorter): the minima and
-    maxima, (ceil(r / C), c), and the minima of its S = ``_SUB`` interleaved parts, (ceil(r / C), S, c),
-    part s holding the rows s, s + S, s + 2S, ... of the run. A cache-sized block of rows at a time."""
+    """Over every run of C = ``_CHUNK`` rows of x (r, c) (the last run may be shorter): the minima,
+    (ceil(r / C), c), and the minima of its S = ``_SUB`` interleaved parts, (ceil(r / C), S, c), part
+    s holding the rows s, s + S, s + 2S, ... of the run; and the column maxima of x, (c,).
+    A cache-sized block of rows at a time."""
     r, c = x.shape
     full = r // _CHUNK
     n_parts = min(_SUB, _CHUNK)
     mins = x.new_empty((-(-r // _CHUNK), c))
-    maxs = torch.empty_like(mins)
     parts = x.new_empty((len(mins), n_parts, c))
+    col_max = x.new_full((c,), -float("inf"))
     per = max(1, _cache_elements(x) // (_CHUNK * c))
     for s, e in _blocks(0, full, per):
         v = x[s * _CHUNK:e * _CHUNK].view(e - s, _CHUNK, c)
         mins[s:e], parts[s:e] = _tree(v, torch.minimum, n_parts)
-        maxs[s:e] = _tree(v, torch.maximum)[0]
+        torch.maximum(col_max, _tree(v, torch.maximum)[0].amax(0), out=col_max)
     if full * _CHUNK < r:
         tail = x[full * _CHUNK:]
-        mins[full], maxs[full] = tail.amin(0), tail.amax(0)
+        mins[full] = tail.amin(0)
+        torch.maximum(col_max, tail.amax(0), out=col_max)
         for p in range(n_parts):
             parts[full, p] = tail[p::n_parts].amin(0) if p < len(tail) else float("inf")
-    return mins, maxs, parts
+    return mins, parts, col_max
 
 
 def _chunk_minima_along_rows(x: torch.Tensor) -> torch.Tensor:
@@ -237,12 +239,12 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     q, g, n = D.q, D.g, D.n
     dev = qg.device
     # chunk extrema of every column of D: chunks of rows j < q, then of rows j >= q
-    min_qq, max_qq, parts_qq = _chunk_extrema(qq)             # columns i < q, rows j < q
-    min_qg_top, max_qg_top, parts_qg = _chunk_extrema(qg)     # columns i >= q, rows j < q
-    min_gg, max_gg, parts_gg = _chunk_extrema(gg)             # columns i >= q, rows j >= q
+    min_qq, parts_qq, max_qq = _chunk_extrema(qq)             # columns i < q, rows j < q
+    min_qg_top, parts_qg, max_qg_top = _chunk_extrema(qg)     # columns i >= q, rows j < q
+    min_gg, parts_gg, max_gg = _chunk_extrema(gg)             # columns i >= q, rows j >= q
     min_qg_side = _chunk_minima_along_rows(qg)      # columns i < q, rows j >= q: D[j, i] = q_g[i, j - q]
-    top = torch.maximum(max_qq.amax(0), qg.amax(1))
-    bottom = torch.maximum(max_qg_top.amax(0), max_gg.amax(0))
+    top = torch.maximum(max_qq, qg.amax(1))
+    bottom = torch.maximum(max_qg_top, max_gg)
     col_max = _squared32(torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=dev))
     chunk_min = torch.cat([torch.cat([min_qq.T, min_qg_side], 1), torch.cat([min_qg_top.T, min_gg.T], 1)])
     thr = torch.topk(chunk_min, K + 1, dim=1, largest=False, sorted=True).values[:, K]
