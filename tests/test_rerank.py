@@ -160,3 +160,15 @@ def test_block_sizes_do_not_change_the_result(monkeypatch, block):
     x, _ = clustered(rng, 830, 16)
     q_g, q_q, g_g = distances(x[:300], x[300:])
     np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("chunk", [32, 2])   # the dense and the chunked neighbour search
+def test_nan_distances_are_reported(monkeypatch, chunk):
+    from tsgan.eval import reranking
+    monkeypatch.setattr(reranking, "_CHUNK", chunk)
+    rng = np.random.default_rng(8)
+    x, _ = clustered(rng, 330, 8)
+    q_g, q_q, g_g = distances(x[:130], x[130:])
+    g_g[5, 7] = np.nan
+    with pytest.raises(ValueError, match=r"finite distances.*NaN or inf \(first: column 137\)"):
+        rerank(q_g, q_q, g_g)

@@ -109,9 +109,19 @@ def _neighbours(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, t
     build M a block of rows at a time (:func:`_neighbours_dense`). Both give the same answer.
     """
     n_chunks = -(-D.q // _CHUNK) + -(-D.g // _CHUNK)
-    if min(D.q, D.g) >= _CHUNK and n_chunks >= 4 * (K + 1):
-        return _neighbours_chunked(D, K)
-    return _neighbours_dense(D, K)
+    chunked = min(D.q, D.g) >= _CHUNK and n_chunks >= 4 * (K + 1)
+    return (_neighbours_chunked if chunked else _neighbours_dense)(D, K)
+
+
+def _require_finite(col_max: torch.Tensor, first: int = 0) -> None:
+    """NaN and inf survive into the column maxima (maxima propagate NaN): one cheap check for all of D."""
+    bad = (~torch.isfinite(col_max)).nonzero()[:, 0]
+    if len(bad):
+        raise ValueError(
+            f"rerank needs finite distances, but {len(bad)} column(s) of [[q_q, q_g], [q_g^T, g_g]] hold NaN or "
+            f"inf (first: column {first + int(bad[0])}); check the features that produced them (a NaN feature gives NaN "
+            "distances to everything)"
+        )
 
 
 def _smallest(vals: torch.Tensor, K: int, idx: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -151,6 +161,7 @@ def _neighbours_dense(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Ten
         for s, e in _blocks(lo, hi, rows):
             m = D.squared_columns_as_rows(s, e)
             mx = m.amax(1, keepdim=True)
+            _require_finite(mx[:, 0], s)
             m.div_(mx)                                     # / np.max(axis=0), then transposed
             col_max[s:e] = mx[:, 0]
             if e <= q:
@@ -246,6 +257,7 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     top = torch.maximum(max_qq, qg.amax(1))
     bottom = torch.maximum(max_qg_top, max_gg)
     col_max = _squared32(torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=dev))
+    _require_finite(col_max)
     chunk_min = torch.cat([torch.cat([min_qq.T, min_qg_side], 1), torch.cat([min_qg_top.T, min_gg.T], 1)])
     thr = torch.topk(chunk_min, K + 1, dim=1, largest=False, sorted=True).values[:, K]
 
