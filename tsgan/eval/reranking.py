@@ -239,12 +239,13 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     decreases: ordering row i of M is ordering column i of D. Cut every column of D into chunks of
     C consecutive rows. Each chunk minimum is an entry of the column, so with t the (K + 1)-th smallest
     chunk minimum at least K + 1 entries are <= t, and the K smallest entries of the column are among
-    the entries <= t: a short candidate list per column, found by one comparison pass over D.
+    the entries <= t: a short candidate list per column (~30 of 6,813 at SYSU size), gathered from
+    the parts of chunks (S interleaved groups of C / S rows) whose minimum is <= t.
     One condition makes this exact after the mapping into M: the K-th smallest candidate value must
     be strictly below M(t) (otherwise an entry above t could round to a tie with it); the rare
     columns where it is not, or with very many candidates, are sorted whole.
-    Chunk extrema (which also give the column maxima) and the comparisons run over contiguous rows
-    of q_q, q_g and g_g, so the (N, N) matrix is read twice and never transposed.
+    The chunk extrema (which also give the column maxima) are reductions over contiguous rows of
+    q_q, q_g and g_g, so the (N, N) matrix is read once, in order, and never transposed.
     """
     qq, qg, gg = D.q_q, D.q_g, D.g_g
     q, g, n = D.q, D.g, D.n
