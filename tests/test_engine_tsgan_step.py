@@ -130,3 +130,22 @@ def test_student_starts_from_the_teacher_or_from_scratch():
         assert equal == same
     with pytest.raises(ValueError, match="student_init"):
         TSGAN(_cfg(**{"model.student_init": "imagenet"}), 4, torch.device("cpu"), teacher)
+
+
+def test_compiled_step_matches_eager():
+    """train.compile=true wraps the updating networks in torch.compile (inductor, which needs a C++ compiler on
+    CPU): the first Algorithm 1 step gives the eager losses to float32 rounding, and later steps reuse the graphs."""
+    eager = _model(_cfg())
+    eager.set_input(_batch(2, 2, 32, 16))
+    expected = eager.optimize_parameters()
+    model = _model(_cfg(**{"train.compile": True}))
+    assert all(type(net).__name__ == "OptimizedModule" for net in model.train_nets.values())
+    model.set_input(_batch(2, 2, 32, 16))
+    got = model.optimize_parameters()
+    assert got.keys() == expected.keys()
+    for k in expected:
+        assert got[k] == pytest.approx(expected[k], rel=1e-5, abs=1e-5), k
+    before = [p.clone() for p in model.nets["backbone"].parameters()]
+    model.set_input(_batch(2, 2, 32, 16, seed=1))
+    assert all(torch.isfinite(torch.tensor(v)) for v in model.optimize_parameters().values())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.nets["backbone"].parameters()))
