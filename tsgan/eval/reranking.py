@@ -265,8 +265,6 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     # candidates: every entry D[j, i] <= thr[i]. Only the parts of chunks whose minimum is <= thr[i]
     # can hold one. Their entries are gathered chunk by chunk and, within a chunk, row by row in
     # increasing column order, so that the reads stay close together.
-    relevant = chunk_min <= thr[:, None]                              # (n, chunks)
-    nq_chunks = min_qq.shape[0]
     offs = torch.arange(0, _CHUNK, parts_qq.shape[1], device=dev)
     cand_i, cand_j, cand_d = [], [], []
     for mat, parts, r0, c0 in ((qq, parts_qq, 0, 0), (qg, parts_qg, 0, q), (gg, parts_gg, q, q)):
@@ -279,7 +277,7 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
         cand_i.append(i[k] + c0), cand_j.append(j[r, k] + r0), cand_d.append(sub[r, k])
     offs = torch.arange(_CHUNK, device=dev)
     # rows j >= q of columns i < q: D[j, i] = q_g[i, j - q], contiguous runs of q_g's rows
-    i, c = relevant[:q, nq_chunks:].nonzero(as_tuple=True)
+    i, c = (min_qg_side <= thr[:q, None]).nonzero(as_tuple=True)
     j = (c * _CHUNK)[:, None] + offs                                    # (pairs, C) gallery rows j - q
     inside = j < g
     j.clamp_(max=g - 1)
@@ -331,11 +329,6 @@ def _unique_rows(idx: torch.Tensor, sentinel: int) -> torch.Tensor:
     return idx.masked_fill(dup, sentinel).sort(1).values
 
 
-def _trim(idx: torch.Tensor, sentinel: int) -> torch.Tensor:
-    width = int((idx != sentinel).sum(1).max()) if idx.numel() else 0
-    return idx[:, :max(width, 1)]
-
-
 def _expanded_sets(rank: torch.Tensor, k1: int) -> torch.Tensor:
     """Step 2: (N, L) expanded k-reciprocal index sets, ascending, padded with N.
 
@@ -377,12 +370,11 @@ def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return table.index_select(0, index.reshape(-1)).view(*index.shape, *table.shape[1:])
 
 
-def _stack_rows(parts: list[torch.Tensor], n: int, fill: float | int | None = None) -> torch.Tensor:
-    """Concatenate row blocks whose entries != n (or != ``fill``) come first, cut or padded to the
+def _stack_rows(parts: list[torch.Tensor], n: int) -> torch.Tensor:
+    """Concatenate row blocks of indices whose entries != n come first, cut or padded (with n) to the
     widest block's count."""
-    fill = n if fill is None else fill
-    width = max(max(int((p != fill).sum(1).max()) for p in parts if len(p)), 1)
-    return torch.cat([torch.nn.functional.pad(p[:, :width], (0, max(0, width - p.shape[1])), value=fill) for p in parts])
+    width = max(max(int((p != n).sum(1).max()) for p in parts if len(p)), 1)
+    return torch.cat([torch.nn.functional.pad(p[:, :width], (0, max(0, width - p.shape[1])), value=n) for p in parts])
 
 
 def _weights(D: _FullDistance, sets: torch.Tensor, col_max: torch.Tensor) -> torch.Tensor:
@@ -421,8 +413,8 @@ def _query_expansion(sets: torch.Tensor, vals: torch.Tensor, rank: torch.Tensor,
         uniq = uniq.masked_fill(uniq >= n, n)
         out_idx.append(uniq)
         out_val.append((summed / k2).masked_fill(uniq >= n, 0.0))
-    width = max(int((u != n).sum(1).max()) for u in out_idx)
-    return torch.cat([u[:, :width] for u in out_idx]), torch.cat([v[:, :width] for v in out_val])
+    idx = _stack_rows(out_idx, n)
+    return idx, torch.cat([v[:, :idx.shape[1]] for v in out_val])
 
 
 def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Tensor, lambda_: float) -> torch.Tensor:
