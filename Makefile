@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m tsgan demo
 
-## test: unit tests and every notebook under nbval
+## test: lint and format checks, unit tests and every notebook under nbval
 test: $(STAMP)
+	$(VENV)/bin/ruff check tsgan tests benchmarks
+	$(VENV)/bin/ruff format --check tsgan tests benchmarks
 	$(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 ## unit: unit tests only (fast)

@@ -21,7 +21,7 @@ import torchvision
 
 from tsgan.config import get_config
 from tsgan.engine.device import autocast, resolve_device
-from tsgan.engine.tsgan_model import TSGAN
+from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
 
 

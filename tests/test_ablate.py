@@ -15,12 +15,12 @@ from tsgan.__main__ import main  # noqa: E402
 from tsgan.config import get_config  # noqa: E402
 from tsgan.data.transforms import ChannelAugmentation, build_transforms  # noqa: E402
 from tsgan.engine import runs  # noqa: E402
-from tsgan.engine.ablate import ROWS, Row, select_rows  # noqa: E402
-from tsgan.engine.ablate_report import aggregate, format_markdown, plot_ablation, write_results  # noqa: E402
-from tsgan.engine.tsgan_model import TSGAN  # noqa: E402
-from tsgan.eval import report as eval_report  # noqa: E402
+from tsgan.experiments import ablate  # noqa: E402
+from tsgan.experiments.ablate import ROWS, Row, select_rows  # noqa: E402
+from tsgan.experiments.ablate_report import aggregate, format_markdown, plot_ablation, write_results  # noqa: E402
+from tsgan.methods.tsgan import TSGAN  # noqa: E402
 from tsgan.models import build_backbone  # noqa: E402
-from tsgan.viz import grouped_bars  # noqa: E402
+from tsgan.figures import grouped_bars  # noqa: E402
 
 from engine_helpers import tiny_config, tiny_dataset  # noqa: E402
 
@@ -192,7 +192,7 @@ def test_ablate_command_end_to_end_and_reuses_cached_runs(tmp_path, monkeypatch)
 
     monkeypatch.setattr(runs, "train_tsgan", refuse)
     monkeypatch.setattr(runs, "train_teacher", refuse)
-    monkeypatch.setattr(eval_report, "evaluate_model", refuse)
+    monkeypatch.setattr(ablate, "evaluate_model", refuse)
     (out / "ablation.json").unlink()
     assert main(argv) == 0
     assert json.loads((out / "ablation.json").read_text())["records"] == first["records"]

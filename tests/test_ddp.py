@@ -23,7 +23,7 @@ def _worker(rank: int, world_size: int, port: int, root: str, out: str) -> None:
     torch.set_num_threads(1)
     from tsgan.engine.distributed import cleanup_distributed
     from tsgan.engine.runs import train_tsgan
-    from tsgan.engine.tsgan_model import TSGAN
+    from tsgan.methods.tsgan import TSGAN
 
     seen, models = [], []
     original = TSGAN.set_input

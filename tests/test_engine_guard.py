@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-import tsgan.engine.tsgan_model as tsgan_model
+import tsgan.methods.tsgan as tsgan_model
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
 from tsgan.engine.runs import train_tsgan

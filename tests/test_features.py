@@ -108,7 +108,7 @@ def test_evaluate_command_prints_the_table_and_writes_json(tree, tmp_path, capsy
 
 
 def test_ranked_list_figure_frames_true_matches_green(tree):
-    from tsgan.eval.figures import GREEN, RED, ranked_lists
+    from tsgan.figures import GREEN, RED, ranked_lists
 
     queries, gallery = sysu_protocol(tree, mode="all")
     dist = np.array([[0.0 if g.pid == q.pid else 1.0 + k for k, g in enumerate(gallery)] for q in queries])

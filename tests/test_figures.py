@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from tsgan.viz import as_chw, bar_chart, histograms, show_images  # noqa: E402
+from tsgan.figures import as_chw, bar_chart, histograms, show_images  # noqa: E402
 
 
 def teardown_function():

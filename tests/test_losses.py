@@ -6,9 +6,9 @@ import torch
 
 from tsgan import losses as L
 from tsgan.config import get_config
+from tsgan.freeze import frozen
 from tsgan.imaging import from_gan, ir_to_3ch
-from tsgan.models import (JointDiscriminator, PatchDiscriminator, ReIDBackbone, Teacher, build_generators,
-                          frozen)
+from tsgan.models import JointDiscriminator, PatchDiscriminator, ReIDBackbone, Teacher, build_generators
 
 
 # ---------------------------------------------------------------- ID loss, Eq. (9)-(10)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from tsgan.config import get_config
-from tsgan.engine.tsgan_model import TSGAN
+from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
 
 

@@ -7,7 +7,7 @@ import torchvision
 from tsgan.config import get_config
 from tsgan.models import (JointDiscriminator, PatchDiscriminator, ReIDBackbone, ResnetGenerator, Teacher,
                           build_backbone, build_discriminators, build_generators, linear_cka, modality_gap)
-from tsgan.models.cyclegan import CycleGAN
+from tsgan.methods.cyclegan import CycleGAN
 
 
 def count(net: torch.nn.Module) -> int:
@@ -186,8 +186,12 @@ def test_cyclegan_step_updates_generators_and_discriminators_only():
     gan = CycleGAN(cfg, fmap_net=teacher)
     assert gan.D_I.joint
     G0, D0 = gan.G_I.model[1].weight.clone(), gan.D_I.joint_layers[0].weight.clone()
-    losses = gan.train_step(torch.rand(4, 3, 64, 32), torch.rand(4, 3, 64, 32))
-    assert set(losses) == {"G_adv_I", "G_adv_R", "G_cyc", "D_I", "D_R"}
+    ir = torch.rand(4, 1, 64, 32).expand(-1, 3, -1, -1)
+    gan.set_input({"rgb": torch.rand(4, 3, 64, 32), "ir": ir, "label": torch.arange(4)})
+    losses = gan.optimize_parameters()
+    assert set(losses) == {"G_adv_I", "G_adv_R", "G_cyc", "G", "D_I_real", "D_I_fake", "D_R_real",
+                           "D_R_fake", "D"}
+    assert list(gan.optimizers) == ["G", "D"]
     assert not torch.equal(G0, gan.G_I.model[1].weight) and not torch.equal(D0, gan.D_I.joint_layers[0].weight)
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
     with pytest.raises(ValueError, match="fmap_net"):

@@ -1,6 +1,6 @@
 """Command line: ``python -m tsgan <command> ...``.
 
-Each command lives with the code it drives; this file only dispatches. A command module exposes
+Each command is a module of ``tsgan.cli``; this file only dispatches. A command module exposes
 ``add_arguments(parser)`` and ``run(args) -> int``.
 """
 from __future__ import annotations
@@ -10,13 +10,13 @@ import importlib
 import sys
 
 COMMANDS = {
-    "data": ("tsgan.data.cli", "generate the embedded dataset, summarise a dataset"),
-    "train-teacher": ("tsgan.engine.cli_teacher", "pretrain the IR-only teacher"),
-    "train": ("tsgan.engine.cli_train", "train TS-GAN (Algorithm 1)"),
-    "evaluate": ("tsgan.eval.cli", "evaluate a checkpoint with a standard protocol"),
-    "demo": ("tsgan.engine.demo", "the whole pipeline on the embedded data, in minutes on a CPU"),
-    "ablate": ("tsgan.engine.ablate", "paper Table II ablations over seeds"),
-    "assignments": ("tsgan.assignments.cli", "build student and instructor notebooks"),
+    "data": ("tsgan.cli.data", "generate the embedded dataset, summarise a dataset"),
+    "train-teacher": ("tsgan.cli.train_teacher", "pretrain the IR-only teacher"),
+    "train": ("tsgan.cli.train", "train TS-GAN (Algorithm 1)"),
+    "evaluate": ("tsgan.cli.evaluate", "evaluate a checkpoint with a standard protocol"),
+    "demo": ("tsgan.cli.demo", "the whole pipeline on the embedded data, in minutes on a CPU"),
+    "ablate": ("tsgan.cli.ablate", "paper Table II ablations over seeds"),
+    "assignments": ("tsgan.cli.assignments", "build student and instructor notebooks"),
 }
 
 

@@ -12,6 +12,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from .config import get_config
+from .eval import evaluate_rank
+from .losses import batch_hard_triplet, cycle_loss, id_loss, ts_losses
+from .methods.tsgan import TSGAN
+from .models import build_backbone
+
 
 class ExerciseNotDone(NotImplementedError):
     """Raised by the stub that replaces a solution region in a student notebook."""
@@ -95,8 +101,6 @@ def _gen(seed: int) -> torch.Generator:
 
 def check_id_loss(student: Callable) -> None:
     """Label-smoothed ID loss, Eq. (9)-(10): ``student(logits, labels, epsilon)`` -> scalar."""
-    from .losses import id_loss
-
     g = _gen(0)
     cases = [
         ("random batch, eps=0.1", (torch.randn(6, 5, generator=g), torch.tensor([0, 1, 2, 3, 4, 0]), 0.1), {}),
@@ -118,8 +122,6 @@ def _hard_mining_features() -> tuple[torch.Tensor, torch.Tensor]:
 
 def check_triplet(student: Callable) -> None:
     """Batch-hard triplet loss, Eq. (11): ``student(features, labels, margin)`` -> scalar."""
-    from .losses import batch_hard_triplet
-
     g = _gen(1)
     feats, labels = _hard_mining_features()
     cases = [
@@ -134,8 +136,6 @@ def check_triplet(student: Callable) -> None:
 
 def check_cycle_loss(student: Callable) -> None:
     """Cycle loss, Eq. (6): ``student(X_R, X_R_rec, X_I, X_I_rec)`` -> scalar."""
-    from .losses import cycle_loss
-
     g = _gen(2)
     x_r, x_i = torch.rand(2, 3, 8, 4, generator=g) * 2 - 1, torch.rand(2, 1, 8, 4, generator=g) * 2 - 1
     cases = [
@@ -175,8 +175,6 @@ def check_fake_set(student: Callable) -> None:
 def check_ts_losses(student: Callable) -> None:
     """Teacher-student losses, Eq. (13)-(16) with mean squared errors: ``student(fT_real_ir, fS_real_ir,
     fT_fake_ir, fS_fake_ir, fS_rgb, alpha_c, alpha_s)`` -> dict with real_ir, fake_ir, cd, total."""
-    from .losses import ts_losses
-
     g = _gen(4)
     maps = [torch.randn(2, 8, 4, 2, generator=g) for _ in range(5)]
     same = [maps[0], maps[0].clone(), maps[2], maps[2].clone(), maps[4]]
@@ -188,8 +186,6 @@ def check_ts_losses(student: Callable) -> None:
 
 def _one_query_reference(dist: torch.Tensor, q_pid: int, q_cam: int, g_pids: torch.Tensor, g_cams: torch.Tensor,
                          max_rank: int = 10) -> tuple[np.ndarray, float]:
-    from .eval import evaluate_rank
-
     r = evaluate_rank(dist[None], torch.tensor([q_pid]), g_pids, torch.tensor([q_cam]), g_cams, "sysu", max_rank)
     return np.asarray(r["cmc"], dtype=np.float64), float(r["mAP"])
 
@@ -215,10 +211,6 @@ def check_cmc_ap(student: Callable) -> None:
 
 def _tiny_tsgan(seed: int):
     """A TS-GAN small enough to step in a fraction of a second, with a random teacher."""
-    from .config import get_config
-    from .engine.tsgan_model import TSGAN
-    from .models import build_backbone
-
     cfg = get_config("cpu", {"data.height": 32, "data.width": 16, "model.gen_filters": 4, "model.gen_blocks": 1,
                              "model.disc_filters": 4, "model.disc_layers": 1, "train.device": "cpu"})
     torch.manual_seed(seed)
@@ -233,7 +225,7 @@ def _tiny_batch(seed: int) -> dict[str, torch.Tensor]:
 
 
 def check_algorithm1_step(student: Callable) -> None:
-    """One step of Algorithm 1: ``student(model)`` drives a :class:`tsgan.engine.tsgan_model.TSGAN` whose
+    """One step of Algorithm 1: ``student(model)`` drives a :class:`tsgan.methods.tsgan.TSGAN` whose
     input is set, through its phases (``forward``, ``backward_G``, ``step("G")``, ...) and returns
     ``model.end_step()``. Every network must end with the reference step's weights."""
     for case, seed in (("first step", 0), ("another seed", 1)):

@@ -9,11 +9,51 @@ Paper symbols: lambda1..3 (Eq. 8), omega (Eq. 7), alpha_c / alpha_s (Eq. 16), m 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import Field, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+# Field metadata read by Config.digest, the key of cached runs (tsgan.engine.runs.run_key):
+NOT_RESULT = {"result": False}  # the field does not change what a run computes
+TEACHER = {"teacher": True}     # the IR teacher's result depends on it (as on all of ``data``)
+
+# Fields with a few allowed values are typed with Literal; every assignment is checked against them.
+StudentInit = Literal["pretrained", "teacher"]
+Discriminator = Literal["joint", "ordinary"]
+NeckFeat = Literal["V", "bn"]
+TSLosses = Literal["all", "cross", "none"]
+TSReduction = Literal["sum", "mean"]
+GANMode = Literal["vanilla", "lsgan"]
+AMP = Literal["off", "bf16", "fp16"]
+EvalMode = Literal["all", "indoor"]
+Shots = Literal[1, 10]
+Draw = Literal["seeded", "official"]
+
+
+def choices(section: type, name: str) -> tuple[Any, ...]:
+    """The allowed values of a Literal-typed field (empty for free fields)."""
+    return _choices(section).get(name, ())
+
+
+@functools.cache
+def _choices(section: type) -> dict[str, tuple[Any, ...]]:
+    hints = get_type_hints(section)
+    return {n: get_args(h) for n, h in hints.items() if get_origin(h) is Literal}
+
+
+class _Checked:
+    """Rejects a value outside a Literal field's choices at assignment, naming the allowed ones."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        allowed = choices(type(self), name)
+        if allowed and value not in allowed:
+            section = type(self).__name__.removesuffix("Config").lower()
+            raise ValueError(f"config field {section}.{name} must be one of "
+                             f"{', '.join(map(repr, allowed))}; got {value!r}")
+        super().__setattr__(name, value)
 
 
 @dataclass
@@ -36,41 +76,47 @@ class DataConfig:
 
 
 @dataclass
-class ModelConfig:
-    arch: str = "resnet50"              # ReID backbone: resnet50 (paper) | resnet18 (cpu)
-    pretrained: str = "imagenet"        # "" (random init) | "imagenet" (torchvision cache) | path to a state dict
-    last_stride: int = 1                # BoT: last stride 1
-    neck_feat: str = "V"                # test feature: "V" (GAP, paper) | "bn" (after the BN-neck)
+class ModelConfig(_Checked):
+    # ReID backbone: resnet50 (paper) | resnet18 (cpu)
+    arch: str = field(default="resnet50", metadata=TEACHER)
+    # "" (random init) | "imagenet" (torchvision cache) | path to a state dict
+    pretrained: str = field(default="imagenet", metadata=TEACHER)
+    last_stride: int = field(default=1, metadata=TEACHER)  # BoT: last stride 1
+    neck_feat: NeckFeat = "V"           # test feature: "V" (GAP, paper) | "bn" (after the BN-neck)
     gen_filters: int = 64               # CycleGAN ResNet generator width (ngf)
     gen_blocks: int = 9                 # residual blocks in the generator
     disc_filters: int = 64              # PatchGAN width (ndf)
     disc_layers: int = 3                # PatchGAN depth (3 -> 70x70 receptive field)
-    discriminator: str = "joint"        # joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
-    student_init: str = "pretrained"    # student backbone start: pretrained (as model.pretrained) | teacher (its weights)
+    discriminator: Discriminator = "joint"# joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
+    # student backbone start: pretrained (as model.pretrained) | teacher (its weights)
+    student_init: StudentInit = "pretrained"
 
 
 @dataclass
-class LossConfig:
-    lambda1: float = 3.0                # ID loss weight (Eq. 8)
-    lambda2: float = 1.0                # triplet weight (Eq. 8)
+class LossConfig(_Checked):
+    lambda1: float = field(default=3.0, metadata=TEACHER)  # ID loss weight (Eq. 8)
+    lambda2: float = field(default=1.0, metadata=TEACHER)  # triplet weight (Eq. 8)
     lambda3: float = 0.1                # L_ReID^GAN weight (Eq. 8)
-    label_smooth: float = 0.1           # epsilon of Eq. 10
-    margin: float = 0.3                 # triplet margin m (Eq. 11)
+    label_smooth: float = field(default=0.1, metadata=TEACHER)  # epsilon of Eq. 10
+    margin: float = field(default=0.3, metadata=TEACHER)  # triplet margin m (Eq. 11)
     omega: float = 10.0                 # cycle loss weight (Eq. 7)
     alpha_c: float = 0.006              # cross-domain TS weight (Eq. 16)
     alpha_s: float = 0.003              # same-domain TS weight (Eq. 16)
-    ts_losses: str = "all"              # all | cross (TS-GAN^singleTS) | none
-    ts_reduction: str = "sum"           # sum (literal ||.||_2^2 per image; the paper's tiny alphas) | mean (PyTorch default)
-    gan_mode: str = "vanilla"           # vanilla (log loss, as written) | lsgan
+    ts_losses: TSLosses = "all"         # all | cross (TS-GAN^singleTS) | none
+    # sum (literal ||.||_2^2 per image; the paper's tiny alphas) | mean (PyTorch default)
+    ts_reduction: TSReduction = "sum"
+    gan_mode: GANMode = "vanilla"       # vanilla (log loss, as written) | lsgan
 
 
 @dataclass
 class OptimConfig:
-    lr: float = 3.5e-4                  # backbone Adam learning rate
-    weight_decay: float = 5e-4
-    warmup_epochs: int = 10             # linear warm-up from lr/warmup_epochs to lr
-    milestones: tuple[int, ...] = (40, 70)
-    gamma: float = 0.3                  # lr factor at each milestone (paper: decay factor 0.3)
+    lr: float = field(default=3.5e-4, metadata=TEACHER)  # backbone Adam learning rate
+    weight_decay: float = field(default=5e-4, metadata=TEACHER)
+    # linear warm-up from lr/warmup_epochs to lr
+    warmup_epochs: int = field(default=10, metadata=TEACHER)
+    milestones: tuple[int, ...] = field(default=(40, 70), metadata=TEACHER)
+    # lr factor at each milestone (paper: decay factor 0.3)
+    gamma: float = field(default=0.3, metadata=TEACHER)
     epochs: int = 120
     gan_lr: float = 2e-4                # generators and discriminators (CycleGAN's Adam)
     gan_beta1: float = 0.5
@@ -78,26 +124,27 @@ class OptimConfig:
 
 
 @dataclass
-class TrainConfig:
-    seed: int = 0
-    device: str = "auto"                # auto | cpu | cuda | cuda:N
-    amp: str = "off"                    # off | bf16 | fp16 (fp16 uses a GradScaler)
-    channels_last: bool = False
-    compile: bool = False               # torch.compile the networks
-    teacher_epochs: int = 60            # IR-only teacher pretraining
-    log_every: int = 20                 # steps between metric log lines
-    ckpt_every: int = 1                 # epochs between checkpoints
-    out_dir: str = "runs"               # one sub-folder per run
+class TrainConfig(_Checked):
+    seed: int = field(default=0, metadata=TEACHER)
+    device: str = field(default="auto", metadata=NOT_RESULT)  # auto | cpu | cuda | cuda:N
+    amp: AMP = field(default="off", metadata=TEACHER)  # off | bf16 | fp16 (fp16 uses a GradScaler)
+    channels_last: bool = field(default=False, metadata=TEACHER)
+    compile: bool = field(default=False, metadata=NOT_RESULT)  # torch.compile the networks
+    teacher_epochs: int = field(default=60, metadata=TEACHER)  # IR-only teacher pretraining
+    log_every: int = field(default=20, metadata=NOT_RESULT)  # steps between metric log lines
+    ckpt_every: int = field(default=1, metadata=NOT_RESULT)  # epochs between checkpoints
+    out_dir: str = field(default="runs", metadata=NOT_RESULT)  # one sub-folder per run
     use_gan: bool = True                # False: backbone only (Table II "Backbone")
     use_teacher: bool = True
 
 
 @dataclass
-class EvalConfig:
-    mode: str = "all"                   # SYSU-MM01: all | indoor
-    shots: int = 1                      # 1 (single-shot) | 10 (multi-shot)
+class EvalConfig(_Checked):
+    mode: EvalMode = "all"              # SYSU-MM01: all | indoor
+    shots: Shots = 1                    # 1 (single-shot) | 10 (multi-shot)
     trials: int = 10
-    draw: str = "seeded"                # seeded (common Python baseline) | official (rand_perm_cam.mat)
+    # seeded (common Python baseline) | official (rand_perm_cam.mat)
+    draw: Draw = "seeded"
     split_file: str = ""                # path to rand_perm_cam.mat for draw=official
     rerank: bool = False
     k1: int = 20
@@ -121,11 +168,23 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def digest(self, *sections: str) -> str:
-        """Short stable hash of the given sections (all when none): the key of cached runs."""
-        d = self.to_dict()
-        if sections:
-            d = {k: d[k] for k in sections}
+    def digest(self, *sections: str, teacher: bool = False, extra: dict[str, Any] | None = None) -> str:
+        """Short stable hash of the given sections (all when none), the key of cached runs.
+
+        Fields marked ``NOT_RESULT`` are left out; ``teacher=True`` keeps only the fields marked
+        ``TEACHER``; ``extra`` entries (e.g. the synthetic data version) join the hashed dict.
+        """
+        d: dict[str, Any] = {}
+        for f in fields(self):
+            if sections and f.name not in sections:
+                continue
+            value = getattr(self, f.name)
+            if is_dataclass(value):
+                plain = asdict(value)
+                value = {g.name: plain[g.name] for g in fields(value)
+                         if _in_key(g, teacher and f.name != "data")}
+            d[f.name] = value
+        d.update(extra or {})
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
     def save(self, path: str | Path) -> None:
@@ -134,6 +193,10 @@ class Config:
     @classmethod
     def load(cls, path: str | Path) -> "Config":
         return from_dict(json.loads(Path(path).read_text()))
+
+
+def _in_key(f: Field, teacher: bool) -> bool:
+    return f.metadata.get("result", True) and (not teacher or f.metadata.get("teacher", False))
 
 
 def _paper() -> Config:
@@ -200,6 +263,8 @@ def set_field(cfg: Config, key: str, value: Any) -> None:
 
 
 def _convert(value: Any, hint: Any, key: str) -> Any:
+    if get_origin(hint) is Literal:  # "10" -> 10 for int choices; the field itself checks
+        return next((c for c in get_args(hint) if str(c) == str(value)), value)
     if not isinstance(value, str):
         return tuple(value) if hint == tuple[int, ...] else value
     try:
@@ -239,5 +304,5 @@ def replace(cfg: Config, **overrides: Any) -> Config:
     return new
 
 
-__all__ = ["Config", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "EvalConfig",
+__all__ = ["choices", "Config", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "EvalConfig",
            "PRESETS", "get_config", "set_field", "from_dict", "replace"]

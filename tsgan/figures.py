@@ -1,18 +1,38 @@
-"""Small plotting helpers shared by the notebooks: image grids, histograms, bar charts.
+"""Every figure of the project, for the notebooks, the demo and the reports (one import place).
+
+* images: :func:`show_images` (a grid), :func:`plot_generated` (paper Fig. 5: X_R, G_I(X_R), X_I),
+  :func:`plot_translations` (a CycleGAN's images over training, notebook 03), :func:`example_pairs`
+  (the RGB and IR images such figures show);
+* training: :func:`plot_losses`, :func:`save_loss_figure` (every logged loss term of a run);
+* evaluation: :func:`ranked_lists` (paper Fig. 4), :func:`cmc_curves`, :func:`neighbourhood`
+  (k-reciprocal sets);
+* numbers: :func:`histograms`, :func:`bar_chart`, :func:`grouped_bars`.
 
 Every helper draws on a matplotlib ``ax`` (a new figure when ``ax`` is None) and returns it, so a
 notebook can compose figures and end the line with ``;``. Images follow the project convention:
 float tensors in [0, 1], (3, H, W) or (N, 3, H, W); numpy uint8 (H, W, 3) arrays are accepted too.
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from torchvision.utils import make_grid
+
+from .config import DataConfig
+from .data.dataset import ImageDataset, load_image
+from .data.records import CrossModalityDataset, Sample
+from .data.transforms import build_transforms, resize
+from .engine.rundir import RunDir
+from .eval.metrics import keep_mask, stable_argsort
+from .imaging import to_image
 
 Image = torch.Tensor | np.ndarray
 
@@ -111,4 +131,169 @@ def grouped_bars(values: Mapping[str, Mapping[str, float]], errors: Mapping[str,
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_generated(X_R, X_I_fake, X_I, ax=None, n: int = 8):
+    """Paper Fig. 5: real RGB images (top), their fake IR G_I(X_R) (middle), real IR of the same people (bottom)."""
+    n = min(n, len(X_R))
+    images = list(X_R[:n]) + list(X_I_fake[:n]) + list(X_I[:n])
+    titles = ["X_R"] * n + ["G_I(X_R)"] * n + ["X_I"] * n
+    return show_images(images, nrow=n, titles=titles, ax=ax)
+
+
+TRANSLATION_COLUMNS = (("real_R", "real RGB"), ("fake_I", "fake IR"), ("real_I", "real IR"), ("fake_R", "fake RGB"))
+
+
+def _image(x: torch.Tensor) -> np.ndarray:
+    """One GAN-space image (C, H, W) as an (H, W, 3) array in [0, 1]."""
+    return to_image(x.detach().float().cpu()[None])[0].permute(1, 2, 0).numpy()
+
+
+def plot_translations(snapshots: list[tuple[int, dict[str, torch.Tensor]]], n: int = 4):
+    """Rows: training steps; per row ``n`` samples of real RGB | fake IR | real IR | fake RGB.
+
+    ``snapshots``: (step, GAN-space views) pairs, e.g. from ``CycleGAN.translate`` (notebook 03).
+    """
+    cols = len(TRANSLATION_COLUMNS) * n
+    fig, axes = plt.subplots(len(snapshots), cols, figsize=(0.75 * cols, 1.6 * len(snapshots)), squeeze=False)
+    for r, (step, views) in enumerate(snapshots):
+        for k, (key, title) in enumerate(TRANSLATION_COLUMNS):
+            for i in range(n):
+                ax = axes[r, k * n + i]
+                ax.imshow(_image(views[key][i]))
+                ax.set_xticks([]), ax.set_yticks([])
+                if r == 0 and i == 0:
+                    ax.set_title(title, fontsize=9, loc="left")
+        axes[r, 0].set_ylabel(f"step {step}", fontsize=9)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+
+def example_pairs(dataset: CrossModalityDataset, data_cfg: DataConfig, n: int = 8,
+                  split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:
+    """(X_R, X_I): the first RGB and the first IR image of ``n`` identities of ``split``, test transforms, [0, 1]."""
+    samples = dataset.subset(split)
+    first = {}
+    for s in samples:
+        first.setdefault((s.pid, s.modality), s)
+    pids = sorted({pid for pid, m in first if m == "rgb"} & {pid for pid, m in first if m == "ir"})[:n]
+    transform = build_transforms(data_cfg, False)
+    load = lambda m: torch.stack([ImageDataset([first[(p, m)]], transform)[0]["img"] for p in pids])  # noqa: E731
+    return load("rgb"), load("ir")
+
+
+# Loss terms grouped by the Algorithm 1 step that minimises them.
+STEP_PREFIXES = (("G", "generators O_G (line 1-2)"), ("B", "backbone O_B (line 3-4)"), ("D", "discriminators O_D (line 5-7)"))
+
+
+def loss_groups(keys: list[str]) -> list[tuple[str, list[str]]]:
+    """Logged loss names grouped by optimizer (G*, B*, D*); anything else (the teacher's) in one group."""
+    keys = [k for k in keys if not k.startswith("lr_") and k not in ("kind", "step", "epoch")]
+    groups = [(title, [k for k in keys if k == p or k.startswith(p + "_")]) for p, title in STEP_PREFIXES]
+    groups = [(t, ks) for t, ks in groups if ks]
+    rest = [k for k in keys if not any(k in ks for _, ks in groups)]
+    return groups + ([("losses", rest)] if rest else [])
+
+
+def plot_losses(records: list[dict], axes=None):
+    """One panel per optimizer with every loss term against the training step (log scale)."""
+    steps = [r for r in records if r.get("kind") == "step"]
+    if not steps:
+        raise ValueError("no step records to plot: the run logged none (train for at least train.log_every steps)")
+    groups = loss_groups(list(steps[-1]))
+    if axes is None:
+        axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.2), squeeze=False)[1][0]
+    x = [r["step"] for r in steps]
+    for ax, (title, keys) in zip(axes, groups):
+        for k in keys:
+            y = [v if isinstance(v := r.get(k), (int, float)) and v > 0 else math.nan for r in steps]
+            ax.plot(x, y, label=k, lw=2.2 if k in ("G", "B", "D") else 1.0)
+        ax.set(yscale="log", xlabel="step", title=title)
+        ax.legend(fontsize=7, ncol=2)
+    return axes
+
+
+def save_loss_figure(run: RunDir) -> Path:
+    """Write ``figures/losses.png`` of a run folder (no display, no pyplot state)."""
+    records = run.read_metrics()
+    n = len(loss_groups(list(next((r for r in records if r.get("kind") == "step"), {}))))
+    fig = Figure(figsize=(4.5 * max(n, 1), 3.2))
+    plot_losses(records, fig.subplots(1, max(n, 1), squeeze=False)[0])
+    fig.tight_layout()
+    run.figures.mkdir(parents=True, exist_ok=True)
+    out = run.figures / "losses.png"
+    fig.savefig(out, dpi=110)
+    return out
+
+
+GREEN, RED = (0.1, 0.7, 0.2), (0.85, 0.1, 0.1)
+
+
+def _bordered(img: torch.Tensor, colour: tuple[float, float, float] | None, width: int) -> np.ndarray:
+    """(3, H, W) [0, 1] tensor -> (H + 2w, W + 2w, 3) array framed in ``colour`` (white when None)."""
+    arr = img.permute(1, 2, 0).numpy()
+    out = np.ones((arr.shape[0] + 2 * width, arr.shape[1] + 2 * width, 3), dtype=np.float32)
+    out[:] = colour if colour is not None else (1.0, 1.0, 1.0)
+    out[width:-width, width:-width] = arr
+    return out
+
+
+def ranked_lists(queries: Sequence[Sample], gallery: Sequence[Sample], distmat: np.ndarray | torch.Tensor,
+                 rows: Sequence[int], topk: int = 10, protocol: str = "sysu", size: tuple[int, int] = (128, 64),
+                 border: int = 4) -> Figure:
+    """Paper Fig. 4: each row a query and its top-``topk`` gallery images after the protocol's camera
+    rule, framed green when they show the query's identity and red otherwise."""
+    dist = torch.as_tensor(np.asarray(distmat))
+    q_pids = torch.tensor([queries[i].pid for i in rows])
+    q_cams = torch.tensor([queries[i].cam for i in rows])
+    order = stable_argsort(dist[list(rows)])
+    g_pids, g_cams = torch.tensor([s.pid for s in gallery]), torch.tensor([s.cam for s in gallery])
+    keep = keep_mask(protocol, q_pids, q_cams, g_pids[order], g_cams[order])
+    fig, axes = plt.subplots(len(rows), topk + 1, figsize=(0.85 * (topk + 1), 1.75 * len(rows)), squeeze=False)
+    for r, qi in enumerate(rows):
+        ranked = order[r][keep[r]][:topk].tolist()
+        items = [(queries[qi], None, "query")] + [
+            (gallery[j], GREEN if gallery[j].pid == queries[qi].pid else RED, str(k + 1)) for k, j in enumerate(ranked)
+        ]
+        for c, ax in enumerate(axes[r]):
+            ax.axis("off")
+            if c < len(items):
+                sample, colour, title = items[c]
+                ax.imshow(_bordered(resize(load_image(sample.path), size).float() / 255, colour, border))
+                ax.set_title(f"{title}\nid {sample.pid} c{sample.cam}", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def cmc_curves(curves: Mapping[str, np.ndarray], ax: Axes | None = None, title: str = "") -> Axes:
+    """CMC curves (rank 1..len) in percent, one line per label."""
+    ax = plt.subplots(figsize=(5, 3.5))[1] if ax is None else ax
+    for label, cmc in curves.items():
+        ranks = np.arange(1, len(cmc) + 1)
+        ax.plot(ranks, 100 * np.asarray(cmc), marker="o", markersize=3, label=label)
+    ax.set_xlabel("rank")
+    ax.set_ylabel("matching rate (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def neighbourhood(points: np.ndarray, labels: Sequence[int], centre: int, knn: Sequence[int],
+                  reciprocal: Sequence[int], expanded: Sequence[int], ax: Axes | None = None) -> Axes:
+    """A 2-D picture of one point's k nearest neighbours, its k-reciprocal set and the expanded set."""
+    ax = plt.subplots(figsize=(5, 4))[1] if ax is None else ax
+    pts = np.asarray(points)
+    ax.scatter(pts[:, 0], pts[:, 1], c=np.asarray(labels), cmap="tab10", s=25, alpha=0.35)
+    groups = (("k nearest", knn, "o", 160, "0.5"), ("k-reciprocal", reciprocal, "s", 90, "k"),
+              ("expanded", sorted(set(expanded) - set(reciprocal)), "D", 90, "tab:red"))
+    for label, idx, marker, size, colour in groups:
+        idx = [i for i in idx if i != centre]
+        ax.scatter(pts[idx, 0], pts[idx, 1], s=size, facecolors="none", edgecolors=colour, marker=marker, label=label)
+    ax.scatter(*pts[centre], marker="*", s=250, c="gold", edgecolors="k", label="probe", zorder=3)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_xticks([])
+    ax.set_yticks([])
     return ax

@@ -1,18 +1,15 @@
-"""Who receives gradients: the switches Algorithm 1 needs between its three updates."""
+"""Who receives gradients: the switch Algorithm 1 needs between its three updates.
+
+It sits at the package top (not in ``tsgan.models``) so that ``tsgan.losses`` can freeze the
+discriminators without importing the networks.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch.nn as nn
-
-
-def set_requires_grad(nets: nn.Module | list[nn.Module | None], flag: bool) -> None:
-    """Turn gradient tracking of every parameter of ``nets`` on or off (CycleGAN's helper)."""
-    for net in nets if isinstance(nets, (list, tuple)) else [nets]:
-        if net is not None:
-            for p in net.parameters():
-                p.requires_grad_(flag)
 
 
 @contextmanager
@@ -29,5 +26,5 @@ def frozen(*nets: nn.Module | None) -> Iterator[None]:
     try:
         yield
     finally:
-        for p, flag in zip(params, before):
+        for p, flag in zip(params, before, strict=True):
             p.requires_grad_(flag)

@@ -8,6 +8,8 @@ These helpers are the only place where values move between the spaces.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -36,3 +38,17 @@ def ir_to_3ch(x: torch.Tensor) -> torch.Tensor:
     if x.shape[1] == 3:
         return x
     return x.expand(-1, 3, -1, -1)
+
+
+def to_image(x: torch.Tensor) -> torch.Tensor:
+    """A GAN-space batch (RGB, or single-channel IR) as [0, 1] 3-channel images for the ReID
+    networks and for display."""
+    return ir_to_3ch(from_gan(x))
+
+
+def fake_ir(G_I: Callable[[torch.Tensor], torch.Tensor], X_R: torch.Tensor) -> torch.Tensor:
+    """X_I' = G_I(X_R) from a [0, 1] RGB batch, as [0, 1] 3-channel images (paper Fig. 5).
+
+    Call it under ``torch.no_grad()`` (and with ``G_I.eval()``) to only look at the images.
+    """
+    return to_image(G_I(to_gan(X_R)))

@@ -17,14 +17,17 @@ Discriminators return logits; :class:`GANLoss` turns "log D" into a numerically 
 """
 from __future__ import annotations
 
+from typing import get_args
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .models.grad import frozen
+from .config import GANMode, TSLosses, TSReduction
+from .freeze import frozen
 
-TS_WHICH = ("all", "cross", "none")
-TS_REDUCTIONS = ("mean", "sum")
+TS_WHICH = get_args(TSLosses)
+TS_REDUCTIONS = get_args(TSReduction)
 
 
 def id_loss(logits: torch.Tensor, labels: torch.Tensor, epsilon: float = 0.1) -> torch.Tensor:
@@ -67,6 +70,23 @@ def batch_hard_triplet(features: torch.Tensor, labels: torch.Tensor, margin: flo
     return F.relu(margin + hardest_positive - hardest_negative).mean()
 
 
+def reid_loss(logits: torch.Tensor, features: torch.Tensor, labels: torch.Tensor,
+              gan: torch.Tensor | None = None, lambda1: float = 3.0, lambda2: float = 1.0,
+              lambda3: float = 0.1, epsilon: float = 0.1, margin: float = 0.3) -> dict[str, torch.Tensor]:
+    """L_ReID of Eq. (8) = lambda1 * L_ID (Eq. 9-10, on the logits of F) + lambda2 * L_tri (Eq. 11,
+    on V) + lambda3 * L_ReID^GAN (Eq. 12, ``gan``: the value of :func:`reid_gan_loss`).
+
+    ``gan`` is None where the term does not exist: the IR teacher, the backbone-only ablation and the
+    ordinary discriminator (TS-GAN_OD). Returns ``id``, ``tri`` and ``total``.
+    """
+    id_ = id_loss(logits, labels, epsilon)
+    tri = batch_hard_triplet(features, labels, margin)
+    total = lambda1 * id_ + lambda2 * tri
+    if gan is not None:
+        total = total + lambda3 * gan
+    return {"id": id_, "tri": tri, "total": total}
+
+
 class GANLoss(nn.Module):
     """The adversarial criterion on discriminator logits (any shape, e.g. PatchGAN maps).
 
@@ -75,7 +95,7 @@ class GANLoss(nn.Module):
     ``"lsgan"``: least squares, (D(x) - 1)^2 for real and D(x)^2 for fake (CycleGAN's default).
     """
 
-    MODES = ("vanilla", "lsgan")
+    MODES = get_args(GANMode)
 
     def __init__(self, mode: str = "vanilla") -> None:
         super().__init__()

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..assignments.build import build_assignments
 from ..paths import REPO_ROOT
-from .build import build_assignments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,8 +13,9 @@ import sys
 import time
 from collections import Counter
 
-from .records import CrossModalityDataset, DatasetError
-from .registry import dataset_names, get_dataset
+from ..data.records import CrossModalityDataset, DatasetError
+from ..data.registry import dataset_names, get_dataset
+from ..data.synthetic import generate
 
 SIZE_OPTIONS = ("num_ids", "height", "width", "min_images", "max_images", "images_per_id", "trials")
 
@@ -48,8 +49,6 @@ def camera_table(data: CrossModalityDataset) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if args.data_command == "synth":
-        from .synthetic import generate
-
         sizes = {k: getattr(args, k) for k in SIZE_OPTIONS if getattr(args, k) is not None}
         start = time.perf_counter()
         try:

@@ -11,8 +11,9 @@ import argparse
 from pathlib import Path
 
 from ..config import replace
+from ..engine.checkpoint import load_backbone
 from ..engine.device import resolve_device
-from .report import evaluate_model, format_table, save_report
+from ..eval.report import evaluate_model, format_table, save_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.checkpoint import load_backbone
-
     device = resolve_device(args.device)
     backbone, cfg = load_backbone(args.checkpoint, map_location=device)
     overrides = {

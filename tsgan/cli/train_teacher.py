@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from .cli_common import add_config_arguments, config_from_args
-from .distributed import cleanup_distributed, env_dist_info
-from .runs import cached_run, train_teacher
+from ..engine.distributed import cleanup_distributed, env_dist_info
+from ..engine.runs import cached_run, train_teacher
+from .common import add_config_arguments, config_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,7 +29,6 @@ from tqdm import tqdm
 
 from ..paths import resolve_path
 from .records import CrossModalityDataset, DatasetError
-from .synth_baseline import baseline_retrieval
 from .synth_identity import Camera, Identity, sample_camera, sample_identity
 from .synth_render import draw_pose, render, render_background
 from .sysu import ALL_CAMS, IR_CAMS, RGB_CAMS, read_sysu
@@ -234,4 +233,4 @@ def read_synthetic(root: str | Path = "data/synthetic_sysu", seed: int = 0, **si
 
 
 __all__ = ["generate", "ensure_synthetic", "read_synthetic", "plan_sysu", "SysuPlan", "picture", "identity",
-           "world", "options_for", "baseline_retrieval", "SYSU_DEFAULTS", "REGDB_DEFAULTS", "GENERATOR_VERSION"]
+           "world", "options_for", "SYSU_DEFAULTS", "REGDB_DEFAULTS", "GENERATOR_VERSION"]

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from ..config import Config, from_dict, replace
+from ..models import build_backbone, build_generators
 
 
 class CheckpointError(RuntimeError):
@@ -96,8 +97,6 @@ def checkpoint_config(state: dict[str, Any], path: str | Path = "<state>") -> Co
 
 def load_backbone(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, Config]:
     """The student (or teacher) ReID backbone stored in a checkpoint, in eval mode, with its config."""
-    from ..models import build_backbone
-
     state = load_checkpoint(path, map_location)
     cfg = checkpoint_config(state, path)
     models = state.get("models", {})
@@ -114,8 +113,6 @@ def load_backbone(path: str | Path, map_location: str | torch.device = "cpu") ->
 
 def load_generators(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, torch.nn.Module]:
     """G_I (RGB -> IR) and G_R (IR -> RGB) of a TS-GAN checkpoint, in eval mode (for figures, paper Fig. 5)."""
-    from ..models import build_generators
-
     state = load_checkpoint(path, map_location)
     models = state.get("models", {})
     if "G_I" not in models or "G_R" not in models:

@@ -9,8 +9,6 @@ result, so any notebook can run first and an interrupted cached run resumes wher
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -20,42 +18,34 @@ from ..data import CrossModalityDataset, get_dataset
 from ..data.dataset import build_train_loader
 from ..data.synthetic import GENERATOR_VERSION
 from ..paths import cache_dir
+from ..figures import save_loss_figure
+from ..methods.base import StepModel
+from ..methods.teacher import IRBaseline
+from ..methods.tsgan import TSGAN
 from .checkpoint import load_backbone
 from .device import resolve_device
 from .distributed import env_dist_info, init_distributed
-from .figures import save_loss_figure
 from .rundir import RunDir
-from .stepmodel import StepModel
-from .teacher import IRBaseline
 from .trainer import Trainer, seed_everything
-from .tsgan_model import TSGAN
 
-# Config fields that do not change what a run computes (left out of the cache key).
-_NOT_RESULT = {"train": {"device", "log_every", "ckpt_every", "out_dir", "compile"}}
-# The teacher depends on data, the backbone and its own recipe only (not on the GAN or TS settings).
-_TEACHER_FIELDS = {
-    "model": {"arch", "pretrained", "last_stride"},
-    "loss": {"lambda1", "lambda2", "label_smooth", "margin"},
-    "optim": {"lr", "weight_decay", "warmup_epochs", "milestones", "gamma"},
-    "train": {"seed", "amp", "channels_last", "teacher_epochs"},
-}
+# The sections that make a training run's result (``eval`` only scores it).
+RESULT_SECTIONS = ("data", "model", "loss", "optim", "train")
 
 
 def run_key(cfg: Config, kind: str) -> str:
-    """Digest of the config fields that determine a ``kind`` ("teacher" | "tsgan") run's result."""
-    d = cfg.to_dict()
-    if kind == "teacher":
-        key: dict[str, Any] = {"data": d["data"], **{s: {f: d[s][f] for f in sorted(fs)} for s, fs in _TEACHER_FIELDS.items()}}
-    elif kind == "tsgan":
-        key = {s: {f: v for f, v in d[s].items() if f not in _NOT_RESULT.get(s, ())}
-               for s in ("data", "model", "loss", "optim", "train")}
-        if needs_teacher(cfg):
-            key["teacher"] = run_key(cfg, "teacher")
-    else:
+    """Digest of the config fields that determine a ``kind`` ("teacher" | "tsgan") run's result.
+
+    ``Config.digest`` leaves out the fields marked NOT_RESULT (device, logging, compile); the
+    teacher's key keeps only the data and the fields marked TEACHER, so ablations share one teacher.
+    """
+    if kind not in ("teacher", "tsgan"):
         raise ValueError(f"kind must be 'teacher' or 'tsgan', got {kind!r}")
-    if cfg.data.dataset == "synthetic":  # regenerated embedded data (a new generator) must not reuse old runs
-        key["synthetic_version"] = GENERATOR_VERSION
-    return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+    extra: dict[str, Any] = {}
+    if kind == "tsgan" and needs_teacher(cfg):
+        extra["teacher"] = run_key(cfg, "teacher")
+    if cfg.data.dataset == "synthetic":  # regenerated embedded data must not reuse old runs
+        extra["synthetic_version"] = GENERATOR_VERSION
+    return cfg.digest(*RESULT_SECTIONS, teacher=kind == "teacher", extra=extra)
 
 
 def needs_teacher(cfg: Config) -> bool:

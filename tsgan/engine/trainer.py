@@ -1,6 +1,6 @@
 """The training loop shared by the teacher and TS-GAN: progress, metrics, checkpoints, exact resume.
 
-It knows nothing of the model beyond :class:`stepmodel.StepModel` (``set_input``,
+It knows nothing of the model beyond :class:`tsgan.methods.base.StepModel` (``set_input``,
 ``optimize_parameters``, ``end_epoch``, ``state_dict``). Each epoch it positions the sampler
 (``set_epoch(epoch, start_batch)``), runs the steps under a tqdm bar, logs to ``metrics.jsonl``,
 and writes ``checkpoints/last.pt`` atomically every ``train.ckpt_every`` epochs and at the end.
@@ -27,11 +27,11 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ..methods.base import StepModel
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import move_batch
 from .distributed import DistInfo, barrier, mean_over_ranks
 from .rundir import RunDir
-from .stepmodel import StepModel
 
 
 class DivergenceError(RuntimeError):

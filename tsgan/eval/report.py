@@ -24,6 +24,7 @@ from tqdm import tqdm
 from ..config import Config
 from ..data.protocols import llcm_protocol, regdb_protocol, sysu_protocol
 from ..data.records import Sample
+from ..data.synthetic import ensure_synthetic
 from ..paths import resolve_path
 from .features import FeatureFn, extract_features
 from .metrics import euclidean_distance, evaluate_rank
@@ -49,8 +50,6 @@ def protocol_trials(cfg: Config, settings: Sequence[tuple[str, int]] | None = No
     trials = []
     if d.dataset in ("sysu", "synthetic"):
         if d.dataset == "synthetic":
-            from ..data.synthetic import ensure_synthetic
-
             root = ensure_synthetic(root, seed=d.synth_seed)
         split_file = resolve_path(e.split_file) if e.split_file else None
         for mode, shots in settings or [(e.mode, e.shots)]:

@@ -16,6 +16,9 @@ import torch
 
 from ..config import Config
 from ..data import CrossModalityDataset, Sample
+from .features import extract_features
+from .metrics import euclidean_distance, evaluate_rank
+from .report import summarize
 
 
 def single_modality_trial(samples: Sequence[Sample], modality: str, trial: int) -> tuple[list[Sample], list[Sample]]:
@@ -33,9 +36,6 @@ def single_modality_trial(samples: Sequence[Sample], modality: str, trial: int) 
 def evaluate_single_modality(feature_fn: Callable[[torch.Tensor], torch.Tensor], cfg: Config,
                              dataset: CrossModalityDataset, modality: str) -> dict[str, float]:
     """Mean R1/R5/R10/R20/mAP/mINP over ``cfg.eval.trials`` trials of ``modality`` -> ``modality`` retrieval."""
-    from ..eval import euclidean_distance, evaluate_rank, extract_features
-    from ..eval.report import summarize
-
     queries, _ = single_modality_trial(dataset.test, modality, 0)
     feats = extract_features(feature_fn, queries, cfg, cfg.eval.batch_size, flip=cfg.eval.flip, progress=False)
     if cfg.eval.feat_norm:

@@ -7,7 +7,7 @@ draws) of the configured dataset. "TS-GAN_JD + re-ranking" is the TS-GAN_JD mode
 k-reciprocal re-ranking: it is trained once. Evaluation reports are cached next to the run, so a
 second call trains and evaluates nothing. The table (mean and standard deviation over seeds of R1,
 R10, R20, mAP, mINP, with the paper's numbers) and a bar plot go to ``--out``
-(:mod:`tsgan.engine.ablate_report`)::
+(:mod:`tsgan.experiments.ablate_report`)::
 
     python -m tsgan ablate --preset cpu --seeds 3
     python -m tsgan ablate --preset cpu --seeds 1 --rows backbone jd jd-rerank optim.epochs=4
@@ -15,7 +15,6 @@ R10, R20, mAP, mINP, with the paper's numbers) and a bar plot go to ``--out``
 """
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +24,11 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..config import Config, replace
-from ..paths import runs_dir
-from .checkpoint import load_backbone
-from .cli_common import add_config_arguments, config_from_args
-from .device import resolve_device
-from .distributed import barrier, cleanup_distributed, env_dist_info, init_distributed
-from .runs import cached_run, get_or_train_tsgan, run_key
+from ..engine.checkpoint import load_backbone
+from ..engine.device import resolve_device
+from ..engine.distributed import barrier, env_dist_info, init_distributed
+from ..engine.runs import cached_run, get_or_train_tsgan, run_key
+from ..eval.report import evaluate_model, save_report
 
 METRICS = ("R1", "R10", "R20", "mAP", "mINP")
 PAPER_METRICS = ("R1", "R10", "R20", "mAP")
@@ -114,8 +112,6 @@ def evaluate_run(cfg: Config, rerank: bool, progress: bool = True) -> dict[str, 
 
     Cached as ``<run>/eval/<digest of the eval section>.json``.
     """
-    from ..eval.report import evaluate_model, save_report
-
     run = cached_run(cfg, "tsgan")
     # a report with re-ranking holds the plain scores too
     for reranked in dict.fromkeys((rerank, True)):
@@ -162,35 +158,3 @@ def run_ablation(base: Config, rows: Sequence[Row], seeds: Sequence[int], progre
                             "reranked": row.rerank, **scores(report, row.rerank)})
         barrier()
     return records
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, run_folder=False)
-    parser.add_argument("--seeds", type=int, default=3,
-                        help="number of training seeds per row: train.seed, train.seed+1, ... (default 3)")
-    parser.add_argument("--rows", nargs="+", default=None, metavar="ROW",
-                        help=f"rows to run (default all): {' '.join(r.key for r in ROWS)}")
-    parser.add_argument("--out", default=None, help="output folder (default runs/ablate/<preset>)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from .ablate_report import aggregate, format_markdown, save_plot, write_results
-
-    if args.seeds < 1:
-        raise SystemExit(f"--seeds must be at least 1, got {args.seeds}")
-    base = config_from_args(args)
-    rows = select_rows(args.rows)
-    seeds = [base.train.seed + i for i in range(args.seeds)]
-    try:
-        records = run_ablation(base, rows, seeds)
-    finally:
-        cleanup_distributed()
-    if not env_dist_info().is_main:
-        return 0
-    out = Path(args.out) if args.out else runs_dir() / "ablate" / base.name
-    summary = aggregate(records, rows)
-    paths = write_results(summary, records, out, base)
-    paths["plot"] = save_plot(summary, out / "ablation.png")
-    print(format_markdown(summary))
-    print("\n".join(f"{kind}: {path}" for kind, path in paths.items()))
-    return 0

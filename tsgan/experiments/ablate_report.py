@@ -1,7 +1,7 @@
 """The ablation table: mean and standard deviation over seeds, Markdown / JSON / CSV, a bar plot.
 
 ``aggregate(records, rows)`` turns the per-(row, seed) records of
-:func:`tsgan.engine.ablate.run_ablation` into one summary per row (standard deviation with
+:func:`tsgan.experiments.ablate.run_ablation` into one summary per row (standard deviation with
 Bessel's correction, None for a single seed); the writers put it next to the paper's Table II.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..config import Config
-from ..viz import grouped_bars
+from ..figures import grouped_bars
 from .ablate import METRICS, PAPER_METRICS, Row
 
 

@@ -1,4 +1,4 @@
-"""``python -m tsgan demo``: the whole pipeline on the embedded data, in minutes on a CPU.
+"""The demo (``python -m tsgan demo``): the whole pipeline on the embedded data, in minutes on a CPU.
 
 1. generate the embedded SYSU-MM01-layout dataset if missing;
 2. pretrain the IR teacher, 3. train TS-GAN (Algorithm 1) -- both cached under runs/cache, so a
@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import time
 from pathlib import Path
@@ -18,22 +17,15 @@ import torch
 from matplotlib.figure import Figure
 
 from ..config import Config, replace
-from ..paths import runs_dir
-from .checkpoint import load_backbone, load_generators
-from .cli_common import add_config_arguments, config_from_args
-from .figures import example_pairs, plot_generated
-from .runs import cached_run, get_or_train_teacher, get_or_train_tsgan, load_dataset
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, run_folder=False)
-    parser.add_argument("--out", default=None, help="report folder (default runs/demo)")
+from ..engine.checkpoint import load_backbone, load_generators
+from ..engine.runs import cached_run, get_or_train_teacher, get_or_train_tsgan, load_dataset
+from ..eval.report import evaluate_model, format_table, save_report
+from ..figures import example_pairs, plot_generated
+from ..imaging import fake_ir
 
 
 def evaluate(cfg: Config, checkpoints: dict[str, Path]) -> dict[str, dict]:
     """SYSU-MM01 protocol reports of each checkpoint's backbone, with and without re-ranking."""
-    from ..eval.report import evaluate_model
-
     cfg = replace(cfg, eval__rerank=True)
     return {name: evaluate_model(load_backbone(path)[0].features, cfg, name=name) for name, path in checkpoints.items()}
 
@@ -42,10 +34,8 @@ def generated_figure(cfg: Config, tsgan: Path, out: Path) -> Path:
     """Paper Fig. 5 on held-out identities: X_R, G_I(X_R), and a real IR image of the same person."""
     X_R, X_I = example_pairs(load_dataset(cfg), cfg.data, n=8)
     G_I, _ = load_generators(tsgan)
-    from ..imaging import from_gan, ir_to_3ch, to_gan
-
     with torch.no_grad():
-        X_I_fake = ir_to_3ch(from_gan(G_I(to_gan(X_R))))
+        X_I_fake = fake_ir(G_I, X_R)
     fig = Figure(figsize=(10, 4.6))
     plot_generated(X_R, X_I_fake, X_I, ax=fig.add_subplot())
     fig.tight_layout()
@@ -54,8 +44,6 @@ def generated_figure(cfg: Config, tsgan: Path, out: Path) -> Path:
 
 
 def write_report(out: Path, cfg: Config, reports: dict[str, dict], seconds: dict[str, float], figures: list[Path]) -> Path:
-    from ..eval.report import format_table, save_report
-
     lines = [
         "# TS-GAN demo report", "",
         f"Preset `{cfg.name}` on the `{cfg.data.dataset}` dataset ({cfg.data.root}), "
@@ -74,9 +62,8 @@ def write_report(out: Path, cfg: Config, reports: dict[str, dict], seconds: dict
     return path
 
 
-def run(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
-    out = Path(args.out) if args.out else runs_dir() / "demo"
+def run_demo(cfg: Config, out: Path) -> Path:
+    """Steps 1-5 above for ``cfg``; the report is written to ``out`` and its path returned."""
     (out / "figures").mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     t = time.time()
@@ -103,9 +90,7 @@ def run(args: argparse.Namespace) -> int:
     figures = [Path(losses), generated_figure(cfg, tsgan, out / "figures" / "generated.png")]
     lap("figures")
     report = write_report(out, cfg, reports, seconds, figures)
-    from ..eval.report import format_table
-
     for r in reports.values():
         print(format_table(r))
     print(f"\nreport: {report}  ({sum(seconds.values()):.0f} s in all)")
-    return 0
+    return report

@@ -2,7 +2,8 @@
 
 The trainer knows nothing of the model (minGPT's split): it calls ``set_input(batch)`` and
 ``optimize_parameters() -> {loss name: value}`` once per step, ``end_epoch()`` once per epoch,
-and saves ``state_dict()``. :class:`teacher.IRBaseline` and :class:`tsgan_model.TSGAN` build on this.
+and saves ``state_dict()``. :class:`tsgan.methods.teacher.IRBaseline`,
+:class:`tsgan.methods.tsgan.TSGAN` and :class:`tsgan.methods.cyclegan.CycleGAN` build on this.
 """
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ import torch
 from torch import nn
 
 from ..config import Config
-from .device import autocast, make_scaler, prepare_module
-from .distributed import unwrap, wrap_ddp
-from .schedule import build_scheduler
+from ..engine.device import autocast, make_scaler, prepare_module
+from ..engine.distributed import unwrap, wrap_ddp
+from ..engine.schedule import build_scheduler
+
+
+def backbone_optimizer(params, cfg: Config) -> torch.optim.Adam:
+    """O_B: Adam, lr 3.5e-4, weight decay 5e-4 on weights and biases alike (paper Sec. IV-B)."""
+    return torch.optim.Adam([p for p in params if p.requires_grad], lr=cfg.optim.lr,
+                            weight_decay=cfg.optim.weight_decay)
 
 
 class StepModel:
@@ -47,9 +54,12 @@ class StepModel:
     def autocast(self):
         return autocast(self.device, self.cfg.train.amp)
 
-    def backward(self, loss: torch.Tensor, optimizer: str) -> None:
-        """Clear ``optimizer``'s gradients, then backpropagate the (scaled, for fp16) loss."""
+    def zero_grad(self, optimizer: str) -> None:
+        """Clear the gradients of ``optimizer``'s parameters (before the backward pass it steps on)."""
         self.optimizers[optimizer].zero_grad(set_to_none=True)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Backpropagate the (scaled, for fp16) loss; gradients add to what is there."""
         self.scaler.scale(loss).backward()
 
     def step(self, optimizer: str) -> None:

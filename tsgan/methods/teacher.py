@@ -6,33 +6,21 @@ The training batches are the cross-modality sampler's (P identities x K pairs); 
 their IR half, so the teacher sees P x K IR images of P identities per step, as BoT would.
 Only FE_T (stem + layer1..3) of the result is used later (``tsgan.models.Teacher``).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import torch
 
-from ..config import Config, LossConfig
-from ..losses import batch_hard_triplet, id_loss
+from ..config import Config
+from ..losses import reid_loss
 from ..models import build_backbone
-from .stepmodel import StepModel
-
-
-def bot_losses(out: dict[str, torch.Tensor], labels: torch.Tensor, loss_cfg: LossConfig) -> dict[str, torch.Tensor]:
-    """The first two terms of L_ReID, Eq. (8): lambda1 * ID (Eq. 9-10) on F, lambda2 * triplet (Eq. 11) on V."""
-    id_ = id_loss(out["logits"], labels, loss_cfg.label_smooth)
-    tri = batch_hard_triplet(out["V"], labels, loss_cfg.margin)
-    return {"id": id_, "tri": tri, "reid": loss_cfg.lambda1 * id_ + loss_cfg.lambda2 * tri}
-
-
-def backbone_optimizer(params, cfg: Config) -> torch.optim.Adam:
-    """Adam, lr 3.5e-4, weight decay 5e-4 on weights and biases alike (paper Sec. IV-B)."""
-    return torch.optim.Adam([p for p in params if p.requires_grad], lr=cfg.optim.lr,
-                            weight_decay=cfg.optim.weight_decay)
+from .base import StepModel, backbone_optimizer
 
 
 class IRBaseline(StepModel):
-    """IR-only BoT (ID + triplet): one network, one optimizer ``B``."""
+    """IR-only BoT: L_ReID of Eq. (8) without its GAN term (ID + triplet), one optimizer ``B``."""
 
     kind = "teacher"
 
@@ -45,9 +33,13 @@ class IRBaseline(StepModel):
         self.X_I, self.labels = batch["ir"], batch["label"]
 
     def optimize_parameters(self) -> dict[str, float]:
+        lc = self.cfg.loss
         with self.autocast():
             out = self.train_nets["backbone"](self.X_I)
-            self.losses = bot_losses(out, self.labels, self.cfg.loss)
-        self.backward(self.losses["reid"], "B")
+            L = reid_loss(out["logits"], out["V"], self.labels, lambda1=lc.lambda1,
+                          lambda2=lc.lambda2, epsilon=lc.label_smooth, margin=lc.margin)
+        self.losses = {"id": L["id"], "tri": L["tri"], "reid": L["total"]}
+        self.zero_grad("B")
+        self.backward(L["total"])
         self.step("B")
         return self.end_step()

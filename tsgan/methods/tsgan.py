@@ -10,17 +10,23 @@ backbone's former encoder, FE_T the frozen teacher's.
 
     optimize_parameters():
         forward()          1: X_I' = G_I(X_R), and G_R's direction + both cycles
+        zero_grad("G")
         backward_G()       1: L_G = L_G^adv + omega * L_cyc (Eq. 1, 6, 7), D_I, D_R frozen
         step("G")          2: O_G updates G_I, G_R
+        zero_grad("B")
         backward_B()       3: L_Backbone = L_ReID (Eq. 8-12) + L_TS (Eq. 13-16) on X_R, X_I, X_I'
         step("B")          4: O_B updates the backbone
+        zero_grad("D")
         backward_D()       5-6: L_D (Eq. 2-5) on real pairs and the set M, everything detached
         step("D")          7: O_D updates D_I, D_R
 
-Frozen networks are called through their plain modules (``self.nets``); the networks being
-updated through ``self.train_nets`` (the DDP / compiled wrappers), so DDP only ever synchronises
-gradients of the network its optimizer is about to step.
+The generator and discriminator lines (1-2, 5-7) are :class:`GANPhases`, which the CycleGAN of
+notebook 03 (``tsgan.methods.cyclegan``) shares. Frozen networks are called through their plain
+modules (``self.nets``); the networks being updated through ``self.train_nets`` (the DDP /
+compiled wrappers), so DDP only ever synchronises gradients of the network its optimizer is about
+to step.
 """
+
 from __future__ import annotations
 
 from itertools import chain
@@ -29,15 +35,90 @@ from typing import Any
 import torch
 
 from ..config import Config
-from ..imaging import from_gan, ir_to_1ch, ir_to_3ch, to_gan
-from ..losses import (GANLoss, cycle_loss, discriminator_loss, discriminator_loss_R, generator_loss,
-                      reid_gan_loss, ts_losses)
-from ..models import ReIDBackbone, Teacher, build_backbone, build_discriminators, build_generators, frozen
-from .stepmodel import StepModel
-from .teacher import backbone_optimizer, bot_losses
+from ..freeze import frozen
+from ..imaging import ir_to_1ch, to_gan, to_image
+from ..losses import (
+    GANLoss,
+    cycle_loss,
+    discriminator_loss,
+    discriminator_loss_R,
+    generator_loss,
+    reid_gan_loss,
+    reid_loss,
+    ts_losses,
+)
+from ..models import ReIDBackbone, Teacher, build_backbone, build_discriminators, build_generators
+from .base import StepModel, backbone_optimizer
 
 
-class TSGAN(StepModel):
+class GANPhases(StepModel):
+    """The image-generation module's lines of Algorithm 1: G_I, G_R, D_I, D_R, O_G and O_D.
+
+    A subclass says where the joint D_I's feature maps come from: :meth:`generator_fmap` for line 1,
+    and ``self.fmap_real`` / ``self.fmap_fake`` (f(X_I), f(X_I')) set before :meth:`backward_D`.
+    """
+
+    def add_gan(self, fmap_channels: int) -> None:
+        """Build G_I, G_R, D_I, D_R and their Adam optimizers O_G, O_D (CycleGAN's settings)."""
+        cfg = self.cfg
+        G_I, G_R = build_generators(cfg.model)
+        D_I, D_R = build_discriminators(cfg.model, fmap_channels)
+        self.G_I, self.G_R = self.add_net("G_I", G_I), self.add_net("G_R", G_R)
+        self.D_I, self.D_R = self.add_net("D_I", D_I), self.add_net("D_R", D_R)
+        betas = (cfg.optim.gan_beta1, cfg.optim.gan_beta2)
+        G_params = chain(G_I.parameters(), G_R.parameters())
+        D_params = chain(D_I.parameters(), D_R.parameters())
+        self.add_optimizer("G", torch.optim.Adam(G_params, cfg.optim.gan_lr, betas))
+        self.add_optimizer("D", torch.optim.Adam(D_params, cfg.optim.gan_lr, betas))
+        self.gan = GANLoss(cfg.loss.gan_mode)
+        self.fmap_real: torch.Tensor | None = None
+        self.fmap_fake: torch.Tensor | None = None
+
+    def set_input(self, batch: dict[str, Any]) -> None:
+        """Algorithm 1 input: P x K pairs (X_R[i], X_I[i]) of identity ``label[i]``."""
+        self.X_R, self.X_I, self.labels = batch["rgb"], batch["ir"], batch["label"]
+        self.real_R, self.real_I = to_gan(self.X_R), to_gan(ir_to_1ch(self.X_I))
+
+    def forward(self) -> None:
+        """Line 1 (forward): X_I' = G_I(X_R), X_R' = G_R(X_I), the cycles G_R(X_I'), G_I(X_R')."""
+        G_I, G_R = self.train_nets["G_I"], self.train_nets["G_R"]
+        with self.autocast():
+            self.fake_I = G_I(self.real_R)
+            self.rec_R = G_R(self.fake_I)
+            self.fake_R = G_R(self.real_I)
+            self.rec_I = G_I(self.fake_R)
+        self.X_I_fake = to_image(self.fake_I)
+
+    def generator_fmap(self, X_I_fake: torch.Tensor) -> torch.Tensor:
+        """f(X_I') for the joint D_I in line 1, computed by a frozen network (gradients reach G)."""
+        raise NotImplementedError
+
+    def backward_G(self) -> None:
+        """Line 1 (loss): L_G, Eq. (7); D_I judges (X_I', f(X_I')) with f frozen, so only G learns."""
+        with self.autocast():
+            fmap_fake = self.generator_fmap(self.X_I_fake) if self.D_I.joint else None
+            cyc = cycle_loss(self.real_R, self.rec_R, self.real_I, self.rec_I)
+            L = generator_loss(self.D_I, self.D_R, self.fake_I, fmap_fake, self.fake_R, cyc,
+                               self.gan, self.cfg.loss.omega)
+        self.losses.update(G_adv_I=L["adv_I"], G_adv_R=L["adv_R"], G_cyc=L["cyc"], G=L["total"])
+        self.backward(L["total"])
+
+    def backward_D(self) -> None:
+        """Lines 5-6: L_D, Eq. (2)-(5), for D_I on (X_I, f(X_I)) vs M, and D_R on X_R vs G_R(X_I).
+
+        The feature maps are ``self.fmap_real`` and ``self.fmap_fake``, detached by the loss.
+        """
+        with self.autocast():
+            L_I = discriminator_loss(self.train_nets["D_I"], self.real_I, self.fake_I,
+                                     self.fmap_real, self.fmap_fake, self.gan)
+            L_R = discriminator_loss_R(self.train_nets["D_R"], self.real_R, self.fake_R, self.gan)
+        total = L_I["total"] + L_R["total"]
+        self.losses.update(D_I_real=L_I["real"], D_I_fake=L_I["fake"], D_R_real=L_R["real"],
+                           D_R_fake=L_R["fake"], D=total)
+        self.backward(total)
+
+
+class TSGAN(GANPhases):
     """Student backbone + G_I, G_R, D_I, D_R + frozen FE_T, with the optimizers O_G, O_B, O_D.
 
     Ablations (paper Table II) from the config: ``train.use_gan`` (False: the backbone alone on
@@ -47,124 +128,80 @@ class TSGAN(StepModel):
 
     kind = "tsgan"
 
-    def __init__(self, cfg: Config, num_classes: int, device: torch.device, teacher: ReIDBackbone | None = None):
+    def __init__(self, cfg: Config, num_classes: int, device: torch.device,
+                 teacher: ReIDBackbone | None = None):
         super().__init__(cfg, device)
         self.use_gan, self.use_teacher = cfg.train.use_gan, cfg.train.use_teacher
         if self.use_teacher and not self.use_gan:
-            raise ValueError("train.use_teacher=true needs train.use_gan=true: the TS losses (Eq. 14-16) compare "
-                             "teacher and student on generated IR images. For the paper's 'Backbone' row set both "
-                             "train.use_gan=false and train.use_teacher=false")
+            raise ValueError(
+                "train.use_teacher=true needs train.use_gan=true: the TS losses (Eq. 14-16) compare "
+                "teacher and student on generated IR images. For the paper's 'Backbone' row set "
+                "both train.use_gan=false and train.use_teacher=false")
         if (self.use_teacher or cfg.model.student_init == "teacher") and teacher is None:
-            raise ValueError("train.use_teacher=true and model.student_init=teacher need the pretrained IR teacher "
-                             "backbone: pass teacher=load_backbone(get_or_train_teacher(cfg))[0]")
-        if cfg.model.student_init not in ("pretrained", "teacher"):
-            raise ValueError(f"model.student_init must be 'pretrained' or 'teacher', got {cfg.model.student_init!r}")
+            raise ValueError(
+                "train.use_teacher=true and model.student_init=teacher need the pretrained IR "
+                "teacher backbone: pass teacher=load_backbone(get_or_train_teacher(cfg))[0]")
         backbone = build_backbone(cfg.model, num_classes)
-        if cfg.model.student_init == "teacher":  # the stand-in for ImageNet weights where none can be downloaded
+        if cfg.model.student_init == "teacher":  # stands in for ImageNet weights (none offline)
             backbone.load_state_dict(teacher.state_dict())
         self.backbone = self.add_net("backbone", backbone)
         self.add_optimizer("B", backbone_optimizer(self.backbone.parameters(), cfg))
         if self.use_teacher:
             self.teacher = self.add_net("teacher", Teacher(teacher))
         if self.use_gan:
-            G_I, G_R = build_generators(cfg.model)
-            D_I, D_R = build_discriminators(cfg.model, self.backbone.fmap_channels)
-            self.G_I, self.G_R = self.add_net("G_I", G_I), self.add_net("G_R", G_R)
-            self.D_I, self.D_R = self.add_net("D_I", D_I), self.add_net("D_R", D_R)
-            betas = (cfg.optim.gan_beta1, cfg.optim.gan_beta2)
-            self.add_optimizer("G", torch.optim.Adam(chain(G_I.parameters(), G_R.parameters()), cfg.optim.gan_lr, betas))
-            self.add_optimizer("D", torch.optim.Adam(chain(D_I.parameters(), D_R.parameters()), cfg.optim.gan_lr, betas))
-            self.gan = GANLoss(cfg.loss.gan_mode)
+            self.add_gan(self.backbone.fmap_channels)
 
-    def set_input(self, batch: dict[str, Any]) -> None:
-        """Algorithm 1 input: P x K pairs (X_R[i], X_I[i]) of identity ``label[i]``."""
-        self.X_R, self.X_I, self.labels = batch["rgb"], batch["ir"], batch["label"]
-        self.real_R, self.real_I = to_gan(self.X_R), to_gan(ir_to_1ch(self.X_I))
-
-    def forward(self) -> None:
-        """Line 1 (forward): X_I' = G_I(X_R), X_R' = G_R(X_I) and the cycles G_R(X_I'), G_I(X_R')."""
-        G_I, G_R = self.train_nets["G_I"], self.train_nets["G_R"]
-        with self.autocast():
-            self.fake_I = G_I(self.real_R)
-            self.rec_R = G_R(self.fake_I)
-            self.fake_R = G_R(self.real_I)
-            self.rec_I = G_I(self.fake_R)
-        self.X_I_fake = ir_to_3ch(from_gan(self.fake_I))
-
-    def backward_G(self) -> None:
-        """Line 1 (loss): L_G, Eq. (7); D_I judges (X_I', FE_S(X_I')) with FE_S frozen, so only G learns."""
-        with self.autocast():
-            fmap_fake = None
-            if self.D_I.joint:
-                with frozen(self.backbone):
-                    fmap_fake = self.backbone.former(self.X_I_fake)
-            cyc = cycle_loss(self.real_R, self.rec_R, self.real_I, self.rec_I)
-            L = generator_loss(self.D_I, self.D_R, self.fake_I, fmap_fake, self.fake_R, cyc, self.gan,
-                               self.cfg.loss.omega)
-        self.losses.update(G_adv_I=L["adv_I"], G_adv_R=L["adv_R"], G_cyc=L["cyc"], G=L["total"])
-        self.backward(L["total"], "G")
+    def generator_fmap(self, X_I_fake: torch.Tensor) -> torch.Tensor:
+        """FE_S(X_I') with the student frozen: L_G^adv reaches G_I through it, not the backbone."""
+        with frozen(self.backbone):
+            return self.backbone.former(X_I_fake)
 
     def backward_B(self) -> None:
         """Line 3: L_Backbone = L_ReID + L_TS on X_R, X_I and the detached X_I' (Eq. 8-16)."""
         lc = self.cfg.loss
-        groups = [self.X_R, self.X_I] + ([self.X_I_fake.detach()] if self.use_gan else [])
+        images = {"X_R": self.X_R, "X_I": self.X_I}
+        if self.use_gan:
+            images["X_I_fake"] = self.X_I_fake.detach()
         with self.autocast():
-            out = self.train_nets["backbone"](torch.cat(groups))
-            L = bot_losses(out, self.labels.repeat(len(groups)), lc)
-            fmaps = out["fmap"].chunk(len(groups))
-            self.fmap_real = fmaps[1]
-            total = L["reid"]
+            out = self.train_nets["backbone"](torch.cat(list(images.values())))
+            fmaps = dict(zip(images, out["fmap"].chunk(len(images)), strict=True))
+            self.fmap_real = fmaps["X_I"]
+            self.fmap_fake = fmaps.get("X_I_fake")
+            gan = None
+            if self.use_gan and self.D_I.joint:
+                gan = reid_gan_loss(self.D_I, self.real_I, self.fake_I, self.fmap_real,
+                                    self.fmap_fake, self.gan)
+                self.losses["B_gan"] = gan
+            L = reid_loss(out["logits"], out["V"], self.labels.repeat(len(images)), gan,
+                          lambda1=lc.lambda1, lambda2=lc.lambda2, lambda3=lc.lambda3,
+                          epsilon=lc.label_smooth, margin=lc.margin)
             self.losses.update(B_id=L["id"], B_tri=L["tri"])
-            if self.use_gan:
-                self.fmap_fake = fmaps[2]
-                if self.D_I.joint:
-                    gan = reid_gan_loss(self.D_I, self.real_I, self.fake_I, self.fmap_real, self.fmap_fake, self.gan)
-                    total = total + lc.lambda3 * gan
-                    self.losses["B_gan"] = gan
+            total = L["total"]
             if self.use_teacher:
-                ts = ts_losses(self.teacher(self.X_I), self.fmap_real, self.teacher(self.X_I_fake.detach()),
-                               self.fmap_fake, fmaps[0], lc.alpha_c, lc.alpha_s, lc.ts_losses, lc.ts_reduction)
+                ts = ts_losses(
+                    fT_real_ir=self.teacher(self.X_I), fS_real_ir=fmaps["X_I"],
+                    fT_fake_ir=self.teacher(images["X_I_fake"]), fS_fake_ir=fmaps["X_I_fake"],
+                    fS_rgb=fmaps["X_R"], alpha_c=lc.alpha_c, alpha_s=lc.alpha_s,
+                    which=lc.ts_losses, reduction=lc.ts_reduction)
                 total = total + ts["total"]
-                self.losses.update(B_ts_cd=ts["cd"], B_ts_real_ir=ts["real_ir"], B_ts_fake_ir=ts["fake_ir"],
-                                   B_ts=ts["total"])
+                self.losses.update(B_ts_cd=ts["cd"], B_ts_real_ir=ts["real_ir"],
+                                   B_ts_fake_ir=ts["fake_ir"], B_ts=ts["total"])
         self.losses["B"] = total
-        self.backward(total, "B")
-
-    def backward_D(self) -> None:
-        """Lines 5-6: L_D, Eq. (2)-(5), for D_I on (X_I, f(X_I)) vs M, and D_R on X_R vs G_R(X_I).
-
-        The feature maps are those of line 3 (computed before the backbone update), detached.
-        """
-        with self.autocast():
-            L_I = discriminator_loss(self.train_nets["D_I"], self.real_I, self.fake_I, self.fmap_real,
-                                     self.fmap_fake, self.gan)
-            L_R = discriminator_loss_R(self.train_nets["D_R"], self.real_R, self.fake_R, self.gan)
-        total = L_I["total"] + L_R["total"]
-        self.losses.update(D_I_real=L_I["real"], D_I_fake=L_I["fake"], D_R_real=L_R["real"], D_R_fake=L_R["fake"],
-                           D=total)
-        self.backward(total, "D")
+        self.backward(total)
 
     def optimize_parameters(self) -> dict[str, float]:
         """One step of Algorithm 1; returns every loss term (floats) for the log."""
         self.losses = {}
         if self.use_gan:
             self.forward()            # 1
+            self.zero_grad("G")
             self.backward_G()         # 1
             self.step("G")            # 2
+        self.zero_grad("B")
         self.backward_B()             # 3
         self.step("B")                # 4
         if self.use_gan:
+            self.zero_grad("D")
             self.backward_D()         # 5, 6
             self.step("D")            # 7
         return self.end_step()
-
-    @torch.no_grad()
-    def translate(self, X_R: torch.Tensor) -> torch.Tensor:
-        """G_I on a [0, 1] RGB batch: the fake IR images X_I' in [0, 1], 3 channels (paper Fig. 5)."""
-        G_I = self.nets["G_I"]
-        mode = G_I.training
-        G_I.eval()
-        try:
-            return ir_to_3ch(from_gan(G_I(to_gan(X_R.to(self.device)))))
-        finally:
-            G_I.train(mode)

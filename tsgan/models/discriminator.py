@@ -21,8 +21,6 @@ import torch.nn.functional as F
 from ..config import ModelConfig
 from .generator import init_weights
 
-FMAP_STRIDE = 16  # FE (stem + layer1..3) output resolution relative to the input
-
 
 def _check_image(x: torch.Tensor, channels: int) -> None:
     if x.dim() != 4 or x.shape[1] != channels:

@@ -1,6 +1,6 @@
 """The ReID Teacher module (paper Sec. III-C): FE_T, the former encoder of an IR-only backbone.
 
-The teacher is pretrained on IR images with ID + triplet losses (``tsgan.engine.teacher``); TS-GAN
+The teacher is pretrained on IR images with ID + triplet losses (``tsgan.methods.teacher``); TS-GAN
 then keeps only its stem + layer1..3, with fixed weights. This wrapper makes "fixed" hold whatever
 the caller does: parameters never require gradients, ``train()`` leaves it in eval mode (its batch
 norms keep their running statistics) and the forward pass runs under ``torch.no_grad``.

@@ -1,0 +1,5 @@
+"""Step models (what the trainer drives): one training step each, built on ``base.StepModel``.
+
+``tsgan.TSGAN`` (Algorithm 1), ``cyclegan.CycleGAN`` (its generation module alone, notebook 03),
+``teacher.IRBaseline`` (the IR teacher's pretraining, Sec. III-C).
+"""
