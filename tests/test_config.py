@@ -1,7 +1,9 @@
 """Config presets, dotted overrides, save/load, digests."""
+import dataclasses
+
 import pytest
 
-from tsgan.config import Config, get_config, replace
+from tsgan.config import Config, choices, get_config, replace
 
 
 def test_paper_preset_is_the_recipe_of_section_iv_b():
@@ -55,3 +57,40 @@ def test_cpu_preset_is_small():
     cfg = get_config("cpu")
     assert cfg.model.arch == "resnet18" and cfg.model.pretrained == "" and cfg.data.workers == 0
     assert cfg.data.height * cfg.data.width < get_config("paper").data.height * get_config("paper").data.width / 10
+
+
+# Every field with a few allowed values, written out here (independently of its Literal type).
+CHOICES = {
+    "model.student_init": ("pretrained", "teacher"),
+    "model.discriminator": ("joint", "ordinary"),
+    "model.neck_feat": ("V", "bn"),
+    "loss.ts_losses": ("all", "cross", "none"),
+    "loss.ts_reduction": ("sum", "mean"),
+    "loss.gan_mode": ("vanilla", "lsgan"),
+    "train.amp": ("off", "bf16", "fp16"),
+    "eval.mode": ("all", "indoor"),
+    "eval.shots": (1, 10),
+    "eval.draw": ("seeded", "official"),
+}
+
+
+@pytest.mark.parametrize("key, allowed", CHOICES.items())
+def test_enumerated_fields_accept_their_choices_only(key, allowed):
+    section, name = key.split(".")
+    for value in allowed:
+        assert getattr(getattr(get_config("cpu", [f"{key}={value}"]), section), name) == value
+    listed = ", ".join(repr(v) for v in allowed)
+    with pytest.raises(ValueError, match=f"{key} must be one of {listed}; got 'nope'"):
+        get_config("cpu", [f"{key}=nope"])  # from an override
+    cfg = get_config("cpu")
+    with pytest.raises(ValueError, match=f"{key} must be one of"):
+        setattr(getattr(cfg, section), name, "nope")  # from Python
+    with pytest.raises(ValueError, match=f"{key} must be one of"):
+        type(getattr(cfg, section))(**{name: "nope"})  # at construction
+
+
+def test_the_choices_are_exactly_the_enumerated_fields():
+    found = {f"{s}.{f.name}": choices(type(getattr(Config(), s)), f.name)
+             for s in ("data", "model", "loss", "optim", "train", "eval")
+             for f in dataclasses.fields(getattr(Config(), s))}
+    assert {k: v for k, v in found.items() if v} == CHOICES

@@ -91,24 +91,30 @@ def _write(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_a_function_level_import_cycle_is_found(tmp_path):
-    root = _write(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/a.py": "from .b import f\n",
-        "pkg/b.py": "def f():\n    from . import a\n",
-    })
+    root = _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from .b import f\n",
+            "pkg/b.py": "def f():\n    from . import a\n",
+        },
+    )
     assert find_cycle(import_graph(root)) == ["pkg.a", "pkg.b", "pkg.a"]
 
 
 def test_a_cycle_through_a_package_init_is_found(tmp_path):
-    root = _write(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/low/__init__.py": "from .report import r\n",
-        "pkg/low/report.py": "from ..data.synth import s\n",
-        "pkg/low/metrics.py": "",
-        "pkg/data/__init__.py": "",
-        "pkg/data/synth.py": "from .base import b\n",
-        "pkg/data/base.py": "from ..low.metrics import m\n",
-    })
+    root = _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/low/__init__.py": "from .report import r\n",
+            "pkg/low/report.py": "from ..data.synth import s\n",
+            "pkg/low/metrics.py": "",
+            "pkg/data/__init__.py": "",
+            "pkg/data/synth.py": "from .base import b\n",
+            "pkg/data/base.py": "from ..low.metrics import m\n",
+        },
+    )
     cycle = find_cycle(import_graph(root))
     assert cycle is not None and "pkg.low" in cycle and "pkg.data.base" in cycle
 

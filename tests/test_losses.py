@@ -263,3 +263,20 @@ def test_step5_discriminator_losses_update_only_discriminators(nets):
     assert grads(nets["D_I"]) == {True} and grads(nets["D_R"]) == {True}
     for name in ("B", "G_I", "G_R"):
         assert grads(nets[name]) == {False}, name
+
+
+def test_reid_loss_is_eq8_weighted_sum():
+    """L_ReID = l1 * ID + l2 * Tri + l3 * L_ReID^GAN (Eq. 8), with distinct weights so a swap shows."""
+    g = torch.Generator().manual_seed(3)
+    logits, feats = torch.randn(6, 4, generator=g), torch.randn(6, 5, generator=g)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    gan = torch.tensor(0.7)
+    ce = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.2)
+    tri = L.batch_hard_triplet(feats, labels, 0.5)
+    out = L.reid_loss(logits, feats, labels, gan, lambda1=2.0, lambda2=5.0, lambda3=11.0,
+                      epsilon=0.2, margin=0.5)
+    assert out["id"] == pytest.approx(float(ce)) and out["tri"] == pytest.approx(float(tri))
+    assert out["total"] == pytest.approx(2.0 * float(ce) + 5.0 * float(tri) + 11.0 * 0.7)
+    plain = L.reid_loss(logits, feats, labels, None, lambda1=2.0, lambda2=5.0, lambda3=11.0,
+                        epsilon=0.2, margin=0.5)
+    assert plain["total"] == pytest.approx(2.0 * float(ce) + 5.0 * float(tri))  # no GAN term

@@ -46,7 +46,10 @@ def as_chw(img: Image) -> torch.Tensor:
     else:
         t = img.detach().float().cpu()
     if t.dim() != 3 or t.shape[0] not in (1, 3):
-        raise ValueError(f"expected an image (3, H, W) / (1, H, W) tensor or (H, W[, 3]) array, got shape {tuple(t.shape)}")
+        raise ValueError(
+            "expected an image (3, H, W) / (1, H, W) tensor or (H, W[, 3]) array, "
+            f"got shape {tuple(t.shape)}"
+        )
     return t.expand(3, -1, -1).clamp(0, 1)
 
 
@@ -54,14 +57,21 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return plt.subplots(figsize=figsize)[1] if ax is None else ax
 
 
-def show_images(images: Sequence[Image] | torch.Tensor, nrow: int, titles: Sequence[str] | None = None,
-                ax: Axes | None = None, pad: int = 2) -> Axes:
-    """A grid of images, ``nrow`` per row (torchvision's ``make_grid`` convention), optional titles."""
+def show_images(
+    images: Sequence[Image] | torch.Tensor,
+    nrow: int,
+    titles: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    pad: int = 2,
+) -> Axes:
+    """A grid of images, ``nrow`` per row (torchvision's ``make_grid``), optional titles."""
     imgs = [as_chw(im) for im in images]
     if not imgs:
         raise ValueError("show_images got no images")
     if len({tuple(im.shape) for im in imgs}) > 1:
-        raise ValueError(f"all images must have one size, got {sorted({tuple(im.shape) for im in imgs})}")
+        raise ValueError(
+            f"all images must have one size, got {sorted({tuple(im.shape) for im in imgs})}"
+        )
     if titles is not None and len(titles) != len(imgs):
         raise ValueError(f"got {len(titles)} titles for {len(imgs)} images")
     grid = make_grid(torch.stack(imgs), nrow=nrow, padding=pad, pad_value=1.0)
@@ -73,12 +83,23 @@ def show_images(images: Sequence[Image] | torch.Tensor, nrow: int, titles: Seque
     ax.axis("off")
     for i, title in enumerate(titles or []):
         r, c = divmod(i, nrow)
-        ax.text(pad + c * (w + pad) + w / 2, r * (h + pad) + pad - 1, title, ha="center", va="bottom", fontsize=7)
+        ax.text(
+            pad + c * (w + pad) + w / 2,
+            r * (h + pad) + pad - 1,
+            title,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
     return ax
 
 
-def histograms(hists: Mapping[str, np.ndarray], ax: Axes | None = None, xlabel: str = "intensity",
-               title: str = "") -> Axes:
+def histograms(
+    hists: Mapping[str, np.ndarray],
+    ax: Axes | None = None,
+    xlabel: str = "intensity",
+    title: str = "",
+) -> Axes:
     """Overlayed normalised histograms (each a vector of bin counts over [0, 1]), one per label."""
     ax = _axes(ax, (5, 3))
     for label, h in hists.items():
@@ -92,8 +113,14 @@ def histograms(hists: Mapping[str, np.ndarray], ax: Axes | None = None, xlabel: 
     return ax
 
 
-def bar_chart(values: Mapping[str, float], ax: Axes | None = None, ylabel: str = "", title: str = "",
-              reference: Mapping[str, float] | None = None, reference_label: str = "") -> Axes:
+def bar_chart(
+    values: Mapping[str, float],
+    ax: Axes | None = None,
+    ylabel: str = "",
+    title: str = "",
+    reference: Mapping[str, float] | None = None,
+    reference_label: str = "",
+) -> Axes:
     """Bars of ``values``; optional ``reference`` values for the same keys drawn as black ticks."""
     ax = _axes(ax, (5, 3))
     names = list(values)
@@ -101,7 +128,15 @@ def bar_chart(values: Mapping[str, float], ax: Axes | None = None, ylabel: str =
     bars = ax.bar(x, [values[n] for n in names], color="tab:blue", alpha=0.8)
     ax.bar_label(bars, fmt="%.3g", fontsize=8)
     if reference is not None:
-        ax.scatter(x, [reference[n] for n in names], marker="_", s=600, color="black", label=reference_label, zorder=3)
+        ax.scatter(
+            x,
+            [reference[n] for n in names],
+            marker="_",
+            s=600,
+            color="black",
+            label=reference_label,
+            zorder=3,
+        )
         ax.legend()
     ax.set_xticks(x, names)
     ax.set_ylabel(ylabel)
@@ -109,9 +144,14 @@ def bar_chart(values: Mapping[str, float], ax: Axes | None = None, ylabel: str =
     return ax
 
 
-def grouped_bars(values: Mapping[str, Mapping[str, float]], errors: Mapping[str, Mapping[str, float]] | None = None,
-                 ax: Axes | None = None, ylabel: str = "", title: str = "") -> Axes:
-    """Grouped bars: one group per outer key of ``values``, one bar per inner key (same inner keys in
+def grouped_bars(
+    values: Mapping[str, Mapping[str, float]],
+    errors: Mapping[str, Mapping[str, float]] | None = None,
+    ax: Axes | None = None,
+    ylabel: str = "",
+    title: str = "",
+) -> Axes:
+    """Grouped bars: one group per outer key of ``values``, one bar per inner key (same inner keys
     every group); optional ``errors`` (same shape) as error bars, NaN/missing for none."""
     groups = list(values)
     if not groups:
@@ -125,8 +165,15 @@ def grouped_bars(values: Mapping[str, Mapping[str, float]], errors: Mapping[str,
     width = 0.8 / len(series)
     for i, s in enumerate(series):
         err = None if errors is None else [errors.get(g, {}).get(s, np.nan) for g in groups]
-        ax.bar(x + (i - (len(series) - 1) / 2) * width, [values[g][s] for g in groups], width, yerr=err,
-               capsize=3, label=s, alpha=0.85)
+        ax.bar(
+            x + (i - (len(series) - 1) / 2) * width,
+            [values[g][s] for g in groups],
+            width,
+            yerr=err,
+            capsize=3,
+            label=s,
+            alpha=0.85,
+        )
     ax.set_xticks(x, groups, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -135,14 +182,20 @@ def grouped_bars(values: Mapping[str, Mapping[str, float]], errors: Mapping[str,
 
 
 def plot_generated(X_R, X_I_fake, X_I, ax=None, n: int = 8):
-    """Paper Fig. 5: real RGB images (top), their fake IR G_I(X_R) (middle), real IR of the same people (bottom)."""
+    """Paper Fig. 5: real RGB images (top), their fake IR G_I(X_R) (middle), real IR images of the
+    same people (bottom)."""
     n = min(n, len(X_R))
     images = list(X_R[:n]) + list(X_I_fake[:n]) + list(X_I[:n])
     titles = ["X_R"] * n + ["G_I(X_R)"] * n + ["X_I"] * n
     return show_images(images, nrow=n, titles=titles, ax=ax)
 
 
-TRANSLATION_COLUMNS = (("real_R", "real RGB"), ("fake_I", "fake IR"), ("real_I", "real IR"), ("fake_R", "fake RGB"))
+TRANSLATION_COLUMNS = (
+    ("real_R", "real RGB"),
+    ("fake_I", "fake IR"),
+    ("real_I", "real IR"),
+    ("fake_R", "fake RGB"),
+)
 
 
 def _image(x: torch.Tensor) -> np.ndarray:
@@ -156,7 +209,9 @@ def plot_translations(snapshots: list[tuple[int, dict[str, torch.Tensor]]], n: i
     ``snapshots``: (step, GAN-space views) pairs, e.g. from ``CycleGAN.translate`` (notebook 03).
     """
     cols = len(TRANSLATION_COLUMNS) * n
-    fig, axes = plt.subplots(len(snapshots), cols, figsize=(0.75 * cols, 1.6 * len(snapshots)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(snapshots), cols, figsize=(0.75 * cols, 1.6 * len(snapshots)), squeeze=False
+    )
     for r, (step, views) in enumerate(snapshots):
         for k, (key, title) in enumerate(TRANSLATION_COLUMNS):
             for i in range(n):
@@ -170,27 +225,37 @@ def plot_translations(snapshots: list[tuple[int, dict[str, torch.Tensor]]], n: i
     return fig
 
 
-def example_pairs(dataset: CrossModalityDataset, data_cfg: DataConfig, n: int = 8,
-                  split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:
-    """(X_R, X_I): the first RGB and the first IR image of ``n`` identities of ``split``, test transforms, [0, 1]."""
+def example_pairs(
+    dataset: CrossModalityDataset, data_cfg: DataConfig, n: int = 8, split: str = "test"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(X_R, X_I): the first RGB and the first IR image of ``n`` identities of ``split``, with the
+    test transforms, in [0, 1]."""
     samples = dataset.subset(split)
     first = {}
     for s in samples:
         first.setdefault((s.pid, s.modality), s)
-    pids = sorted({pid for pid, m in first if m == "rgb"} & {pid for pid, m in first if m == "ir"})[:n]
+    pids = sorted({pid for pid, m in first if m == "rgb"} & {pid for pid, m in first if m == "ir"})[
+        :n
+    ]
     transform = build_transforms(data_cfg, False)
     load = lambda m: torch.stack([ImageDataset([first[(p, m)]], transform)[0]["img"] for p in pids])  # noqa: E731
     return load("rgb"), load("ir")
 
 
 # Loss terms grouped by the Algorithm 1 step that minimises them.
-STEP_PREFIXES = (("G", "generators O_G (line 1-2)"), ("B", "backbone O_B (line 3-4)"), ("D", "discriminators O_D (line 5-7)"))
+STEP_PREFIXES = (
+    ("G", "generators O_G (line 1-2)"),
+    ("B", "backbone O_B (line 3-4)"),
+    ("D", "discriminators O_D (line 5-7)"),
+)
 
 
 def loss_groups(keys: list[str]) -> list[tuple[str, list[str]]]:
-    """Logged loss names grouped by optimizer (G*, B*, D*); anything else (the teacher's) in one group."""
+    """Logged loss names grouped by optimizer (G*, B*, D*); the rest (teacher's) in one group."""
     keys = [k for k in keys if not k.startswith("lr_") and k not in ("kind", "step", "epoch")]
-    groups = [(title, [k for k in keys if k == p or k.startswith(p + "_")]) for p, title in STEP_PREFIXES]
+    groups = [
+        (title, [k for k in keys if k == p or k.startswith(p + "_")]) for p, title in STEP_PREFIXES
+    ]
     groups = [(t, ks) for t, ks in groups if ks]
     rest = [k for k in keys if not any(k in ks for _, ks in groups)]
     return groups + ([("losses", rest)] if rest else [])
@@ -200,14 +265,19 @@ def plot_losses(records: list[dict], axes=None):
     """One panel per optimizer with every loss term against the training step (log scale)."""
     steps = [r for r in records if r.get("kind") == "step"]
     if not steps:
-        raise ValueError("no step records to plot: the run logged none (train for at least train.log_every steps)")
+        raise ValueError(
+            "no step records to plot: the run logged none "
+            "(train for at least train.log_every steps)"
+        )
     groups = loss_groups(list(steps[-1]))
     if axes is None:
         axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.2), squeeze=False)[1][0]
     x = [r["step"] for r in steps]
     for ax, (title, keys) in zip(axes, groups):
         for k in keys:
-            y = [v if isinstance(v := r.get(k), (int, float)) and v > 0 else math.nan for r in steps]
+            y = [
+                v if isinstance(v := r.get(k), (int, float)) and v > 0 else math.nan for r in steps
+            ]
             ax.plot(x, y, label=k, lw=2.2 if k in ("G", "B", "D") else 1.0)
         ax.set(yscale="log", xlabel="step", title=title)
         ax.legend(fontsize=7, ncol=2)
@@ -230,8 +300,10 @@ def save_loss_figure(run: RunDir) -> Path:
 GREEN, RED = (0.1, 0.7, 0.2), (0.85, 0.1, 0.1)
 
 
-def _bordered(img: torch.Tensor, colour: tuple[float, float, float] | None, width: int) -> np.ndarray:
-    """(3, H, W) [0, 1] tensor -> (H + 2w, W + 2w, 3) array framed in ``colour`` (white when None)."""
+def _bordered(
+    img: torch.Tensor, colour: tuple[float, float, float] | None, width: int
+) -> np.ndarray:
+    """(3, H, W) [0, 1] tensor -> (H + 2w, W + 2w, 3) array framed in ``colour`` (None: white)."""
     arr = img.permute(1, 2, 0).numpy()
     out = np.ones((arr.shape[0] + 2 * width, arr.shape[1] + 2 * width, 3), dtype=np.float32)
     out[:] = colour if colour is not None else (1.0, 1.0, 1.0)
@@ -239,28 +311,40 @@ def _bordered(img: torch.Tensor, colour: tuple[float, float, float] | None, widt
     return out
 
 
-def ranked_lists(queries: Sequence[Sample], gallery: Sequence[Sample], distmat: np.ndarray | torch.Tensor,
-                 rows: Sequence[int], topk: int = 10, protocol: str = "sysu", size: tuple[int, int] = (128, 64),
-                 border: int = 4) -> Figure:
-    """Paper Fig. 4: each row a query and its top-``topk`` gallery images after the protocol's camera
-    rule, framed green when they show the query's identity and red otherwise."""
+def ranked_lists(
+    queries: Sequence[Sample],
+    gallery: Sequence[Sample],
+    distmat: np.ndarray | torch.Tensor,
+    rows: Sequence[int],
+    topk: int = 10,
+    protocol: str = "sysu",
+    size: tuple[int, int] = (128, 64),
+    border: int = 4,
+) -> Figure:
+    """Paper Fig. 4: each row a query and its top-``topk`` gallery images after the protocol's
+    camera rule, framed green when they show the query's identity and red otherwise."""
     dist = torch.as_tensor(np.asarray(distmat))
     q_pids = torch.tensor([queries[i].pid for i in rows])
     q_cams = torch.tensor([queries[i].cam for i in rows])
     order = stable_argsort(dist[list(rows)])
     g_pids, g_cams = torch.tensor([s.pid for s in gallery]), torch.tensor([s.cam for s in gallery])
     keep = keep_mask(protocol, q_pids, q_cams, g_pids[order], g_cams[order])
-    fig, axes = plt.subplots(len(rows), topk + 1, figsize=(0.85 * (topk + 1), 1.75 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), topk + 1, figsize=(0.85 * (topk + 1), 1.75 * len(rows)), squeeze=False
+    )
     for r, qi in enumerate(rows):
         ranked = order[r][keep[r]][:topk].tolist()
         items = [(queries[qi], None, "query")] + [
-            (gallery[j], GREEN if gallery[j].pid == queries[qi].pid else RED, str(k + 1)) for k, j in enumerate(ranked)
+            (gallery[j], GREEN if gallery[j].pid == queries[qi].pid else RED, str(k + 1))
+            for k, j in enumerate(ranked)
         ]
         for c, ax in enumerate(axes[r]):
             ax.axis("off")
             if c < len(items):
                 sample, colour, title = items[c]
-                ax.imshow(_bordered(resize(load_image(sample.path), size).float() / 255, colour, border))
+                ax.imshow(
+                    _bordered(resize(load_image(sample.path), size).float() / 255, colour, border)
+                )
                 ax.set_title(f"{title}\nid {sample.pid} c{sample.cam}", fontsize=7)
     fig.tight_layout()
     return fig
@@ -281,17 +365,35 @@ def cmc_curves(curves: Mapping[str, np.ndarray], ax: Axes | None = None, title: 
     return ax
 
 
-def neighbourhood(points: np.ndarray, labels: Sequence[int], centre: int, knn: Sequence[int],
-                  reciprocal: Sequence[int], expanded: Sequence[int], ax: Axes | None = None) -> Axes:
-    """A 2-D picture of one point's k nearest neighbours, its k-reciprocal set and the expanded set."""
+def neighbourhood(
+    points: np.ndarray,
+    labels: Sequence[int],
+    centre: int,
+    knn: Sequence[int],
+    reciprocal: Sequence[int],
+    expanded: Sequence[int],
+    ax: Axes | None = None,
+) -> Axes:
+    """A 2-D picture of one point's k nearest neighbours, k-reciprocal set and expanded set."""
     ax = plt.subplots(figsize=(5, 4))[1] if ax is None else ax
     pts = np.asarray(points)
     ax.scatter(pts[:, 0], pts[:, 1], c=np.asarray(labels), cmap="tab10", s=25, alpha=0.35)
-    groups = (("k nearest", knn, "o", 160, "0.5"), ("k-reciprocal", reciprocal, "s", 90, "k"),
-              ("expanded", sorted(set(expanded) - set(reciprocal)), "D", 90, "tab:red"))
+    groups = (
+        ("k nearest", knn, "o", 160, "0.5"),
+        ("k-reciprocal", reciprocal, "s", 90, "k"),
+        ("expanded", sorted(set(expanded) - set(reciprocal)), "D", 90, "tab:red"),
+    )
     for label, idx, marker, size, colour in groups:
         idx = [i for i in idx if i != centre]
-        ax.scatter(pts[idx, 0], pts[idx, 1], s=size, facecolors="none", edgecolors=colour, marker=marker, label=label)
+        ax.scatter(
+            pts[idx, 0],
+            pts[idx, 1],
+            s=size,
+            facecolors="none",
+            edgecolors=colour,
+            marker=marker,
+            label=label,
+        )
     ax.scatter(*pts[centre], marker="*", s=250, c="gold", edgecolors="k", label="probe", zorder=3)
     ax.legend(fontsize=8, loc="best")
     ax.set_xticks([])

@@ -14,7 +14,7 @@ import torch.nn as nn
 
 @contextmanager
 def frozen(*nets: nn.Module | None) -> Iterator[None]:
-    """Inside the block, ``nets`` act as constants: gradients flow *through* them, never *into* them.
+    """Inside the block, ``nets`` act as constants: gradients flow *through* them, not *into* them.
 
     Each parameter's previous ``requires_grad`` is restored on exit (BoT's fixed BN-neck bias stays
     fixed).

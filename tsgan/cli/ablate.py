@@ -1,4 +1,6 @@
-"""``python -m tsgan ablate``: paper Table II ablations over seeds (:mod:`tsgan.experiments.ablate`).
+"""``python -m tsgan ablate``: paper Table II ablations over seeds.
+
+The rows, training and scoring are :mod:`tsgan.experiments.ablate`.
 
 Examples::
 
@@ -20,10 +22,19 @@ from .common import add_config_arguments, config_from_args
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, run_folder=False)
-    parser.add_argument("--seeds", type=int, default=3,
-                        help="number of training seeds per row: train.seed, train.seed+1, ... (default 3)")
-    parser.add_argument("--rows", nargs="+", default=None, metavar="ROW",
-                        help=f"rows to run (default all): {' '.join(r.key for r in ROWS)}")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=3,
+        help="number of training seeds per row: train.seed, train.seed+1, ... (default 3)",
+    )
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        default=None,
+        metavar="ROW",
+        help=f"rows to run (default all): {' '.join(r.key for r in ROWS)}",
+    )
     parser.add_argument("--out", default=None, help="output folder (default runs/ablate/<preset>)")
 
 

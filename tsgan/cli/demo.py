@@ -1,4 +1,6 @@
-"""``python -m tsgan demo``: the whole pipeline on the embedded data (:mod:`tsgan.experiments.demo`)."""
+"""``python -m tsgan demo``: the whole pipeline on the embedded data.
+
+The steps are :mod:`tsgan.experiments.demo`."""
 
 from __future__ import annotations
 

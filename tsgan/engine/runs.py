@@ -17,11 +17,11 @@ from ..config import Config
 from ..data import CrossModalityDataset, get_dataset
 from ..data.dataset import build_train_loader
 from ..data.synthetic import GENERATOR_VERSION
-from ..paths import cache_dir
 from ..figures import save_loss_figure
 from ..methods.base import StepModel
 from ..methods.teacher import IRBaseline
 from ..methods.tsgan import TSGAN
+from ..paths import cache_dir
 from .checkpoint import load_backbone
 from .device import resolve_device
 from .distributed import env_dist_info, init_distributed

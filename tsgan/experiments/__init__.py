@@ -1,1 +1,1 @@
-"""Experiments built from cached runs: the ablation table (``ablate``, ``ablate_report``) and the demo."""
+"""Experiments built from cached runs: the ablation table (``ablate``, ``ablate_report``), demo."""

@@ -1,4 +1,4 @@
-"""The image-generation module of TS-GAN on its own (paper Sec. III-A): a CycleGAN between RGB and IR.
+"""The image-generation module of TS-GAN on its own (paper Sec. III-A): an RGB <-> IR CycleGAN.
 
 :class:`CycleGAN` runs Algorithm 1's generator and discriminator lines (1-2 and 5-7) without the
 ReID backbone update: the very phases and optimizers of the full step
@@ -18,17 +18,24 @@ from .tsgan import GANPhases
 
 
 class CycleGAN(GANPhases):
-    """G_I (RGB -> IR), G_R (IR -> RGB), D_I (joint or ordinary), D_R and the optimizers O_G, O_D."""
+    """G_I (RGB -> IR), G_R (IR -> RGB), D_I (joint or ordinary), D_R, optimizers O_G and O_D."""
 
     kind = "cyclegan"
 
-    def __init__(self, cfg: Config, device: torch.device | None = None,
-                 fmap_net: nn.Module | None = None, fmap_channels: int = 0) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        device: torch.device | None = None,
+        fmap_net: nn.Module | None = None,
+        fmap_channels: int = 0,
+    ) -> None:
         super().__init__(cfg, device or torch.device("cpu"))
         joint = cfg.model.discriminator == "joint"
         if joint and fmap_net is None:
-            raise ValueError("a joint D_I judges (image, feature map) pairs: pass fmap_net (e.g. a "
-                             "Teacher), or use model.discriminator=ordinary")
+            raise ValueError(
+                "a joint D_I judges (image, feature map) pairs: pass fmap_net (e.g. a "
+                "Teacher), or use model.discriminator=ordinary"
+            )
         self.fmap_net = fmap_net
         self.add_gan(fmap_channels or getattr(fmap_net, "fmap_channels", 1))
 
@@ -55,7 +62,9 @@ class CycleGAN(GANPhases):
 
     @torch.no_grad()
     def translate(self, X_R: torch.Tensor, X_I: torch.Tensor) -> dict[str, torch.Tensor]:
-        """GAN-space images of one cycle from [0, 1] loader batches: real, fake and reconstructed."""
+        """GAN-space images of one cycle from [0, 1] loader batches: real, fake, reconstructed."""
         self.set_input({"rgb": X_R, "ir": X_I, "label": None})
         self.forward()
-        return {k: getattr(self, k) for k in ("real_R", "real_I", "fake_I", "fake_R", "rec_R", "rec_I")}
+        return {
+            k: getattr(self, k) for k in ("real_R", "real_I", "fake_I", "fake_R", "rec_R", "rec_I")
+        }

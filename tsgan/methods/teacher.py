@@ -36,8 +36,15 @@ class IRBaseline(StepModel):
         lc = self.cfg.loss
         with self.autocast():
             out = self.train_nets["backbone"](self.X_I)
-            L = reid_loss(out["logits"], out["V"], self.labels, lambda1=lc.lambda1,
-                          lambda2=lc.lambda2, epsilon=lc.label_smooth, margin=lc.margin)
+            L = reid_loss(
+                out["logits"],
+                out["V"],
+                self.labels,
+                lambda1=lc.lambda1,
+                lambda2=lc.lambda2,
+                epsilon=lc.label_smooth,
+                margin=lc.margin,
+            )
         self.losses = {"id": L["id"], "tri": L["tri"], "reid": L["total"]}
         self.zero_grad("B")
         self.backward(L["total"])

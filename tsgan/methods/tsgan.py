@@ -94,12 +94,20 @@ class GANPhases(StepModel):
         raise NotImplementedError
 
     def backward_G(self) -> None:
-        """Line 1 (loss): L_G, Eq. (7); D_I judges (X_I', f(X_I')) with f frozen, so only G learns."""
+        """Line 1 (loss): L_G, Eq. (7); D_I judges (X_I', f(X_I')), f frozen, so only G learns."""
         with self.autocast():
             fmap_fake = self.generator_fmap(self.X_I_fake) if self.D_I.joint else None
             cyc = cycle_loss(self.real_R, self.rec_R, self.real_I, self.rec_I)
-            L = generator_loss(self.D_I, self.D_R, self.fake_I, fmap_fake, self.fake_R, cyc,
-                               self.gan, self.cfg.loss.omega)
+            L = generator_loss(
+                self.D_I,
+                self.D_R,
+                self.fake_I,
+                fmap_fake,
+                self.fake_R,
+                cyc,
+                self.gan,
+                self.cfg.loss.omega,
+            )
         self.losses.update(G_adv_I=L["adv_I"], G_adv_R=L["adv_R"], G_cyc=L["cyc"], G=L["total"])
         self.backward(L["total"])
 
@@ -109,12 +117,23 @@ class GANPhases(StepModel):
         The feature maps are ``self.fmap_real`` and ``self.fmap_fake``, detached by the loss.
         """
         with self.autocast():
-            L_I = discriminator_loss(self.train_nets["D_I"], self.real_I, self.fake_I,
-                                     self.fmap_real, self.fmap_fake, self.gan)
+            L_I = discriminator_loss(
+                self.train_nets["D_I"],
+                self.real_I,
+                self.fake_I,
+                self.fmap_real,
+                self.fmap_fake,
+                self.gan,
+            )
             L_R = discriminator_loss_R(self.train_nets["D_R"], self.real_R, self.fake_R, self.gan)
         total = L_I["total"] + L_R["total"]
-        self.losses.update(D_I_real=L_I["real"], D_I_fake=L_I["fake"], D_R_real=L_R["real"],
-                           D_R_fake=L_R["fake"], D=total)
+        self.losses.update(
+            D_I_real=L_I["real"],
+            D_I_fake=L_I["fake"],
+            D_R_real=L_R["real"],
+            D_R_fake=L_R["fake"],
+            D=total,
+        )
         self.backward(total)
 
 
@@ -128,19 +147,26 @@ class TSGAN(GANPhases):
 
     kind = "tsgan"
 
-    def __init__(self, cfg: Config, num_classes: int, device: torch.device,
-                 teacher: ReIDBackbone | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        num_classes: int,
+        device: torch.device,
+        teacher: ReIDBackbone | None = None,
+    ):
         super().__init__(cfg, device)
         self.use_gan, self.use_teacher = cfg.train.use_gan, cfg.train.use_teacher
         if self.use_teacher and not self.use_gan:
             raise ValueError(
-                "train.use_teacher=true needs train.use_gan=true: the TS losses (Eq. 14-16) compare "
-                "teacher and student on generated IR images. For the paper's 'Backbone' row set "
-                "both train.use_gan=false and train.use_teacher=false")
+                "train.use_teacher=true needs train.use_gan=true: the TS losses (Eq. 14-16) "
+                "compare teacher and student on generated IR images. For the paper's 'Backbone' "
+                "row set both train.use_gan=false and train.use_teacher=false"
+            )
         if (self.use_teacher or cfg.model.student_init == "teacher") and teacher is None:
             raise ValueError(
                 "train.use_teacher=true and model.student_init=teacher need the pretrained IR "
-                "teacher backbone: pass teacher=load_backbone(get_or_train_teacher(cfg))[0]")
+                "teacher backbone: pass teacher=load_backbone(get_or_train_teacher(cfg))[0]"
+            )
         backbone = build_backbone(cfg.model, num_classes)
         if cfg.model.student_init == "teacher":  # stands in for ImageNet weights (none offline)
             backbone.load_state_dict(teacher.state_dict())
@@ -169,23 +195,42 @@ class TSGAN(GANPhases):
             self.fmap_fake = fmaps.get("X_I_fake")
             gan = None
             if self.use_gan and self.D_I.joint:
-                gan = reid_gan_loss(self.D_I, self.real_I, self.fake_I, self.fmap_real,
-                                    self.fmap_fake, self.gan)
+                gan = reid_gan_loss(
+                    self.D_I, self.real_I, self.fake_I, self.fmap_real, self.fmap_fake, self.gan
+                )
                 self.losses["B_gan"] = gan
-            L = reid_loss(out["logits"], out["V"], self.labels.repeat(len(images)), gan,
-                          lambda1=lc.lambda1, lambda2=lc.lambda2, lambda3=lc.lambda3,
-                          epsilon=lc.label_smooth, margin=lc.margin)
+            L = reid_loss(
+                out["logits"],
+                out["V"],
+                self.labels.repeat(len(images)),
+                gan,
+                lambda1=lc.lambda1,
+                lambda2=lc.lambda2,
+                lambda3=lc.lambda3,
+                epsilon=lc.label_smooth,
+                margin=lc.margin,
+            )
             self.losses.update(B_id=L["id"], B_tri=L["tri"])
             total = L["total"]
             if self.use_teacher:
                 ts = ts_losses(
-                    fT_real_ir=self.teacher(self.X_I), fS_real_ir=fmaps["X_I"],
-                    fT_fake_ir=self.teacher(images["X_I_fake"]), fS_fake_ir=fmaps["X_I_fake"],
-                    fS_rgb=fmaps["X_R"], alpha_c=lc.alpha_c, alpha_s=lc.alpha_s,
-                    which=lc.ts_losses, reduction=lc.ts_reduction)
+                    fT_real_ir=self.teacher(self.X_I),
+                    fS_real_ir=fmaps["X_I"],
+                    fT_fake_ir=self.teacher(images["X_I_fake"]),
+                    fS_fake_ir=fmaps["X_I_fake"],
+                    fS_rgb=fmaps["X_R"],
+                    alpha_c=lc.alpha_c,
+                    alpha_s=lc.alpha_s,
+                    which=lc.ts_losses,
+                    reduction=lc.ts_reduction,
+                )
                 total = total + ts["total"]
-                self.losses.update(B_ts_cd=ts["cd"], B_ts_real_ir=ts["real_ir"],
-                                   B_ts_fake_ir=ts["fake_ir"], B_ts=ts["total"])
+                self.losses.update(
+                    B_ts_cd=ts["cd"],
+                    B_ts_real_ir=ts["real_ir"],
+                    B_ts_fake_ir=ts["fake_ir"],
+                    B_ts=ts["total"],
+                )
         self.losses["B"] = total
         self.backward(total)
 
@@ -193,15 +238,15 @@ class TSGAN(GANPhases):
         """One step of Algorithm 1; returns every loss term (floats) for the log."""
         self.losses = {}
         if self.use_gan:
-            self.forward()            # 1
+            self.forward()  # 1
             self.zero_grad("G")
-            self.backward_G()         # 1
-            self.step("G")            # 2
+            self.backward_G()  # 1
+            self.step("G")  # 2
         self.zero_grad("B")
-        self.backward_B()             # 3
-        self.step("B")                # 4
+        self.backward_B()  # 3
+        self.step("B")  # 4
         if self.use_gan:
             self.zero_grad("D")
-            self.backward_D()         # 5, 6
-            self.step("D")            # 7
+            self.backward_D()  # 5, 6
+            self.step("D")  # 7
         return self.end_step()

@@ -1,0 +1,111 @@
+"""docs/ARCHITECTURE.md's "Where is equation N" table: every equation of the paper (1-16) and
+Algorithm 1 has one row, and every function, test and notebook section it names exists."""
+
+import ast
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADING = "## Where is equation N"
+
+
+def equation_rows(text: str) -> list[dict[str, str]]:
+    """The table under HEADING as dicts of its columns (code spans unwrapped)."""
+    if HEADING not in text:
+        raise AssertionError(f"docs/ARCHITECTURE.md has no section {HEADING!r}")
+    section = text.split(HEADING, 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [c.strip().lower() for c in lines[0].strip("|").split("|")]
+    rows = []
+    for line in lines[2:]:
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
+def resolve_function(dotted: str) -> object:
+    """``package.module.attr[.attr]``: import the longest module prefix, then walk attributes."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[i:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(f"no module in {dotted!r}")
+
+
+def test_function_exists(reference: str) -> bool:
+    path, _, name = reference.partition("::")
+    file = ROOT / path
+    if not file.is_file():
+        return False
+    tree = ast.parse(file.read_text())
+    return any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body)
+
+
+test_function_exists.__test__ = False  # a helper, not a test
+
+
+def notebook_has_section(reference: str) -> bool:
+    number, _, title = reference.partition(" § ")
+    notebooks = sorted((ROOT / "notebooks").glob(f"{number}_*.ipynb"))
+    if len(notebooks) != 1:
+        return False
+    cells = json.loads(notebooks[0].read_text())["cells"]
+    headings = [
+        "".join(c["source"]).splitlines()[0]
+        for c in cells
+        if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("#")
+    ]
+    return any(title in h for h in headings)
+
+
+def check_table(text: str) -> list[str]:
+    """Every problem of the table, as one line each (empty when it is right)."""
+    problems = []
+    rows = equation_rows(text)
+    keys = [r["eq."] for r in rows]
+    expected = [str(n) for n in range(1, 17)] + ["Alg. 1"]
+    if keys != expected:
+        problems.append(f"rows {keys}, expected {expected}")
+    for r in rows:
+        try:
+            if not callable(resolve_function(r["function"])):
+                problems.append(f"Eq. {r['eq.']}: {r['function']} is not callable")
+        except (ImportError, AttributeError) as err:
+            problems.append(f"Eq. {r['eq.']}: {r['function']} does not resolve ({err})")
+        if not re.fullmatch(r"tests/test_\w+\.py::test_\w+", r["test"]) or not test_function_exists(
+            r["test"]
+        ):
+            problems.append(f"Eq. {r['eq.']}: no test {r['test']}")
+        if not notebook_has_section(r["notebook section"]):
+            problems.append(f"Eq. {r['eq.']}: no notebook section {r['notebook section']!r}")
+    return problems
+
+
+def test_equation_table_is_complete_and_resolves():
+    assert check_table((ROOT / "docs" / "ARCHITECTURE.md").read_text()) == []
+
+
+@pytest.mark.parametrize(
+    "old, new, problem",
+    [
+        ("`tsgan.losses.cycle_loss`", "`tsgan.losses.cycle_los`", "does not resolve"),
+        ("`tsgan.losses.reid_loss`", "`tsgan.methods.reid_loss`", "does not resolve"),
+        ("test_cycle_loss_is_mean_l1_of_both_cycles`", "test_cycle_loss_is_gone`", "no test"),
+        ("| 6 | L_cyc |", "| 66 | L_cyc |", "rows"),
+        ("03 § 2. The cycle-consistency loss", "03 § 2. The cycle loss", "no notebook section"),
+    ],
+)
+def test_a_wrong_entry_is_reported(old, new, problem):
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    assert old in text
+    problems = check_table(text.replace(old, new, 1))
+    assert problems and any(problem in p for p in problems), problems

@@ -1,0 +1,121 @@
+"""Cached-run keys (tsgan.engine.runs.run_key, built on Config.digest): exactly the fields that
+change a run's result change its key, checked field by field against lists written out here."""
+
+import dataclasses
+import hashlib
+import json
+
+import pytest
+
+from tsgan.config import Config, choices, from_dict, get_config, set_field
+from tsgan.engine.runs import run_key
+
+# Written out independently of the NOT_RESULT / TEACHER marks in tsgan/config.py.
+NOT_RESULT = {
+    "train.device",
+    "train.log_every",
+    "train.ckpt_every",
+    "train.out_dir",
+    "train.compile",
+}
+TEACHER = {
+    "model.arch",
+    "model.pretrained",
+    "model.last_stride",
+    "loss.lambda1",
+    "loss.lambda2",
+    "loss.label_smooth",
+    "loss.margin",
+    "optim.lr",
+    "optim.weight_decay",
+    "optim.warmup_epochs",
+    "optim.milestones",
+    "optim.gamma",
+    "train.seed",
+    "train.amp",
+    "train.channels_last",
+    "train.teacher_epochs",
+}
+SECTIONS = ("data", "model", "loss", "optim", "train", "eval")
+
+
+def every_field() -> list[str]:
+    return [f"{s}.{f.name}" for s in SECTIONS for f in dataclasses.fields(getattr(Config(), s))]
+
+
+def changed(cfg: Config, key: str) -> Config:
+    """A copy of ``cfg`` with ``key`` set to another valid value."""
+    section, name = key.split(".")
+    value = getattr(getattr(cfg, section), name)
+    allowed = choices(type(getattr(cfg, section)), name)
+    if allowed:
+        new = next(c for c in allowed if c != value)
+    elif isinstance(value, bool):
+        new = not value
+    elif isinstance(value, int | float):
+        new = value * 2 + 1
+    elif isinstance(value, tuple):
+        new = value + (99,)
+    else:
+        new = value + "x"
+    out = from_dict(cfg.to_dict())
+    set_field(out, key, new)
+    return out
+
+
+@pytest.mark.parametrize("key", every_field())
+def test_each_field_changes_the_keys_it_should(key):
+    cfg = get_config("cpu")
+    new = changed(cfg, key)
+    section = key.split(".")[0]
+    in_tsgan = section != "eval" and key not in NOT_RESULT
+    in_teacher = section == "data" or key in TEACHER
+    assert (run_key(new, "tsgan") != run_key(cfg, "tsgan")) == (in_tsgan or in_teacher), key
+    assert (run_key(new, "teacher") != run_key(cfg, "teacher")) == in_teacher, key
+
+
+def _reference_key(cfg: Config, kind: str, version: int) -> str:
+    """The run key as the run cache computed it before Config.digest did (keys must not move)."""
+    d = cfg.to_dict()
+    if kind == "teacher":
+        key = {"data": d["data"]}
+        for k in sorted(TEACHER):
+            s, f = k.split(".")
+            key.setdefault(s, {})[f] = d[s][f]
+    else:
+        key = {
+            s: {f: v for f, v in d[s].items() if f"{s}.{f}" not in NOT_RESULT}
+            for s in ("data", "model", "loss", "optim", "train")
+        }
+        if cfg.train.use_teacher or cfg.model.student_init == "teacher":
+            key["teacher"] = _reference_key(cfg, "teacher", version)
+    if cfg.data.dataset == "synthetic":
+        key["synthetic_version"] = version
+    return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+
+
+@pytest.mark.parametrize(
+    "preset, overrides",
+    [
+        ("cpu", []),
+        ("paper", []),
+        ("cpu", ["model.discriminator=ordinary", "loss.ts_losses=cross"]),
+        (
+            "cpu",
+            ["train.use_gan=false", "train.use_teacher=false", "model.student_init=pretrained"],
+        ),
+        ("paper", ["data.dataset=sysu", "data.root=/data/SYSU-MM01", "train.amp=bf16"]),
+    ],
+)
+def test_keys_are_those_of_the_earlier_recipe(preset, overrides):
+    """Existing runs/cache folders stay valid: the keys did not change with the move to digest."""
+    from tsgan.data.synthetic import GENERATOR_VERSION
+
+    cfg = get_config(preset, overrides)
+    for kind in ("teacher", "tsgan"):
+        assert run_key(cfg, kind) == _reference_key(cfg, kind, GENERATOR_VERSION)
+
+
+def test_unknown_kind():
+    with pytest.raises(ValueError, match="'teacher' or 'tsgan'"):
+        run_key(get_config("cpu"), "student")
