@@ -78,7 +78,7 @@ def load_rand_perm_cam(split_file: str | Path) -> list[list[np.ndarray]]:
             f"It ships with the official evaluation code ({OFFICIAL_SPLIT_URL}); pass its path as split_file "
             "(--split-file on the command line), or use draw='seeded', which needs no file."
         )
-    from scipy.io import loadmat
+    from scipy.io import loadmat  # deferred on purpose: only the official draw reads .mat files
 
     content = loadmat(str(path))
     if "rand_perm_cam" not in content:
