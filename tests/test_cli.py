@@ -86,3 +86,15 @@ def test_cached_runs_are_keyed_by_the_embedded_data_version(monkeypatch):
     after = {kind: runs.run_key(cfg, kind) for kind in ("teacher", "tsgan")}
     assert all(before[k] != after[k] for k in before)
     assert runs.run_key(real, "teacher") == real_before  # real datasets do not depend on the generator
+
+
+def test_every_command_is_the_cli_module_of_its_name():
+    """``python -m tsgan <name>`` runs ``tsgan.cli.<name>`` (dashes as underscores), nothing else."""
+    import importlib
+
+    from tsgan.__main__ import COMMANDS
+
+    for name, (module_name, _) in COMMANDS.items():
+        assert module_name == f"tsgan.cli.{name.replace('-', '_')}"
+        module = importlib.import_module(module_name)
+        assert callable(module.add_arguments) and callable(module.run)
