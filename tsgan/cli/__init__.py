@@ -1,1 +1,4 @@
-"""Command modules of ``python -m tsgan``: each exposes ``add_arguments(parser)`` and ``run(args) -> int``."""
+"""Command modules of ``python -m tsgan``.
+
+Each exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
