@@ -17,6 +17,9 @@ COMMANDS = {
     "demo": ("tsgan.cli.demo", "the whole pipeline on the embedded data, in minutes on a CPU"),
     "ablate": ("tsgan.cli.ablate", "paper Table II ablations over seeds"),
     "assignments": ("tsgan.cli.assignments", "build student and instructor notebooks"),
+    "export": ("tsgan.cli.export", "write the deployed student backbone as ONNX or TorchScript"),
+    "extract": ("tsgan.cli.extract", "test features of a folder of images, saved with their paths"),
+    "search": ("tsgan.cli.search", "rank a gallery folder for query images: figure and CSV"),
 }
 
 

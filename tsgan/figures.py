@@ -329,23 +329,33 @@ def ranked_lists(
     order = stable_argsort(dist[list(rows)])
     g_pids, g_cams = torch.tensor([s.pid for s in gallery]), torch.tensor([s.cam for s in gallery])
     keep = keep_mask(protocol, q_pids, q_cams, g_pids[order], g_cams[order])
-    fig, axes = plt.subplots(
-        len(rows), topk + 1, figsize=(0.85 * (topk + 1), 1.75 * len(rows)), squeeze=False
-    )
+    grid = []
     for r, qi in enumerate(rows):
         ranked = order[r][keep[r]][:topk].tolist()
-        items = [(queries[qi], None, "query")] + [
-            (gallery[j], GREEN if gallery[j].pid == queries[qi].pid else RED, str(k + 1))
-            for k, j in enumerate(ranked)
-        ]
+        q, hits = queries[qi], [gallery[j] for j in ranked]
+        grid.append([(q.path, None, f"query\nid {q.pid} c{q.cam}")] + [
+            (g.path, GREEN if g.pid == q.pid else RED, f"{k + 1}\nid {g.pid} c{g.cam}")
+            for k, g in enumerate(hits)
+        ])
+    return image_rows(grid, size, border)
+
+
+def image_rows(
+    rows: Sequence[Sequence[tuple[str, tuple[float, float, float] | None, str]]],
+    size: tuple[int, int] = (128, 64),
+    border: int = 4,
+) -> Figure:
+    """A grid of images, one row per list of (path, frame colour or None, title): the layout of
+    paper Fig. 4, shared by :func:`ranked_lists` and ``tsgan search`` (unlabelled images)."""
+    cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(0.85 * cols, 1.75 * len(rows)), squeeze=False)
+    for r, items in enumerate(rows):
         for c, ax in enumerate(axes[r]):
             ax.axis("off")
             if c < len(items):
-                sample, colour, title = items[c]
-                ax.imshow(
-                    _bordered(resize(load_image(sample.path), size).float() / 255, colour, border)
-                )
-                ax.set_title(f"{title}\nid {sample.pid} c{sample.cam}", fontsize=7)
+                path, colour, title = items[c]
+                ax.imshow(_bordered(resize(load_image(path), size).float() / 255, colour, border))
+                ax.set_title(title, fontsize=7)
     fig.tight_layout()
     return fig
 

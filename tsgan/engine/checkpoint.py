@@ -97,7 +97,12 @@ def checkpoint_config(state: dict[str, Any], path: str | Path = "<state>") -> Co
 
 def load_backbone(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, Config]:
     """The student (or teacher) ReID backbone stored in a checkpoint, in eval mode, with its config."""
-    state = load_checkpoint(path, map_location)
+    return backbone_from_state(load_checkpoint(path, map_location), path, map_location)
+
+
+def backbone_from_state(state: dict[str, Any], path: str | Path = "<state>",
+                        map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, Config]:
+    """:func:`load_backbone` on a checkpoint already loaded (to read its other entries too)."""
     cfg = checkpoint_config(state, path)
     models = state.get("models", {})
     if "backbone" not in models or "num_classes" not in state:
