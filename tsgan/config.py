@@ -87,7 +87,7 @@ class TrainConfig:
     teacher_epochs: int = 60            # IR-only teacher pretraining
     log_every: int = 20                 # steps between metric log lines
     ckpt_every: int = 1                 # epochs between checkpoints
-    out_dir: str = "runs"               # one sub-folder per run
+    out_dir: str = ""                   # run folders: "" = $TSGAN_RUNS or runs/; cached runs in <out_dir>/cache/
     use_gan: bool = True                # False: backbone only (Table II "Backbone")
     use_teacher: bool = True
 

@@ -24,6 +24,7 @@ from .checkpoint import load_backbone
 from .device import resolve_device
 from .distributed import env_dist_info, init_distributed
 from .figures import save_loss_figure
+from .provenance import record_provenance
 from .rundir import RunDir
 from .stepmodel import StepModel
 from .teacher import IRBaseline
@@ -78,6 +79,7 @@ def _train(cfg: Config, run_dir: str | Path, make_model: Callable[..., StepModel
     run = RunDir(run_dir)
     if info.is_main:
         run.create(cfg)
+        record_provenance(run.path, device)
     dataset = load_dataset(cfg)
     seed_everything(cfg.train.seed + info.rank)
     num_classes = dataset.num_train_ids
@@ -112,8 +114,8 @@ def train_tsgan(cfg: Config, run_dir: str | Path, teacher: str | Path | None = N
 
 
 def cached_run(cfg: Config, kind: str) -> RunDir:
-    """The run folder under runs/cache/ of the ``kind`` run for ``cfg``."""
-    return RunDir(cache_dir() / f"{kind}-{cfg.name}-{run_key(cfg, kind)}")
+    """The run folder of the ``kind`` run for ``cfg``: under ``<train.out_dir or runs>/cache/``."""
+    return RunDir(cache_dir(cfg.train.out_dir) / f"{kind}-{cfg.name}-{run_key(cfg, kind)}")
 
 
 @contextmanager
