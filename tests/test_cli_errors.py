@@ -1,4 +1,5 @@
 """Errors a user can act on: one line on stderr, exit code 2; --debug / TSGAN_DEBUG=1 for the traceback."""
+
 import argparse
 
 import pytest
@@ -23,7 +24,7 @@ def _one_error_line(capsys) -> str:
 def test_unknown_config_field_is_one_line_exit_2(capsys):
     assert main(["train-teacher", "--preset", "cpu", "optim.lrr=1e-3"]) == 2
     line = _one_error_line(capsys)
-    assert "unknown config field 'optim.lrr'" in line and not line.startswith("error: \"")
+    assert "unknown config field 'optim.lrr'" in line and not line.startswith('error: "')
 
 
 def test_bad_value_is_one_line_exit_2(capsys):
@@ -65,7 +66,10 @@ def test_checkpoint_with_other_objects_is_refused_not_called_corrupt(tmp_path):
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(path)
     message = str(info.value)
-    assert "not a tsgan checkpoint (contains objects other than tensors; refused for safety)" in message
+    assert (
+        "not a tsgan checkpoint (contains objects other than tensors; refused for safety)"
+        in message
+    )
     assert "argparse.Namespace" in message and "corrupt" not in message
     whole = tmp_path / "ok.pt"
     torch.save({"w": torch.zeros(100)}, whole)

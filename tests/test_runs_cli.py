@@ -1,4 +1,5 @@
 """Trust features: what a run folder records about its origin, and ``python -m tsgan runs list``."""
+
 import json
 import subprocess
 import sys
@@ -27,14 +28,18 @@ def test_a_run_records_its_origin_and_is_listed(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TSGAN_RUNS", str(tmp_path / "runs"))
     args = [*_overrides(tiny_config(tiny_dataset(tmp_path))), "train.log_every=1"]
     command = ["train-teacher", "--preset", "cpu", *args, "--stop-at-step", "1"]
-    monkeypatch.setattr(sys, "argv", ["tsgan/__main__.py", *command])  # as `python -m tsgan` sets it
+    monkeypatch.setattr(
+        sys, "argv", ["tsgan/__main__.py", *command]
+    )  # as `python -m tsgan` sets it
     assert main(sys.argv[1:]) == 0
     (run_path,) = (tmp_path / "runs" / "cache").glob("teacher-cpu-*")
     run = RunDir(run_path)
     assert run.config_path.is_file() and run.read_metrics("step")
     (session,) = read_provenance(run.path)
-    head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+        check=True,
+    ).stdout.strip()
     assert session["git"]["commit"] == head and isinstance(session["git"]["dirty"], bool)
     assert session["environment"]["device"] == "cpu" and session["environment"]["threads"] >= 1
     assert {"python", "torch", "cpu"} <= set(session["environment"])
@@ -44,15 +49,32 @@ def test_a_run_records_its_origin_and_is_listed(tmp_path, monkeypatch, capsys):
     assert main(["runs", "list"]) == 0
     row = _table(capsys)[run_path.name]
     # 1 teacher epoch x 3 batches; stopped after 1 step
-    assert row == {"run": run_path.name, "kind": "teacher", "preset": "cpu", "steps": "1/3",
-                   "finished": "no"}
+    assert row == {
+        "run": run_path.name,
+        "kind": "teacher",
+        "preset": "cpu",
+        "steps": "1/3",
+        "finished": "no",
+    }
 
     # resuming adds a session; finishing and an evaluation report show in the list
     assert main(["train-teacher", "--preset", "cpu", *args]) == 0
     assert len(read_provenance(run.path)) == 2 and run.finished
-    report = {"dataset": "sysu", "results": [
-        {"setting": "all-search single-shot", "reranked": True, "mean": {"R1": 99.0, "mAP": 99.0}},
-        {"setting": "all-search single-shot", "reranked": False, "mean": {"R1": 41.25, "mAP": 38.5}}]}
+    report = {
+        "dataset": "sysu",
+        "results": [
+            {
+                "setting": "all-search single-shot",
+                "reranked": True,
+                "mean": {"R1": 99.0, "mAP": 99.0},
+            },
+            {
+                "setting": "all-search single-shot",
+                "reranked": False,
+                "mean": {"R1": 41.25, "mAP": 38.5},
+            },
+        ],
+    }
     (run.checkpoints / "eval_sysu_all_1shot_seeded.json").write_text(json.dumps(report))
     capsys.readouterr()
     assert main(["runs", "list"]) == 0

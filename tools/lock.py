@@ -8,6 +8,7 @@ x86-64 wheels (the CUDA libraries and triton that the default torch wheel pulls 
 environment marker, so the same lock installs on macOS and ARM machines too. Ranges for users stay
 in pyproject.toml; tests/test_packaging.py checks that every pinned version lies inside them.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,12 @@ def install_all_extras() -> None:
 
 def frozen() -> list[str]:
     """``name==version`` lines of this interpreter's environment, sorted by name."""
-    out = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     lines = [ln.strip() for ln in out.splitlines() if ln.strip() and not ln.startswith("#")]
     odd = [ln for ln in lines if "==" not in ln]
     if odd:

@@ -9,6 +9,7 @@ One row per run folder: kind (teacher | tsgan), preset, steps done / total, fini
 the scores of its first evaluation report (rank-1 and mAP, %) when it has been evaluated. It only
 reads what the runs wrote (config.json, metrics.jsonl, checkpoints/final.pt, eval reports).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,11 @@ COLUMNS = ("run", "kind", "preset", "steps", "finished", "R1", "mAP", "evaluated
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="runs_command", metavar="subcommand", required=True)
     listing = sub.add_parser("list", help="one line per cached run")
-    listing.add_argument("--root", default="",
-                         help="runs folder (default: $TSGAN_RUNS or runs/); lists <root>/cache/*")
+    listing.add_argument(
+        "--root",
+        default="",
+        help="runs folder (default: $TSGAN_RUNS or runs/); lists <root>/cache/*",
+    )
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -64,12 +68,19 @@ def describe(run: Path) -> dict[str, str]:
     if kind in EPOCHS_FIELD:
         section, field = EPOCHS_FIELD[kind]
         per_epoch = config["data"]["batches_per_epoch"] or next(
-            (r["step"] for r in metrics if r.get("kind") == "epoch"), 0)
+            (r["step"] for r in metrics if r.get("kind") == "epoch"), 0
+        )
         total = str(config[section][field] * per_epoch) if per_epoch else "?"
-    row = {"run": run.name, "kind": kind, "preset": config.get("name", "?"),
-           "steps": f"{done}/{total}",
-           "finished": "yes" if (run / "checkpoints" / "final.pt").is_file() else "no",
-           "R1": "", "mAP": "", "evaluated on": ""}
+    row = {
+        "run": run.name,
+        "kind": kind,
+        "preset": config.get("name", "?"),
+        "steps": f"{done}/{total}",
+        "finished": "yes" if (run / "checkpoints" / "final.pt").is_file() else "no",
+        "R1": "",
+        "mAP": "",
+        "evaluated on": "",
+    }
     reports = eval_reports(run)
     if reports:
         r1, mean_ap, setting = first_scores(json.loads(reports[0].read_text()))
@@ -86,8 +97,11 @@ def format_rows(rows: list[dict[str, str]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     folder = cache_dir(args.root)
-    runs = sorted(p for p in folder.glob("*") if p.is_dir() and (p / "config.json").is_file()) \
-        if folder.is_dir() else []
+    runs = (
+        sorted(p for p in folder.glob("*") if p.is_dir() and (p / "config.json").is_file())
+        if folder.is_dir()
+        else []
+    )
     if not runs:
         print(f"no cached runs under {folder} (train one with: python -m tsgan train --preset cpu)")
         return 0

@@ -8,6 +8,7 @@ produced it and the hardware it ran on (threads and CPU model explain timing dif
      "git": {"commit": "3783730...", "dirty": false},
      "environment": {"python": "3.11.7", "torch": "2.14.1", "device": "cpu", "threads": 2, ...}}
 """
+
 from __future__ import annotations
 
 import datetime
@@ -28,9 +29,11 @@ FILE_NAME = "provenance.jsonl"
 
 def git_state(root: Path = REPO_ROOT) -> dict[str, Any] | None:
     """``{"commit", "dirty"}`` of the checkout tsgan runs from; None outside a git checkout."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              check=True, timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")
@@ -54,8 +57,14 @@ def cpu_model() -> str:
 def environment(device: torch.device | str) -> dict[str, Any]:
     """Python, torch, the device (with the GPU's name), CPU threads and model, the platform."""
     device = torch.device(device)
-    env = {"python": platform.python_version(), "torch": torch.__version__, "device": str(device),
-           "threads": torch.get_num_threads(), "cpu": cpu_model(), "platform": platform.platform()}
+    env = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "cpu": cpu_model(),
+        "platform": platform.platform(),
+    }
     if device.type == "cuda":
         env["gpu"] = torch.cuda.get_device_name(device)
         env["cuda"] = torch.version.cuda
@@ -66,8 +75,10 @@ def record_provenance(run_path: str | Path, device: torch.device | str) -> dict[
     """Append this session's record to ``<run>/provenance.jsonl`` and return it."""
     record = {
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": list(sys.argv), "tsgan": __version__,
-        "git": git_state(), "environment": environment(device),
+        "argv": list(sys.argv),
+        "tsgan": __version__,
+        "git": git_state(),
+        "environment": environment(device),
     }
     with (Path(run_path) / FILE_NAME).open("a") as f:
         f.write(json.dumps(record) + "\n")

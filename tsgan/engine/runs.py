@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 from ..config import Config
 from ..data import CrossModalityDataset, get_dataset
+from ..data.check import require_valid
 from ..data.dataset import build_train_loader
 from ..data.synthetic import GENERATOR_VERSION
 from ..paths import cache_dir
@@ -65,8 +66,10 @@ def needs_teacher(cfg: Config) -> bool:
 
 
 def load_dataset(cfg: Config) -> CrossModalityDataset:
-    """The dataset named by ``cfg.data`` (the embedded one is generated on first use)."""
+    """The dataset named by ``cfg.data`` (the embedded one is generated on first use), after
+    ``python -m tsgan data check``'s structure check for the real ones."""
     d = cfg.data
+    require_valid(d.dataset, d.root)  # real datasets: stop early, naming the first layout problem
     kwargs = {"synthetic": {"seed": d.synth_seed}, "regdb": {"trial": d.regdb_trial}}.get(d.dataset, {})
     return get_dataset(d.dataset, d.root, **kwargs)
 
