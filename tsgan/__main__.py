@@ -27,13 +27,14 @@ COMMANDS = {
 }
 # Python's errors for bad input, and tsgan's own (matched by name: the modules import torch).
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
-TSGAN_USER_ERRORS = {"CheckpointError", "DatasetError", "DivergenceError"}
+TSGAN_USER_ERRORS = {"CheckpointError", "DatasetError", "DivergenceError", "MissingExtraError"}
 
 
 def is_user_error(err: BaseException) -> bool:
     """An error whose message tells the user what to fix (no traceback needed)."""
     return isinstance(err, USER_ERRORS) or any(
-        c.__name__ in TSGAN_USER_ERRORS and c.__module__.startswith("tsgan.") for c in type(err).__mro__
+        c.__name__ in TSGAN_USER_ERRORS and c.__module__.startswith("tsgan.")
+        for c in type(err).__mro__
     )
 
 

@@ -86,6 +86,7 @@ class TrainConfig:
     compile: bool = False               # torch.compile the networks
     teacher_epochs: int = 60            # IR-only teacher pretraining
     log_every: int = 20                 # steps between metric log lines
+    log: str = "files"                  # files (metrics.jsonl, figures) | tensorboard (also event files)
     ckpt_every: int = 1                 # epochs between checkpoints
     out_dir: str = ""                   # run folders: "" = $TSGAN_RUNS or runs/; cached runs in <out_dir>/cache/
     use_gan: bool = True                # False: backbone only (Table II "Backbone")

@@ -18,8 +18,9 @@ from typing import Any
 
 from ..config import Config
 
-# Fields that choose where a run is written, not what it computes: a run may be resumed with others.
-_WHERE_NOT_WHAT = {"train.out_dir"}
+# Fields that choose where and how a run is recorded, not what it computes: a run may be resumed
+# with other values.
+_WHERE_NOT_WHAT = {"train.out_dir", "train.log"}
 
 
 class RunDir:

@@ -28,12 +28,13 @@ from .figures import save_loss_figure
 from .provenance import record_provenance
 from .rundir import RunDir
 from .stepmodel import StepModel
+from .tensorboard import open_log
 from .teacher import IRBaseline
 from .trainer import Trainer, seed_everything
 from .tsgan_model import TSGAN
 
 # Config fields that do not change what a run computes (left out of the cache key).
-_NOT_RESULT = {"train": {"device", "log_every", "ckpt_every", "out_dir", "compile"}}
+_NOT_RESULT = {"train": {"device", "log_every", "log", "ckpt_every", "out_dir", "compile"}}
 # The teacher depends on data, the backbone and its own recipe only (not on the GAN or TS settings).
 _TEACHER_FIELDS = {
     "model": {"arch", "pretrained", "last_stride"},
@@ -80,15 +81,17 @@ def _train(cfg: Config, run_dir: str | Path, make_model: Callable[..., StepModel
     device = resolve_device(cfg.train.device, info.local_rank)
     info = init_distributed(device)
     run = RunDir(run_dir)
+    board = None
     if info.is_main:
         run.create(cfg)
         record_provenance(run.path, device)
+        board = open_log(cfg.train.log, run.path)  # before the data: a missing extra fails at once
     dataset = load_dataset(cfg)
     seed_everything(cfg.train.seed + info.rank)
     num_classes = dataset.num_train_ids
     model = make_model(cfg, num_classes, device)
     loader = build_train_loader(cfg, dataset, info.rank, info.world_size)
-    trainer = Trainer(model, loader, run, epochs, num_classes, info, desc)
+    trainer = Trainer(model, loader, run, epochs, num_classes, info, desc, board)
     if not trainer.fit(stop_at_step):
         return None
     trainer.export(run.final)

@@ -159,6 +159,11 @@ class TSGAN(StepModel):
         return self.end_step()
 
     @torch.no_grad()
+    def visuals(self) -> dict[str, torch.Tensor]:
+        """The batch's real RGB and IR images and, with the GAN, the generated IR G_I(x_R)."""
+        shown = {"real RGB": self.X_R, "real IR": self.X_I}
+        return {**shown, "fake IR": self.X_I_fake} if self.use_gan else shown
+
     def translate(self, X_R: torch.Tensor) -> torch.Tensor:
         """G_I on a [0, 1] RGB batch: the fake IR images X_I' in [0, 1], 3 channels (paper Fig. 5)."""
         G_I = self.nets["G_I"]
