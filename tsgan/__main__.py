@@ -16,7 +16,7 @@ import os
 import sys
 
 COMMANDS = {
-    "data": ("tsgan.data.cli", "generate the embedded dataset, summarise a dataset"),
+    "data": ("tsgan.data.cli", "generate the embedded dataset, summarise or check a dataset"),
     "train-teacher": ("tsgan.engine.cli_teacher", "pretrain the IR-only teacher"),
     "train": ("tsgan.engine.cli_train", "train TS-GAN (Algorithm 1)"),
     "evaluate": ("tsgan.eval.cli", "evaluate a checkpoint with a standard protocol"),

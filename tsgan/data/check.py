@@ -8,7 +8,7 @@ Statuses: ``ok``; ``missing`` and ``invalid`` (the readers would fail: these sto
 ``unexpected`` (something the readers ignore, e.g. a stray folder) and ``warning`` (a count that
 differs from the published one: an incomplete copy, or a subset on purpose) only inform.
 
-Published counts (DESIGN facts copied in data/README.md): SYSU-MM01 491 ids = 296 train + 99 val
+Published counts (also listed in data/README.md): SYSU-MM01 491 ids = 296 train + 99 val
 + 96 test, 22,258 RGB + 11,909 IR train+val images, 3,803 IR test queries; RegDB 206 + 206 ids
 and 2,060 images per side and split in each of 10 trials; LLCM 713 training ids. The embedded
 data (a tree holding ``synthetic.json``) has its own sizes: its expected counts are recomputed
