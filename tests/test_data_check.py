@@ -87,7 +87,7 @@ def test_training_stops_with_the_check_message(sysu, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cam5/ (RGB) missing" in err and "data check" in err
-    assert not (tmp_path / "runs" / "cache").exists() or not any((tmp_path / "runs").rglob("*.pt"))
+    assert not (tmp_path / "runs").exists()  # stopped before writing a run folder
 
 
 def test_regdb_trials_lists_and_alignment(regdb, tmp_path):

@@ -67,16 +67,16 @@ def needs_teacher(cfg: Config) -> bool:
 
 
 def load_dataset(cfg: Config) -> CrossModalityDataset:
-    """The dataset named by ``cfg.data`` (the embedded one is generated on first use), after
-    ``python -m tsgan data check``'s structure check for the real ones."""
+    """The dataset named by ``cfg.data`` (the embedded one is generated on first use)."""
     d = cfg.data
-    require_valid(d.dataset, d.root)  # real datasets: stop early, naming the first layout problem
     kwargs = {"synthetic": {"seed": d.synth_seed}, "regdb": {"trial": d.regdb_trial}}.get(d.dataset, {})
     return get_dataset(d.dataset, d.root, **kwargs)
 
 
 def _train(cfg: Config, run_dir: str | Path, make_model: Callable[..., StepModel], epochs: int, desc: str,
            stop_at_step: int | None) -> Path | None:
+    # real datasets: stop before anything is written, naming the first layout problem
+    require_valid(cfg.data.dataset, cfg.data.root)
     info = env_dist_info()
     device = resolve_device(cfg.train.device, info.local_rank)
     info = init_distributed(device)
@@ -109,6 +109,7 @@ def train_tsgan(cfg: Config, run_dir: str | Path, teacher: str | Path | None = N
                 stop_at_step: int | None = None) -> Path | None:
     """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by default
     the cached one for ``cfg`` (trained first if needed) when the run needs one (:func:`needs_teacher`)."""
+    require_valid(cfg.data.dataset, cfg.data.root)  # before the teacher's run folder is made
     teacher_net = None
     if needs_teacher(cfg):
         teacher_net = load_backbone(teacher or get_or_train_teacher(cfg))[0]
