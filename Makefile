@@ -5,15 +5,27 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: venv demo test unit lab notebooks bench clean
+LOCK := requirements.lock
 
+.PHONY: venv lock demo test unit lab notebooks bench clean
+
+## venv: the exact versions of requirements.lock when present, else the ranges of pyproject.toml
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(wildcard $(LOCK))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip >/dev/null
-	$(PY) -m pip install -e ".[dev]"
+	if [ -f $(LOCK) ]; then \
+	  $(PY) -m pip install -r $(LOCK) && $(PY) -m pip install -e . --no-deps; \
+	else \
+	  $(PY) -m pip install -e ".[dev]"; \
+	fi
 	touch $(STAMP)
+
+## lock: install the ranges of pyproject.toml (every extra) into .venv, then pin what is installed
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) tools/lock.py $(LOCK)
 
 ## demo: generate the embedded data (if missing), train, evaluate, write a report
 demo: $(STAMP)

@@ -37,3 +37,40 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make test" in ci
+
+
+def _lock_pins() -> dict[str, str]:
+    """requirements.lock as {normalised name: version} (environment markers dropped)."""
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        line = line.split(";")[0].strip()
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"requirements.lock line {line!r} is not an exact pin (name==version)"
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_lock_pins_every_dependency_inside_its_range():
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = project["dependencies"] + [s for extra in project["optional-dependencies"].values()
+                                       for s in extra]
+    pins = _lock_pins()
+    problems = []
+    for spec in specs:
+        req = Requirement(spec)
+        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        if name not in pins:
+            problems.append(f"{req.name} is not pinned")
+        elif not req.specifier.contains(pins[name], prereleases=True):
+            problems.append(f"{req.name}=={pins[name]} is outside {req.specifier}")
+    assert not problems, f"requirements.lock is stale ({problems}); regenerate it with `make lock`"
+    assert "tsgan" not in pins, "the lock must not pin tsgan itself (make venv installs it editable)"
+
+
+def test_make_venv_installs_the_lock_then_the_package_without_dependencies():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install -r $(LOCK)" in makefile and "pip install -e . --no-deps" in makefile
+    assert "tools/lock.py" in makefile

@@ -28,6 +28,7 @@ TSLosses = Literal["all", "cross", "none"]
 TSReduction = Literal["sum", "mean"]
 GANMode = Literal["vanilla", "lsgan"]
 AMP = Literal["off", "bf16", "fp16"]
+TrainLog = Literal["files", "tensorboard"]
 EvalMode = Literal["all", "indoor"]
 Shots = Literal[1, 10]
 Draw = Literal["seeded", "official"]
@@ -132,8 +133,9 @@ class TrainConfig(_Checked):
     compile: bool = field(default=False, metadata=NOT_RESULT)  # torch.compile the networks
     teacher_epochs: int = field(default=60, metadata=TEACHER)  # IR-only teacher pretraining
     log_every: int = field(default=20, metadata=NOT_RESULT)  # steps between metric log lines
+    log: TrainLog = field(default="files", metadata=NOT_RESULT)  # files | tensorboard (also event files)
     ckpt_every: int = field(default=1, metadata=NOT_RESULT)  # epochs between checkpoints
-    out_dir: str = field(default="runs", metadata=NOT_RESULT)  # one sub-folder per run
+    out_dir: str = field(default="", metadata=NOT_RESULT)  # "" = $TSGAN_RUNS or runs/; cache in <out_dir>/cache/
     use_gan: bool = True                # False: backbone only (Table II "Backbone")
     use_teacher: bool = True
 

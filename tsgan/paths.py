@@ -17,11 +17,12 @@ def resolve_path(path: str | Path) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def runs_dir() -> Path:
-    """Run folders; ``$TSGAN_RUNS`` overrides the default ``<repo>/runs``."""
-    return resolve_path(os.environ.get("TSGAN_RUNS", "runs"))
+def runs_dir(out_dir: str = "") -> Path:
+    """Run folders: ``out_dir`` (config ``train.out_dir``) when given, else ``$TSGAN_RUNS``, else
+    ``<repo>/runs``."""
+    return resolve_path(out_dir or os.environ.get("TSGAN_RUNS", "runs"))
 
 
-def cache_dir() -> Path:
+def cache_dir(out_dir: str = "") -> Path:
     """Results shared between notebooks, keyed by config ("load if present, else train")."""
-    return runs_dir() / "cache"
+    return runs_dir(out_dir) / "cache"

@@ -5,6 +5,7 @@ Examples::
     python -m tsgan data synth --out data/synthetic_sysu --seed 0
     python -m tsgan data synth --out data/synthetic_regdb --layout regdb
     python -m tsgan data summary --dataset sysu --root /data/SYSU-MM01
+    python -m tsgan data check --dataset sysu --root /data/SYSU-MM01   # exit 1 if it cannot be read
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     summary.add_argument("--dataset", required=True, choices=dataset_names())
     summary.add_argument("--root", required=True, help="dataset root")
     summary.add_argument("--trial", type=int, default=None, help="RegDB trial (1..10)")
+    check = sub.add_parser("check", help="compare a tree with the published layout and counts")
+    check.add_argument("--dataset", required=True, choices=("sysu", "regdb", "llcm"))
+    check.add_argument("--root", required=True, help="dataset root")
 
 
 def camera_table(data: CrossModalityDataset) -> str:
@@ -59,6 +63,16 @@ def run(args: argparse.Namespace) -> int:
         images = sum(1 for p in out.rglob("*") if p.suffix in (".jpg", ".bmp"))
         print(f"wrote {images} images in the {args.layout} layout to {out} ({time.perf_counter() - start:.1f} s)")
         return 0
+    if args.data_command == "check":
+        from ..data.check import check_dataset, first_problem, format_rows
+
+        rows = check_dataset(args.dataset, args.root)
+        print(format_rows(rows))
+        problem = first_problem(rows)
+        print(f"{args.dataset} at {args.root}: " + ("readable" if problem is None else
+              f"cannot be read until the {sum(r.status in ('missing', 'invalid') for r in rows)} "
+              "missing/invalid row(s) are fixed"))
+        return 0 if problem is None else 1
     kwargs = {"trial": args.trial} if args.trial is not None else {}
     data = get_dataset(args.dataset, args.root, **kwargs)
     print(data.summary())

@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 
 from ..config import replace
+from ..data.check import require_valid
+from ..paths import resolve_path
 from ..engine.checkpoint import load_backbone
 from ..engine.device import resolve_device
 from ..eval.report import evaluate_model, format_table, save_report
@@ -45,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         "eval__rerank": args.rerank or None, "eval__flip": args.flip or None,
     }
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    require_valid(cfg.data.dataset, resolve_path(cfg.data.root))  # as protocol_trials reads it
     settings = [(m, s) for m in ("all", "indoor") for s in (1, 10)] if args.all_settings else None
     report = evaluate_model(backbone.features, cfg, settings=settings, name=Path(args.checkpoint).stem)
     report["checkpoint"] = str(Path(args.checkpoint).resolve())

@@ -13,6 +13,8 @@ A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so i
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -76,16 +78,31 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"expected a checkpoint file at {path}, found {'a folder' if path.exists() else 'nothing'}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, zipfile errors...
+    except pickle.UnpicklingError as err:
+        found = re.search(r"GLOBAL (\S+)", str(err))
+        if found is None:
+            raise _unreadable(path, err) from err
+        # weights_only refused a pickled class: a readable file, but not one tsgan wrote
         raise CheckpointError(
-            f"cannot read checkpoint {path} ({path.stat().st_size} bytes): {type(err).__name__}: {err}\n"
-            "  the file is truncated or corrupt (or not written by torch.save); tsgan writes checkpoints "
-            "atomically, so this one was damaged after writing. Delete it and resume from an earlier one, "
-            "or retrain."
+            f"{path} is not a tsgan checkpoint (contains objects other than tensors; refused for "
+            f"safety): it holds {found.group(1)}; tsgan checkpoints hold only tensors, numbers, "
+            "strings, lists and dicts"
         ) from err
+    except Exception as err:  # torch raises RuntimeError, EOFError, KeyError, zipfile errors...
+        raise _unreadable(path, err) from err
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a dict written by tsgan")
     return state
+
+
+def _unreadable(path: Path, err: Exception) -> CheckpointError:
+    """The error for a file torch cannot parse at all (cut short, overwritten, not a torch file)."""
+    return CheckpointError(
+        f"cannot read checkpoint {path} ({path.stat().st_size} bytes): {type(err).__name__}: {err}\n"
+        "  the file is truncated or corrupt (or not written by torch.save); tsgan writes checkpoints "
+        "atomically, so this one was damaged after writing. Delete it and resume from an earlier one, "
+        "or retrain."
+    )
 
 
 def checkpoint_config(state: dict[str, Any], path: str | Path = "<state>") -> Config:

@@ -4,6 +4,7 @@
 
     <run>/config.json          the resolved Config (reload with Config.load)
     <run>/metrics.jsonl        one JSON object per line: {"kind": "step" | "epoch" | ..., "step": ..., losses}
+    <run>/provenance.jsonl     per start or resume: version, git commit, command line, machine
     <run>/checkpoints/last.pt  everything needed to resume exactly (written atomically)
     <run>/checkpoints/final.pt the finished model (written last: its presence marks a finished run)
     <run>/figures/             plots written by the run
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+
+# Fields that choose where and how a run is recorded, not what it computes: a run may be resumed
+# with other values.
+_WHERE_NOT_WHAT = {"train.out_dir", "train.log"}
 
 
 class RunDir:
@@ -57,9 +62,9 @@ class RunDir:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.figures.mkdir(exist_ok=True)
         if self.config_path.is_file():
-            old = Config.load(self.config_path)
-            if old.to_dict() != cfg.to_dict():
-                diff = {k: v for k, v in _flat(cfg.to_dict()).items() if _flat(old.to_dict()).get(k) != v}
+            old = _flat(Config.load(self.config_path).to_dict())
+            diff = {k for k, v in _flat(cfg.to_dict()).items() if old.get(k) != v} - _WHERE_NOT_WHAT
+            if diff:
                 raise ValueError(
                     f"run folder {self.path} already holds a run with another config (differs in {sorted(diff)}); "
                     "use a new folder to start a new run, or the same config to resume it"

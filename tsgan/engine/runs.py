@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 from ..config import Config
 from ..data import CrossModalityDataset, get_dataset
+from ..data.check import require_valid
 from ..data.dataset import build_train_loader
 from ..data.synthetic import GENERATOR_VERSION
 from ..figures import save_loss_figure
@@ -25,7 +26,9 @@ from ..paths import cache_dir
 from .checkpoint import load_backbone
 from .device import resolve_device
 from .distributed import env_dist_info, init_distributed
+from .provenance import record_provenance
 from .rundir import RunDir
+from .tensorboard import open_log
 from .trainer import Trainer, seed_everything
 
 # The sections that make a training run's result (``eval`` only scores it).
@@ -62,18 +65,23 @@ def load_dataset(cfg: Config) -> CrossModalityDataset:
 
 def _train(cfg: Config, run_dir: str | Path, make_model: Callable[..., StepModel], epochs: int, desc: str,
            stop_at_step: int | None) -> Path | None:
+    # real datasets: stop before anything is written, naming the first layout problem
+    require_valid(cfg.data.dataset, cfg.data.root)
     info = env_dist_info()
     device = resolve_device(cfg.train.device, info.local_rank)
     info = init_distributed(device)
     run = RunDir(run_dir)
+    board = None
     if info.is_main:
         run.create(cfg)
+        record_provenance(run.path, device)
+        board = open_log(cfg.train.log, run.path)  # before the data: a missing extra fails at once
     dataset = load_dataset(cfg)
     seed_everything(cfg.train.seed + info.rank)
     num_classes = dataset.num_train_ids
     model = make_model(cfg, num_classes, device)
     loader = build_train_loader(cfg, dataset, info.rank, info.world_size)
-    trainer = Trainer(model, loader, run, epochs, num_classes, info, desc)
+    trainer = Trainer(model, loader, run, epochs, num_classes, info, desc, board)
     if not trainer.fit(stop_at_step):
         return None
     trainer.export(run.final)
@@ -91,6 +99,7 @@ def train_tsgan(cfg: Config, run_dir: str | Path, teacher: str | Path | None = N
                 stop_at_step: int | None = None) -> Path | None:
     """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by default
     the cached one for ``cfg`` (trained first if needed) when the run needs one (:func:`needs_teacher`)."""
+    require_valid(cfg.data.dataset, cfg.data.root)  # before the teacher's run folder is made
     teacher_net = None
     if needs_teacher(cfg):
         teacher_net = load_backbone(teacher or get_or_train_teacher(cfg))[0]
@@ -102,8 +111,8 @@ def train_tsgan(cfg: Config, run_dir: str | Path, teacher: str | Path | None = N
 
 
 def cached_run(cfg: Config, kind: str) -> RunDir:
-    """The run folder under runs/cache/ of the ``kind`` run for ``cfg``."""
-    return RunDir(cache_dir() / f"{kind}-{cfg.name}-{run_key(cfg, kind)}")
+    """The run folder of the ``kind`` run for ``cfg``: under ``<train.out_dir or runs>/cache/``."""
+    return RunDir(cache_dir(cfg.train.out_dir) / f"{kind}-{cfg.name}-{run_key(cfg, kind)}")
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .device import move_batch
 from .distributed import DistInfo, barrier, mean_over_ranks
 from .rundir import RunDir
+from .tensorboard import TensorBoardLog
 
 
 class DivergenceError(RuntimeError):
@@ -78,13 +79,15 @@ class Trainer:
     """Runs ``model`` for ``epochs`` epochs over ``loader`` in the run folder ``run``."""
 
     def __init__(self, model: StepModel, loader: DataLoader, run: RunDir, epochs: int, num_classes: int,
-                 info: DistInfo = DistInfo(), desc: str = "train"):
+                 info: DistInfo = DistInfo(), desc: str = "train",
+                 board: TensorBoardLog | None = None):
         self.model, self.loader, self.run, self.epochs = model, loader, run, epochs
         self.num_classes, self.info, self.desc = num_classes, info, desc
         self.cfg = model.cfg
         self.sampler = loader.batch_sampler
         self.epoch, self.batch, self.step = 0, 0, 0
         self.totals: dict[str, float] = {}  # sums of this epoch's losses (the epoch means in the log)
+        self.board = board  # optional TensorBoard mirror of the log (rank 0 only)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
@@ -115,6 +118,13 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------------
     def fit(self, stop_at_step: int | None = None) -> bool:
         """Train (resuming from ``last.pt`` when present). False when stopped early at ``stop_at_step``."""
+        try:
+            return self._fit(stop_at_step)
+        finally:
+            if self.board is not None:
+                self.board.close()
+
+    def _fit(self, stop_at_step: int | None) -> bool:
         rng = self.resume()
         tc = self.cfg.train
         self.model.train()
@@ -138,8 +148,8 @@ class Trainer:
                     for k, v in losses.items():
                         self.totals[k] = self.totals.get(k, 0.0) + v
                     if self.info.is_main and (self.step % tc.log_every == 0 or self.batch == self.sampler.batches_per_epoch):
-                        self.run.log({"kind": "step", "step": self.step, "epoch": self.epoch + 1, **losses,
-                                      **self.model.lr()})
+                        self.log({"kind": "step", "step": self.step, "epoch": self.epoch + 1, **losses,
+                                  **self.model.lr()})
                     bar.set_postfix({k: f"{losses[k]:.3g}" for k in list(losses)[-3:]})
                     stop = stop_at_step is not None and self.step >= stop_at_step
                     if stop and self.batch < self.sampler.batches_per_epoch:
@@ -159,12 +169,20 @@ class Trainer:
         """Epoch means to the log, the schedulers' step, and ``last.pt`` every ``train.ckpt_every`` epochs."""
         n = max(1, self.batch)
         if self.info.is_main:
-            self.run.log({"kind": "epoch", "step": self.step, "epoch": self.epoch + 1,
-                          **{k: v / n for k, v in self.totals.items()}, **self.model.lr()})
+            self.log({"kind": "epoch", "step": self.step, "epoch": self.epoch + 1,
+                      **{k: v / n for k, v in self.totals.items()}, **self.model.lr()})
+            if self.board is not None:
+                self.board.images(self.model.visuals(), self.step)
         self.model.end_epoch()
         self.epoch, self.batch, self.totals = self.epoch + 1, 0, {}
         if save or self.epoch % self.cfg.train.ckpt_every == 0 or self.epoch == self.epochs:
             self.save(self.run.last)
+
+    def log(self, record: dict[str, Any]) -> None:
+        """One record to metrics.jsonl and, with ``train.log=tensorboard``, to the event files."""
+        self.run.log(record)
+        if self.board is not None:
+            self.board.scalars(record)
 
     def check_finite(self, losses: dict[str, float]) -> None:
         bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
@@ -174,7 +192,7 @@ class Trainer:
         kept = f"the last good checkpoint is kept at {self.run.last}" if self.run.last.is_file() else \
             "no checkpoint had been written yet"
         if self.info.is_main:
-            self.run.log({"kind": "diverged", "step": self.step, "epoch": self.epoch + 1, "loss": name, "value": value})
+            self.log({"kind": "diverged", "step": self.step, "epoch": self.epoch + 1, "loss": name, "value": value})
         raise DivergenceError(
             f"training diverged: loss {name!r} is {value} at step {self.step} (epoch {self.epoch + 1}, batch "
             f"{self.batch}); other non-finite losses: {sorted(bad)[1:] or 'none'}. Training stopped; {kept}. "

@@ -75,6 +75,10 @@ class StepModel:
         for s in self.schedulers.values():
             s.step()
 
+    def visuals(self) -> dict[str, torch.Tensor]:
+        """Named [0, 1] image batches of the current step worth looking at (TensorBoard grids)."""
+        return {}
+
     def lr(self) -> dict[str, float]:
         return {f"lr_{k}": o.param_groups[0]["lr"] for k, o in self.optimizers.items()}
 

@@ -250,3 +250,9 @@ class TSGAN(GANPhases):
             self.backward_D()  # 5, 6
             self.step("D")  # 7
         return self.end_step()
+
+    @torch.no_grad()
+    def visuals(self) -> dict[str, torch.Tensor]:
+        """The batch's real RGB and IR images and, with the GAN, the generated IR G_I(x_R)."""
+        shown = {"real RGB": self.X_R, "real IR": self.X_I}
+        return {**shown, "fake IR": self.X_I_fake} if self.use_gan else shown
