@@ -68,6 +68,7 @@ CHOICES = {
     "loss.ts_reduction": ("sum", "mean"),
     "loss.gan_mode": ("vanilla", "lsgan"),
     "train.amp": ("off", "bf16", "fp16"),
+    "train.log": ("files", "tensorboard"),
     "eval.mode": ("all", "indoor"),
     "eval.shots": (1, 10),
     "eval.draw": ("seeded", "official"),
