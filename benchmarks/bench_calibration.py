@@ -4,14 +4,14 @@
     python benchmarks/bench_calibration.py --seeds 0 --out -    # one seed, print only
     python benchmarks/bench_calibration.py --jobs 3             # one process (1 thread) per seed
 
-The probe (``tsgan.experiments.calibration.Probe``, budget ``PROBE_BUDGET``: 64x32 input, 10
+The probe (``tsgan.experiments.calibration.Probe``, budget ``PROBE_BUDGET``: 32x16 input, 10
 epochs, batch 64, width 16, Adam with a one-cycle learning rate 3e-3) is trained per seed on *both*
 modalities of the training split (identity cross-entropy), then scored on the test split:
 RGB->RGB (cams 1, 4 -> 2, 5), IR->IR (cam 3 -> 6) and IR->RGB (all-search, single-shot, the
 SYSU-MM01 protocol with the cam3/cam2 rule), each over 10 seeded single-shot gallery draws.
 Targets (mirroring SYSU-MM01's published ratios): R1 >= 85 % within each modality, 25-55 % for
 IR->RGB. Beside them the twin-error floors (``tsgan.eval.twins``) of the grayscale conversion and
-of the random channel copy, over every RGB test picture at the probe's 64x32.
+of the random channel copy, over every RGB test picture at the probe's 32x16.
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def main() -> None:
               f"{table[name]['chance_R1']:>7.3f}  [{lo:.2f}, {hi:.2f}] {'met' if table[name]['met'] else 'MISSED'}")
     rgb_test = [s for s in data.test if s.modality == "rgb"]
     floors = twin_floors(rgb_test, size=PROBE_BUDGET["size"])
-    print(f"\ntwin error of G_I (L1 grey, SSIM) over {len(rgb_test)} RGB test pictures at 64x32:")
+    print(f"\ntwin error (L1 grey, SSIM) over {len(rgb_test)} RGB test pictures at {PROBE_BUDGET['size']}:")
     for name, f in floors.items():
         print(f"  {name:<13} L1 {f['L1']:.4f}  SSIM {f['SSIM']:.4f}")
     wall = time.perf_counter() - start
