@@ -1,6 +1,6 @@
 """Calibration of the embedded data: a fixed small CNN probe, 3 seeds, the SYSU-MM01 protocol.
 
-    python benchmarks/bench_calibration.py                      # writes benchmarks/results/calibration.json
+    python benchmarks/bench_calibration.py           # writes benchmarks/results/calibration.json
     python benchmarks/bench_calibration.py --seeds 0 --out -    # one seed, print only
     python benchmarks/bench_calibration.py --jobs 3             # one process (1 thread) per seed
 
@@ -13,6 +13,7 @@ Targets (mirroring SYSU-MM01's published ratios): R1 >= 85 % within each modalit
 IR->RGB. Beside them the twin-error floors (``tsgan.eval.twins``) of the grayscale conversion and
 of the random channel copy, over every RGB test picture at the probe's 32x16.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ def cpu_model() -> str:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -62,10 +64,14 @@ def one_seed(root: str, seed: int, threads: int) -> tuple[dict, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", default="data/synthetic_sysu", help="embedded data (generated if missing)")
+    parser.add_argument(
+        "--root", default="data/synthetic_sysu", help="embedded data (generated if missing)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained in parallel processes")
-    parser.add_argument("--out", default="benchmarks/results/calibration.json", help="'-': do not write")
+    parser.add_argument(
+        "--out", default="benchmarks/results/calibration.json", help="'-': do not write"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     data = read_synthetic(args.root, seed=0, progress=False)
@@ -79,39 +85,71 @@ def main() -> None:
     runs = {}
     for seed, (res, seconds) in zip(args.seeds, done):
         runs[seed] = res
-        print(f"seed {seed}: " + ", ".join(f"{k} R1 {v['R1']:.3f}" for k, v in res.items())
-              + f" ({seconds:.0f} s)", flush=True)
+        print(
+            f"seed {seed}: "
+            + ", ".join(f"{k} R1 {v['R1']:.3f}" for k, v in res.items())
+            + f" ({seconds:.0f} s)",
+            flush=True,
+        )
     table = {}
-    print(f"\n{'setting':<9} {'R1 mean':>8} {'+-sd':>6} {'mAP mean':>9} {'+-sd':>6} {'chance':>7}  target")
+    print(
+        f"\n{'setting':<9} {'R1 mean':>8} {'+-sd':>6} {'mAP mean':>9} {'+-sd':>6} "
+        f"{'chance':>7}  target"
+    )
     for name in SETTINGS:
         r1 = np.array([runs[s][name]["R1"] for s in args.seeds])
         m_ap = np.array([runs[s][name]["mAP"] for s in args.seeds])
         lo, hi = TARGETS[name]
-        table[name] = {"R1_mean": float(r1.mean()), "R1_sd": float(r1.std()), "mAP_mean": float(m_ap.mean()),
-                       "mAP_sd": float(m_ap.std()), "chance_R1": runs[args.seeds[0]][name]["chance"],
-                       "target_R1": [lo, hi], "met": bool(lo <= r1.mean() <= hi)}
-        print(f"{name:<9} {r1.mean():>8.3f} {r1.std():>6.3f} {m_ap.mean():>9.3f} {m_ap.std():>6.3f} "
-              f"{table[name]['chance_R1']:>7.3f}  [{lo:.2f}, {hi:.2f}] {'met' if table[name]['met'] else 'MISSED'}")
+        table[name] = {
+            "R1_mean": float(r1.mean()),
+            "R1_sd": float(r1.std()),
+            "mAP_mean": float(m_ap.mean()),
+            "mAP_sd": float(m_ap.std()),
+            "chance_R1": runs[args.seeds[0]][name]["chance"],
+            "target_R1": [lo, hi],
+            "met": bool(lo <= r1.mean() <= hi),
+        }
+        print(
+            f"{name:<9} {r1.mean():>8.3f} {r1.std():>6.3f} {m_ap.mean():>9.3f} {m_ap.std():>6.3f} "
+            f"{table[name]['chance_R1']:>7.3f}  [{lo:.2f}, {hi:.2f}] "
+            f"{'met' if table[name]['met'] else 'MISSED'}"
+        )
     rgb_test = [s for s in data.test if s.modality == "rgb"]
     floors = twin_floors(rgb_test, size=PROBE_BUDGET["size"])
-    print(f"\ntwin error (L1 grey, SSIM) over {len(rgb_test)} RGB test pictures at {PROBE_BUDGET['size']}:")
+    print(
+        f"\ntwin error (L1 grey, SSIM) over {len(rgb_test)} RGB test pictures "
+        f"at {PROBE_BUDGET['size']}:"
+    )
     for name, f in floors.items():
         print(f"  {name:<13} L1 {f['L1']:.4f}  SSIM {f['SSIM']:.4f}")
     wall = time.perf_counter() - start
-    print(f"\nwall time {wall:.0f} s, torch {torch.__version__}, {args.jobs} process(es) x "
-          f"{threads or torch.get_num_threads()} thread(s)")
+    print(
+        f"\nwall time {wall:.0f} s, torch {torch.__version__}, {args.jobs} process(es) x "
+        f"{threads or torch.get_num_threads()} thread(s)"
+    )
     if args.out != "-":
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         result = {
-            "settings": table, "per_seed": {str(s): r for s, r in runs.items()}, "twin_floors": floors,
-            "probe": {"budget": {**PROBE_BUDGET, "size": list(PROBE_BUDGET["size"])},
-                      "trained_on": "both modalities (one probe per seed for all three settings)"},
+            "settings": table,
+            "per_seed": {str(s): r for s, r in runs.items()},
+            "twin_floors": floors,
+            "probe": {
+                "budget": {**PROBE_BUDGET, "size": list(PROBE_BUDGET["size"])},
+                "trained_on": "both modalities (one probe per seed for all three settings)",
+            },
             "protocol": "all-search, single-shot, 10 seeded trials (tsgan.data.protocols)",
-            "provenance": {"git_commit": git_commit(), "generator_version": GENERATOR_VERSION,
-                           "data_seed": 0, "seeds": args.seeds, "wall_time_s": round(wall, 1),
-                           "cpu": cpu_model(), "torch": torch.__version__,
-                           "threads": threads or torch.get_num_threads(), "jobs": args.jobs},
+            "provenance": {
+                "git_commit": git_commit(),
+                "generator_version": GENERATOR_VERSION,
+                "data_seed": 0,
+                "seeds": args.seeds,
+                "wall_time_s": round(wall, 1),
+                "cpu": cpu_model(),
+                "torch": torch.__version__,
+                "threads": threads or torch.get_num_threads(),
+                "jobs": args.jobs,
+            },
         }
         out.write_text(json.dumps(result, indent=1) + "\n")
         print(f"wrote {out}")

@@ -21,17 +21,23 @@ The camera side (illumination fall-off, gain, noise, blur) is in ``synth_render.
 The thermal model of RegDB's camera (``synth_identity.FABRICS``) is untouched: there the grey
 level follows fabric temperature and emissivity, not colour.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-NIR_WHITE = 0.85      # reflectance of undyed fibre at 850 nm
-CARBON = 0.9          # absorption of a neutral (unsaturated) dark: carbon-black pigment
-HUE_ABSORB = 0.5      # absorption of a fully saturated dye at the absorbing hue
-HUE_CENTRE = 0.58     # the absorbing hue (HSV hue in [0, 1): 0.58 is a cyan-blue)
-NIR_JITTER = 0.03     # sd of the per-identity dye-batch offset
-FIBRE_NIR = {         # additive fibre term
-    "synthetic": 0.04, "cotton": 0.0, "denim": -0.04, "wool": -0.06, "leather": -0.12, "down": 0.02,
+NIR_WHITE = 0.85  # reflectance of undyed fibre at 850 nm
+CARBON = 0.9  # absorption of a neutral (unsaturated) dark: carbon-black pigment
+HUE_ABSORB = 0.5  # absorption of a fully saturated dye at the absorbing hue
+HUE_CENTRE = 0.58  # the absorbing hue (HSV hue in [0, 1): 0.58 is a cyan-blue)
+NIR_JITTER = 0.03  # sd of the per-identity dye-batch offset
+FIBRE_NIR = {  # additive fibre term
+    "synthetic": 0.04,
+    "cotton": 0.0,
+    "denim": -0.04,
+    "wool": -0.06,
+    "leather": -0.12,
+    "down": 0.02,
 }
 
 
@@ -43,7 +49,9 @@ def hsv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     s = np.where(v > 0, c / np.maximum(v, 1e-6), 0.0)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     safe = np.maximum(c, 1e-6)
-    h = np.where(v == r, (g - b) / safe, np.where(v == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
+    h = np.where(
+        v == r, (g - b) / safe, np.where(v == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe)
+    )
     return np.where(c > 0, (h / 6.0) % 1.0, 0.0), s, v
 
 
