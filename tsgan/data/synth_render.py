@@ -27,7 +27,8 @@ from .synth_nir import FIBRE_NIR, dye_nir, hair_nir, skin_nir
 
 
 class Canvas:
-    """Premultiplied RGB, NIR, thermal and alpha layers of a (H, W) picture, painted back to front."""
+    """Premultiplied RGB, NIR, thermal and alpha layers of a (H, W) picture, painted back to
+    front."""
 
     def __init__(self, height: int, width: int):
         self.yy, self.xx = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
@@ -47,7 +48,8 @@ class Canvas:
 
         def part(v: float | np.ndarray, depth: int) -> np.ndarray:
             v = np.asarray(v, np.float32)
-            return np.broadcast_to(v[r] if v.ndim >= 2 else v, (h, w, depth) if depth > 1 else (h, w))
+            shape = (h, w, depth) if depth > 1 else (h, w)
+            return np.broadcast_to(v[r] if v.ndim >= 2 else v, shape)
 
         value = np.concatenate([part(colour, 3), part(thermal, 1)[..., None], part(nir, 1)[..., None],
                                 np.ones((h, w, 1), np.float32)], axis=2)
@@ -119,7 +121,8 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
         "logo": (view == "front") & (np.abs(rel_x) < 0.07 * b) & (np.abs(rel_y - v_sh - 0.11) < 0.06),
     }[ident.pattern]
     top_mult, warm = fabric_texture(ident.top_fabric, rel_y, rel_x, c.yy, c.xx)
-    top_rgb = np.clip(np.where(pat[..., None], ident.top2, ident.top) * np.expand_dims(top_mult, -1), 0, 1)
+    top_rgb = np.where(pat[..., None], ident.top2, ident.top) * np.expand_dims(top_mult, -1)
+    top_rgb = np.clip(top_rgb, 0, 1)
     top_t = np.where(pat, ident.top2_t, ident.top_t) + warm
     bottom_mult, warm = fabric_texture(ident.bottom_fabric, rel_y, rel_x, c.yy, c.xx)
     bottom_rgb = np.clip(ident.bottom * np.expand_dims(bottom_mult, -1), 0, 1)
@@ -163,7 +166,8 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
     v_hem = v_hip + ident.bottom_length * (0.965 - v_hip)     # where trousers, shorts or skirt end
     for s, dx in spread:
         x0 = cx + s * U(0.045 * b) * (0.4 if side else 1)
-        c.paint(c.strip(Y(v_hip - 0.02), Y(0.97), x0, x0 + dx, leg_hw0, leg_hw1), ident.skin, ident.skin_t, skin_n)
+        c.paint(c.strip(Y(v_hip - 0.02), Y(0.97), x0, x0 + dx, leg_hw0, leg_hw1), ident.skin,
+                ident.skin_t, skin_n)
         if ident.bottom_kind in ("trousers", "shorts"):
             v_end = v_hem
             t_end = (v_end - v_hip + 0.02) / (0.97 - v_hip + 0.02)
@@ -173,7 +177,8 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
                         U(0.04), U(0.045)), ident.shoes, ident.shoes_t, shoes_n)
     if ident.bottom_kind == "skirt":
         flare = 1.2 + 0.8 * ident.bottom_length
-        c.paint(c.strip(Y(v_hip - 0.03), Y(v_hem), cx, cx, hw * 1.05, hw * flare), bottom_rgb, bottom_t, bottom_n)
+        c.paint(c.strip(Y(v_hip - 0.03), Y(v_hem), cx, cx, hw * 1.05, hw * flare), bottom_rgb, bottom_t,
+                bottom_n)
 
     if view != "back" and ident.long_hair:
         hair_long()
@@ -181,7 +186,8 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
         backpack()
     # The top ends at the hips (tucked in) or below them (tunic, coat), flaring towards the hem.
     hem = ident.top_length
-    c.paint(c.strip(Y(v_sh - 0.01), Y(v_hip + 0.02 + hem), cx, cx, sw, hw * (1 + 1.5 * hem)), top_rgb, top_t, top_n)
+    c.paint(c.strip(Y(v_sh - 0.01), Y(v_hip + 0.02 + hem), cx, cx, sw, hw * (1 + 1.5 * hem)), top_rgb,
+            top_t, top_n)
     if view == "back":
         backpack()
 
@@ -261,7 +267,8 @@ def render_background(rng: np.random.Generator, cam: Camera, height: int, width:
 def _sensor(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
     """Blur, pixel and row noise, clipping and gamma of an IR sensor: (H, W) -> (H, W, 3) equal."""
     img = gaussian_filter(img, cam.blur)
-    img = img + rng.normal(0, cam.noise, img.shape) + rng.normal(0, 0.5 * cam.noise, (1, img.shape[1]))
+    pixel = rng.normal(0, cam.noise, img.shape)
+    img = img + pixel + rng.normal(0, 0.5 * cam.noise, (1, img.shape[1]))
     return np.repeat(np.clip(img, 0, 1)[..., None] ** cam.gamma, 3, axis=2)
 
 
@@ -274,10 +281,12 @@ def expose(c: Canvas, ident: Identity, cam: Camera, background: np.ndarray, pose
     if cam.physics == "nir":
         # Active illuminator: centre-bright, and a person nearer the camera (drawn larger than the
         # identity's nominal size) receives more light (inverse-square in distance).
-        r2 = ((c.xx - width / 2) / (width / 2)) ** 2 / 2 + ((c.yy - height / 2) / (height / 2)) ** 2 / 2
+        rx2, ry2 = ((c.xx - width / 2) / (width / 2)) ** 2, ((c.yy - height / 2) / (height / 2)) ** 2
+        r2 = rx2 / 2 + ry2 / 2
         near = (pose["hp"] / (0.86 * height * ident.height)) ** 2
         scene = (c.nir * near + (1 - c.alpha) * dye_nir(bg) * cam.bg_light) * (1 - cam.falloff * r2)
-        img = _sensor(scene * cam.gain * rng.uniform(0.92, 1.08) + rng.uniform(-0.02, 0.02), cam, rng)
+        img = scene * cam.gain * rng.uniform(0.92, 1.08) + rng.uniform(-0.02, 0.02)
+        img = _sensor(img, cam, rng)
     elif cam.physics == "thermal":
         # Body heat is strongest at the centre of the torso and falls off towards the silhouette.
         core = 1 + 0.08 * np.clip(1 - ((c.xx - pose["cx"]) / (0.15 * pose["hp"])) ** 2, 0, 1)
