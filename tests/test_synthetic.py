@@ -1,9 +1,12 @@
-"""The embedded dataset: determinism, layout, counts, IR format, coverage, splits, calibration, CLI."""
+"""The embedded dataset: determinism, layout, counts, IR format, coverage, splits, calibration, CLI,
+NIR vs thermal physics, IR twins."""
 from __future__ import annotations
 
+import colorsys
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -13,12 +16,16 @@ from PIL import Image
 
 from tsgan.__main__ import main
 from tsgan.data import DatasetError, get_dataset, read_regdb, read_sysu
-from tsgan.data.synth_baseline import SETTINGS, baseline_retrieval, pixel_features
+from tsgan.data import ir_twin, synth_render, synthetic
+from tsgan.data.synth_baseline import pixel_features
+from tsgan.data.synth_identity import _colour, sample_identity
+from tsgan.data.synth_nir import dye_nir, hsv
 from tsgan.data.synth_render import draw_pose, render
 from tsgan.data.synthetic import (
-    JPEG_QUALITY, MARKER, SYSU_DEFAULTS, ensure_synthetic, generate, identity, options_for, picture, plan_sysu,
-    world,
+    JPEG_QUALITY, MARKER, SYSU_DEFAULTS, TWIN_CAMS, ensure_synthetic, generate, identity, options_for, picture,
+    plan_sysu, twin_picture, world,
 )
+from tsgan.experiments.calibration import SETTINGS, baseline_retrieval
 
 SMALL = {"num_ids": 16, "min_images": 1, "max_images": 2, "height": 64, "width": 32}
 
@@ -194,20 +201,101 @@ def test_calibration_within_modality_is_easy_and_cross_modality_hard(tmp_path):
     assert cross < 3 * res["IR->RGB"]["chance"]
 
 
-def test_ir_follows_the_fabric_not_the_colour_and_shape_shows_in_both_modalities():
-    """Same fabric, other colour: the IR picture is unchanged, the RGB one is not. Another cut
-    (a coat instead of a tucked-in top) changes both pictures."""
-    cams = world(0, 64, 32, (1, 3))
+def test_thermal_follows_the_fabric_nir_follows_the_dye_and_shape_shows_in_both_modalities():
+    """Same fabric, other colour: the thermal picture (RegDB's physics) is unchanged, the RGB and
+    the NIR ones (SYSU-MM01's physics) are not. Another cut (a coat instead of a tucked-in top)
+    changes every picture."""
+    thermal, nir = world(0, 64, 32, (1, 3), ir_physics="thermal"), world(0, 64, 32, (3,))
     ident = identity(0, 7)
     other_colour = dataclasses.replace(ident, top=1 - ident.top, top2=1 - ident.top2, bottom=1 - ident.bottom)
     other_cut = dataclasses.replace(ident, top_length=0.3 if ident.top_length < 0.15 else 0.0)
 
-    def shot(who, cam: int) -> np.ndarray:
+    def shot(who, cams: dict, cam: int) -> np.ndarray:
         camera, background = cams[cam]
-        pose = draw_pose(np.random.default_rng(1), who, camera.view_p, 64, 32)
+        pose = draw_pose(np.random.default_rng(1), who, thermal[1][0].view_p, 64, 32)
         return render(who, camera, background, pose, np.random.default_rng(2)).astype(int)
 
-    assert np.array_equal(shot(ident, 3), shot(other_colour, 3))
-    assert np.abs(shot(ident, 1) - shot(other_colour, 1)).mean() > 5
-    for cam in (1, 3):
-        assert np.abs(shot(ident, cam) - shot(other_cut, cam)).mean() > 1
+    assert np.array_equal(shot(ident, thermal, 3), shot(other_colour, thermal, 3))
+    assert np.abs(shot(ident, thermal, 1) - shot(other_colour, thermal, 1)).mean() > 5
+    assert np.abs(shot(ident, nir, 3) - shot(other_colour, nir, 3)).mean() > 2
+    for cams, cam in ((thermal, 1), (thermal, 3), (nir, 3)):
+        assert np.abs(shot(ident, cams, cam) - shot(other_cut, cams, cam)).mean() > 1
+
+
+def test_vectorised_hsv_agrees_with_colorsys():
+    rgb = np.random.default_rng(0).random((200, 3)).astype(np.float32)
+    rgb[:20] = rgb[:20, :1]                                   # greys: hue and saturation 0
+    expected = np.array([colorsys.rgb_to_hsv(*c) for c in rgb])
+    assert np.allclose(np.stack(hsv(rgb), axis=1), expected, atol=1e-5)
+
+
+def _poly(x: np.ndarray, degree: int) -> np.ndarray:
+    """All monomials of the columns of ``x`` up to ``degree`` (with the constant)."""
+    cols = [np.ones(len(x))] + [np.prod(x[:, c], axis=1) for d in range(1, degree + 1)
+                                for c in itertools.combinations_with_replacement(range(x.shape[1]), d)]
+    return np.stack(cols, axis=1)
+
+
+def _held_out_r2(features: np.ndarray, target: np.ndarray, n_fit: int) -> float:
+    """R^2 on the rows after ``n_fit`` of a least-squares fit on the first ``n_fit`` rows."""
+    w = np.linalg.lstsq(features[:n_fit], target[:n_fit], rcond=None)[0]
+    err = target[n_fit:] - features[n_fit:] @ w
+    return 1 - err.var() / target[n_fit:].var()
+
+
+def test_nir_is_a_learnable_function_of_the_dye_but_not_of_luminance_and_thermal_is_neither():
+    """A tiny regressor (least squares on degree-5 monomials) learns NIR from the RGB colour of
+    held-out clothing dyes; luminance alone does not get close; the same regressor learns nothing
+    of the thermal level, which follows the fabric, not the colour."""
+    rng = np.random.default_rng(0)
+    rgb = np.stack([_colour(rng) for _ in range(1500)])
+    nir = dye_nir(rgb)
+    luma = (rgb @ np.array([0.299, 0.587, 0.114]))[:, None]
+    r2_rgb, r2_luma = _held_out_r2(_poly(rgb, 5), nir, 1000), _held_out_r2(_poly(luma, 5), nir, 1000)
+    assert r2_rgb > 0.88 and r2_luma < 0.7 and r2_rgb - r2_luma > 0.2
+    people = [sample_identity(np.random.default_rng([1, 0, pid]), pid) for pid in range(1500)]
+    tops = np.stack([p.top for p in people])
+    assert _held_out_r2(_poly(tops, 5), np.array([p.top_t for p in people]), 1000) < 0.1
+    assert _held_out_r2(_poly(tops, 5), dye_nir(tops), 1000) > 0.88
+
+
+def test_nir_dyes_dark_clothes_can_be_bright_and_carbon_black_stays_dark():
+    dark_red, black, white = np.array([0.3, 0.03, 0.03]), np.full(3, 0.08), np.full(3, 0.92)
+    assert dye_nir(dark_red) > 0.6 > 0.25 > dye_nir(black)
+    assert dye_nir(white) > 0.75
+
+
+def test_ir_twin_is_the_rendering_of_the_same_scene_by_the_ir_camera(small):
+    """ir_twin of a stored picture = twin_picture of its key (deterministic); twins exist for RGB
+    pictures only, of a SYSU-layout tree."""
+    path = sorted(small.glob("cam4/*/*.jpg"))[0]
+    pid, index = int(path.parent.name), int(path.stem)
+    twin = ir_twin(path)
+    assert np.array_equal(twin, twin_picture(3, pid, 4, index, SMALL["height"], SMALL["width"]))
+    assert np.array_equal(twin, ir_twin(path))
+    assert twin.shape == (SMALL["height"], SMALL["width"], 3) and np.array_equal(twin[..., 0], twin[..., 2])
+    assert not np.array_equal(twin, twin_picture(3, pid, 4, index, SMALL["height"], SMALL["width"], "thermal"))
+    with pytest.raises(ValueError, match="RGB camera"):
+        ir_twin(sorted(small.glob("cam3/*/*.jpg"))[0])
+    with pytest.raises(DatasetError, match="synthetic tree"):
+        ir_twin("/nonexistent/cam1/0001/0001.jpg")
+
+
+@pytest.mark.parametrize("cam", sorted(TWIN_CAMS))
+def test_ir_twin_has_the_silhouette_of_the_rgb_picture(monkeypatch, cam):
+    """Where the person (and any occluder) is, both the picture and its twin differ from the same
+    render without the person; elsewhere neither does (blur aside): the same silhouette."""
+    key = (0, 11, cam, 2, 64, 32)
+    shots = picture(*key), twin_picture(*key)
+    monkeypatch.setattr(synth_render, "draw_person", lambda *args: None)
+    empty = picture(*key), twin_picture(*key)
+    rgb_mask, ir_mask = (np.abs(a.astype(int) - b).max(axis=2) > 4 for a, b in zip(shots, empty))
+    assert rgb_mask.sum() > 100
+    assert (rgb_mask & ir_mask).sum() / (rgb_mask | ir_mask).sum() > 0.7
+
+
+def test_generation_bytes_do_not_depend_on_the_number_of_workers(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(synthetic, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(synthetic, "WORKERS", 2)
+    parallel = generate(tmp_path / "parallel", seed=3, progress=False, **SMALL)
+    assert tree_digest(parallel) == tree_digest(small)

@@ -7,6 +7,7 @@ from .records import CrossModalityDataset, DatasetError, Sample
 from .regdb import read_regdb
 from .registry import dataset_names, get_dataset, register_dataset
 from .sampler import CrossModalityBatchSampler
+from .synthetic import ir_twin
 from .sysu import IR_CAMS, RGB_CAMS, read_sysu
 from .transforms import build_transforms
 
@@ -15,4 +16,5 @@ __all__ = [
     "read_sysu", "RGB_CAMS", "IR_CAMS", "read_regdb", "read_llcm",
     "load_image", "ImageDataset", "PairDataset", "build_train_loader", "build_test_loader", "ImageCache",
     "CrossModalityBatchSampler", "build_transforms", "sysu_protocol", "regdb_protocol", "llcm_protocol",
+    "ir_twin",
 ]

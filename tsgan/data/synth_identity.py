@@ -12,8 +12,14 @@ What both modalities share is shape: height and build, hair length, sleeve lengt
 top (tucked in, tunic, coat) and of the bottom (trousers, shorts or a skirt of some length), bags,
 pattern geometry and fabric weave. What only RGB sees is colour; what only IR sees is temperature.
 
-A camera is what stays the same from one picture of a camera to the next: illumination and white
-balance (RGB), ambient temperature, gain, noise and blur (IR), background and preferred viewpoint.
+In the near-infrared (SYSU-MM01, LLCM) the picture follows the colour after all, through a fixed
+non-trivial function of the dye (``synth_nir``): the thermal signature above is used only by
+thermal cameras (RegDB). ``nir_jitter`` is the identity's dye-batch offset in NIR.
+
+A camera is what stays the same from one picture of a camera to the next: its physics (``"rgb"``,
+``"nir"`` or ``"thermal"``), illumination and white balance (RGB), active illumination fall-off
+(NIR), ambient temperature (thermal), gain, noise and blur, the background scene and the
+preferred viewpoint.
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ import colorsys
 from dataclasses import dataclass
 
 import numpy as np
+
+from .synth_nir import NIR_JITTER
 
 # Fabric -> (mean thermal intensity, spread). Thermal intensity is in [0, 1] before the camera's
 # gain; skin is the hottest surface, bags and shoes the coldest. Insulating fabrics (down, leather,
@@ -96,6 +104,7 @@ class Identity:
     handbag_t: float
     cap: np.ndarray | None
     cap_t: float
+    nir_jitter: float        # dye-batch offset of this person's clothes in NIR (synth_nir.NIR_JITTER)
 
     @property
     def long_hair(self) -> bool:
@@ -153,42 +162,58 @@ def sample_identity(rng: np.random.Generator, pid: int) -> Identity:
         handbag_t=float(rng.uniform(0.2, 0.4)),
         cap=_colour(rng) if has_cap else None,
         cap_t=float(rng.uniform(0.35, 0.5)),
+        nir_jitter=float(rng.normal(0.0, NIR_JITTER)),
     )
+
+
+PHYSICS = ("rgb", "nir", "thermal")
 
 
 @dataclass(frozen=True)
 class Camera:
-    """One synthetic camera; ``ir`` cameras see thermal intensity, the others colour."""
+    """One synthetic camera; ``physics`` says what it records: colour, NIR reflectance or heat."""
 
     cam: int
-    ir: bool
+    physics: str
     outdoor: bool
-    gain: float              # RGB: illumination; IR: contrast of the thermal-to-grey mapping
+    gain: float              # RGB: illumination; NIR: illuminator power; thermal: contrast
     white: np.ndarray        # RGB white balance per channel (all ones for IR)
     gamma: float
-    bg_top: np.ndarray       # background colours (RGB) or intensities (IR, as 3 equal values)
+    bg_top: np.ndarray       # background scene colours (RGB); IR cameras convert them
     bg_bottom: np.ndarray
     horizon: float           # fraction of the image height where the floor starts
     noise: float             # sensor noise standard deviation
     blur: float              # Gaussian blur sigma in pixels
     view_p: np.ndarray       # probabilities of front / back / side views
+    ambient: float = 0.0     # thermal: grey level of the ambient-temperature background
+    falloff: float = 0.0     # NIR: illumination lost at the image corners (active illuminator)
+    bg_light: float = 1.0    # NIR: share of the illuminator's light reaching the background
+
+    @property
+    def ir(self) -> bool:
+        return self.physics != "rgb"
 
 
-def sample_camera(rng: np.random.Generator, cam: int, ir: bool, outdoor: bool) -> Camera:
-    """Draw one camera. IR cameras are a little noisier and blurrier; outdoor ones brighter and colder."""
+def sample_camera(rng: np.random.Generator, cam: int, physics: str, outdoor: bool) -> Camera:
+    """Draw one camera. Every camera films a coloured scene (the background); IR cameras are a
+    little noisier and blurrier; an NIR camera's illuminator lights the person more than the
+    farther background (outdoors at night far more); thermal outdoor cameras see a colder scene."""
+    if physics not in PHYSICS:
+        raise ValueError(f"physics must be one of {PHYSICS}, got {physics!r}")
     view_p = rng.dirichlet(np.full(3, 1.5)) * 0.7 + 0.1
-    if ir:
-        ambient = rng.uniform(0.12, 0.22) if outdoor else rng.uniform(0.28, 0.38)
-        top, bottom = np.full(3, ambient), np.full(3, ambient + rng.uniform(0.03, 0.1))
-        return Camera(cam, True, outdoor, rng.uniform(1.05, 1.25), np.ones(3), rng.uniform(0.92, 1.08),
-                      top, bottom, rng.uniform(0.72, 0.85), rng.uniform(0.008, 0.014), rng.uniform(0.55, 0.8),
-                      view_p)
     if outdoor:
         top = np.array([0.55, 0.65, 0.75]) * rng.uniform(0.7, 1.1)
         bottom = np.array([0.45, 0.43, 0.4]) * rng.uniform(0.7, 1.1)
     else:
         top, bottom = _colour(rng) * 0.5 + 0.35, _colour(rng) * 0.4 + 0.2
-    return Camera(cam, False, outdoor, rng.uniform(1.05, 1.3) if outdoor else rng.uniform(0.75, 1.0),
-                  rng.uniform(0.85, 1.15, size=3), rng.uniform(0.85, 1.15), np.clip(top, 0, 1),
-                  np.clip(bottom, 0, 1), rng.uniform(0.7, 0.85), rng.uniform(0.008, 0.018),
-                  rng.uniform(0.3, 0.6), view_p)
+    top, bottom, horizon = np.clip(top, 0, 1), np.clip(bottom, 0, 1), rng.uniform(0.7, 0.85)
+    if physics == "rgb":
+        return Camera(cam, physics, outdoor, rng.uniform(1.05, 1.3) if outdoor else rng.uniform(0.75, 1.0),
+                      rng.uniform(0.85, 1.15, size=3), rng.uniform(0.85, 1.15), top, bottom, horizon,
+                      rng.uniform(0.008, 0.018), rng.uniform(0.3, 0.6), view_p)
+    ambient = rng.uniform(0.12, 0.22) if outdoor else rng.uniform(0.28, 0.38)
+    bg_light = rng.uniform(0.2, 0.35) if outdoor else rng.uniform(0.4, 0.55)
+    gain = rng.uniform(1.0, 1.15) if physics == "nir" else rng.uniform(1.05, 1.25)
+    return Camera(cam, physics, outdoor, gain, np.ones(3), rng.uniform(0.92, 1.08), top, bottom,
+                  horizon, rng.uniform(0.008, 0.014), rng.uniform(0.55, 0.8), view_p,
+                  ambient=ambient, falloff=rng.uniform(0.25, 0.45), bg_light=bg_light)

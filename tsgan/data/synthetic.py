@@ -7,17 +7,30 @@ one, through the very same reader, sampler and protocol code as the real data::
     generate("data/synthetic_regdb", layout="regdb") # Visible/, Thermal/, idx/*.txt
     get_dataset("synthetic", "data/synthetic_sysu")  # generated on first use, then read
 
-It is a real cross-modality problem (see ``synth_identity``): RGB cameras see clothing colour
-under their own light, IR cameras see fabric temperature, which does not follow colour; what is
-shared is shape (proportions, hair, the cut of sleeves, top and bottom, bags) and pattern geometry.
-Version 2 is calibrated so that a small CNN learns within-modality matching easily and
-cross-modality matching only partly (see ``synth_baseline`` and docs/ARCHITECTURE.md). Same seed, same bytes: every picture is drawn from its own random stream keyed
-by (seed, pid, cam, index), so nothing depends on the order of generation.
+Each layout has its own IR physics, as the real datasets do. SYSU-MM01's IR cameras (3 and 6)
+are near-infrared cameras with an active illuminator: the grey level of a garment is its
+reflectance at ~850 nm, a fixed non-trivial function of its dye (``synth_nir``: many dyes are
+NIR-transparent, so dark clothes can look bright; carbon black stays dark) plus a fibre term and a
+per-identity jitter, seen under centre-bright illumination with gain, noise and blur
+(``synth_render.expose``). RegDB's camera is thermal: the grey level follows the fabric's
+temperature, not its colour (``synth_identity.FABRICS``). Shape (proportions, hair, the cut of
+sleeves, top and bottom, bags) and pattern geometry show in every modality.
+
+IR twins: :func:`ir_twin` renders, for any generated RGB picture, the same person, pose,
+viewpoint and background scene as the dataset's IR camera at that place would record it (cam3 for
+the indoor cams 1 and 2, cam6 for the outdoor cams 4 and 5). They are ground truth for *measuring*
+an RGB -> IR generator (``tsgan.eval.twins``), never a training signal: training stays unpaired.
+
+Version 3 (NIR physics) replaces version 2 (thermal everywhere); its calibration is measured by
+``benchmarks/bench_calibration.py`` (results in ``benchmarks/results/calibration.json``). Same
+seed, same bytes: every picture is drawn from its own random stream keyed by (seed, pid, cam,
+index), so nothing depends on the order of generation.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import os
 import shutil
 from dataclasses import dataclass
@@ -29,20 +42,24 @@ from tqdm import tqdm
 
 from ..paths import resolve_path
 from .records import CrossModalityDataset, DatasetError
+from .records import Sample
 from .synth_identity import Camera, Identity, sample_camera, sample_identity
 from .synth_render import draw_pose, render, render_background
 from .sysu import ALL_CAMS, IR_CAMS, RGB_CAMS, read_sysu
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 MARKER = "synthetic.json"
 JPEG_QUALITY = 92
 OUTDOOR_CAMS = (4, 5, 6)
 SYSU_DEFAULTS = {"num_ids": 200, "height": 128, "width": 64, "min_images": 3, "max_images": 6,
                  "val_frac": 0.2, "test_frac": 0.25}
 REGDB_DEFAULTS = {"num_ids": 100, "height": 128, "width": 64, "images_per_id": 10, "trials": 10}
+WORKERS = 2          # processes rendering a SYSU-layout tree (the bytes do not depend on it) ...
+PARALLEL_FROM = 200  # ... from this many (pid, cam) folders on (starting processes costs seconds)
 REGDB_CAMS = (1, 3)   # the visible and thermal camera of the RegDB dual-camera rig
 # Tags that keep the random streams of different purposes apart.
-_IDENTITY, _CAMERA, _IMAGE, _COVERAGE, _SPLIT, _TRIAL, _POSE = range(1, 8)
+_IDENTITY, _CAMERA, _IMAGE, _COVERAGE, _SPLIT, _TRIAL, _POSE, _TWIN = range(1, 9)
+TWIN_CAMS = {1: 3, 2: 3, 4: 6, 5: 6}   # RGB camera -> the IR camera filming the same kind of place
 
 
 def _rng(*key: int) -> np.random.Generator:
@@ -105,12 +122,15 @@ def plan_sysu(seed: int = 0, **size_options: int | float) -> SysuPlan:
     return SysuPlan(sorted(map(int, train)), sorted(map(int, val)), sorted(map(int, test)), counts)
 
 
-def world(seed: int, height: int, width: int, cams: tuple[int, ...] = ALL_CAMS) -> dict[int, tuple[Camera, np.ndarray]]:
-    """The cameras of the synthetic world and their backgrounds, keyed by camera number."""
+def world(seed: int, height: int, width: int, cams: tuple[int, ...] = ALL_CAMS, ir_physics: str = "nir"
+          ) -> dict[int, tuple[Camera, np.ndarray]]:
+    """The cameras of the synthetic world and their backgrounds, keyed by camera number; the IR
+    cameras (3, 6) record ``ir_physics`` ("nir" in the SYSU layout, "thermal" in RegDB's)."""
     out = {}
     for cam in cams:
         rng = _rng(_CAMERA, seed, cam)
-        camera = sample_camera(rng, cam, ir=cam in IR_CAMS, outdoor=cam in OUTDOOR_CAMS)
+        physics = ir_physics if cam in IR_CAMS else "rgb"
+        camera = sample_camera(rng, cam, physics, outdoor=cam in OUTDOOR_CAMS)
         out[cam] = (camera, render_background(rng, camera, height, width))
     return out
 
@@ -126,6 +146,39 @@ def picture(seed: int, pid: int, cam: int, index: int, height: int = 128, width:
     rng = _rng(_IMAGE, seed, pid, cam, index)
     ident = identity(seed, pid)
     return render(ident, camera, background, draw_pose(rng, ident, camera.view_p, height, width), rng)
+
+
+def twin_picture(seed: int, pid: int, cam: int, index: int, height: int = 128, width: int = 64,
+                 physics: str = "nir") -> np.ndarray:
+    """The IR twin of :func:`picture` ``(seed, pid, cam, index)`` of an RGB camera: the same
+    person, pose, viewpoint, occluder and background scene, recorded by the IR camera of that
+    place (:data:`TWIN_CAMS`) with ``physics`` ("nir": SYSU-MM01's; "thermal": RegDB's)."""
+    if cam not in TWIN_CAMS:
+        raise ValueError(f"an IR twin is rendered for an RGB camera {sorted(TWIN_CAMS)}, got cam {cam}")
+    cameras = world(seed, height, width, (cam, TWIN_CAMS[cam]), ir_physics=physics)
+    (rgb_cam, background), ir_cam = cameras[cam], cameras[TWIN_CAMS[cam]][0]
+    ident = identity(seed, pid)
+    pose = draw_pose(_rng(_IMAGE, seed, pid, cam, index), ident, rgb_cam.view_p, height, width)
+    return render(ident, ir_cam, background, pose, _rng(_TWIN, seed, pid, cam, index))
+
+
+def ir_twin(sample: Sample | str | Path, physics: str = "nir") -> np.ndarray:
+    """The IR twin (H, W, 3) uint8 of a generated RGB picture of a SYSU-layout synthetic tree,
+    given as a :class:`Sample` or a path ``<root>/camC/<pid>/<index>.jpg``; seed and size are read
+    from the tree's marker. Ground truth for measuring G_I, never a training signal."""
+    path = Path(sample.path if isinstance(sample, Sample) else sample)
+    marker_path = path.parents[2] / MARKER if len(path.parents) > 2 else Path(MARKER)
+    if not marker_path.is_file():
+        raise DatasetError(f"ir_twin: {path} is not a picture of a synthetic tree (no {marker_path}); "
+                           "pass a Sample or path read from data made by tsgan.data.synthetic.generate")
+    marker = json.loads(marker_path.read_text())
+    if marker["layout"] != "sysu" or marker["generator"] != GENERATOR_VERSION:
+        raise DatasetError(f"ir_twin: {marker_path.parent} is layout {marker['layout']!r}, generator "
+                           f"{marker['generator']}; twins need a SYSU-layout tree of generator "
+                           f"{GENERATOR_VERSION} (in RegDB's layout the Thermal picture is the twin)")
+    opts = marker["options"]
+    return twin_picture(marker["seed"], int(path.parent.name), int(path.parent.parent.name[3:]),
+                        int(path.stem), opts["height"], opts["width"], physics)
 
 
 def generate(out: str | Path, seed: int = 0, layout: str = "sysu", progress: bool = True,
@@ -165,16 +218,35 @@ def _save(img: np.ndarray, path: Path) -> None:
         Image.fromarray(img).save(path, "BMP")
 
 
+def _write_folder(job: tuple[Path, int, int, int, int, int, int]) -> int:
+    """Render and save the ``n`` pictures of one (pid, cam) folder; return ``n``."""
+    root, seed, pid, cam, n, h, w = job
+    cameras = world(seed, h, w, (cam,))
+    for i in range(1, n + 1):
+        _save(picture(seed, pid, cam, i, h, w, cameras), root / f"cam{cam}" / f"{pid:04d}" / f"{i:04d}.jpg")
+    return n
+
+
 def _write_sysu(root: Path, seed: int, opts: dict, progress: bool) -> None:
+    """Folders are rendered by up to :data:`WORKERS` processes (from :data:`PARALLEL_FROM` folders
+    on): every picture has its own random stream, so the bytes do not depend on the workers."""
     plan = plan_sysu(seed, **opts)
     h, w = opts["height"], opts["width"]
-    cameras = world(seed, h, w)
     for cam in ALL_CAMS:
         (root / f"cam{cam}").mkdir()
-    for (pid, cam), n in tqdm(plan.counts.items(), desc="rendering SYSU-layout data", unit="folder",
-                              disable=not progress, leave=False):
-        for i in range(1, n + 1):
-            _save(picture(seed, pid, cam, i, h, w, cameras), root / f"cam{cam}" / f"{pid:04d}" / f"{i:04d}.jpg")
+    jobs = [(root, seed, pid, cam, n, h, w) for (pid, cam), n in plan.counts.items()]
+    bar = tqdm(total=len(jobs), desc="rendering SYSU-layout data", unit="folder", disable=not progress,
+               leave=False)
+    workers = min(WORKERS, os.cpu_count() or 1) if len(jobs) >= PARALLEL_FROM else 1
+    if workers > 1:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for _ in pool.imap_unordered(_write_folder, jobs, chunksize=8):
+                bar.update()
+    else:
+        for job in jobs:
+            _write_folder(job)
+            bar.update()
+    bar.close()
     (root / "exp").mkdir()
     for name, ids in (("train", plan.train_ids), ("val", plan.val_ids), ("test", plan.test_ids)):
         (root / "exp" / f"{name}_id.txt").write_text(",".join(map(str, ids)) + "\n")
@@ -183,7 +255,7 @@ def _write_sysu(root: Path, seed: int, opts: dict, progress: bool) -> None:
 def _write_regdb(root: Path, seed: int, opts: dict, progress: bool) -> None:
     """RegDB: a dual-camera rig, so the visible and thermal picture k of a person share one pose."""
     h, w = opts["height"], opts["width"]
-    cameras = world(seed, h, w, REGDB_CAMS)
+    cameras = world(seed, h, w, REGDB_CAMS, ir_physics="thermal")
     files: dict[tuple[int, str], list[str]] = {}
     serial = 0
     for pid in tqdm(range(1, opts["num_ids"] + 1), desc="rendering RegDB-layout data", unit="id",
@@ -233,4 +305,5 @@ def read_synthetic(root: str | Path = "data/synthetic_sysu", seed: int = 0, **si
 
 
 __all__ = ["generate", "ensure_synthetic", "read_synthetic", "plan_sysu", "SysuPlan", "picture", "identity",
-           "world", "options_for", "SYSU_DEFAULTS", "REGDB_DEFAULTS", "GENERATOR_VERSION"]
+           "world", "options_for", "ir_twin", "twin_picture", "TWIN_CAMS", "SYSU_DEFAULTS",
+           "REGDB_DEFAULTS", "GENERATOR_VERSION"]

@@ -1,1 +1,2 @@
-"""Experiments built from cached runs: the ablation table (``ablate``, ``ablate_report``), demo."""
+"""Experiments built on the library: calibration of the embedded data, the ablation table
+(``ablate``, ``ablate_report``), the demo."""

@@ -1,0 +1,139 @@
+"""How close is a generator's fake IR to the truth? The twin error of G_I on the embedded data.
+
+The embedded generator can render, for any RGB picture it made, the *same* scene as the IR
+camera of that place records it (:func:`tsgan.data.ir_twin`). That twin is ground truth that real
+datasets never have: it measures G_I (RGB -> IR), it is never a training signal (training stays
+unpaired, as in the paper).
+
+``twin_error(G_I, samples)`` feeds each RGB picture to ``G_I`` the way the CycleGAN generators are
+fed (``to_gan``: [-1, 1], 3 channels) and reads the fake IR back with ``from_gan`` and
+``ir_to_1ch`` (grey in [0, 1]); it reports the mean absolute error (L1, grey levels in [0, 1]) and
+the mean SSIM (Gaussian window 11, sigma 1.5, Wang et al. 2004 constants) against the twin's grey.
+Two reference "generators" that need no training give the floors a learned G_I must beat:
+
+* :func:`grayscale`: ITU-R BT.601 luminance ``0.299 R + 0.587 G + 0.114 B``;
+* :func:`channel_copy`: the CAJ-style channel augmentation, one of R, G, B picked at random per
+  image (seeded), as in Ye et al.'s channel-exchangeable augmentation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..data import ir_twin
+from ..data.records import Sample
+from ..imaging import from_gan, ir_to_1ch, to_gan
+
+Generator = Callable[[torch.Tensor], torch.Tensor]
+LUMA = (0.299, 0.587, 0.114)
+
+
+def grayscale(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [-1, 1] -> (B, 1, H, W) ITU-R BT.601 luminance in [-1, 1]."""
+    w = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(dim=1, keepdim=True)
+
+
+def channel_copy(seed: int = 0) -> Generator:
+    """A G_I that copies one random channel (R, G or B, seeded per call) of each image."""
+    g = torch.Generator().manual_seed(seed)
+
+    def copy(x: torch.Tensor) -> torch.Tensor:
+        pick = torch.randint(0, 3, (len(x),), generator=g).to(x.device)
+        return x[torch.arange(len(x), device=x.device), pick].unsqueeze(1)
+
+    return copy
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Per-image mean SSIM of (B, 1, H, W) images in [0, 1] (valid Gaussian windows): (B,)."""
+    t = torch.arange(window, dtype=x.dtype, device=x.device) - (window - 1) / 2
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = g / g.sum()
+    k = (g[:, None] * g[None, :]).view(1, 1, window, window)
+
+    def blur(z: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(z, k)
+
+    c1, c2 = 0.01**2, 0.03**2
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    return s.mean(dim=(1, 2, 3))
+
+
+def _load(
+    samples: Sequence[Sample | str | Path], size: tuple[int, int] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """RGB pictures (B, 3, H, W) and their twins' grey (B, 1, H, W), both in [0, 1]."""
+    rgb, twin = [], []
+    for s in samples:
+        a = Image.open(s.path if isinstance(s, Sample) else s).convert("RGB")
+        b = Image.fromarray(ir_twin(s)[..., 0])
+        if size is not None:
+            a, b = (im.resize((size[1], size[0]), Image.BILINEAR) for im in (a, b))
+        rgb.append(np.asarray(a, dtype=np.float32) / 255)
+        twin.append(np.asarray(b, dtype=np.float32)[..., None] / 255)
+    return (
+        torch.from_numpy(np.stack(rgb)).permute(0, 3, 1, 2),
+        torch.from_numpy(np.stack(twin)).permute(0, 3, 1, 2),
+    )
+
+
+@torch.no_grad()
+def twin_error(
+    generator: Generator,
+    samples: Sequence[Sample | str | Path],
+    size: tuple[int, int] | None = None,
+    batch_size: int = 64,
+) -> dict[str, float]:
+    """Mean L1 (grey levels in [0, 1]) and mean SSIM between ``generator``'s fake IR of each RGB
+    picture in ``samples`` and its true IR twin; ``size`` (H, W) resizes both first (the size
+    G_I works at). ``generator`` maps (B, 3, H, W) in [-1, 1] to IR in [-1, 1] (1 or 3 channels)
+    on the device of its parameters, if any."""
+    if not callable(generator) or isinstance(generator, (list, tuple)):
+        raise TypeError(
+            f"twin_error(generator, samples): generator must be callable, got "
+            f"{type(generator).__name__}; did you swap the two arguments?"
+        )
+    if callable(samples) or not len(samples):
+        raise TypeError(
+            "twin_error(generator, samples): samples must be a non-empty sequence of "
+            "generated RGB Samples or paths"
+        )
+    params = (
+        next(iter(generator.parameters()), None) if isinstance(generator, torch.nn.Module) else None
+    )
+    device = params.device if params is not None else torch.device("cpu")
+    l1, sim = [], []
+    for i in range(0, len(samples), batch_size):
+        rgb, twin = _load(samples[i : i + batch_size], size)
+        fake = ir_to_1ch(from_gan(generator(to_gan(rgb).to(device)))).float().cpu()
+        if fake.shape != twin.shape:
+            raise ValueError(
+                f"G_I returned {tuple(fake.shape)} for input {tuple(rgb.shape)}; "
+                "expected the input's height and width"
+            )
+        l1.append((fake - twin).abs().mean(dim=(1, 2, 3)))
+        sim.append(ssim(fake, twin))
+    return {
+        "L1": float(torch.cat(l1).mean()),
+        "SSIM": float(torch.cat(sim).mean()),
+        "images": len(samples),
+    }
+
+
+def twin_floors(
+    samples: Sequence[Sample | str | Path], size: tuple[int, int] | None = None, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """:func:`twin_error` of the two training-free references: grayscale and channel copy."""
+    return {
+        "grayscale": twin_error(grayscale, samples, size),
+        "channel copy": twin_error(channel_copy(seed), samples, size),
+    }
