@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 
+TS_REDUCTIONS = ("channel_sum", "mean", "sum")  # how Eq. 13-15 reduce a squared map difference
+
+CHOICES: dict[str, tuple[str, ...]] = {"loss.ts_reduction": TS_REDUCTIONS}  # checked by set_field
+
+
 @dataclass
 class DataConfig:
     dataset: str = "synthetic"          # registry name: synthetic | sysu | regdb | llcm
@@ -60,7 +65,8 @@ class LossConfig:
     alpha_c: float = 0.006              # cross-domain TS weight (Eq. 16)
     alpha_s: float = 0.003              # same-domain TS weight (Eq. 16)
     ts_losses: str = "all"              # all | cross (TS-GAN^singleTS) | none
-    ts_reduction: str = "sum"           # sum (literal ||.||_2^2 per image; the paper's tiny alphas) | mean (PyTorch default)
+    ts_reduction: str = "channel_sum"   # one of TS_REDUCTIONS: channel_sum (sum over channels, mean
+    #                                     over positions and images: resolution-free) | sum | mean
     gan_mode: str = "vanilla"           # vanilla (log loss, as written) | lsgan
 
 
@@ -196,7 +202,10 @@ def set_field(cfg: Config, key: str, value: Any) -> None:
     if name not in known:
         raise KeyError(f"unknown config field {key!r}; fields of this section: {sorted(known)}")
     hint = get_type_hints(type(obj))[name]
-    setattr(obj, name, _convert(value, hint, key))
+    value = _convert(value, hint, key)
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ValueError(f"config field {key!r} must be one of {CHOICES[key]}, got {value!r}")
+    setattr(obj, name, value)
 
 
 def _convert(value: Any, hint: Any, key: str) -> Any:
@@ -239,5 +248,5 @@ def replace(cfg: Config, **overrides: Any) -> Config:
     return new
 
 
-__all__ = ["Config", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "EvalConfig",
+__all__ = ["CHOICES", "TS_REDUCTIONS", "Config", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "EvalConfig",
            "PRESETS", "get_config", "set_field", "from_dict", "replace"]
