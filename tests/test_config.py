@@ -30,10 +30,16 @@ def test_overrides_convert_to_the_field_types():
     ("optim.learning_rate=1", "unknown config field"),
     ("data.P=four", "expects int"),
     ("train.use_gan=maybe", "expects bool"),
+    ("loss.ts_reduction=median", "ts_reduction.*one of .*channel_sum"),
 ])
 def test_bad_overrides_say_what_is_wrong(override, match):
     with pytest.raises((KeyError, ValueError), match=match):
         get_config("cpu", [override])
+
+
+def test_both_presets_reduce_ts_losses_per_position():
+    """Eq. 13-15 summed over channels, averaged over positions: the same scale at 64x32 and 288x144."""
+    assert get_config("paper").loss.ts_reduction == get_config("cpu").loss.ts_reduction == "channel_sum"
 
 
 def test_unknown_preset():

@@ -181,12 +181,6 @@ def test_channel_sum_keeps_the_ts_scale_across_resolutions():
     assert L.feature_mse(t, torch.zeros_like(t), "channel_sum").item() == pytest.approx((5 + 9) / 2)
 
 
-def test_ts_reduction_is_validated_in_the_config():
-    assert get_config("paper").loss.ts_reduction == get_config("cpu").loss.ts_reduction == "channel_sum"
-    with pytest.raises(ValueError, match="ts_reduction.*one of"):
-        get_config("cpu", ["loss.ts_reduction=median"])
-
-
 def test_ts_losses_refuse_teacher_maps_with_gradient():
     f = torch.zeros(1, 2, 1, 1)
     with pytest.raises(ValueError, match="teacher is fixed"):

@@ -136,7 +136,8 @@ def test_optimizers_step_in_algorithm_order(step):
 def test_line1_gradient_is_eq7(step):
     """G's gradient at its step = d/dG of -log D_I(X_I', FE_S(X_I')) - log D_R(G_R(X_I)) + omega L_cyc,
     FE_S taken before any update and with batch statistics (train mode, the documented choice).
-    Caught: a flipped target in Eq. 1 (``gan(D_I(...), False)``); the backbone stepped before G."""
+    Caught: a flipped target in Eq. 1 (``gan(D_I(...), False)``); the backbone stepped before G;
+    FE_S switched to eval mode (running statistics) for line 1."""
     s, n, cfg = step, step["before"], step["cfg"]
     r = _reference(s)
     fmap = n["backbone"].former(r["X_I_fake"])
@@ -153,12 +154,12 @@ def test_line3_gradient_is_eq8_to_16(step):
     with CD = |FE_T(X_I') - FE_S(X_R)|^2, RealIR = |FE_T(X_I) - FE_S(X_I)|^2, FakeIR = |FE_T(X_I') -
     FE_S(X_I')|^2 (Eq. 13-15) and Eq. 12 calling every pair of M real.
     Caught: fmaps[0] and fmaps[1] swapped in the ts_losses call; a flipped target in Eq. 12; a wrong
-    pair in M; the teacher run in train mode."""
+    pair in M (joint_fake_set); the teacher left in train mode."""
     s, n, lc = step, step["before"], step["cfg"].loss
     r = _reference(s)
     out, labels = r["out"], s["batch"]["label"].repeat(3)
     with torch.no_grad():
-        T = s["teacher"]
+        T = s["teacher"].eval()  # FE_T is fixed: its own BN statistics, whatever mode the model set
         fT_real, fT_fake = T.FE(T.normalize(s["batch"]["ir"])), T.FE(T.normalize(r["X_I_fake"]))
 
     def sq(a, b):  # loss.ts_reduction=channel_sum: sum over channels, mean over positions and images
@@ -185,7 +186,7 @@ def test_discriminator_sees_the_real_pair_and_set_M(step):
     """Lines 3 and 5-6 show D_I exactly the pairs of Eq. 3 and Eq. 5; D's gradient is that of Eq. 2-4
     (real pair called real, every pair of M called fake) plus D_R's mirror.
     Caught: (X_I, f(X_I)) instead of (X_I, f(X_I')) in joint_fake_set; fmap_real/fmap_fake swapped in
-    the discriminator_loss call; a flipped target in Eq. 3 or Eq. 4."""
+    the discriminator_loss call; the backbone stepped before G."""
     s, n = step, step["before"]
     r = _reference(s)
     M = [("X_I", "f(X_I')"), ("X_I'", "f(X_I')"), ("X_I'", "f(X_I)")]

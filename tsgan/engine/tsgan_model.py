@@ -92,7 +92,11 @@ class TSGAN(StepModel):
         self.X_I_fake = ir_to_3ch(from_gan(self.fake_I))
 
     def backward_G(self) -> None:
-        """Line 1 (loss): L_G, Eq. (7); D_I judges (X_I', FE_S(X_I')) with FE_S frozen, so only G learns."""
+        """Line 1 (loss): L_G, Eq. (7); D_I judges (X_I', FE_S(X_I')) with FE_S frozen, so only G learns.
+
+        ``frozen`` also keeps FE_S's BN running statistics: the fakes are normalised with their
+        batch statistics (train mode, like line 3's maps D_I learns from) without being folded in.
+        """
         with self.autocast():
             fmap_fake = None
             if self.D_I.joint:
