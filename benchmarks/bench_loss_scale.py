@@ -13,9 +13,10 @@ and activations grow layer by layer); ``calibrated`` has its batch-norm statisti
 four random IR batches first, as any trained teacher has. Only the second says what a pretrained
 teacher's terms look like.
 
-    PYTHONPATH=$PWD python benchmarks/bench_loss_scale.py              # both presets (~40 s on 2 cores)
+    PYTHONPATH=$PWD python benchmarks/bench_loss_scale.py    # both presets (9.8 min, 2 busy cores)
     PYTHONPATH=$PWD python benchmarks/bench_loss_scale.py --presets cpu
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,14 +35,16 @@ NUM_CLASSES = {"cpu": 150, "paper": 395}  # embedded data (110 train + 40 val id
 def random_batch(P: int, K: int, h: int, w: int, seed: int) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     B = P * K
-    return {"rgb": torch.rand(B, 3, h, w, generator=g),
-            "ir": torch.rand(B, 1, h, w, generator=g).expand(-1, 3, -1, -1),
-            "label": torch.arange(P).repeat_interleave(K)}
+    return {
+        "rgb": torch.rand(B, 3, h, w, generator=g),
+        "ir": torch.rand(B, 1, h, w, generator=g).expand(-1, 3, -1, -1),
+        "label": torch.arange(P).repeat_interleave(K),
+    }
 
 
 @torch.no_grad()
 def calibrate_bn(net: torch.nn.Module, h: int, w: int, batches: int = 4) -> None:
-    """Set every batch norm's running statistics to the average over ``batches`` random IR batches."""
+    """Set each batch norm's running statistics to their average over ``batches`` IR batches."""
     for m in net.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
@@ -52,7 +55,9 @@ def calibrate_bn(net: torch.nn.Module, h: int, w: int, batches: int = 4) -> None
     net.eval()
 
 
-def one_step(preset: str, teacher_kind: str) -> tuple[dict[str, float], dict[str, dict[str, float]], str]:
+def one_step(
+    preset: str, teacher_kind: str
+) -> tuple[dict[str, float], dict[str, dict[str, float]], str]:
     """Losses of one step, and the TS terms of that step's feature maps under every reduction."""
     cfg = get_config(preset, {"data.P": 2, "data.K": 1, "model.pretrained": ""})
     h, w = cfg.data.height, cfg.data.width
@@ -62,8 +67,10 @@ def one_step(preset: str, teacher_kind: str) -> tuple[dict[str, float], dict[str
         calibrate_bn(teacher, h, w)
     model = TSGAN(cfg, NUM_CLASSES[preset], torch.device("cpu"), teacher).train()
     maps: dict[str, list[torch.Tensor]] = {"S": [], "T": []}
-    hooks = [model.backbone.FE.register_forward_hook(lambda m, i, o: maps["S"].append(o.detach())),
-             model.teacher.register_forward_hook(lambda m, i, o: maps["T"].append(o.detach()))]
+    hooks = [
+        model.backbone.FE.register_forward_hook(lambda m, i, o: maps["S"].append(o.detach())),
+        model.teacher.register_forward_hook(lambda m, i, o: maps["T"].append(o.detach())),
+    ]
     model.set_input(random_batch(cfg.data.P, cfg.data.K, h, w, seed=0))
     losses = model.optimize_parameters()
     for hk in hooks:
@@ -73,7 +80,9 @@ def one_step(preset: str, teacher_kind: str) -> tuple[dict[str, float], dict[str
     lc = cfg.loss
     by_reduction = {}
     for reduction in TS_REDUCTIONS:
-        ts = ts_losses(fT_real, fS_real, fT_fake, fS_fake, fS_rgb, lc.alpha_c, lc.alpha_s, "all", reduction)
+        ts = ts_losses(
+            fT_real, fS_real, fT_fake, fS_fake, fS_rgb, lc.alpha_c, lc.alpha_s, "all", reduction
+        )
         by_reduction[reduction] = {k: float(v) for k, v in ts.items()}
     shape = "x".join(str(s) for s in fS_rgb.shape[1:])
     return losses, by_reduction, shape
@@ -90,15 +99,19 @@ def main() -> None:
             t = time.perf_counter()
             losses, by_reduction, shape = one_step(preset, teacher_kind)
             reid = configured.lambda1 * losses["B_id"] + configured.lambda2 * losses["B_tri"]
-            print(f"\n== preset {preset}, teacher {teacher_kind}: f_map {shape} per image, "
-                  f"loss.ts_reduction={configured.ts_reduction}, step {time.perf_counter() - t:.1f} s")
+            print(
+                f"\n== preset {preset}, teacher {teacher_kind}: f_map {shape} per image, "
+                f"loss.ts_reduction={configured.ts_reduction}, step {time.perf_counter() - t:.1f} s"
+            )
             print("   " + "  ".join(f"{k} {v:.4g}" for k, v in losses.items()))
             print(f"   lambda1*B_id + lambda2*B_tri = {reid:.4g}")
-            print(f"   {'reduction':<12}{'cd':>12}{'real_ir':>12}{'fake_ir':>12}{'L_TS (Eq.16)':>14}"
-                  f"{'L_TS / ReID':>13}")
+            print(
+                f"   {'reduction':<12}{'cd':>12}{'real_ir':>12}{'fake_ir':>12}{'L_TS (Eq.16)':>14}"
+                f"{'L_TS / ReID':>13}"
+            )
             for reduction, ts in by_reduction.items():
-                print(f"   {reduction:<12}{ts['cd']:>12.4g}{ts['real_ir']:>12.4g}{ts['fake_ir']:>12.4g}"
-                      f"{ts['total']:>14.4g}{ts['total'] / reid:>13.4g}")
+                terms = "".join(f"{ts[k]:>12.4g}" for k in ("cd", "real_ir", "fake_ir"))
+                print(f"   {reduction:<12}{terms}{ts['total']:>14.4g}{ts['total'] / reid:>13.4g}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ optimizer finds in ``.grad`` at the moment it steps. Spies on the joint discrimi
 (image, feature map) pairs it is shown in each line. Mutations each test was checked to catch
 (applied by hand, then reverted) are listed in the test docstrings.
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,9 +27,11 @@ NETS = ("backbone", "G_I", "G_R", "D_I", "D_R")
 
 def _batch(P: int, K: int, h: int, w: int, seed: int = 0) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    return {"rgb": torch.rand(P * K, 3, h, w, generator=g),
-            "ir": torch.rand(P * K, 1, h, w, generator=g).expand(-1, 3, -1, -1),
-            "label": torch.arange(P).repeat_interleave(K)}
+    return {
+        "rgb": torch.rand(P * K, 3, h, w, generator=g),
+        "ir": torch.rand(P * K, 1, h, w, generator=g).expand(-1, 3, -1, -1),
+        "label": torch.arange(P).repeat_interleave(K),
+    }
 
 
 def _model(cfg, num_classes: int = 4) -> TSGAN:
@@ -42,8 +45,14 @@ def _model(cfg, num_classes: int = 4) -> TSGAN:
 
 
 def _tiny(**kw):
-    base = {"data.height": 32, "data.width": 16, "model.gen_filters": 4, "model.gen_blocks": 1,
-            "model.disc_filters": 4, "model.disc_layers": 1}
+    base = {
+        "data.height": 32,
+        "data.width": 16,
+        "model.gen_filters": 4,
+        "model.gen_blocks": 1,
+        "model.disc_filters": 4,
+        "model.disc_layers": 1,
+    }
     return get_config("cpu", {**base, **kw})
 
 
@@ -58,20 +67,31 @@ def _bce_fake(logits: torch.Tensor) -> torch.Tensor:
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=1e-5 * (1 + b.abs().max().item()))
+    return a.shape == b.shape and torch.allclose(
+        a, b, rtol=1e-4, atol=1e-5 * (1 + b.abs().max().item())
+    )
 
 
-def _assert_grads(got: list[torch.Tensor | None], params: list[torch.Tensor], loss: torch.Tensor, what: str):
-    """Each parameter's gradient as ``torch.autograd.grad`` of ``loss``, to 1e-4 of the largest entry
-    (biases before an InstanceNorm have a zero gradient up to float32 noise)."""
-    got = [g for p, g in zip(params, got) if p.requires_grad]  # BoT's fixed BN-neck bias: no gradient
+def _assert_grads(
+    got: list[torch.Tensor | None], params: list[torch.Tensor], loss: torch.Tensor, what: str
+):
+    """Each parameter's gradient is ``torch.autograd.grad`` of ``loss``, to 1e-4 of the largest
+    (biases before an InstanceNorm have a zero gradient up to float32 noise). BoT's fixed BN-neck
+    bias has none and is skipped."""
+    got = [g for p, g in zip(params, got) if p.requires_grad]
     params = [p for p in params if p.requires_grad]
-    want = [torch.zeros_like(p) if w is None else w
-            for p, w in zip(params, torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True))]
+    want = [
+        torch.zeros_like(p) if w is None else w
+        for p, w in zip(
+            params, torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True)
+        )
+    ]
     got = [torch.zeros_like(p) if g is None else g for p, g in zip(params, got)]
     atol = 1e-4 * max(w.abs().max().item() for w in want)
     for i, (g, w) in enumerate(zip(got, want)):
-        assert torch.allclose(g, w, rtol=1e-3, atol=atol), f"{what}: parameter {i} gradient is not the equation's"
+        assert torch.allclose(g, w, rtol=1e-3, atol=atol), (
+            f"{what}: parameter {i} gradient is not the equation's"
+        )
 
 
 def _run_spied_step(model: TSGAN):
@@ -81,11 +101,13 @@ def _run_spied_step(model: TSGAN):
     grads: dict[str, list[torch.Tensor | None]] = {}
     calls: list[tuple[int, torch.Tensor, torch.Tensor]] = []
     for name, opt in model.optimizers.items():
+
         def step(*a, _name=name, _opt=opt, _step=opt.step, **kw):
             log.append(_name)
             params = [p for group in _opt.param_groups for p in group["params"]]
             grads[_name] = [None if p.grad is None else p.grad.clone() for p in params]
             return _step(*a, **kw)
+
         opt.step = step
     D_I = model.nets["D_I"]
     forward = D_I.forward
@@ -94,6 +116,7 @@ def _run_spied_step(model: TSGAN):
         line = {0: 1, 1: 3, 2: 5}[len(log)]
         calls.append((line, x.detach().clone(), fmap.detach().clone()))
         return forward(x, fmap)
+
     D_I.forward = spy
     model.optimize_parameters()
     return log, grads, calls
@@ -110,8 +133,17 @@ def step():
     teacher_state = {k: v.clone() for k, v in teacher.state_dict().items()}
     model.set_input(batch)
     log, grads, calls = _run_spied_step(model)
-    return {"cfg": cfg, "model": model, "batch": batch, "before": before, "teacher": teacher,
-            "teacher_state": teacher_state, "log": log, "grads": grads, "calls": calls}
+    return {
+        "cfg": cfg,
+        "model": model,
+        "batch": batch,
+        "before": before,
+        "teacher": teacher,
+        "teacher_state": teacher_state,
+        "log": log,
+        "grads": grads,
+        "calls": calls,
+    }
 
 
 def _reference(s):
@@ -123,8 +155,17 @@ def _reference(s):
     X_I_fake = ir_to_3ch(from_gan(fake_I))
     out = n["backbone"](torch.cat([b["rgb"], b["ir"], X_I_fake.detach()]))  # line 3's one batch
     f_rgb, f_real, f_fake = out["fmap"].chunk(3)
-    return {"real_R": real_R, "real_I": real_I, "fake_I": fake_I, "fake_R": fake_R, "X_I_fake": X_I_fake,
-            "out": out, "f_rgb": f_rgb, "f_real": f_real, "f_fake": f_fake}
+    return {
+        "real_R": real_R,
+        "real_I": real_I,
+        "fake_I": fake_I,
+        "fake_R": fake_R,
+        "X_I_fake": X_I_fake,
+        "out": out,
+        "f_rgb": f_rgb,
+        "f_real": f_real,
+        "f_fake": f_fake,
+    }
 
 
 def test_optimizers_step_in_algorithm_order(step):
@@ -134,15 +175,21 @@ def test_optimizers_step_in_algorithm_order(step):
 
 
 def test_line1_gradient_is_eq7(step):
-    """G's gradient at its step = d/dG of -log D_I(X_I', FE_S(X_I')) - log D_R(G_R(X_I)) + omega L_cyc,
+    """G's gradient at its step = d/dG of -log D_I(X_I', FE_S(X_I')) - log D_R(G_R(X_I)) + w L_cyc,
     FE_S taken before any update and with batch statistics (train mode, the documented choice).
     Caught: a flipped target in Eq. 1 (``gan(D_I(...), False)``); the backbone stepped before G;
     FE_S switched to eval mode (running statistics) for line 1."""
     s, n, cfg = step, step["before"], step["cfg"]
     r = _reference(s)
     fmap = n["backbone"].former(r["X_I_fake"])
-    cyc = (n["G_R"](r["fake_I"]) - r["real_R"]).abs().mean() + (n["G_I"](r["fake_R"]) - r["real_I"]).abs().mean()
-    L_G = _bce_real(n["D_I"](r["fake_I"], fmap)) + _bce_real(n["D_R"](r["fake_R"])) + cfg.loss.omega * cyc
+    cyc = (n["G_R"](r["fake_I"]) - r["real_R"]).abs().mean() + (
+        n["G_I"](r["fake_R"]) - r["real_I"]
+    ).abs().mean()
+    L_G = (
+        _bce_real(n["D_I"](r["fake_I"], fmap))
+        + _bce_real(n["D_R"](r["fake_R"]))
+        + cfg.loss.omega * cyc
+    )
     params = list(n["G_I"].parameters()) + list(n["G_R"].parameters())
     _assert_grads(s["grads"]["G"], params, L_G, "O_G")
     line1 = [(x, f) for line, x, f in s["calls"] if line == 1]
@@ -150,7 +197,7 @@ def test_line1_gradient_is_eq7(step):
 
 
 def test_line3_gradient_is_eq8_to_16(step):
-    """The backbone's gradient at its step = d/dB of lambda1 ID + lambda2 Tri + lambda3 L_ReID^GAN + L_TS,
+    """The backbone's gradient at its step = d/dB of l1 ID + l2 Tri + l3 L_ReID^GAN + L_TS (Eq. 8),
     with CD = |FE_T(X_I') - FE_S(X_R)|^2, RealIR = |FE_T(X_I) - FE_S(X_I)|^2, FakeIR = |FE_T(X_I') -
     FE_S(X_I')|^2 (Eq. 13-15) and Eq. 12 calling every pair of M real.
     Caught: fmaps[0] and fmaps[1] swapped in the ts_losses call; a flipped target in Eq. 12; a wrong
@@ -162,31 +209,48 @@ def test_line3_gradient_is_eq8_to_16(step):
         T = s["teacher"].eval()  # FE_T is fixed: its own BN statistics, whatever mode the model set
         fT_real, fT_fake = T.FE(T.normalize(s["batch"]["ir"])), T.FE(T.normalize(r["X_I_fake"]))
 
-    def sq(a, b):  # loss.ts_reduction=channel_sum: sum over channels, mean over positions and images
+    def sq(
+        a, b
+    ):  # loss.ts_reduction=channel_sum: sum over channels, mean over positions and images
         return ((a - b) ** 2).sum(1).mean()
-    ts = lc.alpha_c * sq(fT_fake, r["f_rgb"]) + lc.alpha_s * (sq(fT_real, r["f_real"]) + sq(fT_fake, r["f_fake"]))
+
+    ts = lc.alpha_c * sq(fT_fake, r["f_rgb"]) + lc.alpha_s * (
+        sq(fT_real, r["f_real"]) + sq(fT_fake, r["f_fake"])
+    )
     x_real, x_fake = r["real_I"], r["fake_I"].detach()
     M = [(x_fake, r["f_fake"]), (x_fake, r["f_real"]), (x_real, r["f_fake"])]
     gan = sum(_bce_real(n["D_I"](x, f)) for x, f in M) / 3
-    L_B = (lc.lambda1 * id_loss(out["logits"], labels, lc.label_smooth)
-           + lc.lambda2 * batch_hard_triplet(out["V"], labels, lc.margin) + lc.lambda3 * gan + ts)
+    L_B = (
+        lc.lambda1 * id_loss(out["logits"], labels, lc.label_smooth)
+        + lc.lambda2 * batch_hard_triplet(out["V"], labels, lc.margin)
+        + lc.lambda3 * gan
+        + ts
+    )
     _assert_grads(s["grads"]["B"], list(n["backbone"].parameters()), L_B, "O_B")
 
 
 def _pair_names(calls, r):
     names = []
     for _, x, f in calls:
-        img = "X_I" if _close(x, r["real_I"]) else "X_I'" if _close(x, r["fake_I"].detach()) else "?"
-        fm = "f(X_I)" if _close(f, r["f_real"].detach()) else "f(X_I')" if _close(f, r["f_fake"].detach()) else "?"
+        img = (
+            "X_I" if _close(x, r["real_I"]) else "X_I'" if _close(x, r["fake_I"].detach()) else "?"
+        )
+        fm = (
+            "f(X_I)"
+            if _close(f, r["f_real"].detach())
+            else "f(X_I')"
+            if _close(f, r["f_fake"].detach())
+            else "?"
+        )
         names.append((img, fm))
     return sorted(names)
 
 
 def test_discriminator_sees_the_real_pair_and_set_M(step):
-    """Lines 3 and 5-6 show D_I exactly the pairs of Eq. 3 and Eq. 5; D's gradient is that of Eq. 2-4
+    """Lines 3 and 5-6 show D_I exactly the pairs of Eq. 3 and Eq. 5; D's gradient is Eq. 2-4's
     (real pair called real, every pair of M called fake) plus D_R's mirror.
-    Caught: (X_I, f(X_I)) instead of (X_I, f(X_I')) in joint_fake_set; fmap_real/fmap_fake swapped in
-    the discriminator_loss call; the backbone stepped before G."""
+    Caught: (X_I, f(X_I)) instead of (X_I, f(X_I')) in joint_fake_set; fmap_real/fmap_fake
+    swapped in the discriminator_loss call; the backbone stepped before G."""
     s, n = step, step["before"]
     r = _reference(s)
     M = [("X_I", "f(X_I')"), ("X_I'", "f(X_I')"), ("X_I'", "f(X_I)")]
@@ -195,9 +259,15 @@ def test_discriminator_sees_the_real_pair_and_set_M(step):
     x_real, x_fake = r["real_I"], r["fake_I"].detach()
     f_real, f_fake = r["f_real"].detach(), r["f_fake"].detach()
     D_I, D_R = n["D_I"], n["D_R"]
-    L_D = (_bce_real(D_I(x_real, f_real))
-           + sum(_bce_fake(D_I(x, f)) for x, f in [(x_fake, f_fake), (x_fake, f_real), (x_real, f_fake)]) / 3
-           + _bce_real(D_R(r["real_R"])) + _bce_fake(D_R(r["fake_R"].detach())))
+    L_D = (
+        _bce_real(D_I(x_real, f_real))
+        + sum(
+            _bce_fake(D_I(x, f)) for x, f in [(x_fake, f_fake), (x_fake, f_real), (x_real, f_fake)]
+        )
+        / 3
+        + _bce_real(D_R(r["real_R"]))
+        + _bce_fake(D_R(r["fake_R"].detach()))
+    )
     _assert_grads(s["grads"]["D"], list(D_I.parameters()) + list(D_R.parameters()), L_D, "O_D")
 
 
@@ -208,7 +278,9 @@ def test_teacher_gets_no_gradient_and_never_changes(step):
     Teacher's no_grad / requires_grad_(False) removed (ts_losses then refuses the maps)."""
     model = step["model"]
     teacher = model.nets["teacher"]
-    held = {id(p) for opt in model.optimizers.values() for g in opt.param_groups for p in g["params"]}
+    held = {
+        id(p) for opt in model.optimizers.values() for g in opt.param_groups for p in g["params"]
+    }
     assert not any(id(p) in held for p in teacher.parameters())
     assert all(p.grad is None and not p.requires_grad for p in teacher.parameters())
     assert all(torch.equal(v, step["teacher_state"][k]) for k, v in teacher.state_dict().items())
@@ -216,8 +288,8 @@ def test_teacher_gets_no_gradient_and_never_changes(step):
 
 def test_generator_step_leaves_backbone_statistics_untouched():
     """Line 1 runs FE_S on fakes alone; its batch norms must not fold that batch into their running
-    statistics (cpu preset: the 42 BN buffers of ResNet-18's FE + neck, num_batches_tracked included).
-    Line 3 does update them (the student's own step). Caught: the old line 1 (30 of 42 buffers changed)."""
+    statistics (cpu preset's ResNet-18; every buffer, num_batches_tracked included). Line 3 does
+    update them (the student's own step). Caught: the old line 1 (plain train-mode FE_S)."""
     model = _model(get_config("cpu", {"model.gen_filters": 4, "model.gen_blocks": 1}))
     model.set_input(_batch(2, 2, 64, 32))
     buffers = {k: v.clone() for k, v in model.backbone.named_buffers()}

@@ -248,5 +248,5 @@ def replace(cfg: Config, **overrides: Any) -> Config:
     return new
 
 
-__all__ = ["CHOICES", "TS_REDUCTIONS", "Config", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "EvalConfig",
-           "PRESETS", "get_config", "set_field", "from_dict", "replace"]
+__all__ = ["CHOICES", "TS_REDUCTIONS", "Config", "DataConfig", "ModelConfig", "LossConfig",
+           "OptimConfig", "TrainConfig", "EvalConfig", "PRESETS", "get_config", "set_field", "from_dict", "replace"]

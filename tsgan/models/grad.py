@@ -17,8 +17,9 @@ def set_requires_grad(nets: nn.Module | list[nn.Module | None], flag: bool) -> N
 
 @contextmanager
 def frozen(*nets: nn.Module | None) -> Iterator[None]:
-    """Inside the block, ``nets`` act as constants: gradients flow *through* them, never *into* them,
-    and their batch norms leave their running statistics (and ``num_batches_tracked``) untouched.
+    """Inside the block, ``nets`` act as constants: gradients flow *through* them, never *into*
+    them, and their batch norms leave their running statistics (and ``num_batches_tracked``) as
+    they are.
 
     A batch norm in train mode still normalises with the batch's statistics, so the output (and
     the gradient through it) is what the network computes in train mode; only the side effect of
