@@ -32,10 +32,17 @@ def test_overrides_convert_to_the_field_types():
     ("optim.learning_rate=1", "unknown config field"),
     ("data.P=four", "expects int"),
     ("train.use_gan=maybe", "expects bool"),
+    ("loss.ts_reduction=median", "ts_reduction.*one of .*channel_sum"),
 ])
 def test_bad_overrides_say_what_is_wrong(override, match):
     with pytest.raises((KeyError, ValueError), match=match):
         get_config("cpu", [override])
+
+
+def test_both_presets_reduce_ts_losses_per_position():
+    """Eq. 13-15 summed over channels, averaged over positions: one scale at 64x32 and 288x144."""
+    for preset in ("paper", "cpu"):
+        assert get_config(preset).loss.ts_reduction == "channel_sum"
 
 
 def test_unknown_preset():
@@ -65,7 +72,7 @@ CHOICES = {
     "model.discriminator": ("joint", "ordinary"),
     "model.neck_feat": ("V", "bn"),
     "loss.ts_losses": ("all", "cross", "none"),
-    "loss.ts_reduction": ("sum", "mean"),
+    "loss.ts_reduction": ("channel_sum", "sum", "mean"),
     "loss.gan_mode": ("vanilla", "lsgan"),
     "train.amp": ("off", "bf16", "fp16"),
     "train.log": ("files", "tensorboard"),

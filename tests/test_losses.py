@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from tsgan import losses as L
 from tsgan.config import get_config
@@ -153,7 +154,8 @@ def test_ts_losses_match_hand_sums_and_switches():
     def sq(a, b):
         return sum((x - y) ** 2 for x, y in zip(a.flatten().tolist(), b.flatten().tolist()))
 
-    for reduction, div in (("mean", 12), ("sum", 2)):  # mean over 2*3*2*1 elements, or per image then batch mean
+    # mean over 2*3*2*1 elements; per image, then batch mean; per position (3 channels), mean of 2*2
+    for reduction, div in (("mean", 12), ("sum", 2), ("channel_sum", 4)):
         out = L.ts_losses(fT_r, fS_r, fT_f, fS_f, fS_rgb, alpha_c=0.6, alpha_s=0.3, reduction=reduction)
         real, fake, cd = sq(fT_r, fS_r) / div, sq(fT_f, fS_f) / div, sq(fT_f, fS_rgb) / div
         assert out["real_ir"].item() == pytest.approx(real)
@@ -163,6 +165,20 @@ def test_ts_losses_match_hand_sums_and_switches():
     cross = L.ts_losses(fT_r, fS_r, fT_f, fS_f, fS_rgb, 0.6, 0.3, which="cross")
     assert cross["total"].item() == pytest.approx(0.6 * cross["cd"].item())
     assert L.ts_losses(fT_r, fS_r, fT_f, fS_f, fS_rgb, which="none")["total"].item() == 0.0
+
+
+def test_channel_sum_keeps_the_ts_scale_across_resolutions():
+    """The same content at the cpu preset's 4x2 grid and the paper's 18x9 grid (nearest upsampling):
+    ``channel_sum`` gives the same size of loss within 2x; ``sum`` grows with the positions."""
+    g = torch.Generator().manual_seed(0)
+    fT, fS = (torch.randn(2, 8, 4, 2, generator=g, dtype=torch.float64) for _ in range(2))
+    up = [F.interpolate(f, size=(18, 9), mode="nearest") for f in (fT, fS)]
+    small, large = L.feature_mse(fT, fS, "channel_sum"), L.feature_mse(*up, "channel_sum")
+    assert 0.5 < (large / small).item() < 2.0
+    assert (L.feature_mse(*up, "sum") / L.feature_mse(fT, fS, "sum")).item() > 20  # 81x positions
+    # by hand: 1 image, 2 channels, 2 positions: 1^2 + 2^2 at the first, 3^2 + 0^2 at the second
+    t = torch.tensor([[[[1.0, 3.0]], [[2.0, 0.0]]]])
+    assert L.feature_mse(t, torch.zeros_like(t), "channel_sum").item() == pytest.approx((5 + 9) / 2)
 
 
 def test_ts_losses_refuse_teacher_maps_with_gradient():

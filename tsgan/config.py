@@ -25,7 +25,7 @@ StudentInit = Literal["pretrained", "teacher"]
 Discriminator = Literal["joint", "ordinary"]
 NeckFeat = Literal["V", "bn"]
 TSLosses = Literal["all", "cross", "none"]
-TSReduction = Literal["sum", "mean"]
+TSReduction = Literal["channel_sum", "sum", "mean"]
 GANMode = Literal["vanilla", "lsgan"]
 AMP = Literal["off", "bf16", "fp16"]
 TrainLog = Literal["files", "tensorboard"]
@@ -104,8 +104,9 @@ class LossConfig(_Checked):
     alpha_c: float = 0.006              # cross-domain TS weight (Eq. 16)
     alpha_s: float = 0.003              # same-domain TS weight (Eq. 16)
     ts_losses: TSLosses = "all"         # all | cross (TS-GAN^singleTS) | none
-    # sum (literal ||.||_2^2 per image; the paper's tiny alphas) | mean (PyTorch default)
-    ts_reduction: TSReduction = "sum"
+    # channel_sum (sum over channels, mean over positions and images: resolution-free)
+    # | sum (literal ||.||_2^2 per image) | mean (PyTorch default)
+    ts_reduction: TSReduction = "channel_sum"
     gan_mode: GANMode = "vanilla"       # vanilla (log loss, as written) | lsgan
 
 

@@ -178,7 +178,11 @@ class TSGAN(GANPhases):
             self.add_gan(self.backbone.fmap_channels)
 
     def generator_fmap(self, X_I_fake: torch.Tensor) -> torch.Tensor:
-        """FE_S(X_I') with the student frozen: L_G^adv reaches G_I through it, not the backbone."""
+        """FE_S(X_I') with the student frozen: L_G^adv reaches G_I through it, not the backbone.
+
+        ``frozen`` also keeps FE_S's BN running statistics: the fakes are normalised with their
+        batch statistics (train mode, like line 3's maps D_I learns from) without being folded in.
+        """
         with frozen(self.backbone):
             return self.backbone.former(X_I_fake)
 
