@@ -7,6 +7,7 @@ It runs on the embedded dataset (generated on first use at ``data.root``). The u
 (built once under runs/cache/images, timed separately). Both apply the same training transforms.
 Images counted per batch: 2 * P * K (RGB and IR).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,19 +34,25 @@ def images_per_second(cfg, dataset, batches: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--batches", type=int, default=40, help="batches timed per path (at most one epoch)")
+    parser.add_argument(
+        "--batches", type=int, default=40, help="batches timed per path (at most one epoch)"
+    )
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. data.workers=2")
     args = parser.parse_args()
     cfg = get_config(args.preset, args.overrides)
     dataset = read_synthetic(cfg.data.root, seed=cfg.data.synth_seed)
     d = cfg.data
-    print(f"{dataset.name}: {len(dataset.train)} training images, {d.height}x{d.width}, "
-          f"P={d.P} K={d.K}, workers={d.workers}")
+    print(
+        f"{dataset.name}: {len(dataset.train)} training images, {d.height}x{d.width}, "
+        f"P={d.P} K={d.K}, workers={d.workers}"
+    )
 
     paths = [s.path for s in dataset.train]
     start = time.perf_counter()
     ImageCache.build(paths, (d.height, d.width))
-    print(f"cache ready in {time.perf_counter() - start:.1f} s (built on first use, then memory-mapped)")
+    print(
+        f"cache ready in {time.perf_counter() - start:.1f} s (built on first use, then memory-mapped)"
+    )
 
     uncached = images_per_second(replace(cfg, data__cache=False), dataset, args.batches)
     cached = images_per_second(replace(cfg, data__cache=True), dataset, args.batches)

@@ -10,6 +10,7 @@
     python benchmarks/bench_train.py --device cuda --batch 64 --amp bf16 --channels-last
     python benchmarks/bench_train.py --preset cpu          # the small CPU model
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,11 +62,16 @@ def train_steps_per_second(cfg, device: torch.device, steps: int) -> float:
     teacher = build_backbone(cfg.model, 8) if cfg.train.use_teacher else None
     model = TSGAN(cfg, 8, device, teacher).train()
     P, K, h, w = cfg.data.P, cfg.data.K, cfg.data.height, cfg.data.width
-    batch = {"rgb": torch.rand(P * K, 3, h, w, device=device),
-             "ir": torch.rand(P * K, 1, h, w, device=device).expand(-1, 3, -1, -1),
-             "label": torch.arange(P, device=device).repeat_interleave(K)}
+    batch = {
+        "rgb": torch.rand(P * K, 3, h, w, device=device),
+        "ir": torch.rand(P * K, 1, h, w, device=device).expand(-1, 3, -1, -1),
+        "label": torch.arange(P, device=device).repeat_interleave(K),
+    }
     if cfg.train.channels_last:
-        batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in batch.items()}
+        batch = {
+            k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
+            for k, v in batch.items()
+        }
     model.set_input(batch)
     model.optimize_parameters()  # warm-up
     sync(device)
@@ -90,27 +96,57 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     args = parser.parse_args()
     device = resolve_device(args.device)
-    cfg = get_config(args.preset, {"model.pretrained": "", "data.P": args.P, "data.K": args.K, "train.amp": args.amp,
-                                   "train.channels_last": args.channels_last})
+    cfg = get_config(
+        args.preset,
+        {
+            "model.pretrained": "",
+            "data.P": args.P,
+            "data.K": args.K,
+            "train.amp": args.amp,
+            "train.channels_last": args.channels_last,
+        },
+    )
     h, w = cfg.data.height, cfg.data.width
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
     student = build_backbone(cfg.model, 395).to(device, memory_format=fmt).eval()
     plain = plain_resnet(cfg.model.arch, cfg.model.last_stride).to(device, memory_format=fmt).eval()
     x = torch.rand(args.batch, 3, h, w, device=device).contiguous(memory_format=fmt)
-    ips = images_per_second({"student backbone (TS-GAN at test time)": student.features,
-                             f"plain torchvision {cfg.model.arch}": plain}, x, args.reps, args.amp)
-    print(f"test time, {cfg.model.arch} last stride {cfg.model.last_stride}, {h}x{w}, batch {args.batch}, "
-          f"{device}, amp={args.amp}:")
+    ips = images_per_second(
+        {
+            "student backbone (TS-GAN at test time)": student.features,
+            f"plain torchvision {cfg.model.arch}": plain,
+        },
+        x,
+        args.reps,
+        args.amp,
+    )
+    print(
+        f"test time, {cfg.model.arch} last stride {cfg.model.last_stride}, {h}x{w}, batch {args.batch}, "
+        f"{device}, amp={args.amp}:"
+    )
     for name, v in ips.items():
         print(f"  {name:<40} {v:8.1f} images/s")
     a, b = ips.values()
     print(f"  ratio {a / b:.3f} ({'within' if abs(a / b - 1) <= 0.05 else 'OUTSIDE'} 5%)")
 
     print(f"training step, P={args.P} x K={args.K} pairs, {args.steps} timed steps:")
-    for name, overrides in (("backbone only", {"train.use_gan": False, "train.use_teacher": False}),
-                            ("full TS-GAN step (Algorithm 1)", {})):
-        c = get_config(args.preset, {**{"model.pretrained": "", "data.P": args.P, "data.K": args.K,
-                                        "train.amp": args.amp, "train.channels_last": args.channels_last}, **overrides})
+    for name, overrides in (
+        ("backbone only", {"train.use_gan": False, "train.use_teacher": False}),
+        ("full TS-GAN step (Algorithm 1)", {}),
+    ):
+        c = get_config(
+            args.preset,
+            {
+                **{
+                    "model.pretrained": "",
+                    "data.P": args.P,
+                    "data.K": args.K,
+                    "train.amp": args.amp,
+                    "train.channels_last": args.channels_last,
+                },
+                **overrides,
+            },
+        )
         sps = train_steps_per_second(c, device, args.steps)
         print(f"  {name:<40} {sps:8.3f} steps/s  {sps * args.P * args.K:8.1f} pairs/s")
 

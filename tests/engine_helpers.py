@@ -1,13 +1,14 @@
 """Tiny configs and a tiny SYSU-layout tree for the engine tests (seconds per run on a CPU)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
+from fakes import make_sysu_tree
+
 from tsgan.config import Config, get_config
 from tsgan.engine.checkpoint import save_checkpoint
 from tsgan.models import build_backbone
-
-from fakes import make_sysu_tree
 
 TRAIN_IDS, VAL_IDS, TEST_IDS = [1, 2, 3, 4], [5], [6, 7]
 
@@ -15,22 +16,46 @@ TRAIN_IDS, VAL_IDS, TEST_IDS = [1, 2, 3, 4], [5], [6, 7]
 def tiny_config(root: Path, **overrides) -> Config:
     """The cpu preset shrunk to 32x16 images, 2 identities x 2 pairs, 3 batches per epoch, 2 epochs."""
     base = {
-        "data.dataset": "sysu", "data.root": str(root), "data.height": 32, "data.width": 16, "data.pad": 2,
-        "data.P": 2, "data.K": 2, "data.batches_per_epoch": 3, "data.cache": False, "data.workers": 0,
-        "model.gen_filters": 4, "model.gen_blocks": 1, "model.disc_filters": 4, "model.disc_layers": 1,
-        "optim.epochs": 2, "optim.warmup_epochs": 1, "optim.milestones": (1,), "train.teacher_epochs": 1,
-        "train.log_every": 1, "train.device": "cpu",
+        "data.dataset": "sysu",
+        "data.root": str(root),
+        "data.height": 32,
+        "data.width": 16,
+        "data.pad": 2,
+        "data.P": 2,
+        "data.K": 2,
+        "data.batches_per_epoch": 3,
+        "data.cache": False,
+        "data.workers": 0,
+        "model.gen_filters": 4,
+        "model.gen_blocks": 1,
+        "model.disc_filters": 4,
+        "model.disc_layers": 1,
+        "optim.epochs": 2,
+        "optim.warmup_epochs": 1,
+        "optim.milestones": (1,),
+        "train.teacher_epochs": 1,
+        "train.log_every": 1,
+        "train.device": "cpu",
     }
     base.update(overrides)
     return get_config("cpu", base)
 
 
 def tiny_dataset(tmp: Path) -> Path:
-    return make_sysu_tree(tmp / "sysu", TRAIN_IDS, VAL_IDS, TEST_IDS, images_per_cam=2, size=(32, 16))
+    return make_sysu_tree(
+        tmp / "sysu", TRAIN_IDS, VAL_IDS, TEST_IDS, images_per_cam=2, size=(32, 16)
+    )
 
 
 def random_teacher(cfg: Config, path: Path) -> Path:
     """A teacher checkpoint with random weights (what train_teacher writes, without the training)."""
     net = build_backbone(cfg.model, len(TRAIN_IDS + VAL_IDS))
-    return save_checkpoint(path, {"config": cfg.to_dict(), "num_classes": len(TRAIN_IDS + VAL_IDS),
-                                  "kind": "teacher", "models": {"backbone": net.state_dict()}})
+    return save_checkpoint(
+        path,
+        {
+            "config": cfg.to_dict(),
+            "num_classes": len(TRAIN_IDS + VAL_IDS),
+            "kind": "teacher",
+            "models": {"backbone": net.state_dict()},
+        },
+    )

@@ -4,6 +4,7 @@ Images are real, very small files (JPEG, or BMP for RegDB) whose colour encodes 
 so that two different images never decode to the same pixels. IR images are 3-channel grayscale,
 as in the real datasets. Every builder returns the root it wrote.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -90,7 +91,11 @@ def make_regdb_tree(
     for trial in trials:
         for split, split_ids in zip(("train", "test"), regdb_split(ids, trial)):
             for side, tag in (("Visible", "visible"), ("Thermal", "thermal")):
-                lines = [f"{rel} {label}" for label, pid in enumerate(split_ids) for rel in files[pid, side]]
+                lines = [
+                    f"{rel} {label}"
+                    for label, pid in enumerate(split_ids)
+                    for rel in files[pid, side]
+                ]
                 (root / "idx" / f"{split}_{tag}_{trial}.txt").write_text("\n".join(lines) + "\n")
     return root
 

@@ -1,4 +1,5 @@
 """Ablations (paper Table II): rows -> configs -> what the engine trains, aggregation, writers, the command."""
+
 from __future__ import annotations
 
 import csv
@@ -10,6 +11,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from engine_helpers import tiny_config, tiny_dataset  # noqa: E402
 
 from tsgan.__main__ import main  # noqa: E402
 from tsgan.config import get_config  # noqa: E402
@@ -18,11 +20,9 @@ from tsgan.engine import runs  # noqa: E402
 from tsgan.experiments import ablate  # noqa: E402
 from tsgan.experiments.ablate import ROWS, Row, select_rows  # noqa: E402
 from tsgan.experiments.ablate_report import aggregate, format_markdown, plot_ablation, write_results  # noqa: E402
+from tsgan.figures import grouped_bars  # noqa: E402
 from tsgan.methods.tsgan import TSGAN  # noqa: E402
 from tsgan.models import build_backbone  # noqa: E402
-from tsgan.figures import grouped_bars  # noqa: E402
-
-from engine_helpers import tiny_config, tiny_dataset  # noqa: E402
 
 ROW = {r.key: r for r in ROWS}
 # what each row must train: (use_gan, use_teacher, discriminator, ts_losses, channel_aug)
@@ -38,14 +38,28 @@ INTENDED = {
 
 
 def _switches(cfg):
-    return (cfg.train.use_gan, cfg.train.use_teacher, cfg.model.discriminator, cfg.loss.ts_losses, cfg.data.channel_aug)
+    return (
+        cfg.train.use_gan,
+        cfg.train.use_teacher,
+        cfg.model.discriminator,
+        cfg.loss.ts_losses,
+        cfg.data.channel_aug,
+    )
 
 
 @pytest.mark.parametrize("key", list(INTENDED))
 def test_rows_map_to_the_intended_configs(key):
     # a base that sets every switch the other way: the row must win over the preset/overrides
-    base = get_config("cpu", {"model.discriminator": "ordinary", "loss.ts_losses": "none", "data.channel_aug": True,
-                              "train.use_gan": False, "train.use_teacher": False})
+    base = get_config(
+        "cpu",
+        {
+            "model.discriminator": "ordinary",
+            "loss.ts_losses": "none",
+            "data.channel_aug": True,
+            "train.use_gan": False,
+            "train.use_teacher": False,
+        },
+    )
     cfg = ROW[key].config(base, seed=7)
     want = INTENDED[key]
     got = _switches(cfg)
@@ -62,9 +76,16 @@ def test_rerank_row_reuses_the_jd_training_and_jd_is_the_plain_preset():
     # the TS-GAN_JD row is the preset itself, and Backbone is the preset without GAN and teacher:
     # their runs are the ones the notebooks and the demo cache
     assert key("jd") == runs.run_key(base, "tsgan")
-    assert key("backbone") == runs.run_key(get_config("cpu", {"train.use_gan": False, "train.use_teacher": False}), "tsgan")
-    assert [r.paper for r in ROWS][:5] == [(41.4, 77.0, 85.0, 39.9), (44.2, 80.3, 88.2, 44.1), (47.6, 82.6, 89.9, 44.5),
-                                           (49.8, 87.3, 93.8, 47.4), (58.3, 87.8, 94.1, 55.1)]
+    assert key("backbone") == runs.run_key(
+        get_config("cpu", {"train.use_gan": False, "train.use_teacher": False}), "tsgan"
+    )
+    assert [r.paper for r in ROWS][:5] == [
+        (41.4, 77.0, 85.0, 39.9),
+        (44.2, 80.3, 88.2, 44.1),
+        (47.6, 82.6, 89.9, 44.5),
+        (49.8, 87.3, 93.8, 47.4),
+        (58.3, 87.8, 94.1, 55.1),
+    ]
 
 
 def test_unknown_rows_and_switches_are_refused():
@@ -76,25 +97,43 @@ def test_unknown_rows_and_switches_are_refused():
 
 
 def _tiny_cfg(row, **extra):
-    base = get_config("cpu", {"data.height": 32, "data.width": 16, "model.gen_filters": 4, "model.gen_blocks": 1,
-                              "model.disc_filters": 4, "model.disc_layers": 1, **extra})
+    base = get_config(
+        "cpu",
+        {
+            "data.height": 32,
+            "data.width": 16,
+            "model.gen_filters": 4,
+            "model.gen_blocks": 1,
+            "model.disc_filters": 4,
+            "model.disc_layers": 1,
+            **extra,
+        },
+    )
     return row.config(base, 0)
 
 
-@pytest.mark.parametrize("key, nets, absent", [
-    ("backbone", {"backbone"}, {"G", "D", "B_gan", "B_ts"}),
-    ("od-single", {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}, {"B_gan"}),
-    ("od", {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}, {"B_gan"}),
-    ("jd", {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}, set()),
-])
+@pytest.mark.parametrize(
+    "key, nets, absent",
+    [
+        ("backbone", {"backbone"}, {"G", "D", "B_gan", "B_ts"}),
+        ("od-single", {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}, {"B_gan"}),
+        ("od", {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}, {"B_gan"}),
+        ("jd", {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}, set()),
+    ],
+)
 def test_each_row_trains_what_it_claims(key, nets, absent):
     """One Algorithm 1 step per row: the networks built and the loss terms that reach L_Backbone."""
     cfg = _tiny_cfg(ROW[key])
     torch.manual_seed(0)
     model = TSGAN(cfg, 4, torch.device("cpu"), build_backbone(cfg.model, 4))
     g = torch.Generator().manual_seed(0)
-    model.set_input({"rgb": torch.rand(4, 3, 32, 16, generator=g),
-                     "ir": torch.rand(4, 1, 32, 16, generator=g).expand(-1, 3, -1, -1), "label": torch.tensor([0, 0, 1, 1])})
+    model.set_input(
+        {
+            "rgb": torch.rand(4, 3, 32, 16, generator=g),
+            "ir": torch.rand(4, 1, 32, 16, generator=g).expand(-1, 3, -1, -1),
+            "label": torch.tensor([0, 0, 1, 1]),
+        }
+    )
     L = model.optimize_parameters()
     assert set(model.nets) == nets and not absent & set(L)
     assert set(model.optimizers) == ({"B"} if key == "backbone" else {"B", "G", "D"})
@@ -104,8 +143,10 @@ def test_each_row_trains_what_it_claims(key, nets, absent):
     if key == "od-single":  # Eq. 16 without the same-domain terms (Eq. 13, 14)
         assert L["B_ts"] == pytest.approx(lc.alpha_c * L["B_ts_cd"], rel=1e-5)
     elif key in ("od", "jd"):
-        assert L["B_ts"] == pytest.approx(lc.alpha_c * L["B_ts_cd"] + lc.alpha_s * (L["B_ts_real_ir"] + L["B_ts_fake_ir"]),
-                                          rel=1e-5)
+        assert L["B_ts"] == pytest.approx(
+            lc.alpha_c * L["B_ts_cd"] + lc.alpha_s * (L["B_ts_real_ir"] + L["B_ts_fake_ir"]),
+            rel=1e-5,
+        )
     gan = lc.lambda3 * L.get("B_gan", 0.0) + L.get("B_ts", 0.0)
     assert L["B"] == pytest.approx(lc.lambda1 * L["B_id"] + lc.lambda2 * L["B_tri"] + gan, rel=1e-5)
 
@@ -113,15 +154,35 @@ def test_each_row_trains_what_it_claims(key, nets, absent):
 @pytest.mark.parametrize("key", ["ca", "jd-ca", "jd"])
 def test_channel_augmentation_rows_augment_rgb_only(key):
     d = ROW[key].config(get_config("cpu"), 0).data
-    has = lambda modality: any(isinstance(t, ChannelAugmentation) for t in build_transforms(d, True, modality).transforms)  # noqa: E731
+    has = lambda modality: any(
+        isinstance(t, ChannelAugmentation) for t in build_transforms(d, True, modality).transforms
+    )  # noqa: E731
     assert has("rgb") == (key != "jd") and not has("ir")
 
 
 def _records():
     # (row, seed, R1, mAP): hand-chosen numbers; the other metrics follow from them
-    raw = [("backbone", 0, 10.0, 20.0), ("backbone", 1, 14.0, 26.0), ("backbone", 2, 12.0, 23.0), ("jd", 0, 30.0, 33.0)]
-    return [{"row": r, "name": ROW[r].name, "seed": s, "run": f"tsgan-{r}-{s}", "reranked": False,
-             "R1": r1, "R10": r1 + 40, "R20": 90.0, "mAP": mAP, "mINP": mAP / 2} for r, s, r1, mAP in raw]
+    raw = [
+        ("backbone", 0, 10.0, 20.0),
+        ("backbone", 1, 14.0, 26.0),
+        ("backbone", 2, 12.0, 23.0),
+        ("jd", 0, 30.0, 33.0),
+    ]
+    return [
+        {
+            "row": r,
+            "name": ROW[r].name,
+            "seed": s,
+            "run": f"tsgan-{r}-{s}",
+            "reranked": False,
+            "R1": r1,
+            "R10": r1 + 40,
+            "R20": 90.0,
+            "mAP": mAP,
+            "mINP": mAP / 2,
+        }
+        for r, s, r1, mAP in raw
+    ]
 
 
 def test_aggregate_against_a_hand_computation():
@@ -141,17 +202,45 @@ def test_aggregate_against_a_hand_computation():
 def test_table_writers(tmp_path):
     summary = aggregate(_records(), [ROW["backbone"], ROW["jd"]])
     lines = format_markdown(summary).splitlines()
-    assert lines[0].split("|")[1:-1] == [" setting ", " seeds ", " R1 ", " R10 ", " R20 ", " mAP ", " mINP ",
-                                         " paper R1 ", " paper R10 ", " paper R20 ", " paper mAP "]
+    assert lines[0].split("|")[1:-1] == [
+        " setting ",
+        " seeds ",
+        " R1 ",
+        " R10 ",
+        " R20 ",
+        " mAP ",
+        " mINP ",
+        " paper R1 ",
+        " paper R10 ",
+        " paper R20 ",
+        " paper mAP ",
+    ]
     assert [c.strip() for c in lines[2].split("|")[1:-1]] == [
-        "Backbone", "3", "12.0 ± 2.0", "52.0 ± 2.0", "90.0 ± 0.0", "23.0 ± 3.0", "11.5 ± 1.5", "41.4", "77.0", "85.0", "39.9"]
+        "Backbone",
+        "3",
+        "12.0 ± 2.0",
+        "52.0 ± 2.0",
+        "90.0 ± 0.0",
+        "23.0 ± 3.0",
+        "11.5 ± 1.5",
+        "41.4",
+        "77.0",
+        "85.0",
+        "39.9",
+    ]
     assert [c.strip() for c in lines[3].split("|")[1:4]] == ["TS-GAN_JD", "1", "30.0"]
     paths = write_results(summary, _records(), tmp_path / "out", get_config("cpu"))
     rows = list(csv.DictReader(paths["csv"].open()))
     assert [r["row"] for r in rows] == ["backbone", "jd"]
-    assert float(rows[0]["mAP_std"]) == pytest.approx(3.0) and rows[1]["R1_std"] == "" and rows[1]["paper_R1"] == "49.8"
+    assert (
+        float(rows[0]["mAP_std"]) == pytest.approx(3.0)
+        and rows[1]["R1_std"] == ""
+        and rows[1]["paper_R1"] == "49.8"
+    )
     data = json.loads(paths["json"].read_text())
-    assert data["summary"] == summary and len(data["records"]) == 4 and data["config"]["name"] == "cpu"
+    assert (
+        data["summary"] == summary and len(data["records"]) == 4 and data["config"]["name"] == "cpu"
+    )
     assert format_markdown(summary) in paths["markdown"].read_text()
     fig = plot_ablation(summary)
     ours, paper = fig.axes
@@ -160,32 +249,57 @@ def test_table_writers(tmp_path):
     assert [p.get_height() for p in paper.patches] == pytest.approx([41.4, 49.8, 39.9, 47.4])
     ours, paper = plot_ablation(summary, metrics=("R1", "mINP")).axes
     assert [p.get_height() for p in ours.patches] == pytest.approx([12.0, 30.0, 11.5, 16.5])
-    assert [p.get_height() for p in paper.patches] == pytest.approx([41.4, 49.8])  # no mINP in the paper
+    assert [p.get_height() for p in paper.patches] == pytest.approx(
+        [41.4, 49.8]
+    )  # no mINP in the paper
 
 
 def _overrides(cfg):
     """The "section.field=value" command-line overrides that turn the cpu preset into ``cfg``."""
     base, d = get_config("cpu").to_dict(), cfg.to_dict()
     fmt = lambda v: ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)  # noqa: E731
-    return [f"{s}.{k}={fmt(v)}" for s in d if s != "name" for k, v in d[s].items() if base[s][k] != v]
+    return [
+        f"{s}.{k}={fmt(v)}" for s in d if s != "name" for k, v in d[s].items() if base[s][k] != v
+    ]
 
 
 def test_ablate_command_end_to_end_and_reuses_cached_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("TSGAN_RUNS", str(tmp_path / "runs"))
     cfg = tiny_config(tiny_dataset(tmp_path), **{"optim.epochs": 1, "eval.trials": 2})
-    argv = ["ablate", "--preset", "cpu", "--seeds", "2", "--rows", "backbone", "jd", "jd-rerank",
-            "--out", str(tmp_path / "out"), *_overrides(cfg)]
+    argv = [
+        "ablate",
+        "--preset",
+        "cpu",
+        "--seeds",
+        "2",
+        "--rows",
+        "backbone",
+        "jd",
+        "jd-rerank",
+        "--out",
+        str(tmp_path / "out"),
+        *_overrides(cfg),
+    ]
     assert main(argv) == 0
     out = tmp_path / "out"
-    assert {p.name for p in out.iterdir()} == {"ablation.md", "ablation.json", "ablation.csv", "ablation.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "ablation.md",
+        "ablation.json",
+        "ablation.csv",
+        "ablation.png",
+    }
     first = json.loads((out / "ablation.json").read_text())
-    assert [(r["row"], r["seed"]) for r in first["records"]] == [(r, s) for s in (0, 1) for r in ("backbone", "jd", "jd-rerank")]
+    assert [(r["row"], r["seed"]) for r in first["records"]] == [
+        (r, s) for s in (0, 1) for r in ("backbone", "jd", "jd-rerank")
+    ]
     # TS-GAN_JD + re-ranking is the TS-GAN_JD model: 2 rows x 2 seeds trained, one teacher per seed
     cache = tmp_path / "runs" / "cache"
     assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["teacher"] * 2 + ["tsgan"] * 4
     jd = {r["seed"]: r["run"] for r in first["records"] if r["row"] == "jd"}
     assert jd == {r["seed"]: r["run"] for r in first["records"] if r["row"] == "jd-rerank"}
-    assert all(0 <= r[m] <= 100 for r in first["records"] for m in ("R1", "R10", "R20", "mAP", "mINP"))
+    assert all(
+        0 <= r[m] <= 100 for r in first["records"] for m in ("R1", "R10", "R20", "mAP", "mINP")
+    )
 
     def refuse(*args, **kwargs):
         raise AssertionError("a cached run or evaluation was recomputed")

@@ -1,4 +1,5 @@
 """Solution regions -> student/instructor notebooks, and the check framework."""
+
 import subprocess
 import sys
 
@@ -6,7 +7,12 @@ import nbformat
 import pytest
 import torch
 
-from tsgan.assignments.build import RegionError, build_assignments, instructor_source, student_source
+from tsgan.assignments.build import (
+    RegionError,
+    build_assignments,
+    instructor_source,
+    student_source,
+)
 from tsgan.checks import CheckFailed, ExerciseNotDone, rel_error, run_cases
 
 SRC = """import torch
@@ -36,11 +42,14 @@ def test_instructor_source_keeps_solution_without_markers():
     assert namespace["double"](3) == 6
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("# BEGIN SOLUTION\nx = 1\n", "never closed"),
-    ("x = 1\n# END SOLUTION\n", "without a '# BEGIN SOLUTION'"),
-    ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n", "nested"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("# BEGIN SOLUTION\nx = 1\n", "never closed"),
+        ("x = 1\n# END SOLUTION\n", "without a '# BEGIN SOLUTION'"),
+        ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n", "nested"),
+    ],
+)
 def test_malformed_regions_are_reported_with_the_line(bad, message):
     with pytest.raises(RegionError, match=message):
         student_source(bad, "nb.ipynb, cell 3")
@@ -48,9 +57,14 @@ def test_malformed_regions_are_reported_with_the_line(bad, message):
 
 def _notebook(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Exercise"), nbformat.v4.new_code_cell(SRC),
-                nbformat.v4.new_code_cell("from tsgan.checks import run_cases\n"
-                                          "run_cases('double', double, lambda x: 2 * x, [('three', (3,), {})])")]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Exercise"),
+        nbformat.v4.new_code_cell(SRC),
+        nbformat.v4.new_code_cell(
+            "from tsgan.checks import run_cases\n"
+            "run_cases('double', double, lambda x: 2 * x, [('three', (3,), {})])"
+        ),
+    ]
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, path)
     return path
@@ -69,8 +83,22 @@ def test_cli_build(tmp_path):
     nb_dir = tmp_path / "nbs"
     nb_dir.mkdir()
     _notebook(nb_dir)
-    out = subprocess.run([sys.executable, "-m", "tsgan", "assignments", "build", "--out", str(tmp_path / "o"),
-                          "--notebooks", str(nb_dir)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tsgan",
+            "assignments",
+            "build",
+            "--out",
+            str(tmp_path / "o"),
+            "--notebooks",
+            str(nb_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "nb.ipynb: double" in out
     assert (tmp_path / "o" / "student" / "nb.ipynb").is_file()
 
@@ -79,7 +107,9 @@ def test_run_cases_names_the_failing_case_with_expected_and_got():
     cases = [("ones", (torch.ones(3),), {}), ("arange", (torch.arange(1.0, 4.0),), {})]
     assert run_cases("double", lambda x: 2 * x, lambda x: 2 * x, cases) == 2
     wrong = lambda x: x + x if x.sum() == 3 else x  # right on the first case only
-    with pytest.raises(CheckFailed, match=r"double, case 'arange': expected \[2\. 4\. 6\.\], got \[1\. 2\. 3\.\]"):
+    with pytest.raises(
+        CheckFailed, match=r"double, case 'arange': expected \[2\. 4\. 6\.\], got \[1\. 2\. 3\.\]"
+    ):
         run_cases("double", wrong, lambda x: 2 * x, cases)
 
 
@@ -101,8 +131,12 @@ def test_student_notebook_runs_to_the_first_exercise_and_stops_at_its_check(tmp_
     found = build_assignments([source], tmp_path)
     assert found[source.name][:2] == ["cycle_loss", "fake_set"]
     student = nbformat.read(tmp_path / "student" / source.name, as_version=4)
-    client = NotebookClient(student, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(REPO_ROOT / "notebooks")}})
+    client = NotebookClient(
+        student,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(REPO_ROOT / "notebooks")}},
+    )
     with pytest.raises(CellExecutionError) as err:
         client.execute()
     assert "ExerciseNotDone" in str(err.value)

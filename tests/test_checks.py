@@ -1,4 +1,5 @@
 """The exercise checks accept independent correct solutions and catch plausible wrong ones."""
+
 import re
 
 import numpy as np
@@ -60,11 +61,17 @@ def loop_cmc_ap(dist, q_pid, q_cam, g_pids, g_cams, max_rank, camera_rule=True):
     return cmc, float(np.mean(precisions))
 
 
-@pytest.mark.parametrize("check, solution", [
-    (checks.check_id_loss, plain_id_loss), (checks.check_triplet, loop_triplet),
-    (checks.check_cycle_loss, plain_cycle), (checks.check_fake_set, plain_fake_set),
-    (checks.check_ts_losses, plain_ts), (checks.check_cmc_ap, loop_cmc_ap),
-])
+@pytest.mark.parametrize(
+    "check, solution",
+    [
+        (checks.check_id_loss, plain_id_loss),
+        (checks.check_triplet, loop_triplet),
+        (checks.check_cycle_loss, plain_cycle),
+        (checks.check_fake_set, plain_fake_set),
+        (checks.check_ts_losses, plain_ts),
+        (checks.check_cmc_ap, loop_cmc_ap),
+    ],
+)
 def test_checks_accept_independent_solutions(check, solution, capsys):
     check(solution)
     assert re.fullmatch(r"check \w+: all \d+ cases passed\n", capsys.readouterr().out)
@@ -79,14 +86,25 @@ def triplet_without_mining(features, labels, margin=0.3):
     return torch.clamp(margin + pos - neg, min=0).mean()
 
 
-@pytest.mark.parametrize("check, wrong, case", [
-    (checks.check_triplet, triplet_without_mining, "random 3 ids x 2"),
-    (checks.check_id_loss, lambda logits, labels, epsilon: F.cross_entropy(logits, labels), "random batch"),
-    (checks.check_cycle_loss, lambda a, b, c, d: (a - b).abs().mean(), "random images"),
-    (checks.check_fake_set, lambda X, Xf, f, ff: [(Xf, ff), (X, f), (X, ff)], "Eq. 5"),
-    (checks.check_ts_losses, lambda a, b, c, d, e, ac, as_: plain_ts(a, b, c, d, e, as_, ac), "random maps"),
-    (checks.check_cmc_ap, lambda *a: loop_cmc_ap(*a, camera_rule=False), "cam3 query"),
-])
+@pytest.mark.parametrize(
+    "check, wrong, case",
+    [
+        (checks.check_triplet, triplet_without_mining, "random 3 ids x 2"),
+        (
+            checks.check_id_loss,
+            lambda logits, labels, epsilon: F.cross_entropy(logits, labels),
+            "random batch",
+        ),
+        (checks.check_cycle_loss, lambda a, b, c, d: (a - b).abs().mean(), "random images"),
+        (checks.check_fake_set, lambda X, Xf, f, ff: [(Xf, ff), (X, f), (X, ff)], "Eq. 5"),
+        (
+            checks.check_ts_losses,
+            lambda a, b, c, d, e, ac, as_: plain_ts(a, b, c, d, e, as_, ac),
+            "random maps",
+        ),
+        (checks.check_cmc_ap, lambda *a: loop_cmc_ap(*a, camera_rule=False), "cam3 query"),
+    ],
+)
 def test_checks_catch_plausible_wrong_answers(check, wrong, case):
     with pytest.raises(CheckFailed, match=case):
         check(wrong)

@@ -1,6 +1,8 @@
 """Commands train-teacher and train, checkpoints they leave, the cache keys of runs."""
+
 import pytest
 import torch
+from engine_helpers import tiny_config, tiny_dataset
 
 from tsgan.__main__ import main
 from tsgan.config import get_config, replace
@@ -8,15 +10,29 @@ from tsgan.engine.checkpoint import CheckpointError, load_backbone, load_generat
 from tsgan.engine.rundir import RunDir
 from tsgan.engine.runs import run_key
 
-from engine_helpers import tiny_config, tiny_dataset
-
 
 def _overrides(cfg):
     """The tiny config as command-line overrides (what a user would type)."""
     d = cfg.to_dict()
-    keys = ["data.dataset", "data.root", "data.height", "data.width", "data.pad", "data.P", "data.K",
-            "data.batches_per_epoch", "data.cache", "model.gen_filters", "model.gen_blocks", "model.disc_filters",
-            "model.disc_layers", "optim.epochs", "optim.warmup_epochs", "train.teacher_epochs", "train.device"]
+    keys = [
+        "data.dataset",
+        "data.root",
+        "data.height",
+        "data.width",
+        "data.pad",
+        "data.P",
+        "data.K",
+        "data.batches_per_epoch",
+        "data.cache",
+        "model.gen_filters",
+        "model.gen_blocks",
+        "model.disc_filters",
+        "model.disc_layers",
+        "optim.epochs",
+        "optim.warmup_epochs",
+        "train.teacher_epochs",
+        "train.device",
+    ]
     return [f"{k}={d[k.split('.')[0]][k.split('.')[1]]}" for k in keys] + ["optim.milestones=1"]
 
 
@@ -32,7 +48,21 @@ def test_train_teacher_then_train(tmp_path, capsys):
     with pytest.raises(CheckpointError, match="no generators"):
         load_generators(teacher)
 
-    assert main(["train", "--preset", "cpu", "--run-dir", str(tmp_path / "g"), "--teacher", str(teacher), *args]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "cpu",
+                "--run-dir",
+                str(tmp_path / "g"),
+                "--teacher",
+                str(teacher),
+                *args,
+            ]
+        )
+        == 0
+    )
     assert "python -m tsgan evaluate --checkpoint" in capsys.readouterr().out
     G_I, G_R = load_generators(RunDir(tmp_path / "g").final)
     assert G_I(torch.zeros(1, 3, 32, 16)).shape == (1, 1, 32, 16)
@@ -47,7 +77,9 @@ def test_run_keys_follow_what_changes_the_result():
     assert run_key(ablation, "teacher") == run_key(cfg, "teacher")  # ablations share one teacher
     assert run_key(ablation, "tsgan") != run_key(cfg, "tsgan")
     assert run_key(replace(cfg, train__log_every=1), "tsgan") == run_key(cfg, "tsgan")
-    assert run_key(replace(cfg, train__teacher_epochs=1), "tsgan") != run_key(cfg, "tsgan")  # via the teacher
+    assert run_key(replace(cfg, train__teacher_epochs=1), "tsgan") != run_key(
+        cfg, "tsgan"
+    )  # via the teacher
 
 
 def test_a_second_process_waits_for_the_run_instead_of_training_it(tmp_path):
@@ -60,6 +92,7 @@ def test_a_second_process_waits_for_the_run_instead_of_training_it(tmp_path):
     run = RunDir(tmp_path / "run")
     order = []
     with run_lock(run):
+
         def second():
             with open(run.path / ".lock", "w") as f:
                 fcntl.flock(f, fcntl.LOCK_EX)  # what another process's run_lock does
@@ -85,7 +118,9 @@ def test_cached_runs_are_keyed_by_the_embedded_data_version(monkeypatch):
     monkeypatch.setattr(runs, "GENERATOR_VERSION", runs.GENERATOR_VERSION + 1)
     after = {kind: runs.run_key(cfg, kind) for kind in ("teacher", "tsgan")}
     assert all(before[k] != after[k] for k in before)
-    assert runs.run_key(real, "teacher") == real_before  # real datasets do not depend on the generator
+    assert (
+        runs.run_key(real, "teacher") == real_before
+    )  # real datasets do not depend on the generator
 
 
 def test_every_command_is_the_cli_module_of_its_name():

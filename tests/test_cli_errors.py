@@ -4,14 +4,13 @@ import argparse
 
 import pytest
 import torch
+from engine_helpers import tiny_config, tiny_dataset
+from test_cli import _overrides
 
 from tsgan.__main__ import main
 from tsgan.config import get_config, replace
 from tsgan.engine.checkpoint import CheckpointError, load_checkpoint
 from tsgan.engine.rundir import RunDir
-
-from engine_helpers import tiny_config, tiny_dataset
-from test_cli import _overrides
 
 
 def _one_error_line(capsys) -> str:

@@ -1,9 +1,10 @@
 """``python -m tsgan data check``: layout and counts against the published structure."""
+
 import shutil
 
 import pytest
-
 from fakes import make_llcm_tree, make_sysu_tree
+
 from tsgan.__main__ import main
 from tsgan.data.check import check_dataset, first_problem, require_valid
 from tsgan.data.records import DatasetError
@@ -73,8 +74,12 @@ def test_published_counts_are_warnings_and_stray_entries_unexpected(tmp_path):
     (root / "notes.txt").write_text("x")
     rows = _rows("sysu", root)
     assert rows["train ids"].status == "warning" and rows["train ids"].expected == "296 (published)"
-    assert rows["test IR queries"].found == "2" and rows["test IR queries"].expected.startswith("3,803")
-    assert rows["SYSU-MM01"].status == "unexpected" and rows["SYSU-MM01"].fix.startswith("use --root")
+    assert rows["test IR queries"].found == "2" and rows["test IR queries"].expected.startswith(
+        "3,803"
+    )
+    assert rows["SYSU-MM01"].status == "unexpected" and rows["SYSU-MM01"].fix.startswith(
+        "use --root"
+    )
     assert rows["notes.txt"].status == "unexpected"
     assert first_problem(list(rows.values())) is None
 
@@ -82,8 +87,14 @@ def test_published_counts_are_warnings_and_stray_entries_unexpected(tmp_path):
 def test_training_stops_with_the_check_message(sysu, tmp_path, capsys):
     root = _copy(sysu, tmp_path)
     shutil.rmtree(root / "cam5")
-    argv = ["train-teacher", "--preset", "cpu", "data.dataset=sysu", f"data.root={root}",
-            f"train.out_dir={tmp_path / 'runs'}"]
+    argv = [
+        "train-teacher",
+        "--preset",
+        "cpu",
+        "data.dataset=sysu",
+        f"data.root={root}",
+        f"train.out_dir={tmp_path / 'runs'}",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cam5/ (RGB) missing" in err and "data check" in err
@@ -99,15 +110,22 @@ def test_regdb_trials_lists_and_alignment(regdb, tmp_path):
     lines = (root / "idx" / "train_visible_1.txt").read_text().splitlines()
     (root / "idx" / "train_visible_1.txt").write_text("\n".join(lines[:-1]) + "\n")
     rows = _rows("regdb", root)
-    assert rows["trial 1 lists"].status == "invalid" and "line-aligned" in rows["trial 1 lists"].found
-    assert rows["trial 2 lists"].status == "missing" and "test_thermal_2" in rows["trial 2 lists"].found
+    assert (
+        rows["trial 1 lists"].status == "invalid" and "line-aligned" in rows["trial 1 lists"].found
+    )
+    assert (
+        rows["trial 2 lists"].status == "missing"
+        and "test_thermal_2" in rows["trial 2 lists"].found
+    )
     assert rows["trials"].status == "warning" and rows["trials"].found == "0"
 
 
 def test_llcm_tree_built_by_hand(tmp_path):
     root = make_llcm_tree(tmp_path / "LLCM", train_ids=[1, 2, 3], test_ids=[7, 8])
     rows = _rows("llcm", root)
-    assert rows["idx/train_vis.txt"].status == "ok" and rows["idx/train_vis.txt"].found == "12 images"
+    assert (
+        rows["idx/train_vis.txt"].status == "ok" and rows["idx/train_vis.txt"].found == "12 images"
+    )
     assert rows["test_nir/"].found == "2 cameras, 8 images"
     assert rows["train ids"].status == "warning" and rows["train ids"].expected == "713 (published)"
     assert first_problem(list(rows.values())) is None

@@ -1,4 +1,5 @@
 """Image loading, the uint8 cache, ImageDataset / PairDataset and the train / test loaders."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,13 @@ from PIL import Image
 from tsgan.config import get_config
 from tsgan.data import DatasetError, read_sysu
 from tsgan.data.cache import ImageCache
-from tsgan.data.dataset import ImageDataset, PairDataset, build_test_loader, build_train_loader, load_image
+from tsgan.data.dataset import (
+    ImageDataset,
+    PairDataset,
+    build_test_loader,
+    build_train_loader,
+    load_image,
+)
 from tsgan.data.transforms import build_transforms
 
 TRAIN, VAL, TEST = [1, 2, 3, 4, 5], [6], [7, 8]
@@ -22,13 +29,27 @@ TRAIN, VAL, TEST = [1, 2, 3, 4, 5], [6], [7, 8]
 @pytest.fixture
 def sysu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TSGAN_RUNS", str(tmp_path / "runs"))
-    return read_sysu(make_sysu_tree(tmp_path / "sysu", TRAIN, VAL, TEST, images_per_cam=2, missing={(2, 6)}))
+    return read_sysu(
+        make_sysu_tree(tmp_path / "sysu", TRAIN, VAL, TEST, images_per_cam=2, missing={(2, 6)})
+    )
 
 
 def plain_cfg(**data):
     """cpu preset at the fake images' own size, without random augmentation."""
-    return get_config("cpu", {"data.height": 16, "data.width": 8, "data.flip": 0.0, "data.pad": 0,
-                             "data.erasing": 0.0, "data.P": 3, "data.K": 2, "data.batches_per_epoch": 0, **{f"data.{k}": v for k, v in data.items()}})
+    return get_config(
+        "cpu",
+        {
+            "data.height": 16,
+            "data.width": 8,
+            "data.flip": 0.0,
+            "data.pad": 0,
+            "data.erasing": 0.0,
+            "data.P": 3,
+            "data.K": 2,
+            "data.batches_per_epoch": 0,
+            **{f"data.{k}": v for k, v in data.items()},
+        },
+    )
 
 
 def pixels(path: str) -> torch.Tensor:
@@ -50,10 +71,17 @@ def test_load_image_errors_name_the_file(tmp_path: Path) -> None:
 
 
 def test_image_dataset_items(sysu) -> None:
-    ds = ImageDataset(sysu.train, build_transforms(plain_cfg().data, False), pid2label=sysu.pid2label)
+    ds = ImageDataset(
+        sysu.train, build_transforms(plain_cfg().data, False), pid2label=sysu.pid2label
+    )
     item = ds[5]
     s = sysu.train[5]
-    assert (item["pid"], item["cam"], item["modality"], item["index"]) == (s.pid, s.cam, s.modality, 5)
+    assert (item["pid"], item["cam"], item["modality"], item["index"]) == (
+        s.pid,
+        s.cam,
+        s.modality,
+        5,
+    )
     assert item["label"] == sorted(TRAIN + VAL).index(s.pid)
     assert torch.allclose(item["img"], pixels(s.path).float() / 255, atol=1e-6)
     assert ImageDataset(sysu.test, build_transforms(plain_cfg().data, False))[0]["label"] == -1
@@ -64,8 +92,10 @@ def test_cache_holds_the_decoded_pixels_and_is_reused(sysu, tmp_path: Path) -> N
     cache = ImageCache.build(paths, (16, 8), progress=False)
     files = list((tmp_path / "runs" / "cache" / "images").glob("*.npy"))
     assert len(files) == 1 and cache.array.shape == (len(paths), 16, 8, 3)
-    for p in paths[:: 7]:
-        assert torch.equal(cache[p], pixels(p))  # the fakes are already 16x8: resizing is the identity
+    for p in paths[::7]:
+        assert torch.equal(
+            cache[p], pixels(p)
+        )  # the fakes are already 16x8: resizing is the identity
     again = ImageCache.build(paths, (16, 8), progress=False)
     assert isinstance(again.array, np.memmap) and list(files[0].parent.glob("*.npy")) == files
     assert ImageCache.build(paths, (8, 4), progress=False).array.shape == (len(paths), 8, 4, 3)
@@ -111,7 +141,10 @@ def test_train_loader_batches_pair_train_identities_only(sysu, cache: bool) -> N
     label2pid = {v: k for k, v in sysu.pid2label.items()}
     assert len(loader) == len(sysu.subset("train", "rgb")) // 6
     for batch in loader:
-        assert batch["rgb"].shape == batch["ir"].shape == (6, 3, 16, 8) and batch["label"].dtype == torch.long
+        assert (
+            batch["rgb"].shape == batch["ir"].shape == (6, 3, 16, 8)
+            and batch["label"].dtype == torch.long
+        )
         pids = [label2pid[int(l)] for l in batch["label"]]
         assert identify(batch["rgb"], lookup) == pids == identify(batch["ir"], lookup)
         assert set(identify(batch["rgb"], test_lookup)) == {-1} and not set(pids) & set(TEST)

@@ -1,10 +1,10 @@
 """DDP on CPU: two gloo processes train TS-GAN; they end with identical weights and saw different batches."""
+
 import os
 import socket
 
 import torch
 import torch.multiprocessing as mp
-
 from engine_helpers import random_teacher, tiny_config, tiny_dataset
 
 ONE_EPOCH = {"optim.epochs": 1}
@@ -18,8 +18,13 @@ def _free_port() -> int:
 
 def _worker(rank: int, world_size: int, port: int, root: str, out: str) -> None:
     """One torchrun-like process: the environment torchrun would set, then the ordinary training call."""
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    os.environ.update(
+        RANK=str(rank),
+        WORLD_SIZE=str(world_size),
+        LOCAL_RANK=str(rank),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
     torch.set_num_threads(1)
     from tsgan.engine.distributed import cleanup_distributed
     from tsgan.engine.runs import train_tsgan
@@ -29,7 +34,9 @@ def _worker(rank: int, world_size: int, port: int, root: str, out: str) -> None:
     original = TSGAN.set_input
 
     def recording_set_input(self, batch):
-        seen.append(batch["rgb"].flatten(1).sum(1))  # one number per image: which images this rank got
+        seen.append(
+            batch["rgb"].flatten(1).sum(1)
+        )  # one number per image: which images this rank got
         models.append(self)
         original(self, batch)
 
@@ -37,8 +44,13 @@ def _worker(rank: int, world_size: int, port: int, root: str, out: str) -> None:
     cfg = tiny_config(root, **ONE_EPOCH)
     train_tsgan(cfg, os.path.join(out, "run"), os.path.join(out, "teacher.pt"))
     state = {name: net.state_dict() for name, net in models[-1].nets.items()}
-    torch.save({"params": {n: {k: v for k, v in sd.items()} for n, sd in state.items()},
-                "seen": torch.cat(seen)}, os.path.join(out, f"rank{rank}.pt"))
+    torch.save(
+        {
+            "params": {n: {k: v for k, v in sd.items()} for n, sd in state.items()},
+            "seen": torch.cat(seen),
+        },
+        os.path.join(out, f"rank{rank}.pt"),
+    )
     cleanup_distributed()
 
 

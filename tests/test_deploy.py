@@ -162,13 +162,15 @@ def test_folder_reader_is_recursive_sorted_and_checks_its_input(tmp_path, images
 
 def test_extract_writes_features_and_paths_in_order(tmp_path, images, ckpt):
     out = tmp_path / "feats.pt"
-    assert cli("extract", "--checkpoint", ckpt, "--images", images, "--out", out, "--device",
-               "cpu") == 0
+    assert (
+        cli("extract", "--checkpoint", ckpt, "--images", images, "--out", out, "--device", "cpu")
+        == 0
+    )
     saved = torch.load(out, weights_only=True)
     samples = folder_samples(images)
     assert saved["paths"] == [p.relative_to(images).as_posix() for p in image_files(images)]
     assert saved["root"] == str(images.resolve()) and saved["feature"] == "V"
-    assert saved["flip"] is False and saved["feat_norm"] is True    # the run's eval settings
+    assert saved["flip"] is False and saved["feat_norm"] is True  # the run's eval settings
     expected, _ = _pytorch_features(ckpt, samples)
     assert saved["features"].dtype == torch.float32
     assert saved["features"].shape == (len(samples), 512)
@@ -229,7 +231,7 @@ def test_search_distances_normalise_like_evaluate_and_rerank_on_request():
     q, g = torch.tensor([[3.0, 4.0]]), torch.tensor([[6.0, 8.0], [1.0, 0.0], [0.0, 2.0]])
     plain = search_distances(q, g, feat_norm=False)
     assert torch.allclose(plain, torch.tensor([[5.0, 20**0.5, 13**0.5]]))
-    unit = search_distances(q, g, feat_norm=True)      # [0.6, 0.8] against unit vectors
+    unit = search_distances(q, g, feat_norm=True)  # [0.6, 0.8] against unit vectors
     assert torch.allclose(unit, torch.tensor([[0.0, 0.8**0.5, 0.4**0.5]]), atol=1e-6)
     reranked = search_distances(q, g, feat_norm=False, rerank_k=(1, 1, 0.3))
     qq, gg = torch.cdist(q, q), torch.cdist(g, g)
@@ -252,8 +254,17 @@ def test_extract_and_search_bad_inputs(tmp_path, images, ckpt):
     with pytest.raises(DatasetError, match="found nothing"):
         cli("extract", "--checkpoint", ckpt, "--images", tmp_path / "missing", *out)
     with pytest.raises(DatasetError, match="found no images"):
-        cli("search", "--checkpoint", ckpt, "--query", images, "--gallery", tmp_path / "empty",
-            "--out", tmp_path / "r.png")
+        cli(
+            "search",
+            "--checkpoint",
+            ckpt,
+            "--query",
+            images,
+            "--gallery",
+            tmp_path / "empty",
+            "--out",
+            tmp_path / "r.png",
+        )
     with pytest.raises(CheckpointError, match="cannot read checkpoint"):
         cli("extract", "--checkpoint", not_ckpt, "--images", images, *out)
     feats = tmp_path / "feats.pt"  # a torch file, but features, not a checkpoint
@@ -262,5 +273,16 @@ def test_extract_and_search_bad_inputs(tmp_path, images, ckpt):
         cli("extract", "--checkpoint", feats, "--images", images, *out)
     assert "\n" not in str(err.value)
     with pytest.raises(ValueError, match="at least 1"):
-        cli("search", "--checkpoint", ckpt, "--query", images, "--gallery", images, "--top", 0,
-            "--out", tmp_path / "r.png")
+        cli(
+            "search",
+            "--checkpoint",
+            ckpt,
+            "--query",
+            images,
+            "--gallery",
+            images,
+            "--top",
+            0,
+            "--out",
+            tmp_path / "r.png",
+        )

@@ -1,4 +1,5 @@
 """Checkpoints: atomic writes, weights_only loads, clear errors, the last good file survives."""
+
 import pytest
 import torch
 
@@ -7,7 +8,11 @@ from tsgan.engine.checkpoint import CheckpointError, load_checkpoint, save_check
 
 def _state():
     torch.manual_seed(0)
-    return {"models": {"w": torch.randn(4, 3)}, "position": {"epoch": 2, "batch": 0}, "rng": [1, 2, (3, 4)]}
+    return {
+        "models": {"w": torch.randn(4, 3)},
+        "position": {"epoch": 2, "batch": 0},
+        "rng": [1, 2, (3, 4)],
+    }
 
 
 def test_round_trip_leaves_no_temporary_files(tmp_path):
@@ -22,7 +27,11 @@ def test_round_trip_leaves_no_temporary_files(tmp_path):
 def test_damaged_file_gives_a_clear_error(tmp_path, damage):
     path = save_checkpoint(tmp_path / "last.pt", _state())
     data = path.read_bytes()
-    path.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"not a checkpoint" * 10, "empty": b""}[damage])
+    path.write_bytes(
+        {"truncate": data[: len(data) // 2], "garbage": b"not a checkpoint" * 10, "empty": b""}[
+            damage
+        ]
+    )
     with pytest.raises(CheckpointError, match="truncated or corrupt") as info:
         load_checkpoint(path)
     assert str(path) in str(info.value)

@@ -1,14 +1,14 @@
 """Exact resume: a run stopped after N steps and resumed ends with the weights of an uninterrupted run."""
+
 import random
 
 import pytest
 import torch
+from engine_helpers import random_teacher, tiny_config, tiny_dataset
 
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
 from tsgan.engine.runs import train_teacher, train_tsgan
-
-from engine_helpers import random_teacher, tiny_config, tiny_dataset
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,9 @@ def test_stopped_and_resumed_equals_uninterrupted(setup, stop_at):
     assert set(resumed["models"]) == {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}
     for net, state in full["models"].items():
         for k, v in state.items():
-            assert torch.equal(v, resumed["models"][net][k]), f"{net}.{k} differs after resuming at step {stop_at}"
+            assert torch.equal(v, resumed["models"][net][k]), (
+                f"{net}.{k} differs after resuming at step {stop_at}"
+            )
     steps_full = [r for r in RunDir(tmp / "full").read_metrics() if r["kind"] == "step"]
     steps_resumed = [r for r in RunDir(run).read_metrics() if r["kind"] == "step"]
     assert steps_resumed == steps_full  # the log is continued, not duplicated
@@ -50,7 +52,10 @@ def test_teacher_resume_and_config_mismatch(tmp_path):
     assert train_teacher(cfg, tmp_path / "b", stop_at_step=4) is None
     _scramble_rng()
     resumed = load_checkpoint(train_teacher(cfg, tmp_path / "b"))
-    assert all(torch.equal(v, resumed["models"]["backbone"][k]) for k, v in full["models"]["backbone"].items())
+    assert all(
+        torch.equal(v, resumed["models"]["backbone"][k])
+        for k, v in full["models"]["backbone"].items()
+    )
     other = tiny_config(tmp_path / "sysu", **{"train.teacher_epochs": 2, "optim.lr": 1.0})
     with pytest.raises(ValueError, match="another config"):
         train_teacher(other, tmp_path / "b")

@@ -1,4 +1,5 @@
 """The learning-rate schedule against the paper's text (Sec. IV-B): warm-up 10 epochs from lr/10, x0.3 at 40 and 70."""
+
 import pytest
 import torch
 
@@ -8,8 +9,18 @@ from tsgan.engine.schedule import build_scheduler, lr_factor
 
 LR = 3.5e-4
 # epoch (0-based) -> learning rate, written out by hand from the paper's description
-PAPER = {0: LR / 10, 1: 2 * LR / 10, 4: 5 * LR / 10, 9: LR, 10: LR, 39: LR,
-         40: LR * 0.3, 69: LR * 0.3, 70: LR * 0.09, 119: LR * 0.09}
+PAPER = {
+    0: LR / 10,
+    1: 2 * LR / 10,
+    4: 5 * LR / 10,
+    9: LR,
+    10: LR,
+    39: LR,
+    40: LR * 0.3,
+    69: LR * 0.3,
+    70: LR * 0.09,
+    119: LR * 0.09,
+}
 
 
 def _lrs(epochs, cfg):

@@ -1,4 +1,5 @@
 """Plot helpers: what they draw, checked on the matplotlib objects (no image comparison)."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -38,7 +39,7 @@ def test_show_images_lays_out_a_grid_with_titles():
     assert grid.shape == (rows * (h + pad) + pad, nrow * (w + pad) + pad, 3)
     # image 4 sits in row 1, column 1 of the grid
     r0, c0 = pad + 1 * (h + pad), pad + 1 * (w + pad)
-    assert np.allclose(grid[r0:r0 + h, c0:c0 + w], 4 / 7)
+    assert np.allclose(grid[r0 : r0 + h, c0 : c0 + w], 4 / 7)
     assert [t.get_text() for t in ax.texts] == [f"#{i}" for i in range(7)]
     with pytest.raises(ValueError, match="titles"):
         show_images(images, nrow=3, titles=["one"])

@@ -1,4 +1,5 @@
 """Each loss of tsgan.losses against an independent formulation, and gradient flow per Algorithm 1."""
+
 import math
 
 import pytest
@@ -9,10 +10,16 @@ from tsgan import losses as L
 from tsgan.config import get_config
 from tsgan.freeze import frozen
 from tsgan.imaging import from_gan, ir_to_3ch
-from tsgan.models import JointDiscriminator, PatchDiscriminator, ReIDBackbone, Teacher, build_generators
-
+from tsgan.models import (
+    JointDiscriminator,
+    PatchDiscriminator,
+    ReIDBackbone,
+    Teacher,
+    build_generators,
+)
 
 # ---------------------------------------------------------------- ID loss, Eq. (9)-(10)
+
 
 def test_id_loss_matches_hand_computation():
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
@@ -34,6 +41,7 @@ def test_id_loss_rejects_labels_outside_the_classifier():
 
 # ---------------------------------------------------------------- triplet, Eq. (11)
 
+
 def triplet_by_loop(feats: list[list[float]], labels: list[int], margin: float) -> float:
     """Every triplet (a, p, n) with y_a = y_p != y_n enumerated; each anchor keeps its hardest one."""
     total = 0.0
@@ -54,7 +62,9 @@ def test_batch_hard_triplet_matches_loop_over_all_triplets():
     labels = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
     for margin in (0.3, 5.0):
         got = L.batch_hard_triplet(feats, labels, margin).item()
-        assert got == pytest.approx(triplet_by_loop(feats.tolist(), labels.tolist(), margin), rel=1e-9)
+        assert got == pytest.approx(
+            triplet_by_loop(feats.tolist(), labels.tolist(), margin), rel=1e-9
+        )
 
 
 def test_batch_hard_triplet_hand_example_and_zero_when_separated():
@@ -62,7 +72,9 @@ def test_batch_hard_triplet_hand_example_and_zero_when_separated():
     feats = torch.tensor([[0.0], [1.0], [1.5], [4.0]])
     labels = torch.tensor([0, 0, 1, 1])
     # anchors: 0: [0.3 + 1 - 1.5]_+ = 0; 1: 0.3 + 1 - 0.5 = 0.8; 2: 0.3 + 2.5 - 0.5 = 2.3; 3: 0.3 + 2.5 - 3 = 0
-    assert L.batch_hard_triplet(feats, labels, 0.3).item() == pytest.approx((0 + 0.8 + 2.3 + 0) / 4, rel=1e-6)
+    assert L.batch_hard_triplet(feats, labels, 0.3).item() == pytest.approx(
+        (0 + 0.8 + 2.3 + 0) / 4, rel=1e-6
+    )
     far = torch.tensor([[0.0], [0.1], [10.0], [10.1]])
     assert L.batch_hard_triplet(far, labels, 0.3).item() == 0.0
 
@@ -74,14 +86,19 @@ def test_batch_hard_triplet_needs_two_identities():
 
 # ---------------------------------------------------------------- GAN and cycle losses
 
+
 def test_gan_loss_vanilla_is_log_loss_and_lsgan_is_least_squares():
     x = torch.tensor([[-2.0, 0.0], [1.0, 3.0]])
     sig = [1 / (1 + math.exp(-v)) for v in x.flatten().tolist()]
-    assert L.GANLoss("vanilla")(x, True).item() == pytest.approx(-sum(math.log(s) for s in sig) / 4, rel=1e-6)
-    assert L.GANLoss("vanilla")(x, False).item() == pytest.approx(-sum(math.log(1 - s) for s in sig) / 4, rel=1e-6)
+    assert L.GANLoss("vanilla")(x, True).item() == pytest.approx(
+        -sum(math.log(s) for s in sig) / 4, rel=1e-6
+    )
+    assert L.GANLoss("vanilla")(x, False).item() == pytest.approx(
+        -sum(math.log(1 - s) for s in sig) / 4, rel=1e-6
+    )
     vals = x.flatten().tolist()
     assert L.GANLoss("lsgan")(x, True).item() == pytest.approx(sum((v - 1) ** 2 for v in vals) / 4)
-    assert L.GANLoss("lsgan")(x, False).item() == pytest.approx(sum(v ** 2 for v in vals) / 4)
+    assert L.GANLoss("lsgan")(x, False).item() == pytest.approx(sum(v**2 for v in vals) / 4)
     with pytest.raises(ValueError, match="gan_mode"):
         L.GANLoss("wgan")
 
@@ -93,6 +110,7 @@ def test_cycle_loss_is_mean_l1_of_both_cycles():
 
 
 # ---------------------------------------------------------------- the set M, Eq. (2)-(5)
+
 
 class RecordingD(torch.nn.Module):
     """A joint 'discriminator' that logs the (image, map) pairs it judges and scores them by name."""
@@ -121,14 +139,25 @@ def test_joint_fake_set_is_eq5_by_hand():
 
 def test_discriminator_loss_scores_real_pair_and_mean_over_M():
     X_I, X_I_fake, f_real, f_fake = (torch.randn(1, 1) for _ in range(4))
-    names = {X_I.data_ptr(): "X_I", X_I_fake.data_ptr(): "X_I'", f_real.data_ptr(): "f(X_I)",
-             f_fake.data_ptr(): "f(X_I')"}
-    scores = {("X_I", "f(X_I)"): 2.0, ("X_I'", "f(X_I')"): -1.0, ("X_I'", "f(X_I)"): 0.5, ("X_I", "f(X_I')"): 1.5}
+    names = {
+        X_I.data_ptr(): "X_I",
+        X_I_fake.data_ptr(): "X_I'",
+        f_real.data_ptr(): "f(X_I)",
+        f_fake.data_ptr(): "f(X_I')",
+    }
+    scores = {
+        ("X_I", "f(X_I)"): 2.0,
+        ("X_I'", "f(X_I')"): -1.0,
+        ("X_I'", "f(X_I)"): 0.5,
+        ("X_I", "f(X_I')"): 1.5,
+    }
     D = RecordingD(scores, names)
     out = L.discriminator_loss(D, X_I, X_I_fake, f_real, f_fake, L.GANLoss("vanilla"))
     sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
     real = -math.log(sig(2.0))  # Eq. (3): log D on the real pair
-    fake = -(math.log(1 - sig(-1.0)) + math.log(1 - sig(0.5)) + math.log(1 - sig(1.5))) / 3  # Eq. (4) over M
+    fake = (
+        -(math.log(1 - sig(-1.0)) + math.log(1 - sig(0.5)) + math.log(1 - sig(1.5))) / 3
+    )  # Eq. (4) over M
     assert out["real"].item() == pytest.approx(real, rel=1e-6)
     assert out["fake"].item() == pytest.approx(fake, rel=1e-6)
     assert out["total"].item() == pytest.approx(real + fake, rel=1e-6)
@@ -147,16 +176,21 @@ def test_ordinary_discriminator_sees_only_images_and_no_eq12():
 
 # ---------------------------------------------------------------- TS losses, Eq. (13)-(16)
 
+
 def test_ts_losses_match_hand_sums_and_switches():
     g = torch.Generator().manual_seed(1)
-    fT_r, fS_r, fT_f, fS_f, fS_rgb = (torch.randn(2, 3, 2, 1, generator=g, dtype=torch.float64) for _ in range(5))
+    fT_r, fS_r, fT_f, fS_f, fS_rgb = (
+        torch.randn(2, 3, 2, 1, generator=g, dtype=torch.float64) for _ in range(5)
+    )
 
     def sq(a, b):
         return sum((x - y) ** 2 for x, y in zip(a.flatten().tolist(), b.flatten().tolist()))
 
     # mean over 2*3*2*1 elements; per image, then batch mean; per position (3 channels), mean of 2*2
     for reduction, div in (("mean", 12), ("sum", 2), ("channel_sum", 4)):
-        out = L.ts_losses(fT_r, fS_r, fT_f, fS_f, fS_rgb, alpha_c=0.6, alpha_s=0.3, reduction=reduction)
+        out = L.ts_losses(
+            fT_r, fS_r, fT_f, fS_f, fS_rgb, alpha_c=0.6, alpha_s=0.3, reduction=reduction
+        )
         real, fake, cd = sq(fT_r, fS_r) / div, sq(fT_f, fS_f) / div, sq(fT_f, fS_rgb) / div
         assert out["real_ir"].item() == pytest.approx(real)
         assert out["fake_ir"].item() == pytest.approx(fake)
@@ -191,6 +225,7 @@ def test_ts_losses_refuse_teacher_maps_with_gradient():
 
 # ---------------------------------------------------------------- gradient flow, Algorithm 1
 
+
 @pytest.fixture(scope="module")
 def nets():
     torch.manual_seed(0)
@@ -199,13 +234,23 @@ def nets():
     G_I, G_R = build_generators(cfg.model)
     D_I = JointDiscriminator(1, backbone.fmap_channels, ndf=8, n_layers=1)
     D_R = PatchDiscriminator(3, ndf=8, n_layers=1)
-    return {"B": backbone, "G_I": G_I, "G_R": G_R, "D_I": D_I, "D_R": D_R,
-            "T": Teacher(ReIDBackbone("resnet18", num_classes=4))}
+    return {
+        "B": backbone,
+        "G_I": G_I,
+        "G_R": G_R,
+        "D_I": D_I,
+        "D_R": D_R,
+        "T": Teacher(ReIDBackbone("resnet18", num_classes=4)),
+    }
 
 
 def grads(net: torch.nn.Module) -> set[bool]:
     """For each parameter that may learn: does it hold a non-zero gradient?"""
-    return {p.grad is not None and bool(p.grad.abs().sum() > 0) for p in net.parameters() if p.requires_grad}
+    return {
+        p.grad is not None and bool(p.grad.abs().sum() > 0)
+        for p in net.parameters()
+        if p.requires_grad
+    }
 
 
 def zero(nets):
@@ -215,7 +260,9 @@ def zero(nets):
 
 def batch():
     g = torch.Generator().manual_seed(2)
-    return torch.rand(4, 3, 64, 32, generator=g) * 2 - 1, torch.rand(4, 1, 64, 32, generator=g) * 2 - 1
+    return torch.rand(4, 3, 64, 32, generator=g) * 2 - 1, torch.rand(
+        4, 1, 64, 32, generator=g
+    ) * 2 - 1
 
 
 def reid(x_gan):
@@ -231,13 +278,17 @@ def test_step1_generator_loss_updates_only_generators(nets):
     cyc = L.cycle_loss(X_R, G_R(X_I_fake), X_I, G_I(X_R_fake))
     with frozen(B):
         fmap_fake = B.former(reid(X_I_fake))
-    out = L.generator_loss(nets["D_I"], nets["D_R"], X_I_fake, fmap_fake, X_R_fake, cyc, L.GANLoss(), omega=10.0)
+    out = L.generator_loss(
+        nets["D_I"], nets["D_R"], X_I_fake, fmap_fake, X_R_fake, cyc, L.GANLoss(), omega=10.0
+    )
     assert out["total"].item() == pytest.approx((out["adv_I"] + out["adv_R"] + 10 * cyc).item())
     out["total"].backward()
     assert grads(G_I) == {True} and grads(G_R) == {True}
     for name in ("D_I", "D_R", "B"):
         assert grads(nets[name]) == {False}, name
-    assert not nets["B"].bnneck.bias.requires_grad  # frozen() restored the fixed BN-neck bias as it was
+    assert not nets[
+        "B"
+    ].bnneck.bias.requires_grad  # frozen() restored the fixed BN-neck bias as it was
 
 
 def test_step3_reid_gan_and_ts_losses_update_only_the_backbone(nets):
@@ -245,7 +296,11 @@ def test_step3_reid_gan_and_ts_losses_update_only_the_backbone(nets):
     X_R, X_I = batch()
     B, T = nets["B"], nets["T"]
     X_I_fake = nets["G_I"](X_R).detach()  # Algorithm 1 step 3: fakes detached
-    fmap_rgb, fmap_real, fmap_fake = B.former(reid(X_R)), B.former(reid(X_I)), B.former(reid(X_I_fake))
+    fmap_rgb, fmap_real, fmap_fake = (
+        B.former(reid(X_R)),
+        B.former(reid(X_I)),
+        B.former(reid(X_I_fake)),
+    )
     loss = L.reid_gan_loss(nets["D_I"], X_I, X_I_fake, fmap_real, fmap_fake, L.GANLoss())
     ts = L.ts_losses(T(reid(X_I)), fmap_real, T(reid(X_I_fake)), fmap_fake, fmap_rgb)
     (loss + ts["total"]).backward()
@@ -289,10 +344,12 @@ def test_reid_loss_is_eq8_weighted_sum():
     gan = torch.tensor(0.7)
     ce = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.2)
     tri = L.batch_hard_triplet(feats, labels, 0.5)
-    out = L.reid_loss(logits, feats, labels, gan, lambda1=2.0, lambda2=5.0, lambda3=11.0,
-                      epsilon=0.2, margin=0.5)
+    out = L.reid_loss(
+        logits, feats, labels, gan, lambda1=2.0, lambda2=5.0, lambda3=11.0, epsilon=0.2, margin=0.5
+    )
     assert out["id"] == pytest.approx(float(ce)) and out["tri"] == pytest.approx(float(tri))
     assert out["total"] == pytest.approx(2.0 * float(ce) + 5.0 * float(tri) + 11.0 * 0.7)
-    plain = L.reid_loss(logits, feats, labels, None, lambda1=2.0, lambda2=5.0, lambda3=11.0,
-                        epsilon=0.2, margin=0.5)
+    plain = L.reid_loss(
+        logits, feats, labels, None, lambda1=2.0, lambda2=5.0, lambda3=11.0, epsilon=0.2, margin=0.5
+    )
     assert plain["total"] == pytest.approx(2.0 * float(ce) + 5.0 * float(tri))  # no GAN term

@@ -1,4 +1,5 @@
 """Algorithm 1, one step: who gets gradients in each phase, ablation switches, AMP on CPU, the paper preset."""
+
 import pytest
 import torch
 
@@ -10,8 +11,11 @@ from tsgan.models import build_backbone
 def _batch(P, K, h, w, seed=0):
     g = torch.Generator().manual_seed(seed)
     B = P * K
-    return {"rgb": torch.rand(B, 3, h, w, generator=g), "ir": torch.rand(B, 1, h, w, generator=g).expand(-1, 3, -1, -1),
-            "label": torch.arange(P).repeat_interleave(K)}
+    return {
+        "rgb": torch.rand(B, 3, h, w, generator=g),
+        "ir": torch.rand(B, 1, h, w, generator=g).expand(-1, 3, -1, -1),
+        "label": torch.arange(P).repeat_interleave(K),
+    }
 
 
 def _model(cfg, num_classes=4):
@@ -21,13 +25,22 @@ def _model(cfg, num_classes=4):
 
 
 def _cfg(**kw):
-    base = {"data.height": 32, "data.width": 16, "model.gen_filters": 4, "model.gen_blocks": 1,
-            "model.disc_filters": 4, "model.disc_layers": 1}
+    base = {
+        "data.height": 32,
+        "data.width": 16,
+        "model.gen_filters": 4,
+        "model.gen_blocks": 1,
+        "model.disc_filters": 4,
+        "model.disc_layers": 1,
+    }
     return get_config("cpu", {**base, **kw})
 
 
 def _grads(model, names):
-    return {n: [None if p.grad is None else p.grad.clone() for p in model.nets[n].parameters()] for n in names}
+    return {
+        n: [None if p.grad is None else p.grad.clone() for p in model.nets[n].parameters()]
+        for n in names
+    }
 
 
 def _has_grad(model, name):
@@ -48,16 +61,23 @@ def test_each_phase_updates_only_its_networks():
     model.backward_B()
     assert _has_grad(model, "backbone")
     assert not any(_has_grad(model, n) for n in ("D_I", "D_R", "teacher"))
-    assert all(torch.equal(a, b) for n in g_grads for a, b in zip(g_grads[n], _grads(model, [n])[n]))
+    assert all(
+        torch.equal(a, b) for n in g_grads for a, b in zip(g_grads[n], _grads(model, [n])[n])
+    )
     model.step("B")
     b_grads = _grads(model, ["backbone"])["backbone"]
     model.backward_D()
     assert _has_grad(model, "D_I") and _has_grad(model, "D_R")
-    assert all(a is None and b is None or torch.equal(a, b) for a, b in zip(b_grads, _grads(model, ["backbone"])["backbone"]))
+    assert all(
+        a is None and b is None or torch.equal(a, b)
+        for a, b in zip(b_grads, _grads(model, ["backbone"])["backbone"])
+    )
     for k, v in model.nets["teacher"].state_dict().items():
         assert torch.equal(v, teacher_before[k])
     assert all(not p.requires_grad for p in model.nets["teacher"].parameters())
-    assert all(p.requires_grad for n in ("G_I", "D_I", "D_R") for p in model.nets[n].parameters())  # unfrozen again
+    assert all(
+        p.requires_grad for n in ("G_I", "D_I", "D_R") for p in model.nets[n].parameters()
+    )  # unfrozen again
 
 
 def test_losses_follow_the_equations():
@@ -69,17 +89,32 @@ def test_losses_follow_the_equations():
     lc = cfg.loss
     ts = lc.alpha_c * L["B_ts_cd"] + lc.alpha_s * (L["B_ts_real_ir"] + L["B_ts_fake_ir"])
     assert L["B_ts"] == pytest.approx(ts, rel=1e-5)
-    assert L["B"] == pytest.approx(lc.lambda1 * L["B_id"] + lc.lambda2 * L["B_tri"] + lc.lambda3 * L["B_gan"] + ts, rel=1e-5)
+    assert L["B"] == pytest.approx(
+        lc.lambda1 * L["B_id"] + lc.lambda2 * L["B_tri"] + lc.lambda3 * L["B_gan"] + ts, rel=1e-5
+    )
     assert L["G"] == pytest.approx(L["G_adv_I"] + L["G_adv_R"] + lc.omega * L["G_cyc"], rel=1e-5)
-    assert L["D"] == pytest.approx(L["D_I_real"] + L["D_I_fake"] + L["D_R_real"] + L["D_R_fake"], rel=1e-5)
+    assert L["D"] == pytest.approx(
+        L["D_I_real"] + L["D_I_fake"] + L["D_R_real"] + L["D_R_fake"], rel=1e-5
+    )
 
 
-@pytest.mark.parametrize("overrides, absent, nets", [
-    ({"train.use_gan": False, "train.use_teacher": False}, {"G", "D", "B_gan", "B_ts"}, {"backbone"}),
-    ({"model.discriminator": "ordinary"}, {"B_gan"}, {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}),
-    ({"loss.ts_losses": "cross"}, set(), {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}),
-    ({"train.use_teacher": False}, {"B_ts"}, {"backbone", "G_I", "G_R", "D_I", "D_R"}),
-])
+@pytest.mark.parametrize(
+    "overrides, absent, nets",
+    [
+        (
+            {"train.use_gan": False, "train.use_teacher": False},
+            {"G", "D", "B_gan", "B_ts"},
+            {"backbone"},
+        ),
+        (
+            {"model.discriminator": "ordinary"},
+            {"B_gan"},
+            {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"},
+        ),
+        ({"loss.ts_losses": "cross"}, set(), {"backbone", "teacher", "G_I", "G_R", "D_I", "D_R"}),
+        ({"train.use_teacher": False}, {"B_ts"}, {"backbone", "G_I", "G_R", "D_I", "D_R"}),
+    ],
+)
 def test_ablation_switches(overrides, absent, nets):
     cfg = _cfg(**overrides)
     model = _model(cfg)
@@ -98,12 +133,16 @@ def test_teacher_without_gan_is_refused():
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_mixed_precision_step_on_cpu(amp):
     model = _model(_cfg(**{"train.amp": amp}))
-    before = {n: [p.clone() for p in model.nets[n].parameters()] for n in ("backbone", "G_I", "D_I")}
+    before = {
+        n: [p.clone() for p in model.nets[n].parameters()] for n in ("backbone", "G_I", "D_I")
+    }
     model.set_input(_batch(2, 2, 32, 16))
     L = model.optimize_parameters()
     assert all(torch.isfinite(torch.tensor(v)) for v in L.values())
     assert model.scaler.is_enabled() == (amp == "fp16")
-    skipped = amp == "fp16" and model.scaler.get_scale() < 2.0 ** 16  # fp16 overflow: GradScaler skips the step
+    skipped = (
+        amp == "fp16" and model.scaler.get_scale() < 2.0**16
+    )  # fp16 overflow: GradScaler skips the step
     for n, ps in before.items():
         updated = any(not torch.equal(a, b) for a, b in zip(ps, model.nets[n].parameters()))
         assert updated or skipped, f"{n} not updated under {amp}"
@@ -112,7 +151,12 @@ def test_mixed_precision_step_on_cpu(amp):
 def test_paper_preset_step_at_full_resolution():
     """ResNet-50, 288x144, 64-filter 9-block generators, joint D: one Algorithm 1 step on a CPU."""
     cfg = get_config("paper", {"model.pretrained": ""})
-    assert (cfg.data.height, cfg.data.width, cfg.model.gen_filters, cfg.model.gen_blocks) == (288, 144, 64, 9)
+    assert (cfg.data.height, cfg.data.width, cfg.model.gen_filters, cfg.model.gen_blocks) == (
+        288,
+        144,
+        64,
+        9,
+    )
     model = _model(cfg, num_classes=395)
     assert model.backbone.fmap_channels == 1024
     model.set_input(_batch(2, 1, 288, 144))
@@ -126,7 +170,10 @@ def test_student_starts_from_the_teacher_or_from_scratch():
     teacher = build_backbone(cfg.model, 4)
     for init, same in (("teacher", True), ("pretrained", False)):
         model = TSGAN(_cfg(**{"model.student_init": init}), 4, torch.device("cpu"), teacher)
-        equal = all(torch.equal(a, b) for a, b in zip(model.backbone.state_dict().values(), teacher.state_dict().values()))
+        equal = all(
+            torch.equal(a, b)
+            for a, b in zip(model.backbone.state_dict().values(), teacher.state_dict().values())
+        )
         assert equal == same
     with pytest.raises(ValueError, match="student_init"):
         TSGAN(_cfg(**{"model.student_init": "imagenet"}), 4, torch.device("cpu"), teacher)

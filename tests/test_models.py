@@ -1,13 +1,24 @@
 """Networks of tsgan.models: shapes, published parameter counts, frozen teacher, weights loading, gap measures."""
+
 import numpy as np
 import pytest
 import torch
 import torchvision
 
 from tsgan.config import get_config
-from tsgan.models import (JointDiscriminator, PatchDiscriminator, ReIDBackbone, ResnetGenerator, Teacher,
-                          build_backbone, build_discriminators, build_generators, linear_cka, modality_gap)
 from tsgan.methods.cyclegan import CycleGAN
+from tsgan.models import (
+    JointDiscriminator,
+    PatchDiscriminator,
+    ReIDBackbone,
+    ResnetGenerator,
+    Teacher,
+    build_backbone,
+    build_discriminators,
+    build_generators,
+    linear_cka,
+    modality_gap,
+)
 
 
 def count(net: torch.nn.Module) -> int:
@@ -15,6 +26,7 @@ def count(net: torch.nn.Module) -> int:
 
 
 # ---------------------------------------------------------------- backbone
+
 
 def test_resnet50_paper_shapes_and_last_stride():
     net = ReIDBackbone("resnet50", num_classes=395).eval()
@@ -26,7 +38,10 @@ def test_resnet50_paper_shapes_and_last_stride():
         assert out["V"].shape == out["bn"].shape == (2, 2048) and out["logits"].shape == (2, 395)
         assert torch.equal(net.features(x), out["V"])
     # FE + LE are exactly torchvision's ResNet-50 without its fc; plus BN-neck (2 x 2048) and the classifier
-    assert count(net) == count(torchvision.models.resnet50()) - (2048 * 1000 + 1000) + 2 * 2048 + 2048 * 395
+    assert (
+        count(net)
+        == count(torchvision.models.resnet50()) - (2048 * 1000 + 1000) + 2 * 2048 + 2048 * 395
+    )
 
 
 def test_resnet18_cpu_shapes_strides_and_neck_feature():
@@ -35,7 +50,11 @@ def test_resnet18_cpu_shapes_strides_and_neck_feature():
     x = torch.rand(3, 3, cfg.data.height, cfg.data.width)
     with torch.no_grad():
         out = net(x)
-        assert net.fmap_channels == 256 and out["fmap"].shape == (3, 256, 4, 2) and out["V"].shape == (3, 512)
+        assert (
+            net.fmap_channels == 256
+            and out["fmap"].shape == (3, 256, 4, 2)
+            and out["V"].shape == (3, 512)
+        )
         bn_net = ReIDBackbone("resnet18", 7, neck_feat="bn").eval()
         assert torch.equal(bn_net.features(x), bn_net(x)["bn"])
         s2 = ReIDBackbone("resnet18", 7, last_stride=2).eval()
@@ -47,7 +66,9 @@ def test_backbone_normalises_internally_and_rejects_single_channel():
     x = torch.rand(1, 3, 32, 16)
     mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
     with torch.no_grad():
-        assert torch.allclose(net.former(x), net.FE((x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)))
+        assert torch.allclose(
+            net.former(x), net.FE((x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1))
+        )
     with pytest.raises(ValueError, match="ir_to_3ch"):
         net(torch.rand(1, 1, 32, 16))
     with pytest.raises(ValueError, match="resnet18"):
@@ -71,8 +92,10 @@ def test_pretrained_from_a_path_and_clear_errors(tmp_path):
     reference = torchvision.models.resnet18()
     path = tmp_path / "r18.pth"
     torch.save({k: v for k, v in reference.state_dict().items() if not k.startswith("fc.")}, path)
-    assert torch.equal(ReIDBackbone("resnet18", 3, pretrained=str(path)).FE[4][0].conv1.weight,
-                       reference.layer1[0].conv1.weight)
+    assert torch.equal(
+        ReIDBackbone("resnet18", 3, pretrained=str(path)).FE[4][0].conv1.weight,
+        reference.layer1[0].conv1.weight,
+    )
     with pytest.raises(FileNotFoundError, match="no file"):
         ReIDBackbone("resnet18", 3, pretrained=str(tmp_path / "missing.pth"))
     torch.save(torchvision.models.resnet34().state_dict(), path)
@@ -81,6 +104,7 @@ def test_pretrained_from_a_path_and_clear_errors(tmp_path):
 
 
 # ---------------------------------------------------------------- teacher
+
 
 def test_teacher_is_a_frozen_copy_of_FE_in_eval_mode():
     backbone = ReIDBackbone("resnet18", 3)
@@ -101,8 +125,11 @@ def test_teacher_is_a_frozen_copy_of_FE_in_eval_mode():
 
 # ---------------------------------------------------------------- generators and discriminators
 
+
 def test_generator_matches_cyclegan_parameter_count_and_ranges():
-    assert count(ResnetGenerator(3, 3, ngf=64, n_blocks=9)) == 11_378_179  # CycleGAN prints "11.378 M"
+    assert (
+        count(ResnetGenerator(3, 3, ngf=64, n_blocks=9)) == 11_378_179
+    )  # CycleGAN prints "11.378 M"
     G_I, G_R = build_generators(get_config("cpu").model)
     x = torch.rand(2, 3, 64, 32) * 2 - 1
     ir = G_I(x)
@@ -120,7 +147,9 @@ def test_patch_discriminator_matches_cyclegan_parameter_count():
     assert D(torch.rand(1, 3, 256, 256)).shape == (1, 1, 30, 30)
 
 
-@pytest.mark.parametrize("size,grid", [((288, 144), (18, 9)), ((256, 128), (16, 8)), ((64, 32), (4, 2))])
+@pytest.mark.parametrize(
+    "size,grid", [((288, 144), (18, 9)), ((256, 128), (16, 8)), ((64, 32), (4, 2))]
+)
 def test_joint_discriminator_scores_on_the_feature_map_grid(size, grid):
     D = JointDiscriminator(1, fmap_channels=32, ndf=8, n_layers=2)
     x, fmap = torch.rand(2, 1, *size), torch.rand(2, 32, *grid)
@@ -146,6 +175,7 @@ def test_build_discriminators_honours_the_config():
 
 # ---------------------------------------------------------------- modality-gap measures
 
+
 def test_modality_gap_matches_per_channel_loop():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(5, 3, 2, 2)), rng.normal(1.0, 2.0, size=(4, 3, 2, 2))
@@ -154,9 +184,13 @@ def test_modality_gap_matches_per_channel_loop():
         xa, xb = a[:, c].ravel(), b[:, c].ravel()
         terms.append((xa.mean() - xb.mean()) ** 2 / ((xa.var() + xb.var()) / 2 + 1e-8))
     expected = float(np.sqrt(np.mean(terms)))
-    assert modality_gap(torch.from_numpy(a), torch.from_numpy(b)) == pytest.approx(expected, rel=1e-9)
+    assert modality_gap(torch.from_numpy(a), torch.from_numpy(b)) == pytest.approx(
+        expected, rel=1e-9
+    )
     scale = torch.tensor([1.0, 10.0, 0.1]).view(1, 3, 1, 1).double()
-    assert modality_gap(torch.from_numpy(a) * scale, torch.from_numpy(b) * scale) == pytest.approx(expected, rel=1e-6)
+    assert modality_gap(torch.from_numpy(a) * scale, torch.from_numpy(b) * scale) == pytest.approx(
+        expected, rel=1e-6
+    )
 
 
 def test_linear_cka_matches_hsic_with_centering_matrix():
@@ -177,6 +211,7 @@ def test_linear_cka_matches_hsic_with_centering_matrix():
 
 # ---------------------------------------------------------------- the CycleGAN module alone
 
+
 def test_cyclegan_step_updates_generators_and_discriminators_only():
     torch.manual_seed(0)
     cfg = get_config("cpu", ["model.gen_blocks=1"])
@@ -188,10 +223,21 @@ def test_cyclegan_step_updates_generators_and_discriminators_only():
     ir = torch.rand(4, 1, 64, 32).expand(-1, 3, -1, -1)
     gan.set_input({"rgb": torch.rand(4, 3, 64, 32), "ir": ir, "label": torch.arange(4)})
     losses = gan.optimize_parameters()
-    assert set(losses) == {"G_adv_I", "G_adv_R", "G_cyc", "G", "D_I_real", "D_I_fake", "D_R_real",
-                           "D_R_fake", "D"}
+    assert set(losses) == {
+        "G_adv_I",
+        "G_adv_R",
+        "G_cyc",
+        "G",
+        "D_I_real",
+        "D_I_fake",
+        "D_R_real",
+        "D_R_fake",
+        "D",
+    }
     assert list(gan.optimizers) == ["G", "D"]
-    assert not torch.equal(G0, gan.G_I.model[1].weight) and not torch.equal(D0, gan.D_I.joint_layers[0].weight)
+    assert not torch.equal(G0, gan.G_I.model[1].weight) and not torch.equal(
+        D0, gan.D_I.joint_layers[0].weight
+    )
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
     with pytest.raises(ValueError, match="fmap_net"):
         CycleGAN(cfg)

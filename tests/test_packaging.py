@@ -1,7 +1,9 @@
 """environment.yml (conda users) and pyproject.toml (pip, CI) must ask for the same packages."""
+
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda package name -> PyPI name
@@ -14,7 +16,9 @@ def _parse(spec: str) -> tuple[str, str]:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_specs = dict(_parse(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"])
+    pip_specs = dict(
+        _parse(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]
+    )
     conda_specs = {}
     in_deps = False
     for line in (ROOT / "environment.yml").read_text().splitlines():
@@ -55,8 +59,9 @@ def test_lock_pins_every_dependency_inside_its_range():
     from packaging.requirements import Requirement
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"] + [s for extra in project["optional-dependencies"].values()
-                                       for s in extra]
+    specs = project["dependencies"] + [
+        s for extra in project["optional-dependencies"].values() for s in extra
+    ]
     pins = _lock_pins()
     problems = []
     for spec in specs:
@@ -67,7 +72,9 @@ def test_lock_pins_every_dependency_inside_its_range():
         elif not req.specifier.contains(pins[name], prereleases=True):
             problems.append(f"{req.name}=={pins[name]} is outside {req.specifier}")
     assert not problems, f"requirements.lock is stale ({problems}); regenerate it with `make lock`"
-    assert "tsgan" not in pins, "the lock must not pin tsgan itself (make venv installs it editable)"
+    assert "tsgan" not in pins, (
+        "the lock must not pin tsgan itself (make venv installs it editable)"
+    )
 
 
 def test_make_venv_installs_the_lock_then_the_package_without_dependencies():

@@ -1,4 +1,5 @@
 """SYSU-MM01 / RegDB / LLCM protocols: draws against independently written baseline code, sizes, errors."""
+
 import os
 import random
 from pathlib import Path
@@ -17,8 +18,15 @@ MISSING = {(9, 2), (11, 4), (4, 6)}
 @pytest.fixture(scope="module")
 def sysu(tmp_path_factory):
     root = tmp_path_factory.mktemp("sysu")
-    return make_sysu_tree(root, train_ids=[1, 2], val_ids=[3], test_ids=TEST_IDS, images_per_cam=11,
-                          missing=MISSING, size=(2, 1))
+    return make_sysu_tree(
+        root,
+        train_ids=[1, 2],
+        val_ids=[3],
+        test_ids=TEST_IDS,
+        images_per_cam=11,
+        missing=MISSING,
+        size=(2, 1),
+    )
 
 
 def baseline_gallery(data_path, mode, trial, shots):
@@ -46,9 +54,13 @@ def test_seeded_draw_reproduces_the_baseline_call_for_call(sysu, mode, shots):
     for trial in range(10):
         _, gallery = sysu_protocol(sysu, mode=mode, shots=shots, trial=trial, draw="seeded")
         expected = baseline_gallery(str(sysu), mode, trial, shots)
-        assert [os.path.normpath(s.path) for s in gallery] == [os.path.normpath(p) for p in expected]
+        assert [os.path.normpath(s.path) for s in gallery] == [
+            os.path.normpath(p) for p in expected
+        ]
         for s in gallery:
-            assert s.pid == int(Path(s.path).parent.name) and s.cam == int(Path(s.path).parents[1].name[3:])
+            assert s.pid == int(Path(s.path).parent.name) and s.cam == int(
+                Path(s.path).parents[1].name[3:]
+            )
             assert s.modality == "rgb"
 
 
@@ -64,7 +76,7 @@ def test_queries_are_every_ir_test_image_in_both_modes(sysu):
     expected = [(pid, cam) for pid in TEST_IDS for cam in (3, 6) if (pid, cam) not in MISSING]
     assert sorted({(s.pid, s.cam) for s in q_all}) == expected
     assert len(q_all) == 11 * len(expected) and all(s.modality == "ir" for s in q_all)
-    assert len(g_all) == 3 * 4 - 2 and len(g_in) == 3 * 2 - 1   # one image per existing (id, camera)
+    assert len(g_all) == 3 * 4 - 2 and len(g_in) == 3 * 2 - 1  # one image per existing (id, camera)
 
 
 def write_rand_perm(path, n_ids, trials_first):
@@ -84,13 +96,20 @@ def test_official_draw_reads_rand_perm_cam(sysu, tmp_path):
     for pid in TEST_IDS:
         for cam in (1, 2, 4, 5):
             if (pid, cam) not in MISSING:
-                perms[pid, cam] = np.stack([rng.permutation(11) + 1 for _ in range(10)]).astype(np.float64)
+                perms[pid, cam] = np.stack([rng.permutation(11) + 1 for _ in range(10)]).astype(
+                    np.float64
+                )
     split = tmp_path / "rand_perm_cam.mat"
     write_rand_perm(split, max(TEST_IDS), perms)
     for trial, shots in ((0, 1), (7, 10)):
-        _, gallery = sysu_protocol(sysu, mode="all", shots=shots, trial=trial, draw="official", split_file=split)
+        _, gallery = sysu_protocol(
+            sysu, mode="all", shots=shots, trial=trial, draw="official", split_file=split
+        )
         expected = [
-            (cam, pid, int(n)) for cam in (1, 2, 4, 5) for pid in TEST_IDS if (pid, cam) in perms
+            (cam, pid, int(n))
+            for cam in (1, 2, 4, 5)
+            for pid in TEST_IDS
+            if (pid, cam) in perms
             for n in perms[pid, cam][trial, :shots]
         ]
         got = [(s.cam, s.pid, int(Path(s.path).stem)) for s in gallery]
@@ -117,11 +136,15 @@ def test_bad_arguments_are_reported(sysu, tmp_path):
 def test_real_size_sysu_tree_gives_3803_queries(tmp_path):
     """The real SYSU-MM01 test sizes: 96 ids, 3,803 IR queries, galleries of 301 / 112 / 3,010 / 1,120."""
     ids = [3 * i + 1 for i in range(96)]
-    jpeg = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # contents are never read here
-    folders = {(pid, cam): 10 for cam in (1, 2) for pid in ids[:56]}                 # 112 indoor RGB folders
-    folders.update({(pid, 4): 10 for pid in ids} | {(pid, 5): 10 for pid in ids[:93]})  # + 189 outdoor
+    jpeg = bytes.fromhex(
+        "ffd8ffe000104a46494600010100000100010000ffd9"
+    )  # contents are never read here
+    folders = {(pid, cam): 10 for cam in (1, 2) for pid in ids[:56]}  # 112 indoor RGB folders
+    folders.update(
+        {(pid, 4): 10 for pid in ids} | {(pid, 5): 10 for pid in ids[:93]}
+    )  # + 189 outdoor
     ir = [(pid, 3) for pid in ids[:56]] + [(pid, 6) for pid in ids]
-    folders.update({key: 25 + (n < 3) for n, key in enumerate(ir)})                  # 152 * 25 + 3 = 3,803
+    folders.update({key: 25 + (n < 3) for n, key in enumerate(ir)})  # 152 * 25 + 3 = 3,803
     for (pid, cam), count in folders.items():
         folder = tmp_path / f"cam{cam}" / f"{pid:04d}"
         folder.mkdir(parents=True)
@@ -134,8 +157,12 @@ def test_real_size_sysu_tree_gives_3803_queries(tmp_path):
         for shots in (1, 10):
             queries, gallery = sysu_protocol(tmp_path, mode=mode, shots=shots, trial=3)
             sizes[mode, shots] = (len(queries), len(gallery))
-    assert sizes == {("all", 1): (3803, 301), ("all", 10): (3803, 3010),
-                     ("indoor", 1): (3803, 112), ("indoor", 10): (3803, 1120)}
+    assert sizes == {
+        ("all", 1): (3803, 301),
+        ("all", 10): (3803, 3010),
+        ("indoor", 1): (3803, 112),
+        ("indoor", 10): (3803, 1120),
+    }
 
 
 def test_regdb_directions_swap_query_and_gallery(tmp_path):
@@ -150,8 +177,15 @@ def test_regdb_directions_swap_query_and_gallery(tmp_path):
 
 
 def test_llcm_seeded_gallery_matches_the_baseline(tmp_path):
-    root = make_llcm_tree(tmp_path, train_ids=[1], test_ids=[5, 2], vis_cams=(1, 2, 3), nir_cams=(1, 2, 4),
-                          images_per_cam=4, size=(2, 1))
+    root = make_llcm_tree(
+        tmp_path,
+        train_ids=[1],
+        test_ids=[5, 2],
+        vis_cams=(1, 2, 3),
+        nir_cams=(1, 2, 4),
+        images_per_cam=4,
+        size=(2, 1),
+    )
     for trial in (0, 4):
         queries, gallery = llcm_protocol(root, trial=trial, direction="ir_to_rgb")
         random.seed(trial)
@@ -160,5 +194,7 @@ def test_llcm_seeded_gallery_matches_the_baseline(tmp_path):
             for cam in ("test_vis/cam1", "test_vis/cam2", "test_vis/cam3"):
                 d = os.path.join(str(root), cam, pid)
                 expected.append(random.choice(sorted(d + "/" + f for f in os.listdir(d))))
-        assert [os.path.normpath(s.path) for s in gallery] == [os.path.normpath(p) for p in expected]
+        assert [os.path.normpath(s.path) for s in gallery] == [
+            os.path.normpath(p) for p in expected
+        ]
         assert len(queries) == 2 * 3 * 4 and {s.modality for s in queries} == {"ir"}

@@ -1,4 +1,5 @@
 """Readers of SYSU-MM01, RegDB and LLCM on tiny trees in the real layouts, including malformed ones."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -13,7 +14,9 @@ from tsgan.data import DatasetError, get_dataset, read_llcm, read_regdb, read_sy
 
 
 def test_sysu_counts_cameras_and_missing_folders(tmp_path: Path) -> None:
-    root = make_sysu_tree(tmp_path, [1, 3], [5], [7, 8], images_per_cam=2, missing={(1, 3), (8, 6), (8, 2)})
+    root = make_sysu_tree(
+        tmp_path, [1, 3], [5], [7, 8], images_per_cam=2, missing={(1, 3), (8, 6), (8, 2)}
+    )
     ds = read_sysu(root)
     assert ds.train_ids == [1, 3, 5] and ds.val_ids == [5] and ds.test_ids == [7, 8]
     # 3 training ids x 6 cams x 2 images, minus the (1, cam3) folder
@@ -28,7 +31,9 @@ def test_sysu_counts_cameras_and_missing_folders(tmp_path: Path) -> None:
 
 
 def test_sysu_missing_root_says_where_data_comes_from(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match=r"(?s)expected the SYSU-MM01 root.*found nothing.*data/README.md"):
+    with pytest.raises(
+        DatasetError, match=r"(?s)expected the SYSU-MM01 root.*found nothing.*data/README.md"
+    ):
         read_sysu(tmp_path / "nope")
 
 
@@ -57,7 +62,9 @@ def test_regdb_trial_split_and_identities(tmp_path: Path) -> None:
     for trial in (1, 2):
         ds = read_regdb(root, trial=trial)
         train_ids, test_ids = regdb_split(ids, trial)
-        assert ds.train_ids == train_ids and ds.test_ids == test_ids and ds.extra == {"trial": trial}
+        assert (
+            ds.train_ids == train_ids and ds.test_ids == test_ids and ds.extra == {"trial": trial}
+        )
         assert Counter(s.modality for s in ds.train) == {"rgb": 9, "ir": 9}
         assert {(s.modality, s.cam) for s in ds.train + ds.test} == {("rgb", 1), ("ir", 2)}
         # pid is the folder number, not the 0-based label of the idx file
@@ -85,7 +92,9 @@ def test_regdb_missing_image_names_file_index_and_line(tmp_path: Path) -> None:
     root = make_regdb_tree(tmp_path, [1, 2, 3, 4])
     victim = (root / "idx" / "test_thermal_1.txt").read_text().splitlines()[2].split()[0]
     (root / victim).unlink()
-    with pytest.raises(DatasetError, match=rf"test_thermal_1.txt line 3 lists {victim}, but .* does not exist"):
+    with pytest.raises(
+        DatasetError, match=rf"test_thermal_1.txt line 3 lists {victim}, but .* does not exist"
+    ):
         read_regdb(root)
 
 
@@ -106,12 +115,17 @@ def test_regdb_misaligned_and_malformed_lists(tmp_path: Path) -> None:
 
 def test_regdb_wrong_layout_and_missing_trial(tmp_path: Path) -> None:
     root = make_regdb_tree(tmp_path, [1, 2])
-    with pytest.raises(DatasetError, match=r"(?s)expected the index file .*train_visible_3.txt, found nothing.*Dongguk"):
+    with pytest.raises(
+        DatasetError,
+        match=r"(?s)expected the index file .*train_visible_3.txt, found nothing.*Dongguk",
+    ):
         read_regdb(root, trial=3)
     with pytest.raises(ValueError, match="1..10"):
         read_regdb(root, trial=0)
     (root / "Thermal").rename(root / "thermal")
-    with pytest.raises(DatasetError, match=r"missing \['Thermal'\]; found \['Visible', 'idx', 'thermal'\]"):
+    with pytest.raises(
+        DatasetError, match=r"missing \['Thermal'\]; found \['Visible', 'idx', 'thermal'\]"
+    ):
         read_regdb(root)
 
 
@@ -119,14 +133,18 @@ def test_regdb_wrong_layout_and_missing_trial(tmp_path: Path) -> None:
 
 
 def test_llcm_train_from_lists_test_from_folders(tmp_path: Path) -> None:
-    root = make_llcm_tree(tmp_path, [1, 2, 5], [7, 9], vis_cams=(1, 2, 4), nir_cams=(2, 4), images_per_cam=2)
+    root = make_llcm_tree(
+        tmp_path, [1, 2, 5], [7, 9], vis_cams=(1, 2, 4), nir_cams=(2, 4), images_per_cam=2
+    )
     ds = read_llcm(root)
     assert ds.train_ids == [1, 2, 5] and ds.test_ids == [7, 9]
     assert Counter(s.modality for s in ds.train) == {"rgb": 3 * 3 * 2, "ir": 3 * 2 * 2}
     assert Counter(s.modality for s in ds.test) == {"rgb": 2 * 3 * 2, "ir": 2 * 2 * 2}
     assert {s.cam for s in ds.train if s.modality == "rgb"} == {1, 2, 4}
     assert {s.cam for s in ds.test if s.modality == "ir"} == {2, 4}
-    for s in ds.train:  # camera parsed from the file name agrees with the _c<NN>_ written by the builder
+    for s in (
+        ds.train
+    ):  # camera parsed from the file name agrees with the _c<NN>_ written by the builder
         assert f"_c{s.cam:02d}_" in Path(s.path).name and f"{s.pid:04d}" == Path(s.path).parent.name
     for s in ds.test:
         assert Path(s.path).parts[-3] == f"cam{s.cam}"
@@ -143,10 +161,14 @@ def test_llcm_malformed_trees(tmp_path: Path) -> None:
     first = lst.read_text().split()[0]
     (root / first).rename(root / first.replace("_c01_", "_x01_"))
     lst.write_text(lst.read_text().replace("_c01_", "_x01_", 1))
-    with pytest.raises(DatasetError, match=r"cannot tell the camera of nir/0001/0001_x01_.* line 1"):
+    with pytest.raises(
+        DatasetError, match=r"cannot tell the camera of nir/0001/0001_x01_.* line 1"
+    ):
         read_llcm(root)
     lst.write_text("nir/0001/0001_c01_s1_f1_nir.jpg 0\n")
-    with pytest.raises(DatasetError, match=r"train_nir.txt line 1 lists nir/0001/0001_c01_s1_f1_nir.jpg"):
+    with pytest.raises(
+        DatasetError, match=r"train_nir.txt line 1 lists nir/0001/0001_c01_s1_f1_nir.jpg"
+    ):
         read_llcm(root)
     (root / "test_nir").rename(root / "test_ir")
     with pytest.raises(DatasetError, match=r"(?s)missing \[.test_nir.\].*agreement"):

@@ -4,14 +4,14 @@ import json
 import subprocess
 import sys
 
+from engine_helpers import tiny_config, tiny_dataset
+from test_cli import _overrides
+
 from tsgan.__main__ import main
 from tsgan.config import get_config
 from tsgan.engine.provenance import read_provenance
 from tsgan.engine.rundir import RunDir
 from tsgan.paths import REPO_ROOT
-
-from engine_helpers import tiny_config, tiny_dataset
-from test_cli import _overrides
 
 
 def _table(capsys) -> dict[str, dict[str, str]]:
@@ -37,7 +37,9 @@ def test_a_run_records_its_origin_and_is_listed(tmp_path, monkeypatch, capsys):
     assert run.config_path.is_file() and run.read_metrics("step")
     (session,) = read_provenance(run.path)
     head = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout.strip()
     assert session["git"]["commit"] == head and isinstance(session["git"]["dirty"], bool)

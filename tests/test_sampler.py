@@ -1,4 +1,5 @@
 """CrossModalityBatchSampler: batch composition, epoch length, determinism, DDP sharding, exact resume."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -21,11 +22,11 @@ def test_batch_composition() -> None:
         labels = [RGB[i] for i, _ in batch]
         assert labels == [IR[j] for _, j in batch], "every pair is one identity"
         # identity-major: P distinct identities, each as K consecutive pairs
-        blocks = [labels[k * K:(k + 1) * K] for k in range(P)]
+        blocks = [labels[k * K : (k + 1) * K] for k in range(P)]
         assert all(len(set(b)) == 1 for b in blocks) and len({b[0] for b in blocks}) == P
         for k in range(P):
-            rgb_idx = [i for i, _ in batch[k * K:(k + 1) * K]]
-            ir_idx = [j for _, j in batch[k * K:(k + 1) * K]]
+            rgb_idx = [i for i, _ in batch[k * K : (k + 1) * K]]
+            ir_idx = [j for _, j in batch[k * K : (k + 1) * K]]
             assert len(set(rgb_idx)) == K  # every identity has >= K RGB images: no repeats
             if blocks[k][0] != 3:
                 assert len(set(ir_idx)) == K
@@ -55,8 +56,12 @@ def test_same_seed_same_sequence_epochs_differ() -> None:
 
 def test_ddp_ranks_get_disjoint_interleaved_shares() -> None:
     world, n = 3, 6
-    ranks = [CrossModalityBatchSampler(RGB, IR, 2, 2, batches_per_epoch=n, seed=2, rank=r, world_size=world)
-             for r in range(world)]
+    ranks = [
+        CrossModalityBatchSampler(
+            RGB, IR, 2, 2, batches_per_epoch=n, seed=2, rank=r, world_size=world
+        )
+        for r in range(world)
+    ]
     for s in ranks:
         s.set_epoch(4)
     shares = [list(s) for s in ranks]
@@ -81,7 +86,9 @@ def test_set_epoch_start_batch_resumes_exactly() -> None:
 
 
 def test_bad_arguments_are_explained() -> None:
-    with pytest.raises(ValueError, match="P=7 identities with both RGB and IR images, but only 6 have both"):
+    with pytest.raises(
+        ValueError, match="P=7 identities with both RGB and IR images, but only 6 have both"
+    ):
         CrossModalityBatchSampler(RGB, IR, 7, 2)
     with pytest.raises(ValueError, match="rank must be in"):
         CrossModalityBatchSampler(RGB, IR, 2, 2, rank=2, world_size=2)

@@ -1,5 +1,6 @@
 """The embedded dataset: determinism, layout, counts, IR format, coverage, splits, calibration, CLI,
 NIR vs thermal physics, IR twins."""
+
 from __future__ import annotations
 
 import colorsys
@@ -15,15 +16,32 @@ import pytest
 from PIL import Image
 
 from tsgan.__main__ import main
-from tsgan.data import DatasetError, get_dataset, read_regdb, read_sysu
-from tsgan.data import ir_twin, synth_render, synthetic
+from tsgan.data import (
+    DatasetError,
+    get_dataset,
+    ir_twin,
+    read_regdb,
+    read_sysu,
+    synth_render,
+    synthetic,
+)
 from tsgan.data.synth_baseline import pixel_features
 from tsgan.data.synth_identity import _colour, sample_identity
 from tsgan.data.synth_nir import dye_nir, hsv
 from tsgan.data.synth_render import draw_pose, render
 from tsgan.data.synthetic import (
-    JPEG_QUALITY, MARKER, SYSU_DEFAULTS, TWIN_CAMS, ensure_synthetic, generate, identity, options_for, picture,
-    plan_sysu, twin_picture, world,
+    JPEG_QUALITY,
+    MARKER,
+    SYSU_DEFAULTS,
+    TWIN_CAMS,
+    ensure_synthetic,
+    generate,
+    identity,
+    options_for,
+    picture,
+    plan_sysu,
+    twin_picture,
+    world,
 )
 from tsgan.experiments.calibration import SETTINGS, baseline_retrieval
 
@@ -32,8 +50,11 @@ SMALL = {"num_ids": 16, "min_images": 1, "max_images": 2, "height": 64, "width":
 
 def tree_digest(root: Path) -> dict[str, str]:
     """Relative path -> sha1 of the bytes, for every file under ``root``."""
-    return {str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +81,17 @@ def test_pictures_do_not_depend_on_generation_order(small, tmp_path):
     first = Path(jpgs[-1])
     cam, pid, idx = int(first.parts[0][3:]), int(first.parts[1]), int(first.stem)
     buf = io.BytesIO()
-    Image.fromarray(picture(3, pid, cam, idx, SMALL["height"], SMALL["width"])).save(buf, "JPEG", quality=JPEG_QUALITY)
+    Image.fromarray(picture(3, pid, cam, idx, SMALL["height"], SMALL["width"])).save(
+        buf, "JPEG", quality=JPEG_QUALITY
+    )
     assert buf.getvalue() == (small / first).read_bytes()
 
 
 def test_layout_and_counts_match_the_plan_and_the_sysu_reader(small):
     plan = plan_sysu(3, **SMALL)
-    assert sorted(p.name for p in small.iterdir()) == sorted([f"cam{c}" for c in range(1, 7)] + ["exp", MARKER])
+    assert sorted(p.name for p in small.iterdir()) == sorted(
+        [f"cam{c}" for c in range(1, 7)] + ["exp", MARKER]
+    )
     for name, ids in (("train", plan.train_ids), ("val", plan.val_ids), ("test", plan.test_ids)):
         assert (small / "exp" / f"{name}_id.txt").read_text().strip() == ",".join(map(str, ids))
     on_disk = {}
@@ -81,7 +106,9 @@ def test_layout_and_counts_match_the_plan_and_the_sysu_reader(small):
         read[s.pid, s.cam] = read.get((s.pid, s.cam), 0) + 1
         assert s.modality == ("ir" if s.cam in (3, 6) else "rgb")
     assert read == plan.counts
-    assert data.train_ids == sorted(plan.train_ids + plan.val_ids) and data.test_ids == plan.test_ids
+    assert (
+        data.train_ids == sorted(plan.train_ids + plan.val_ids) and data.test_ids == plan.test_ids
+    )
 
 
 def test_ir_images_are_three_channel_grayscale_jpegs_and_rgb_ones_are_coloured(small):
@@ -89,8 +116,13 @@ def test_ir_images_are_three_channel_grayscale_jpegs_and_rgb_ones_are_coloured(s
         img = Image.open(path)
         assert img.format == "JPEG" and img.mode == "RGB"
         px = np.asarray(img, dtype=int)
-        assert np.abs(px[..., 0] - px[..., 1]).max() <= 1 and np.abs(px[..., 1] - px[..., 2]).max() <= 1
-    px = np.stack([np.asarray(Image.open(p), dtype=int) for p in sorted(small.glob("cam1/*/*.jpg"))[:10]])
+        assert (
+            np.abs(px[..., 0] - px[..., 1]).max() <= 1
+            and np.abs(px[..., 1] - px[..., 2]).max() <= 1
+        )
+    px = np.stack(
+        [np.asarray(Image.open(p), dtype=int) for p in sorted(small.glob("cam1/*/*.jpg"))[:10]]
+    )
     assert np.abs(px[..., 0] - px[..., 2]).mean() > 5
 
 
@@ -104,8 +136,13 @@ def test_default_plan_splits_and_coverage_are_like_sysu():
     for pid, cam in plan.counts:
         cams_of.setdefault(pid, set()).add(cam)
     assert all(cams & {3, 6} and cams & {1, 2, 4, 5} for cams in cams_of.values())
-    assert sum(len(c) < 6 for c in cams_of.values()) > len(cams_of) // 2   # not everyone in every camera
-    assert all(SYSU_DEFAULTS["min_images"] <= n <= SYSU_DEFAULTS["max_images"] for n in plan.counts.values())
+    assert (
+        sum(len(c) < 6 for c in cams_of.values()) > len(cams_of) // 2
+    )  # not everyone in every camera
+    assert all(
+        SYSU_DEFAULTS["min_images"] <= n <= SYSU_DEFAULTS["max_images"]
+        for n in plan.counts.values()
+    )
 
 
 def test_ensure_generates_once_regenerates_when_stale_and_protects_foreign_folders(tmp_path):
@@ -139,14 +176,27 @@ def test_bad_options_say_what_is_known():
 
 
 def test_regdb_layout_is_read_by_the_regdb_reader(tmp_path):
-    root = generate(tmp_path / "regdb", seed=0, layout="regdb", progress=False,
-                    num_ids=8, images_per_id=3, trials=2, height=64, width=32)
+    root = generate(
+        tmp_path / "regdb",
+        seed=0,
+        layout="regdb",
+        progress=False,
+        num_ids=8,
+        images_per_id=3,
+        trials=2,
+        height=64,
+        width=32,
+    )
     assert sorted(p.name for p in (root / "idx").iterdir()) == sorted(
-        f"{s}_{m}_{t}.txt" for s in ("train", "test") for m in ("visible", "thermal") for t in (1, 2))
+        f"{s}_{m}_{t}.txt"
+        for s in ("train", "test")
+        for m in ("visible", "thermal")
+        for t in (1, 2)
+    )
     vis = (root / "idx" / "train_visible_1.txt").read_text().split("\n")[:-1]
     th = (root / "idx" / "train_thermal_1.txt").read_text().split("\n")[:-1]
     assert len(vis) == len(th) == 4 * 3
-    for v, t in zip(vis, th):   # line-aligned: same person, same label
+    for v, t in zip(vis, th):  # line-aligned: same person, same label
         (vp, vl), (tp, tl) = v.split(), t.split()
         assert vl == tl and vp.split("/")[1] == tp.split("/")[1] and vp.endswith(".bmp")
         assert (root / vp).is_file() and (root / tp).is_file()
@@ -156,8 +206,23 @@ def test_regdb_layout_is_read_by_the_regdb_reader(tmp_path):
 
 
 def test_cli_synth_twice_gives_identical_trees_and_summary_prints_counts(tmp_path, capsys):
-    args = ["data", "synth", "--seed", "0", "--num-ids", "10", "--min-images", "1", "--max-images", "1",
-            "--height", "32", "--width", "16", "--quiet"]
+    args = [
+        "data",
+        "synth",
+        "--seed",
+        "0",
+        "--num-ids",
+        "10",
+        "--min-images",
+        "1",
+        "--max-images",
+        "1",
+        "--height",
+        "32",
+        "--width",
+        "16",
+        "--quiet",
+    ]
     assert main(args + ["--out", str(tmp_path / "a")]) == 0
     assert main(args + ["--out", str(tmp_path / "b")]) == 0
     assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
@@ -180,7 +245,11 @@ def test_baseline_r1_agrees_with_a_plain_nearest_neighbour_loop(small):
         for i, q in enumerate(data.test):
             if q.cam not in q_cams:
                 continue
-            gallery = [j for j, g in enumerate(data.test) if g.cam in g_cams and not (q.cam == 3 and g.cam == 2)]
+            gallery = [
+                j
+                for j, g in enumerate(data.test)
+                if g.cam in g_cams and not (q.cam == 3 and g.cam == 2)
+            ]
             if not any(data.test[j].pid == q.pid for j in gallery):
                 continue
             nearest = min(gallery, key=lambda j: float(np.sum((feats[i] - feats[j]) ** 2)))
@@ -192,8 +261,17 @@ def test_baseline_r1_agrees_with_a_plain_nearest_neighbour_loop(small):
 def test_calibration_within_modality_is_easy_and_cross_modality_hard(tmp_path):
     """Like SYSU-MM01 (paper Table III vs Table II): a pixel baseline matches people within one
     modality far better than chance, but across modalities hardly at all."""
-    root = generate(tmp_path / "cal", seed=0, progress=False, num_ids=60, min_images=2, max_images=2,
-                    test_frac=0.4, height=64, width=32)
+    root = generate(
+        tmp_path / "cal",
+        seed=0,
+        progress=False,
+        num_ids=60,
+        min_images=2,
+        max_images=2,
+        test_frac=0.4,
+        height=64,
+        width=32,
+    )
     res = baseline_retrieval(read_sysu(root))
     cross = res["IR->RGB"]["R1"]
     assert res["RGB->RGB"]["R1"] > max(3 * cross, 5 * res["RGB->RGB"]["chance"])
@@ -207,7 +285,9 @@ def test_thermal_follows_the_fabric_nir_follows_the_dye_and_shape_shows_in_both_
     changes every picture."""
     thermal, nir = world(0, 64, 32, (1, 3), ir_physics="thermal"), world(0, 64, 32, (3,))
     ident = identity(0, 7)
-    other_colour = dataclasses.replace(ident, top=1 - ident.top, top2=1 - ident.top2, bottom=1 - ident.bottom)
+    other_colour = dataclasses.replace(
+        ident, top=1 - ident.top, top2=1 - ident.top2, bottom=1 - ident.bottom
+    )
     other_cut = dataclasses.replace(ident, top_length=0.3 if ident.top_length < 0.15 else 0.0)
 
     def shot(who, cams: dict, cam: int) -> np.ndarray:
@@ -224,15 +304,18 @@ def test_thermal_follows_the_fabric_nir_follows_the_dye_and_shape_shows_in_both_
 
 def test_vectorised_hsv_agrees_with_colorsys():
     rgb = np.random.default_rng(0).random((200, 3)).astype(np.float32)
-    rgb[:20] = rgb[:20, :1]                                   # greys: hue and saturation 0
+    rgb[:20] = rgb[:20, :1]  # greys: hue and saturation 0
     expected = np.array([colorsys.rgb_to_hsv(*c) for c in rgb])
     assert np.allclose(np.stack(hsv(rgb), axis=1), expected, atol=1e-5)
 
 
 def _poly(x: np.ndarray, degree: int) -> np.ndarray:
     """All monomials of the columns of ``x`` up to ``degree`` (with the constant)."""
-    cols = [np.ones(len(x))] + [np.prod(x[:, c], axis=1) for d in range(1, degree + 1)
-                                for c in itertools.combinations_with_replacement(range(x.shape[1]), d)]
+    cols = [np.ones(len(x))] + [
+        np.prod(x[:, c], axis=1)
+        for d in range(1, degree + 1)
+        for c in itertools.combinations_with_replacement(range(x.shape[1]), d)
+    ]
     return np.stack(cols, axis=1)
 
 
@@ -251,7 +334,10 @@ def test_nir_is_a_learnable_function_of_the_dye_but_not_of_luminance_and_thermal
     rgb = np.stack([_colour(rng) for _ in range(1500)])
     nir = dye_nir(rgb)
     luma = (rgb @ np.array([0.299, 0.587, 0.114]))[:, None]
-    r2_rgb, r2_luma = _held_out_r2(_poly(rgb, 5), nir, 1000), _held_out_r2(_poly(luma, 5), nir, 1000)
+    r2_rgb, r2_luma = (
+        _held_out_r2(_poly(rgb, 5), nir, 1000),
+        _held_out_r2(_poly(luma, 5), nir, 1000),
+    )
     assert r2_rgb > 0.88 and r2_luma < 0.7 and r2_rgb - r2_luma > 0.2
     people = [sample_identity(np.random.default_rng([1, 0, pid]), pid) for pid in range(1500)]
     tops = np.stack([p.top for p in people])
@@ -273,8 +359,12 @@ def test_ir_twin_is_the_rendering_of_the_same_scene_by_the_ir_camera(small):
     twin = ir_twin(path)
     assert np.array_equal(twin, twin_picture(3, pid, 4, index, SMALL["height"], SMALL["width"]))
     assert np.array_equal(twin, ir_twin(path))
-    assert twin.shape == (SMALL["height"], SMALL["width"], 3) and np.array_equal(twin[..., 0], twin[..., 2])
-    assert not np.array_equal(twin, twin_picture(3, pid, 4, index, SMALL["height"], SMALL["width"], "thermal"))
+    assert twin.shape == (SMALL["height"], SMALL["width"], 3) and np.array_equal(
+        twin[..., 0], twin[..., 2]
+    )
+    assert not np.array_equal(
+        twin, twin_picture(3, pid, 4, index, SMALL["height"], SMALL["width"], "thermal")
+    )
     with pytest.raises(ValueError, match="RGB camera"):
         ir_twin(sorted(small.glob("cam3/*/*.jpg"))[0])
     with pytest.raises(DatasetError, match="synthetic tree"):

@@ -4,14 +4,13 @@ without the extra."""
 import sys
 
 import pytest
+from engine_helpers import random_teacher, tiny_config, tiny_dataset
+from test_cli import _overrides
 
 from tsgan.__main__ import main
 from tsgan.engine.rundir import RunDir
 from tsgan.engine.runs import train_teacher, train_tsgan
 from tsgan.engine.tensorboard import MissingExtraError
-
-from engine_helpers import random_teacher, tiny_config, tiny_dataset
-from test_cli import _overrides
 
 
 def test_tsgan_run_writes_scalars_and_image_grids(tmp_path):
@@ -55,8 +54,15 @@ def test_without_the_package_the_option_names_the_extra(tmp_path, monkeypatch, c
     cfg = tiny_config(tiny_dataset(tmp_path), **{"train.log": "tensorboard"})
     with pytest.raises(MissingExtraError, match=r'pip install -e "\.\[tensorboard\]"'):
         train_teacher(cfg, tmp_path / "run")
-    argv = ["train-teacher", "--preset", "cpu", *_overrides(cfg), "train.log=tensorboard",
-            "--run-dir", str(tmp_path / "cli")]
+    argv = [
+        "train-teacher",
+        "--preset",
+        "cpu",
+        *_overrides(cfg),
+        "train.log=tensorboard",
+        "--run-dir",
+        str(tmp_path / "cli"),
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs the tensorboard package" in err

@@ -1,4 +1,5 @@
 """Transforms: value range and shape, each augmentation checked against a hand-made expectation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,14 +42,18 @@ def test_pil_and_uint8_tensor_inputs_agree() -> None:
     torch.manual_seed(4)
     b = t(torch.from_numpy(pixels).permute(2, 0, 1).contiguous())
     assert torch.equal(a, b)
-    with pytest.raises(TypeError, match=r"uint8 tensor of shape \(3, H, W\), found Tensor torch.float32"):
+    with pytest.raises(
+        TypeError, match=r"uint8 tensor of shape \(3, H, W\), found Tensor torch.float32"
+    ):
         t(torch.zeros(3, H, W))
 
 
 def test_flip_only() -> None:
     x = random_image()
     out = build_transforms(data_cfg(flip=1.0, pad=0, erasing=0.0), train=True)(Image.fromarray(x))
-    assert torch.allclose(out, torch.from_numpy(x[:, ::-1].copy()).permute(2, 0, 1).float() / 255, atol=1e-6)
+    assert torch.allclose(
+        out, torch.from_numpy(x[:, ::-1].copy()).permute(2, 0, 1).float() / 255, atol=1e-6
+    )
 
 
 def test_pad_and_crop_is_a_window_of_the_zero_padded_image() -> None:
@@ -59,8 +64,12 @@ def test_pad_and_crop_is_a_window_of_the_zero_padded_image() -> None:
     for seed in range(40):
         torch.manual_seed(seed)
         out = (t(Image.fromarray(x)) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-        hits = [(dy, dx) for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)
-                if np.array_equal(out, padded[dy:dy + H, dx:dx + W])]
+        hits = [
+            (dy, dx)
+            for dy in range(2 * pad + 1)
+            for dx in range(2 * pad + 1)
+            if np.array_equal(out, padded[dy : dy + H, dx : dx + W])
+        ]
         assert hits, "the output is a (H, W) window of the padded image"
         offsets.add(hits[0])
     assert len(offsets) > 5, "crops move around"
@@ -75,7 +84,7 @@ def test_random_erasing_fills_one_rectangle_with_grey() -> None:
         out = t(Image.fromarray(x))
         erased = (out == 0.5).all(dim=0)
         rows, cols = erased.any(dim=1).nonzero(), erased.any(dim=0).nonzero()
-        box = erased[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+        box = erased[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
         assert box.all(), "the erased pixels form one rectangle"
         assert 0.02 * H * W * 0.5 <= erased.sum() <= 0.4 * H * W * 1.5
         assert torch.allclose(out[:, ~erased], reference[:, ~erased], atol=1e-6)

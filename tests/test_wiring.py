@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from tsgan.config import get_config
-from tsgan.methods.tsgan import TSGAN
 from tsgan.imaging import from_gan, ir_to_1ch, ir_to_3ch, to_gan
 from tsgan.losses import batch_hard_triplet, id_loss
+from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
 
 NETS = ("backbone", "G_I", "G_R", "D_I", "D_R")

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 LINUX_ONLY = re.compile(r"^(nvidia-|cuda-|triton==)", re.IGNORECASE)
 MARKER = '; platform_system == "Linux" and platform_machine == "x86_64"'

@@ -8,6 +8,7 @@ layout, an unreadable checkpoint, a diverged run) end with their one-line messag
 exit code 2; ``--debug`` (anywhere on the line) or ``TSGAN_DEBUG=1`` shows the traceback instead.
 Anything else is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch(argv: list[str]) -> int:
     """Parse ``argv`` (without the program name) and run the chosen command."""
     parser = argparse.ArgumentParser(prog="python -m tsgan", description=__doc__.splitlines()[0])
-    parser.add_argument("--debug", action="store_true",
-                        help="show the full traceback of an error (or set TSGAN_DEBUG=1)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error (or set TSGAN_DEBUG=1)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="command")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
@@ -75,7 +79,9 @@ def dispatch(argv: list[str]) -> int:
     # Only the chosen command's module is imported (torch-free commands stay fast).
     module_name, help_text = COMMANDS[known.command]
     module = importlib.import_module(module_name)
-    command = argparse.ArgumentParser(prog=f"python -m tsgan {known.command}", description=help_text)
+    command = argparse.ArgumentParser(
+        prog=f"python -m tsgan {known.command}", description=help_text
+    )
     module.add_arguments(command)
     args = command.parse_args(argv[1:])  # argv[0] is the command (--debug is already removed)
     args.command = known.command

@@ -7,6 +7,7 @@ Every default lives here, commented. Override any field without editing code::
 
 Paper symbols: lambda1..3 (Eq. 8), omega (Eq. 7), alpha_c / alpha_s (Eq. 16), m (Eq. 11).
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,7 +19,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 # Field metadata read by Config.digest, the key of cached runs (tsgan.engine.runs.run_key):
 NOT_RESULT = {"result": False}  # the field does not change what a run computes
-TEACHER = {"teacher": True}     # the IR teacher's result depends on it (as on all of ``data``)
+TEACHER = {"teacher": True}  # the IR teacher's result depends on it (as on all of ``data``)
 
 # Fields with a few allowed values are typed with Literal; every assignment is checked against them.
 StudentInit = Literal["pretrained", "teacher"]
@@ -52,28 +53,32 @@ class _Checked:
         allowed = choices(type(self), name)
         if allowed and value not in allowed:
             section = type(self).__name__.removesuffix("Config").lower()
-            raise ValueError(f"config field {section}.{name} must be one of "
-                             f"{', '.join(map(repr, allowed))}; got {value!r}")
+            raise ValueError(
+                f"config field {section}.{name} must be one of "
+                f"{', '.join(map(repr, allowed))}; got {value!r}"
+            )
         super().__setattr__(name, value)
 
 
 @dataclass
 class DataConfig:
-    dataset: str = "synthetic"          # registry name: synthetic | sysu | regdb | llcm
-    root: str = "data/synthetic_sysu"   # dataset root; the synthetic one is generated here when missing
-    synth_seed: int = 0                 # seed of the embedded dataset
-    regdb_trial: int = 1                # RegDB trains one model per trial (1..10)
-    height: int = 288                   # input size; BoT uses 256x128, most VI-ReID code 288x144
+    dataset: str = "synthetic"  # registry name: synthetic | sysu | regdb | llcm
+    root: str = (
+        "data/synthetic_sysu"  # dataset root; the synthetic one is generated here when missing
+    )
+    synth_seed: int = 0  # seed of the embedded dataset
+    regdb_trial: int = 1  # RegDB trains one model per trial (1..10)
+    height: int = 288  # input size; BoT uses 256x128, most VI-ReID code 288x144
     width: int = 144
-    P: int = 8                          # identities per batch
-    K: int = 4                          # (RGB, IR) pairs per identity -> batch = 2*P*K images
-    batches_per_epoch: int = 0          # 0: derived from the data (see CrossModalityBatchSampler)
-    workers: int = 4                    # DataLoader workers
-    cache: bool = False                 # keep resized uint8 images in memory (fast epochs)
-    flip: float = 0.5                   # random horizontal flip probability
-    pad: int = 10                       # pad-and-crop pixels
-    erasing: float = 0.5                # random erasing probability
-    channel_aug: bool = False           # random channel copy / grayscale on RGB images (CAJ-style)
+    P: int = 8  # identities per batch
+    K: int = 4  # (RGB, IR) pairs per identity -> batch = 2*P*K images
+    batches_per_epoch: int = 0  # 0: derived from the data (see CrossModalityBatchSampler)
+    workers: int = 4  # DataLoader workers
+    cache: bool = False  # keep resized uint8 images in memory (fast epochs)
+    flip: float = 0.5  # random horizontal flip probability
+    pad: int = 10  # pad-and-crop pixels
+    erasing: float = 0.5  # random erasing probability
+    channel_aug: bool = False  # random channel copy / grayscale on RGB images (CAJ-style)
 
 
 @dataclass
@@ -83,12 +88,12 @@ class ModelConfig(_Checked):
     # "" (random init) | "imagenet" (torchvision cache) | path to a state dict
     pretrained: str = field(default="imagenet", metadata=TEACHER)
     last_stride: int = field(default=1, metadata=TEACHER)  # BoT: last stride 1
-    neck_feat: NeckFeat = "V"           # test feature: "V" (GAP, paper) | "bn" (after the BN-neck)
-    gen_filters: int = 64               # CycleGAN ResNet generator width (ngf)
-    gen_blocks: int = 9                 # residual blocks in the generator
-    disc_filters: int = 64              # PatchGAN width (ndf)
-    disc_layers: int = 3                # PatchGAN depth (3 -> 70x70 receptive field)
-    discriminator: Discriminator = "joint"# joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
+    neck_feat: NeckFeat = "V"  # test feature: "V" (GAP, paper) | "bn" (after the BN-neck)
+    gen_filters: int = 64  # CycleGAN ResNet generator width (ngf)
+    gen_blocks: int = 9  # residual blocks in the generator
+    disc_filters: int = 64  # PatchGAN width (ndf)
+    disc_layers: int = 3  # PatchGAN depth (3 -> 70x70 receptive field)
+    discriminator: Discriminator = "joint"  # joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
     # student backbone start: pretrained (as model.pretrained) | teacher (its weights)
     student_init: StudentInit = "pretrained"
 
@@ -97,17 +102,17 @@ class ModelConfig(_Checked):
 class LossConfig(_Checked):
     lambda1: float = field(default=3.0, metadata=TEACHER)  # ID loss weight (Eq. 8)
     lambda2: float = field(default=1.0, metadata=TEACHER)  # triplet weight (Eq. 8)
-    lambda3: float = 0.1                # L_ReID^GAN weight (Eq. 8)
+    lambda3: float = 0.1  # L_ReID^GAN weight (Eq. 8)
     label_smooth: float = field(default=0.1, metadata=TEACHER)  # epsilon of Eq. 10
     margin: float = field(default=0.3, metadata=TEACHER)  # triplet margin m (Eq. 11)
-    omega: float = 10.0                 # cycle loss weight (Eq. 7)
-    alpha_c: float = 0.006              # cross-domain TS weight (Eq. 16)
-    alpha_s: float = 0.003              # same-domain TS weight (Eq. 16)
-    ts_losses: TSLosses = "all"         # all | cross (TS-GAN^singleTS) | none
+    omega: float = 10.0  # cycle loss weight (Eq. 7)
+    alpha_c: float = 0.006  # cross-domain TS weight (Eq. 16)
+    alpha_s: float = 0.003  # same-domain TS weight (Eq. 16)
+    ts_losses: TSLosses = "all"  # all | cross (TS-GAN^singleTS) | none
     # channel_sum (sum over channels, mean over positions and images: resolution-free)
     # | sum (literal ||.||_2^2 per image) | mean (PyTorch default)
     ts_reduction: TSReduction = "channel_sum"
-    gan_mode: GANMode = "vanilla"       # vanilla (log loss, as written) | lsgan
+    gan_mode: GANMode = "vanilla"  # vanilla (log loss, as written) | lsgan
 
 
 @dataclass
@@ -120,7 +125,7 @@ class OptimConfig:
     # lr factor at each milestone (paper: decay factor 0.3)
     gamma: float = field(default=0.3, metadata=TEACHER)
     epochs: int = 120
-    gan_lr: float = 2e-4                # generators and discriminators (CycleGAN's Adam)
+    gan_lr: float = 2e-4  # generators and discriminators (CycleGAN's Adam)
     gan_beta1: float = 0.5
     gan_beta2: float = 0.999
 
@@ -134,27 +139,31 @@ class TrainConfig(_Checked):
     compile: bool = field(default=False, metadata=NOT_RESULT)  # torch.compile the networks
     teacher_epochs: int = field(default=60, metadata=TEACHER)  # IR-only teacher pretraining
     log_every: int = field(default=20, metadata=NOT_RESULT)  # steps between metric log lines
-    log: TrainLog = field(default="files", metadata=NOT_RESULT)  # files | tensorboard (also event files)
+    log: TrainLog = field(
+        default="files", metadata=NOT_RESULT
+    )  # files | tensorboard (also event files)
     ckpt_every: int = field(default=1, metadata=NOT_RESULT)  # epochs between checkpoints
-    out_dir: str = field(default="", metadata=NOT_RESULT)  # "" = $TSGAN_RUNS or runs/; cache in <out_dir>/cache/
-    use_gan: bool = True                # False: backbone only (Table II "Backbone")
+    out_dir: str = field(
+        default="", metadata=NOT_RESULT
+    )  # "" = $TSGAN_RUNS or runs/; cache in <out_dir>/cache/
+    use_gan: bool = True  # False: backbone only (Table II "Backbone")
     use_teacher: bool = True
 
 
 @dataclass
 class EvalConfig(_Checked):
-    mode: EvalMode = "all"              # SYSU-MM01: all | indoor
-    shots: Shots = 1                    # 1 (single-shot) | 10 (multi-shot)
+    mode: EvalMode = "all"  # SYSU-MM01: all | indoor
+    shots: Shots = 1  # 1 (single-shot) | 10 (multi-shot)
     trials: int = 10
     # seeded (common Python baseline) | official (rand_perm_cam.mat)
     draw: Draw = "seeded"
-    split_file: str = ""                # path to rand_perm_cam.mat for draw=official
+    split_file: str = ""  # path to rand_perm_cam.mat for draw=official
     rerank: bool = False
     k1: int = 20
     k2: int = 6
     lambda_: float = 0.3
-    flip: bool = False                  # average features of the image and its mirror
-    feat_norm: bool = True              # L2-normalise test features before Euclidean distances (BoT's default)
+    flip: bool = False  # average features of the image and its mirror
+    feat_norm: bool = True  # L2-normalise test features before Euclidean distances (BoT's default)
     batch_size: int = 128
 
 
@@ -171,7 +180,9 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def digest(self, *sections: str, teacher: bool = False, extra: dict[str, Any] | None = None) -> str:
+    def digest(
+        self, *sections: str, teacher: bool = False, extra: dict[str, Any] | None = None
+    ) -> str:
         """Short stable hash of the given sections (all when none), the key of cached runs.
 
         Fields marked ``NOT_RESULT`` are left out; ``teacher=True`` keeps only the fields marked
@@ -184,8 +195,11 @@ class Config:
             value = getattr(self, f.name)
             if is_dataclass(value):
                 plain = asdict(value)
-                value = {g.name: plain[g.name] for g in fields(value)
-                         if _in_key(g, teacher and f.name != "data")}
+                value = {
+                    g.name: plain[g.name]
+                    for g in fields(value)
+                    if _in_key(g, teacher and f.name != "data")
+                }
             d[f.name] = value
         d.update(extra or {})
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
@@ -194,7 +208,7 @@ class Config:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "Config":
+    def load(cls, path: str | Path) -> Config:
         return from_dict(json.loads(Path(path).read_text()))
 
 
@@ -216,13 +230,20 @@ def _cpu() -> Config:
     cfg.data.cache = True
     cfg.model.arch = "resnet18"
     cfg.model.pretrained = ""
-    cfg.model.student_init = "teacher"  # no ImageNet weights offline: the IR teacher is the student's pretraining
+    cfg.model.student_init = (
+        "teacher"  # no ImageNet weights offline: the IR teacher is the student's pretraining
+    )
     cfg.model.gen_filters, cfg.model.gen_blocks = 16, 3
     cfg.model.disc_filters, cfg.model.disc_layers = 16, 2
-    cfg.data.batches_per_epoch = 20     # short epochs: 200 teacher steps (~30 s), 160 TS-GAN steps (~2 min)
+    cfg.data.batches_per_epoch = (
+        20  # short epochs: 200 teacher steps (~30 s), 160 TS-GAN steps (~2 min)
+    )
     cfg.optim.epochs = 8
     cfg.optim.warmup_epochs = 1
-    cfg.optim.milestones = (7, 9)        # the teacher decays at 7 and 9 of its 10 epochs, TS-GAN at 7 of 8
+    cfg.optim.milestones = (
+        7,
+        9,
+    )  # the teacher decays at 7 and 9 of its 10 epochs, TS-GAN at 7 of 8
     cfg.train.teacher_epochs = 10
     cfg.eval.batch_size = 256
     return cfg
@@ -236,7 +257,9 @@ def get_config(preset: str = "cpu", overrides: list[str] | dict[str, Any] | None
     if preset not in PRESETS:
         raise KeyError(f"unknown preset {preset!r}; known: {sorted(PRESETS)}")
     cfg = PRESETS[preset]()
-    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in (overrides or [])]
+    items = (
+        overrides.items() if isinstance(overrides, dict) else [_split(o) for o in (overrides or [])]
+    )
     for key, value in items:
         set_field(cfg, key, value)
     return cfg
@@ -244,7 +267,9 @@ def get_config(preset: str = "cpu", overrides: list[str] | dict[str, Any] | None
 
 def _split(item: str) -> tuple[str, str]:
     if "=" not in item:
-        raise ValueError(f"override {item!r} must look like section.field=value, e.g. optim.lr=1e-3")
+        raise ValueError(
+            f"override {item!r} must look like section.field=value, e.g. optim.lr=1e-3"
+        )
     key, value = item.split("=", 1)
     return key.strip(), value.strip()
 
@@ -255,7 +280,9 @@ def set_field(cfg: Config, key: str, value: Any) -> None:
     obj = cfg
     for p in parts[:-1]:
         if not hasattr(obj, p) or not is_dataclass(getattr(obj, p)):
-            raise KeyError(f"unknown config section {p!r} in {key!r}; sections: {[f.name for f in fields(Config)][1:]}")
+            raise KeyError(
+                f"unknown config section {p!r} in {key!r}; sections: {[f.name for f in fields(Config)][1:]}"
+            )
         obj = getattr(obj, p)
     name = parts[-1]
     known = {f.name for f in fields(obj)}
@@ -284,7 +311,9 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
         if hint == tuple[int, ...]:
             return tuple(int(v) for v in value.strip("()[] ").split(",") if v.strip())
     except ValueError:
-        raise ValueError(f"config field {key!r} expects {getattr(hint, '__name__', hint)}, got {value!r}") from None
+        raise ValueError(
+            f"config field {key!r} expects {getattr(hint, '__name__', hint)}, got {value!r}"
+        ) from None
     return value
 
 
@@ -307,5 +336,18 @@ def replace(cfg: Config, **overrides: Any) -> Config:
     return new
 
 
-__all__ = ["choices", "Config", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "EvalConfig",
-           "PRESETS", "get_config", "set_field", "from_dict", "replace"]
+__all__ = [
+    "choices",
+    "Config",
+    "DataConfig",
+    "ModelConfig",
+    "LossConfig",
+    "OptimConfig",
+    "TrainConfig",
+    "EvalConfig",
+    "PRESETS",
+    "get_config",
+    "set_field",
+    "from_dict",
+    "replace",
+]

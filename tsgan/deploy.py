@@ -121,8 +121,10 @@ def _suffix(fmt: str) -> str:
 def _require_onnx() -> None:
     """ONNX export needs the optional extra and torch's export-based exporter; say how."""
     if torch.torch_version.TorchVersion(torch.__version__) < (2, 6):
-        raise ExportError(f"--format onnx needs torch >= 2.6 (torch.export-based exporter), found "
-                          f"{torch.__version__}; upgrade torch or use --format torchscript")
+        raise ExportError(
+            f"--format onnx needs torch >= 2.6 (torch.export-based exporter), found "
+            f"{torch.__version__}; upgrade torch or use --format torchscript"
+        )
     missing = [name for name in ("onnx", "onnxscript") if not _importable(name)]
     if missing:
         raise ExportError(

@@ -333,10 +333,13 @@ def ranked_lists(
     for r, qi in enumerate(rows):
         ranked = order[r][keep[r]][:topk].tolist()
         q, hits = queries[qi], [gallery[j] for j in ranked]
-        grid.append([(q.path, None, f"query\nid {q.pid} c{q.cam}")] + [
-            (g.path, GREEN if g.pid == q.pid else RED, f"{k + 1}\nid {g.pid} c{g.cam}")
-            for k, g in enumerate(hits)
-        ])
+        grid.append(
+            [(q.path, None, f"query\nid {q.pid} c{q.cam}")]
+            + [
+                (g.path, GREEN if g.pid == q.pid else RED, f"{k + 1}\nid {g.pid} c{g.cam}")
+                for k, g in enumerate(hits)
+            ]
+        )
     return image_rows(grid, size, border)
 
 
@@ -348,7 +351,9 @@ def image_rows(
     """A grid of images, one row per list of (path, frame colour or None, title): the layout of
     paper Fig. 4, shared by :func:`ranked_lists` and ``tsgan search`` (unlabelled images)."""
     cols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(len(rows), cols, figsize=(0.85 * cols, 1.75 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), cols, figsize=(0.85 * cols, 1.75 * len(rows)), squeeze=False
+    )
     for r, items in enumerate(rows):
         for c, ax in enumerate(axes[r]):
             ax.axis("off")

@@ -26,8 +26,13 @@ def frozen(*nets: nn.Module | None) -> Iterator[None]:
     stays fixed).
     """
     params = [p for net in nets if net is not None for p in net.parameters()]
-    norms = [m for net in nets if net is not None for m in net.modules()
-             if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    norms = [
+        m
+        for net in nets
+        if net is not None
+        for m in net.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
     before = [p.requires_grad for p in params]
     tracking = [m.track_running_stats for m in norms]
     for p in params:

@@ -6,6 +6,7 @@
 
 These helpers are the only place where values move between the spaces.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

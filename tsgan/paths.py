@@ -3,6 +3,7 @@
 Relative paths in configs are resolved against the repository root, so notebooks (whose working
 directory is ``notebooks/``), the command line and the tests all see the same files.
 """
+
 from __future__ import annotations
 
 import os

@@ -12,6 +12,7 @@ The student build replaces everything between the markers by a stub that raises
 exercise's check cell and stops there with a message that says what to do. The instructor build
 keeps the solution and only removes the marker lines. See ``docs/TEACHING.md``.
 """
-from .build import build_assignments, student_source, instructor_source
+
+from .build import build_assignments, instructor_source, student_source
 
 __all__ = ["build_assignments", "student_source", "instructor_source"]

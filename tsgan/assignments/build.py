@@ -1,4 +1,5 @@
 """Turn solution notebooks into student and instructor copies (see ``tsgan.assignments``)."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ def _regions(source: str, where: str = "cell"):
     while i < len(lines):
         m = BEGIN.match(lines[i])
         if END.match(lines[i]):
-            raise RegionError(f"{where}, line {i + 1}: '# END SOLUTION' without a '# BEGIN SOLUTION' above it")
+            raise RegionError(
+                f"{where}, line {i + 1}: '# END SOLUTION' without a '# BEGIN SOLUTION' above it"
+            )
         if not m:
             out.append(("text", lines[i]))
             i += 1
@@ -30,11 +33,15 @@ def _regions(source: str, where: str = "cell"):
         i += 1
         while i < len(lines) and not END.match(lines[i]):
             if BEGIN.match(lines[i]):
-                raise RegionError(f"{where}, line {i + 1}: nested '# BEGIN SOLUTION' (regions cannot nest)")
+                raise RegionError(
+                    f"{where}, line {i + 1}: nested '# BEGIN SOLUTION' (regions cannot nest)"
+                )
             body.append(lines[i])
             i += 1
         if i == len(lines):
-            raise RegionError(f"{where}, line {start + 1}: '# BEGIN SOLUTION' is never closed by '# END SOLUTION'")
+            raise RegionError(
+                f"{where}, line {start + 1}: '# BEGIN SOLUTION' is never closed by '# END SOLUTION'"
+            )
         out.append(("solution", m.group("name") or "exercise", m.group("indent"), body))
         i += 1
     return out

@@ -1,4 +1,5 @@
 """``python -m tsgan assignments build --out DIR``: student and instructor notebooks."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,9 +10,13 @@ from ..paths import REPO_ROOT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["build"], help="build: write student/ and instructor/ notebooks")
+    parser.add_argument(
+        "action", choices=["build"], help="build: write student/ and instructor/ notebooks"
+    )
     parser.add_argument("--out", required=True, help="output folder (not committed)")
-    parser.add_argument("--notebooks", default=str(REPO_ROOT / "notebooks"), help="folder of solution notebooks")
+    parser.add_argument(
+        "--notebooks", default=str(REPO_ROOT / "notebooks"), help="folder of solution notebooks"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

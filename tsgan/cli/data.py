@@ -7,6 +7,7 @@ Examples::
     python -m tsgan data summary --dataset sysu --root /data/SYSU-MM01
     python -m tsgan data check --dataset sysu --root /data/SYSU-MM01   # exit 1 if it cannot be read
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,13 +24,22 @@ SIZE_OPTIONS = ("num_ids", "height", "width", "min_images", "max_images", "image
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="subcommand", required=True)
-    synth = sub.add_parser("synth", help="render the embedded dataset (byte-identical for the same seed)")
-    synth.add_argument("--out", required=True, help="output folder (missing, empty, or an earlier synthetic tree)")
+    synth = sub.add_parser(
+        "synth", help="render the embedded dataset (byte-identical for the same seed)"
+    )
+    synth.add_argument(
+        "--out", required=True, help="output folder (missing, empty, or an earlier synthetic tree)"
+    )
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--layout", choices=("sysu", "regdb"), default="sysu")
     for name in SIZE_OPTIONS:
-        synth.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int, default=None,
-                           help="size option (default: the layout's default, see tsgan.data.synthetic)")
+        synth.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=int,
+            default=None,
+            help="size option (default: the layout's default, see tsgan.data.synthetic)",
+        )
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     summary = sub.add_parser("summary", help="counts per split, modality and camera")
     summary.add_argument("--dataset", required=True, choices=dataset_names())
@@ -45,9 +55,13 @@ def camera_table(data: CrossModalityDataset) -> str:
     lines = [f"{'split':<6} {'cam':>4} {'modality':>8} {'ids':>5} {'images':>7}"]
     for split, records in (("train", data.train), ("test", data.test)):
         images = Counter((s.cam, s.modality) for s in records)
-        ids = Counter((s.cam, s.modality) for s in {(s.pid, s.cam, s.modality): s for s in records}.values())
+        ids = Counter(
+            (s.cam, s.modality) for s in {(s.pid, s.cam, s.modality): s for s in records}.values()
+        )
         for cam, modality in sorted(images):
-            lines.append(f"{split:<6} {cam:>4} {modality:>8} {ids[cam, modality]:>5} {images[cam, modality]:>7}")
+            lines.append(
+                f"{split:<6} {cam:>4} {modality:>8} {ids[cam, modality]:>5} {images[cam, modality]:>7}"
+            )
     return "\n".join(lines)
 
 
@@ -56,12 +70,16 @@ def run(args: argparse.Namespace) -> int:
         sizes = {k: getattr(args, k) for k in SIZE_OPTIONS if getattr(args, k) is not None}
         start = time.perf_counter()
         try:
-            out = generate(args.out, seed=args.seed, layout=args.layout, progress=not args.quiet, **sizes)
+            out = generate(
+                args.out, seed=args.seed, layout=args.layout, progress=not args.quiet, **sizes
+            )
         except (TypeError, ValueError, DatasetError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         images = sum(1 for p in out.rglob("*") if p.suffix in (".jpg", ".bmp"))
-        print(f"wrote {images} images in the {args.layout} layout to {out} ({time.perf_counter() - start:.1f} s)")
+        print(
+            f"wrote {images} images in the {args.layout} layout to {out} ({time.perf_counter() - start:.1f} s)"
+        )
         return 0
     if args.data_command == "check":
         from ..data.check import check_dataset, first_problem, format_rows
@@ -69,9 +87,15 @@ def run(args: argparse.Namespace) -> int:
         rows = check_dataset(args.dataset, args.root)
         print(format_rows(rows))
         problem = first_problem(rows)
-        print(f"{args.dataset} at {args.root}: " + ("readable" if problem is None else
-              f"cannot be read until the {sum(r.status in ('missing', 'invalid') for r in rows)} "
-              "missing/invalid row(s) are fixed"))
+        print(
+            f"{args.dataset} at {args.root}: "
+            + (
+                "readable"
+                if problem is None
+                else f"cannot be read until the {sum(r.status in ('missing', 'invalid') for r in rows)} "
+                "missing/invalid row(s) are fixed"
+            )
+        )
         return 0 if problem is None else 1
     kwargs = {"trial": args.trial} if args.trial is not None else {}
     data = get_dataset(args.dataset, args.root, **kwargs)

@@ -49,7 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
-    from ..figures import image_rows
     from ..eval.search import (
         clamp_rerank_k,
         folder_features,
@@ -57,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         top_matches,
         write_ranking_csv,
     )
+    from ..figures import image_rows
 
     if args.top < 1 or args.figure_queries < 1:
         raise ValueError(

@@ -8,6 +8,7 @@ Examples::
 
 Rerunning the same command resumes an interrupted run from its last checkpoint.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,11 @@ from .common import add_config_arguments, config_from_args
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
-    parser.add_argument("--teacher", default=None,
-                        help="teacher checkpoint (default: the cached teacher of this config, trained if missing)")
+    parser.add_argument(
+        "--teacher",
+        default=None,
+        help="teacher checkpoint (default: the cached teacher of this config, trained if missing)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,5 +38,7 @@ def run(args: argparse.Namespace) -> int:
         if final is None:
             print(f"stopped early; rerun the same command to resume from {run_dir}")
         else:
-            print(f"TS-GAN trained: {final}\nevaluate it with: python -m tsgan evaluate --checkpoint {final} --rerank")
+            print(
+                f"TS-GAN trained: {final}\nevaluate it with: python -m tsgan evaluate --checkpoint {final} --rerank"
+            )
     return 0

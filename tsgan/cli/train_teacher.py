@@ -7,6 +7,7 @@ Examples::
 
 Rerunning the same command resumes an interrupted run from its last checkpoint.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,5 +29,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         cleanup_distributed()
     if env_dist_info().is_main:
-        print(f"teacher {'stopped early, resumable' if final is None else 'trained'}: {final or run_dir}")
+        print(
+            f"teacher {'stopped early, resumable' if final is None else 'trained'}: {final or run_dir}"
+        )
     return 0

@@ -6,13 +6,14 @@ or regenerated dataset gets a new cache). It is built once with a progress bar, 
 atomically, and memory-mapped on reuse (cheap in DataLoader workers). Datasets given a cache
 skip JPEG decoding; the pixels are exactly those of the uncached path (same resize function).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -45,8 +46,13 @@ class ImageCache:
         self.row = {p: i for i, p in enumerate(self.paths)}
 
     @classmethod
-    def build(cls, paths: Sequence[str], size: tuple[int, int], folder: Path | None = None,
-              progress: bool = True) -> "ImageCache":
+    def build(
+        cls,
+        paths: Sequence[str],
+        size: tuple[int, int],
+        folder: Path | None = None,
+        progress: bool = True,
+    ) -> ImageCache:
         """Load the cache for (paths, size) from ``folder`` (default ``<runs>/cache/images``), building it if absent."""
         paths = [str(p) for p in paths]
         folder = Path(folder) if folder is not None else cache_dir() / "images"
@@ -54,9 +60,16 @@ class ImageCache:
         if not file.is_file():
             folder.mkdir(parents=True, exist_ok=True)
             tmp = file.with_suffix(f".tmp{os.getpid()}.npy")
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size[0], size[1], 3))
-            for i, p in enumerate(tqdm(paths, desc=f"caching {len(paths)} images at {size[0]}x{size[1]}",
-                                       disable=not progress)):
+            out = np.lib.format.open_memmap(
+                tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size[0], size[1], 3)
+            )
+            for i, p in enumerate(
+                tqdm(
+                    paths,
+                    desc=f"caching {len(paths)} images at {size[0]}x{size[1]}",
+                    disable=not progress,
+                )
+            ):
                 out[i] = resize(load_image(p), size).permute(1, 2, 0).numpy()
             out.flush()
             del out

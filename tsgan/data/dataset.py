@@ -9,9 +9,10 @@ The train loader yields ``{"rgb": (B,3,H,W), "ir": (B,3,H,W), "label": (B,)}`` w
 ``rgb[i]``, ``ir[i]`` showing identity ``label[i]``. Call ``loader.batch_sampler.set_epoch(e)``
 before each epoch (and ``set_epoch(e, start_batch)`` when resuming mid-epoch).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from PIL import Image
@@ -47,10 +48,20 @@ def check_cache(samples: Sequence[Sample], cache: ImageCache | None) -> None:
 class ImageDataset(Dataset):
     """Item i -> dict(img, pid, label, cam, modality, index); ``label`` is -1 without ``pid2label``."""
 
-    def __init__(self, samples: Sequence[Sample], transform: Transform, pid2label: dict[int, int] | None = None,
-                 cache: ImageCache | None = None) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        transform: Transform,
+        pid2label: dict[int, int] | None = None,
+        cache: ImageCache | None = None,
+    ) -> None:
         check_cache(samples, cache)
-        self.samples, self.transform, self.pid2label, self.cache = list(samples), transform, pid2label, cache
+        self.samples, self.transform, self.pid2label, self.cache = (
+            list(samples),
+            transform,
+            pid2label,
+            cache,
+        )
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -59,14 +70,28 @@ class ImageDataset(Dataset):
         s = self.samples[index]
         label = self.pid2label[s.pid] if self.pid2label is not None else -1
         img = self.transform(read_pixels(s, self.cache))
-        return {"img": img, "pid": s.pid, "label": label, "cam": s.cam, "modality": s.modality, "index": index}
+        return {
+            "img": img,
+            "pid": s.pid,
+            "label": label,
+            "cam": s.cam,
+            "modality": s.modality,
+            "index": index,
+        }
 
 
 class PairDataset(Dataset):
     """Item (i_rgb, i_ir) -> dict(rgb, ir, label): an RGB and an IR image of the same identity."""
 
-    def __init__(self, rgb_samples: Sequence[Sample], ir_samples: Sequence[Sample], transform_rgb: Transform,
-                 transform_ir: Transform, pid2label: dict[int, int], cache: ImageCache | None = None) -> None:
+    def __init__(
+        self,
+        rgb_samples: Sequence[Sample],
+        ir_samples: Sequence[Sample],
+        transform_rgb: Transform,
+        transform_ir: Transform,
+        pid2label: dict[int, int],
+        cache: ImageCache | None = None,
+    ) -> None:
         check_cache(list(rgb_samples) + list(ir_samples), cache)
         self.rgb, self.ir = list(rgb_samples), list(ir_samples)
         self.transform_rgb, self.transform_ir = transform_rgb, transform_ir
@@ -75,8 +100,10 @@ class PairDataset(Dataset):
     def __getitem__(self, pair: tuple[int, int]) -> dict:
         rgb, ir = self.rgb[pair[0]], self.ir[pair[1]]
         if rgb.pid != ir.pid:
-            raise ValueError(f"pair {pair} mixes identities {rgb.pid} (RGB) and {ir.pid} (IR); "
-                             "pairs must come from CrossModalityBatchSampler over the same label lists")
+            raise ValueError(
+                f"pair {pair} mixes identities {rgb.pid} (RGB) and {ir.pid} (IR); "
+                "pairs must come from CrossModalityBatchSampler over the same label lists"
+            )
         return {
             "rgb": self.transform_rgb(read_pixels(rgb, self.cache)),
             "ir": self.transform_ir(read_pixels(ir, self.cache)),
@@ -84,27 +111,48 @@ class PairDataset(Dataset):
         }
 
 
-def build_train_loader(cfg: Config, dataset: CrossModalityDataset, rank: int = 0, world_size: int = 1,
-                       epoch: int = 0) -> DataLoader:
+def build_train_loader(
+    cfg: Config, dataset: CrossModalityDataset, rank: int = 0, world_size: int = 1, epoch: int = 0
+) -> DataLoader:
     """The training loader: P x K (RGB, IR) pairs per batch from the train split (see the module docstring)."""
     d = cfg.data
     rgb, ir = dataset.subset("train", "rgb"), dataset.subset("train", "ir")
     pid2label = dataset.pid2label
     cache = ImageCache.build([s.path for s in rgb + ir], (d.height, d.width)) if d.cache else None
-    pairs = PairDataset(rgb, ir, build_transforms(d, True, "rgb"), build_transforms(d, True, "ir"), pid2label, cache)
+    pairs = PairDataset(
+        rgb, ir, build_transforms(d, True, "rgb"), build_transforms(d, True, "ir"), pid2label, cache
+    )
     sampler = CrossModalityBatchSampler(
-        [pid2label[s.pid] for s in rgb], [pid2label[s.pid] for s in ir], d.P, d.K,
-        batches_per_epoch=d.batches_per_epoch, seed=cfg.train.seed, rank=rank, world_size=world_size,
+        [pid2label[s.pid] for s in rgb],
+        [pid2label[s.pid] for s in ir],
+        d.P,
+        d.K,
+        batches_per_epoch=d.batches_per_epoch,
+        seed=cfg.train.seed,
+        rank=rank,
+        world_size=world_size,
     )
     sampler.set_epoch(epoch)
-    return DataLoader(pairs, batch_sampler=sampler, num_workers=d.workers, pin_memory=torch.cuda.is_available(),
-                      persistent_workers=d.workers > 0)
+    return DataLoader(
+        pairs,
+        batch_sampler=sampler,
+        num_workers=d.workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=d.workers > 0,
+    )
 
 
-def build_test_loader(samples: Sequence[Sample], cfg: Config | DataConfig, batch_size: int) -> DataLoader:
+def build_test_loader(
+    samples: Sequence[Sample], cfg: Config | DataConfig, batch_size: int
+) -> DataLoader:
     """Test transforms, fixed order, batches of :class:`ImageDataset` items; ``cfg`` may be a Config or its ``data``."""
     d = cfg.data if isinstance(cfg, Config) else cfg
     cache = ImageCache.build([s.path for s in samples], (d.height, d.width)) if d.cache else None
-    return DataLoader(ImageDataset(samples, build_transforms(d, False), cache=cache), batch_size=batch_size,
-                      shuffle=False, num_workers=d.workers, pin_memory=torch.cuda.is_available(),
-                      persistent_workers=d.workers > 0)
+    return DataLoader(
+        ImageDataset(samples, build_transforms(d, False), cache=cache),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=d.workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=d.workers > 0,
+    )

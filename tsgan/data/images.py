@@ -1,4 +1,5 @@
 """Reading image files: one place that decodes JPEG/BMP/PNG and turns failures into clear errors."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 Every error names the file and line, what was expected and what was found, and ends with the
 dataset's hint on where the data comes from.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,11 +53,15 @@ def read_index_file(path: Path, dataset: str, hint: str) -> list[IndexLine]:
             )
         entries.append(IndexLine(parts[0], int(parts[1]), n))
     if not entries:
-        raise DatasetError(f"{dataset}: {path} is empty; expected '<relative path> <label>' lines.\n  {hint}")
+        raise DatasetError(
+            f"{dataset}: {path} is empty; expected '<relative path> <label>' lines.\n  {hint}"
+        )
     return entries
 
 
-def require_files(root: Path, entries: list[IndexLine], index_path: Path, dataset: str, hint: str) -> None:
+def require_files(
+    root: Path, entries: list[IndexLine], index_path: Path, dataset: str, hint: str
+) -> None:
     """Every listed image must exist under ``root``; the error names the first missing one and its line."""
     for e in entries:
         if not (root / e.path).is_file():

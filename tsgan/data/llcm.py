@@ -12,13 +12,20 @@ Training images are listed by the index files (``vis/0001/0001_c01_s185535_f7010
 the camera comes from the ``_c<NN>_`` part of the file name or a ``cam<c>`` folder. Test cameras
 come from the ``cam<c>`` folder names.
 """
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
 from .index_files import (
-    IMAGE_SUFFIXES, IndexLine, folder_pid, read_id_line, read_index_file, require_files, require_layout,
+    IMAGE_SUFFIXES,
+    IndexLine,
+    folder_pid,
+    read_id_line,
+    read_index_file,
+    require_files,
+    require_layout,
 )
 from .records import CrossModalityDataset, DatasetError, Sample, require_dir
 
@@ -52,15 +59,29 @@ def read_train_list(root: Path, modality: str) -> list[Sample]:
 
     def record(e: IndexLine) -> Sample:
         pid = folder_pid(e.path)
-        return Sample(str(root / e.path), e.label if pid is None else pid, camera_of(e.path, index_path, e.line), modality)
+        return Sample(
+            str(root / e.path),
+            e.label if pid is None else pid,
+            camera_of(e.path, index_path, e.line),
+            modality,
+        )
 
     return [record(e) for e in entries]
 
 
 def list_test_images(root: Path, modality: str, pids: list[int]) -> list[Sample]:
     """Every image of ``pids`` under ``test_<vis|nir>/cam<c>/<pid:04d>/``, sorted by (pid, cam, path)."""
-    base = require_dir(root / f"test_{MODALITY_DIRS[modality]}", "the LLCM test images (cam<c>/<pid:04d>/*)", "LLCM", HINT)
-    cams = sorted(int(_CAM_DIR.match(d.name).group(1)) for d in base.iterdir() if d.is_dir() and _CAM_DIR.match(d.name))
+    base = require_dir(
+        root / f"test_{MODALITY_DIRS[modality]}",
+        "the LLCM test images (cam<c>/<pid:04d>/*)",
+        "LLCM",
+        HINT,
+    )
+    cams = sorted(
+        int(_CAM_DIR.match(d.name).group(1))
+        for d in base.iterdir()
+        if d.is_dir() and _CAM_DIR.match(d.name)
+    )
     if not cams:
         raise DatasetError(
             f"LLCM: {base} holds no cam<c> folders; found {sorted(p.name for p in base.iterdir())[:12]}.\n  {HINT}"
@@ -72,7 +93,8 @@ def list_test_images(root: Path, modality: str, pids: list[int]) -> list[Sample]
             if folder.is_dir():
                 samples += [
                     Sample(str(img), pid, cam, modality)
-                    for img in sorted(folder.iterdir()) if img.suffix.lower() in IMAGE_SUFFIXES
+                    for img in sorted(folder.iterdir())
+                    if img.suffix.lower() in IMAGE_SUFFIXES
                 ]
     return samples
 
@@ -95,4 +117,6 @@ def read_llcm(root: str | Path) -> CrossModalityDataset:
             f"LLCM: found no test images for the {len(test_ids)} ids of idx/test_id.txt; expected them at "
             f"test_vis/cam<c>/<pid:04d>/* and test_nir/cam<c>/<pid:04d>/* under {root}.\n  {HINT}"
         )
-    return CrossModalityDataset(name="llcm", root=root, train=train, test=test, train_ids=train_ids, test_ids=test_ids)
+    return CrossModalityDataset(
+        name="llcm", root=root, train=train, test=test, train_ids=train_ids, test_ids=test_ids
+    )

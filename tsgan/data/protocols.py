@@ -17,6 +17,7 @@
   image per (identity, camera) of the other modality with Python's ``random`` seeded with the trial
   number (0..9), as the LLCM baseline code does.
 """
+
 from __future__ import annotations
 
 import random
@@ -86,12 +87,23 @@ def load_rand_perm_cam(split_file: str | Path) -> list[list[np.ndarray]]:
         raise DatasetError(f"{path}: expected a MATLAB variable 'rand_perm_cam', found {found}")
     cells = np.asarray(content["rand_perm_cam"], dtype=object).ravel()
     if len(cells) != 6:
-        raise DatasetError(f"{path}: 'rand_perm_cam' should be a 6-cell array (one per camera), found {len(cells)} cells")
-    return [[np.atleast_2d(np.asarray(e)) for e in np.asarray(cell, dtype=object).ravel()] for cell in cells]
+        raise DatasetError(
+            f"{path}: 'rand_perm_cam' should be a 6-cell array (one per camera), found {len(cells)} cells"
+        )
+    return [
+        [np.atleast_2d(np.asarray(e)) for e in np.asarray(cell, dtype=object).ravel()]
+        for cell in cells
+    ]
 
 
-def _official_gallery(root: Path, test_ids: list[int], cams: tuple[int, ...], shots: int, trial: int,
-                      split_file: str | Path) -> list[Sample]:
+def _official_gallery(
+    root: Path,
+    test_ids: list[int],
+    cams: tuple[int, ...],
+    shots: int,
+    trial: int,
+    split_file: str | Path,
+) -> list[Sample]:
     perm = load_rand_perm_cam(split_file)
     gallery = []
     for cam in cams:
@@ -100,7 +112,9 @@ def _official_gallery(root: Path, test_ids: list[int], cams: tuple[int, ...], sh
             if entry.size == 0:
                 continue  # no image of this identity in this camera
             if entry.shape[0] <= trial:
-                raise DatasetError(f"{split_file}: camera {cam}, id {pid} has {entry.shape[0]} trials; trial {trial} requested")
+                raise DatasetError(
+                    f"{split_file}: camera {cam}, id {pid} has {entry.shape[0]} trials; trial {trial} requested"
+                )
             for number in entry[trial, :shots]:
                 path = root / f"cam{cam}" / f"{pid:04d}" / f"{int(number):04d}.jpg"
                 if not path.is_file():
@@ -112,8 +126,14 @@ def _official_gallery(root: Path, test_ids: list[int], cams: tuple[int, ...], sh
     return gallery
 
 
-def sysu_protocol(root: str | Path, mode: str = "all", shots: int = 1, trial: int = 0, draw: str = "seeded",
-                  split_file: str | Path | None = None) -> tuple[list[Sample], list[Sample]]:
+def sysu_protocol(
+    root: str | Path,
+    mode: str = "all",
+    shots: int = 1,
+    trial: int = 0,
+    draw: str = "seeded",
+    split_file: str | Path | None = None,
+) -> tuple[list[Sample], list[Sample]]:
     """(queries, gallery) of one SYSU-MM01 trial (0..9); queries are the same for every trial and mode."""
     _check_choice("mode", mode, SYSU_GALLERY_CAMS)
     _check_choice("shots", shots, SYSU_SHOTS)
@@ -135,8 +155,9 @@ def sysu_protocol(root: str | Path, mode: str = "all", shots: int = 1, trial: in
     return queries, gallery
 
 
-def regdb_protocol(root: str | Path, trial: int = 1,
-                   direction: str = "visible_to_thermal") -> tuple[list[Sample], list[Sample]]:
+def regdb_protocol(
+    root: str | Path, trial: int = 1, direction: str = "visible_to_thermal"
+) -> tuple[list[Sample], list[Sample]]:
     """(queries, gallery) of RegDB trial ``trial`` (1..10): all test images of each modality."""
     _check_choice("direction", direction, REGDB_DIRECTIONS)
     test = read_regdb(root, trial=trial).test
@@ -145,8 +166,9 @@ def regdb_protocol(root: str | Path, trial: int = 1,
     return (rgb, ir) if direction == "visible_to_thermal" else (ir, rgb)
 
 
-def llcm_protocol(root: str | Path, trial: int = 0,
-                  direction: str = "ir_to_rgb") -> tuple[list[Sample], list[Sample]]:
+def llcm_protocol(
+    root: str | Path, trial: int = 0, direction: str = "ir_to_rgb"
+) -> tuple[list[Sample], list[Sample]]:
     """(queries, gallery) of LLCM trial ``trial`` (0..9): one seeded gallery image per (id, camera)."""
     _check_choice("direction", direction, LLCM_DIRECTIONS)
     root = require_dir(Path(root), "the LLCM root (idx/, test_vis/, test_nir/)", "LLCM", LLCM_HINT)
@@ -158,6 +180,13 @@ def llcm_protocol(root: str | Path, trial: int = 0,
 
 
 __all__ = [
-    "sysu_protocol", "regdb_protocol", "llcm_protocol", "seeded_draw", "load_rand_perm_cam",
-    "SYSU_GALLERY_CAMS", "DRAWS", "REGDB_DIRECTIONS", "LLCM_DIRECTIONS",
+    "sysu_protocol",
+    "regdb_protocol",
+    "llcm_protocol",
+    "seeded_draw",
+    "load_rand_perm_cam",
+    "SYSU_GALLERY_CAMS",
+    "DRAWS",
+    "REGDB_DIRECTIONS",
+    "LLCM_DIRECTIONS",
 ]

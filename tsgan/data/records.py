@@ -4,6 +4,7 @@ A reader turns a dataset root into a :class:`CrossModalityDataset`: a list of tr
 :class:`Sample` records (train + val identities on SYSU-MM01) and a list of test records from
 which the protocols (``tsgan.data.protocols``) draw queries and galleries.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,11 +53,14 @@ class CrossModalityDataset:
     def num_train_ids(self) -> int:
         return len({s.pid for s in self.train})
 
-    def subset(self, split: str, modality: str | None = None, cams: tuple[int, ...] | None = None) -> list[Sample]:
+    def subset(
+        self, split: str, modality: str | None = None, cams: tuple[int, ...] | None = None
+    ) -> list[Sample]:
         """Records of ``split`` ("train" or "test"), optionally filtered by modality and cameras."""
         records = {"train": self.train, "test": self.test}[split]
         return [
-            s for s in records
+            s
+            for s in records
             if (modality is None or s.modality == modality) and (cams is None or s.cam in cams)
         ]
 

@@ -14,6 +14,7 @@ trials. The label column is a 0-based label *within one list*, so it only serves
 when a folder name is not a number; test labels are then shifted by the number of training
 identities, so the two splits never share a ``pid``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,7 +53,9 @@ def read_split(root: Path, split: str, trial: int, label_offset: int) -> list[Sa
 
     def record(e: IndexLine, cam: int, modality: str) -> Sample:
         pid = folder_pid(e.path)
-        return Sample(str(root / e.path), pid if pid is not None else e.label + label_offset, cam, modality)
+        return Sample(
+            str(root / e.path), pid if pid is not None else e.label + label_offset, cam, modality
+        )
 
     return [record(e, VISIBLE_CAM, "rgb") for e in vis] + [record(e, THERMAL_CAM, "ir") for e in th]
 
@@ -73,6 +76,11 @@ def read_regdb(root: str | Path, trial: int = 1) -> CrossModalityDataset:
             f"in {root / 'idx'}; the splits must be disjoint."
         )
     return CrossModalityDataset(
-        name="regdb", root=root, train=train, test=test, train_ids=train_ids, test_ids=test_ids,
+        name="regdb",
+        root=root,
+        train=train,
+        test=test,
+        train_ids=train_ids,
+        test_ids=test_ids,
         extra={"trial": trial},
     )

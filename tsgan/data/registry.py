@@ -1,9 +1,10 @@
 """Dataset registry: ``get_dataset(name, root)`` for "sysu", "regdb", "llcm" and "synthetic"."""
+
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .records import CrossModalityDataset
 
@@ -28,7 +29,9 @@ def dataset_names() -> list[str]:
 def get_dataset(name: str, root: str | Path, **kwargs) -> CrossModalityDataset:
     """Read dataset ``name`` from ``root``. Extra keyword arguments go to the reader (e.g. ``trial`` for RegDB)."""
     if name not in _READERS:
-        raise KeyError(f"unknown dataset {name!r}; known: {dataset_names()} (add one with register_dataset)")
+        raise KeyError(
+            f"unknown dataset {name!r}; known: {dataset_names()} (add one with register_dataset)"
+        )
     target = _READERS[name]
     if isinstance(target, str):
         module, func = target.split(":")

@@ -14,10 +14,11 @@ r + world_size, r + 2 * world_size, ...; ranks therefore never share a batch and
 the same sequence a single process would draw. ``set_epoch(epoch, start_batch)`` selects the
 epoch and skips the first ``start_batch`` batches of this rank, so a resumed run continues exactly.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -49,7 +50,9 @@ class CrossModalityBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]])
         world_size: int = 1,
     ) -> None:
         if P < 1 or K < 1:
-            raise ValueError(f"P and K must be positive (identities per batch, pairs per identity), got P={P}, K={K}")
+            raise ValueError(
+                f"P and K must be positive (identities per batch, pairs per identity), got P={P}, K={K}"
+            )
         if not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
         self.rgb = indices_by_label(rgb_labels)
@@ -62,13 +65,17 @@ class CrossModalityBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]])
             )
         self.P, self.K = P, K
         self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.batches_per_epoch = batches_per_epoch or max(1, len(rgb_labels) // (P * K * world_size))
+        self.batches_per_epoch = batches_per_epoch or max(
+            1, len(rgb_labels) // (P * K * world_size)
+        )
         self.epoch, self.start_batch = 0, 0
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         """Select the epoch's sequence; skip this rank's first ``start_batch`` batches (exact resume)."""
         if not 0 <= start_batch <= self.batches_per_epoch:
-            raise ValueError(f"start_batch must be in [0, {self.batches_per_epoch}], got {start_batch}")
+            raise ValueError(
+                f"start_batch must be in [0, {self.batches_per_epoch}], got {start_batch}"
+            )
         self.epoch, self.start_batch = epoch, start_batch
 
     def __len__(self) -> int:
@@ -76,7 +83,9 @@ class CrossModalityBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]])
 
     def generator(self) -> torch.Generator:
         """The epoch's RNG, seeded from (seed, epoch) through numpy's SeedSequence (no collisions)."""
-        return torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1)[0]))
+        return torch.Generator().manual_seed(
+            int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1)[0])
+        )
 
     def draw(self, pool: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         """K positions from ``pool``: without replacement when it holds at least K, else with."""

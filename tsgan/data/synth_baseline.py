@@ -4,9 +4,10 @@ pixels) and the flattened pixel features of the training-free retrieval baseline
 The retrieval scores of those features (they need the evaluator, which imports this package)
 are computed by :func:`tsgan.experiments.calibration.baseline_retrieval`.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL.Image import BILINEAR
@@ -18,11 +19,17 @@ from .records import Sample
 def load_resized(samples: Sequence[Sample], size: tuple[int, int]) -> np.ndarray:
     """(N, H, W, 3) float32 in [0, 1]: the images of ``samples`` resized (bilinear) to ``size`` (H, W)."""
     h, w = size
-    return np.stack([np.asarray(load_image(s.path).resize((w, h), BILINEAR), dtype=np.float32) / 255
-                     for s in samples])
+    return np.stack(
+        [
+            np.asarray(load_image(s.path).resize((w, h), BILINEAR), dtype=np.float32) / 255
+            for s in samples
+        ]
+    )
 
 
-def intensity_histogram(samples: Sequence[Sample], bins: int = 32, size: tuple[int, int] = (64, 32)) -> np.ndarray:
+def intensity_histogram(
+    samples: Sequence[Sample], bins: int = 32, size: tuple[int, int] = (64, 32)
+) -> np.ndarray:
     """Pixel counts per grey level over all images of ``samples`` (grey = mean of the 3 channels)."""
     grey = load_resized(samples, size).mean(axis=3)
     return np.histogram(grey, bins=bins, range=(0.0, 1.0))[0]

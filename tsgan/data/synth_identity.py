@@ -21,6 +21,7 @@ A camera is what stays the same from one picture of a camera to the next: its ph
 (NIR), ambient temperature (thermal), gain, noise and blur, the background scene and the
 preferred viewpoint.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -45,7 +46,7 @@ TOP_FABRICS = ("cotton", "synthetic", "wool", "down", "leather")
 BOTTOM_FABRICS = ("cotton", "synthetic", "wool", "denim")
 PATTERNS = ("plain", "hstripes", "vstripes", "checks", "twotone", "logo")
 BOTTOMS = ("trousers", "trousers", "trousers", "shorts", "skirt")
-SLEEVES = (0.0, 0.35, 0.6, 0.88)       # fraction of the arm a sleeve covers: none, short, elbow, long
+SLEEVES = (0.0, 0.35, 0.6, 0.88)  # fraction of the arm a sleeve covers: none, short, elbow, long
 VIEWS = ("front", "back", "side")
 
 
@@ -72,39 +73,39 @@ class Identity:
     """Everything that makes pedestrian ``pid`` recognisable (sizes are fractions of body height)."""
 
     pid: int
-    height: float            # body height relative to the average person
-    build: float             # width factor of torso, arms and legs
-    torso: float             # shoulder-to-hip length
-    head: float              # head radius
-    skin: np.ndarray         # RGB
-    skin_t: float            # thermal intensity of skin
+    height: float  # body height relative to the average person
+    build: float  # width factor of torso, arms and legs
+    torso: float  # shoulder-to-hip length
+    head: float  # head radius
+    skin: np.ndarray  # RGB
+    skin_t: float  # thermal intensity of skin
     hair: np.ndarray
     hair_t: float
-    hair_length: float       # how far hair falls below the shoulders; 0 for short hair
-    top: np.ndarray          # main colour of the top
-    top2: np.ndarray         # pattern colour
-    top_t: float             # thermal intensity of the top's fabric
-    top2_t: float            # of the pattern: another fabric ("twotone") or a print on the same one
-    top_fabric: str          # the weave shows in both modalities (see synth_render.fabric_texture)
+    hair_length: float  # how far hair falls below the shoulders; 0 for short hair
+    top: np.ndarray  # main colour of the top
+    top2: np.ndarray  # pattern colour
+    top_t: float  # thermal intensity of the top's fabric
+    top2_t: float  # of the pattern: another fabric ("twotone") or a print on the same one
+    top_fabric: str  # the weave shows in both modalities (see synth_render.fabric_texture)
     pattern: str
-    period: float            # stripe/check period (fraction of body height)
-    sleeve: float            # fraction of the arm the sleeve covers (one of SLEEVES)
-    top_length: float        # how far the top reaches below the hips: 0 tucked in, tunic, coat
+    period: float  # stripe/check period (fraction of body height)
+    sleeve: float  # fraction of the arm the sleeve covers (one of SLEEVES)
+    top_length: float  # how far the top reaches below the hips: 0 tucked in, tunic, coat
     bottom_kind: str
-    bottom_length: float     # fraction of the leg (hip to ankle) the bottom covers
+    bottom_length: float  # fraction of the leg (hip to ankle) the bottom covers
     bottom: np.ndarray
     bottom_t: float
     bottom_fabric: str
     shoes: np.ndarray
     shoes_t: float
-    backpack: np.ndarray | None   # colour, or None
+    backpack: np.ndarray | None  # colour, or None
     backpack_t: float
-    backpack_size: float     # width and length factor of the backpack
+    backpack_size: float  # width and length factor of the backpack
     handbag: np.ndarray | None
     handbag_t: float
     cap: np.ndarray | None
     cap_t: float
-    nir_jitter: float        # dye-batch offset of this person's clothes in NIR (synth_nir.NIR_JITTER)
+    nir_jitter: float  # dye-batch offset of this person's clothes in NIR (synth_nir.NIR_JITTER)
 
     @property
     def long_hair(self) -> bool:
@@ -115,17 +116,33 @@ def sample_identity(rng: np.random.Generator, pid: int) -> Identity:
     """Draw the latent attributes of one pedestrian; colours and fabrics are drawn independently."""
     top_fabric = _choice(rng, TOP_FABRICS)
     bottom_kind = _choice(rng, BOTTOMS)
-    bottom_fabric = "denim" if bottom_kind == "trousers" and rng.random() < 0.4 else _choice(rng, BOTTOM_FABRICS)
-    bottom = np.array([0.2, 0.3, 0.55]) * rng.uniform(0.6, 1.3) if bottom_fabric == "denim" else _colour(rng)
-    bottom_length = {"trousers": 1.0, "shorts": rng.uniform(0.25, 0.5), "skirt": rng.uniform(0.3, 0.85)}[bottom_kind]
+    bottom_fabric = (
+        "denim"
+        if bottom_kind == "trousers" and rng.random() < 0.4
+        else _choice(rng, BOTTOM_FABRICS)
+    )
+    bottom = (
+        np.array([0.2, 0.3, 0.55]) * rng.uniform(0.6, 1.3)
+        if bottom_fabric == "denim"
+        else _colour(rng)
+    )
+    bottom_length = {
+        "trousers": 1.0,
+        "shorts": rng.uniform(0.25, 0.5),
+        "skirt": rng.uniform(0.3, 0.85),
+    }[bottom_kind]
     pattern = _choice(rng, PATTERNS)
     top_t = _thermal(rng, top_fabric)
     if pattern == "twotone" and rng.random() < 0.7:
         top2_t = _thermal(rng, _choice(rng, TOP_FABRICS))
-    else:   # a print or a dyed yarn emits a little differently from the ground fabric
+    else:  # a print or a dyed yarn emits a little differently from the ground fabric
         top2_t = float(np.clip(top_t + rng.choice([-1, 1]) * rng.uniform(0.1, 0.2), 0.05, 0.95))
-    hair_length = _choice(rng, (0.0, rng.uniform(-0.02, 0.02), rng.uniform(0.07, 0.17)), (0.5, 0.2, 0.3))
-    top_length = _choice(rng, (0.0, rng.uniform(0.05, 0.1), rng.uniform(0.18, 0.3)), (0.5, 0.2, 0.3))
+    hair_length = _choice(
+        rng, (0.0, rng.uniform(-0.02, 0.02), rng.uniform(0.07, 0.17)), (0.5, 0.2, 0.3)
+    )
+    top_length = _choice(
+        rng, (0.0, rng.uniform(0.05, 0.1), rng.uniform(0.18, 0.3)), (0.5, 0.2, 0.3)
+    )
     skin_tone = rng.uniform(0.25, 0.95)
     has_backpack, has_handbag, has_cap = rng.random(3) < (0.4, 0.25, 0.15)
     return Identity(
@@ -176,18 +193,18 @@ class Camera:
     cam: int
     physics: str
     outdoor: bool
-    gain: float              # RGB: illumination; NIR: illuminator power; thermal: contrast
-    white: np.ndarray        # RGB white balance per channel (all ones for IR)
+    gain: float  # RGB: illumination; NIR: illuminator power; thermal: contrast
+    white: np.ndarray  # RGB white balance per channel (all ones for IR)
     gamma: float
-    bg_top: np.ndarray       # background scene colours (RGB); IR cameras convert them
+    bg_top: np.ndarray  # background scene colours (RGB); IR cameras convert them
     bg_bottom: np.ndarray
-    horizon: float           # fraction of the image height where the floor starts
-    noise: float             # sensor noise standard deviation
-    blur: float              # Gaussian blur sigma in pixels
-    view_p: np.ndarray       # probabilities of front / back / side views
-    ambient: float = 0.0     # thermal: grey level of the ambient-temperature background
-    falloff: float = 0.0     # NIR: illumination lost at the image corners (active illuminator)
-    bg_light: float = 1.0    # NIR: share of the illuminator's light reaching the background
+    horizon: float  # fraction of the image height where the floor starts
+    noise: float  # sensor noise standard deviation
+    blur: float  # Gaussian blur sigma in pixels
+    view_p: np.ndarray  # probabilities of front / back / side views
+    ambient: float = 0.0  # thermal: grey level of the ambient-temperature background
+    falloff: float = 0.0  # NIR: illumination lost at the image corners (active illuminator)
+    bg_light: float = 1.0  # NIR: share of the illuminator's light reaching the background
 
     @property
     def ir(self) -> bool:
@@ -208,12 +225,37 @@ def sample_camera(rng: np.random.Generator, cam: int, physics: str, outdoor: boo
         top, bottom = _colour(rng) * 0.5 + 0.35, _colour(rng) * 0.4 + 0.2
     top, bottom, horizon = np.clip(top, 0, 1), np.clip(bottom, 0, 1), rng.uniform(0.7, 0.85)
     if physics == "rgb":
-        return Camera(cam, physics, outdoor, rng.uniform(1.05, 1.3) if outdoor else rng.uniform(0.75, 1.0),
-                      rng.uniform(0.85, 1.15, size=3), rng.uniform(0.85, 1.15), top, bottom, horizon,
-                      rng.uniform(0.008, 0.018), rng.uniform(0.3, 0.6), view_p)
+        return Camera(
+            cam,
+            physics,
+            outdoor,
+            rng.uniform(1.05, 1.3) if outdoor else rng.uniform(0.75, 1.0),
+            rng.uniform(0.85, 1.15, size=3),
+            rng.uniform(0.85, 1.15),
+            top,
+            bottom,
+            horizon,
+            rng.uniform(0.008, 0.018),
+            rng.uniform(0.3, 0.6),
+            view_p,
+        )
     ambient = rng.uniform(0.12, 0.22) if outdoor else rng.uniform(0.28, 0.38)
     bg_light = rng.uniform(0.2, 0.35) if outdoor else rng.uniform(0.4, 0.55)
     gain = rng.uniform(1.0, 1.15) if physics == "nir" else rng.uniform(1.05, 1.25)
-    return Camera(cam, physics, outdoor, gain, np.ones(3), rng.uniform(0.92, 1.08), top, bottom,
-                  horizon, rng.uniform(0.008, 0.014), rng.uniform(0.55, 0.8), view_p,
-                  ambient=ambient, falloff=rng.uniform(0.25, 0.45), bg_light=bg_light)
+    return Camera(
+        cam,
+        physics,
+        outdoor,
+        gain,
+        np.ones(3),
+        rng.uniform(0.92, 1.08),
+        top,
+        bottom,
+        horizon,
+        rng.uniform(0.008, 0.014),
+        rng.uniform(0.55, 0.8),
+        view_p,
+        ambient=ambient,
+        falloff=rng.uniform(0.25, 0.45),
+        bg_light=bg_light,
+    )

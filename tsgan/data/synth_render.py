@@ -17,6 +17,7 @@ The background scene is coloured for every camera; NIR cameras see it through th
 times ``bg_light`` (it is farther from the illuminator than the person), thermal cameras as the
 ambient temperature plus a little structure.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,12 +33,17 @@ class Canvas:
 
     def __init__(self, height: int, width: int):
         self.yy, self.xx = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
-        self.layers = np.zeros((height, width, 6), np.float32)   # R, G, B, thermal, NIR, alpha
+        self.layers = np.zeros((height, width, 6), np.float32)  # R, G, B, thermal, NIR, alpha
         self.rgb, self.th = self.layers[..., :3], self.layers[..., 3]
         self.nir, self.alpha = self.layers[..., 4], self.layers[..., 5]
 
-    def paint(self, a: np.ndarray, colour: np.ndarray, thermal: float | np.ndarray,
-              nir: float | np.ndarray) -> None:
+    def paint(
+        self,
+        a: np.ndarray,
+        colour: np.ndarray,
+        thermal: float | np.ndarray,
+        nir: float | np.ndarray,
+    ) -> None:
         """Paint ``colour`` (3,) or (H, W, 3), ``thermal`` and ``nir`` (scalars or (H, W)) where
         ``a`` (H, W) > 0 (only the rows it touches are computed)."""
         rows = np.flatnonzero(a.max(axis=1) > 0)
@@ -51,8 +57,15 @@ class Canvas:
             shape = (h, w, depth) if depth > 1 else (h, w)
             return np.broadcast_to(v[r] if v.ndim >= 2 else v, shape)
 
-        value = np.concatenate([part(colour, 3), part(thermal, 1)[..., None], part(nir, 1)[..., None],
-                                np.ones((h, w, 1), np.float32)], axis=2)
+        value = np.concatenate(
+            [
+                part(colour, 3),
+                part(thermal, 1)[..., None],
+                part(nir, 1)[..., None],
+                np.ones((h, w, 1), np.float32),
+            ],
+            axis=2,
+        )
         self.layers[r] += a[r, :, None] * (value - self.layers[r])
 
     def ellipse(self, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
@@ -60,16 +73,21 @@ class Canvas:
         d = np.sqrt(((self.xx - cx) / rx) ** 2 + ((self.yy - cy) / ry) ** 2) - 1.0
         return np.clip(0.5 - d * min(rx, ry), 0.0, 1.0)
 
-    def strip(self, y0: float, y1: float, x0: float, x1: float, hw0: float, hw1: float) -> np.ndarray:
+    def strip(
+        self, y0: float, y1: float, x0: float, x1: float, hw0: float, hw1: float
+    ) -> np.ndarray:
         """Alpha of a tapered limb: rows y0..y1, centre moving x0 -> x1, half-width hw0 -> hw1."""
         t = np.clip((self.yy - y0) / max(y1 - y0, 1e-6), 0.0, 1.0)
-        d = np.maximum(np.abs(self.xx - (x0 + t * (x1 - x0))) - (hw0 + t * (hw1 - hw0)),
-                       np.maximum(y0 - self.yy, self.yy - y1))
+        d = np.maximum(
+            np.abs(self.xx - (x0 + t * (x1 - x0))) - (hw0 + t * (hw1 - hw0)),
+            np.maximum(y0 - self.yy, self.yy - y1),
+        )
         return np.clip(0.5 - d, 0.0, 1.0)
 
 
-def fabric_texture(fabric: str, rel_y: np.ndarray, rel_x: np.ndarray, yy: np.ndarray, xx: np.ndarray
-                   ) -> tuple[np.ndarray | float, np.ndarray | float]:
+def fabric_texture(
+    fabric: str, rel_y: np.ndarray, rel_x: np.ndarray, yy: np.ndarray, xx: np.ndarray
+) -> tuple[np.ndarray | float, np.ndarray | float]:
     """How a fabric's weave modulates colour (a factor) and temperature (an offset).
 
     This is the material cue both modalities share: quilted seams of a down jacket are dark in RGB
@@ -85,9 +103,11 @@ def fabric_texture(fabric: str, rel_y: np.ndarray, rel_x: np.ndarray, yy: np.nda
     if fabric == "denim":
         return np.where(((yy + xx) / 4.0) % 1.0 < 0.5, 1.1, 0.9), 0.0
     if fabric == "leather":
-        return 1 + 0.5 * np.exp(-((rel_x + 0.04) / 0.025) ** 2), -0.04 * np.exp(-(rel_x / 0.05) ** 2)
+        return 1 + 0.5 * np.exp(-(((rel_x + 0.04) / 0.025) ** 2)), -0.04 * np.exp(
+            -((rel_x / 0.05) ** 2)
+        )
     if fabric == "synthetic":
-        return 1 + 0.25 * np.exp(-((rel_x - 0.03) / 0.035) ** 2), 0.0
+        return 1 + 0.25 * np.exp(-(((rel_x - 0.03) / 0.035) ** 2)), 0.0
     return 1.0, 0.0
 
 
@@ -103,8 +123,8 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
         return u * hp
 
     side = view == "side"
-    v_sh = 2 * ident.head + 0.02          # shoulders
-    v_hip = v_sh + ident.torso            # hips
+    v_sh = 2 * ident.head + 0.02  # shoulders
+    v_hip = v_sh + ident.torso  # hips
     sw, hw = U(0.13 * b) * (0.65 if side else 1), U(0.11 * b) * (0.65 if side else 1)
     gait = U(pose["gait"])
 
@@ -118,7 +138,9 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
         "vstripes": stripes_v,
         "checks": stripes_h ^ stripes_v,
         "twotone": rel_y > v_sh + 0.45 * ident.torso,
-        "logo": (view == "front") & (np.abs(rel_x) < 0.07 * b) & (np.abs(rel_y - v_sh - 0.11) < 0.06),
+        "logo": (view == "front")
+        & (np.abs(rel_x) < 0.07 * b)
+        & (np.abs(rel_y - v_sh - 0.11) < 0.06),
     }[ident.pattern]
     top_mult, warm = fabric_texture(ident.top_fabric, rel_y, rel_x, c.yy, c.xx)
     top_rgb = np.where(pat[..., None], ident.top2, ident.top) * np.expand_dims(top_mult, -1)
@@ -129,56 +151,125 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
     bottom_t = ident.bottom_t + warm
     # NIR: the dye model of each colour plus the fibre term and the dye-batch jitter; the weave
     # shades every wavelength alike, so its colour factor multiplies the NIR level too.
-    top_n = (np.where(pat, float(dye_nir(ident.top2)), float(dye_nir(ident.top)))
-             + FIBRE_NIR[ident.top_fabric] + ident.nir_jitter) * np.asarray(top_mult)
-    bottom_n = (float(dye_nir(ident.bottom)) + FIBRE_NIR[ident.bottom_fabric] + ident.nir_jitter
-                ) * np.asarray(bottom_mult)
+    top_n = (
+        np.where(pat, float(dye_nir(ident.top2)), float(dye_nir(ident.top)))
+        + FIBRE_NIR[ident.top_fabric]
+        + ident.nir_jitter
+    ) * np.asarray(top_mult)
+    bottom_n = (
+        float(dye_nir(ident.bottom)) + FIBRE_NIR[ident.bottom_fabric] + ident.nir_jitter
+    ) * np.asarray(bottom_mult)
     skin_n, hair_n = skin_nir(ident.skin), hair_nir(ident.hair)
     shoes_n = float(dye_nir(ident.shoes)) - 0.1
-    bag_n = {k: float(dye_nir(v)) - 0.1 for k, v in (("b", ident.backpack), ("h", ident.handbag))
-             if v is not None}
+    bag_n = {
+        k: float(dye_nir(v)) - 0.1
+        for k, v in (("b", ident.backpack), ("h", ident.handbag))
+        if v is not None
+    }
     cap_n = float(dye_nir(ident.cap)) + ident.nir_jitter if ident.cap is not None else 0.0
 
     def hair_long() -> None:
-        c.paint(c.strip(Y(ident.head), Y(v_sh + ident.hair_length), cx, cx, U(0.8 * ident.head),
-                        U(0.95 * ident.head)), ident.hair, ident.hair_t, hair_n)
+        c.paint(
+            c.strip(
+                Y(ident.head),
+                Y(v_sh + ident.hair_length),
+                cx,
+                cx,
+                U(0.8 * ident.head),
+                U(0.95 * ident.head),
+            ),
+            ident.hair,
+            ident.hair_t,
+            hair_n,
+        )
 
     def backpack() -> None:
         if ident.backpack is None:
             return
         k = ident.backpack_size
         if view == "back":
-            c.paint(c.strip(Y(v_sh + 0.02), Y(v_sh + 0.6 * k * ident.torso), cx, cx, U(0.085 * k * b),
-                            U(0.09 * k * b)), ident.backpack, ident.backpack_t, bag_n['b'])
+            c.paint(
+                c.strip(
+                    Y(v_sh + 0.02),
+                    Y(v_sh + 0.6 * k * ident.torso),
+                    cx,
+                    cx,
+                    U(0.085 * k * b),
+                    U(0.09 * k * b),
+                ),
+                ident.backpack,
+                ident.backpack_t,
+                bag_n["b"],
+            )
         elif view == "side":
             x = cx - sw - U(0.04 * k)
-            c.paint(c.strip(Y(v_sh + 0.02), Y(v_sh + 0.6 * k * ident.torso), x, x, U(0.045 * k), U(0.05 * k)),
-                    ident.backpack, ident.backpack_t, bag_n['b'])
+            c.paint(
+                c.strip(
+                    Y(v_sh + 0.02), Y(v_sh + 0.6 * k * ident.torso), x, x, U(0.045 * k), U(0.05 * k)
+                ),
+                ident.backpack,
+                ident.backpack_t,
+                bag_n["b"],
+            )
         else:
             for s in (-1, 1):
                 x = cx + s * 0.6 * sw
-                c.paint(c.strip(Y(v_sh), Y(v_sh + 0.55 * ident.torso), x, x, U(0.012), U(0.012)),
-                        ident.backpack, ident.backpack_t, bag_n['b'])
+                c.paint(
+                    c.strip(Y(v_sh), Y(v_sh + 0.55 * ident.torso), x, x, U(0.012), U(0.012)),
+                    ident.backpack,
+                    ident.backpack_t,
+                    bag_n["b"],
+                )
 
     # Legs: skin first, then the garment; side view swings them apart, front/back spreads them.
     spread = [(-1, -gait), (1, gait)] if side else [(-1, -0.3 * gait), (1, 0.3 * gait)]
     leg_hw0, leg_hw1 = U(0.05 * b), U(0.034 * b)
-    v_hem = v_hip + ident.bottom_length * (0.965 - v_hip)     # where trousers, shorts or skirt end
+    v_hem = v_hip + ident.bottom_length * (0.965 - v_hip)  # where trousers, shorts or skirt end
     for s, dx in spread:
         x0 = cx + s * U(0.045 * b) * (0.4 if side else 1)
-        c.paint(c.strip(Y(v_hip - 0.02), Y(0.97), x0, x0 + dx, leg_hw0, leg_hw1), ident.skin,
-                ident.skin_t, skin_n)
+        c.paint(
+            c.strip(Y(v_hip - 0.02), Y(0.97), x0, x0 + dx, leg_hw0, leg_hw1),
+            ident.skin,
+            ident.skin_t,
+            skin_n,
+        )
         if ident.bottom_kind in ("trousers", "shorts"):
             v_end = v_hem
             t_end = (v_end - v_hip + 0.02) / (0.97 - v_hip + 0.02)
-            c.paint(c.strip(Y(v_hip - 0.02), Y(v_end), x0, x0 + t_end * dx, leg_hw0 * 1.1,
-                            (leg_hw0 + t_end * (leg_hw1 - leg_hw0)) * 1.1), bottom_rgb, bottom_t, bottom_n)
-        c.paint(c.strip(Y(0.955), Y(1.0), x0 + dx + (U(0.015) if side else 0), x0 + dx + (U(0.02) if side else 0),
-                        U(0.04), U(0.045)), ident.shoes, ident.shoes_t, shoes_n)
+            c.paint(
+                c.strip(
+                    Y(v_hip - 0.02),
+                    Y(v_end),
+                    x0,
+                    x0 + t_end * dx,
+                    leg_hw0 * 1.1,
+                    (leg_hw0 + t_end * (leg_hw1 - leg_hw0)) * 1.1,
+                ),
+                bottom_rgb,
+                bottom_t,
+                bottom_n,
+            )
+        c.paint(
+            c.strip(
+                Y(0.955),
+                Y(1.0),
+                x0 + dx + (U(0.015) if side else 0),
+                x0 + dx + (U(0.02) if side else 0),
+                U(0.04),
+                U(0.045),
+            ),
+            ident.shoes,
+            ident.shoes_t,
+            shoes_n,
+        )
     if ident.bottom_kind == "skirt":
         flare = 1.2 + 0.8 * ident.bottom_length
-        c.paint(c.strip(Y(v_hip - 0.03), Y(v_hem), cx, cx, hw * 1.05, hw * flare), bottom_rgb, bottom_t,
-                bottom_n)
+        c.paint(
+            c.strip(Y(v_hip - 0.03), Y(v_hem), cx, cx, hw * 1.05, hw * flare),
+            bottom_rgb,
+            bottom_t,
+            bottom_n,
+        )
 
     if view != "back" and ident.long_hair:
         hair_long()
@@ -186,8 +277,12 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
         backpack()
     # The top ends at the hips (tucked in) or below them (tunic, coat), flaring towards the hem.
     hem = ident.top_length
-    c.paint(c.strip(Y(v_sh - 0.01), Y(v_hip + 0.02 + hem), cx, cx, sw, hw * (1 + 1.5 * hem)), top_rgb,
-            top_t, top_n)
+    c.paint(
+        c.strip(Y(v_sh - 0.01), Y(v_hip + 0.02 + hem), cx, cx, sw, hw * (1 + 1.5 * hem)),
+        top_rgb,
+        top_t,
+        top_n,
+    )
     if view == "back":
         backpack()
 
@@ -197,31 +292,65 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
     for s in sides:
         x0 = cx + s * (sw - U(0.01)) * (0.3 if side else 1)
         x1 = x0 + s * U(0.01) + U(pose["swing"]) * (1 if side else s * 0.3)
-        c.paint(c.strip(Y(v_sh), Y(v_sh + arm_len), x0, x1, U(0.042 * b), U(0.032 * b)), ident.skin, ident.skin_t, skin_n)
+        c.paint(
+            c.strip(Y(v_sh), Y(v_sh + arm_len), x0, x1, U(0.042 * b), U(0.032 * b)),
+            ident.skin,
+            ident.skin_t,
+            skin_n,
+        )
         t_sl = ident.sleeve
         if t_sl > 0:
-            c.paint(c.strip(Y(v_sh), Y(v_sh + t_sl * arm_len), x0, x0 + t_sl * (x1 - x0), U(0.05 * b),
-                            U(0.042 * b)), top_rgb, top_t, top_n)
+            c.paint(
+                c.strip(
+                    Y(v_sh),
+                    Y(v_sh + t_sl * arm_len),
+                    x0,
+                    x0 + t_sl * (x1 - x0),
+                    U(0.05 * b),
+                    U(0.042 * b),
+                ),
+                top_rgb,
+                top_t,
+                top_n,
+            )
         if ident.handbag is not None and s == 1:
-            c.paint(c.strip(Y(v_sh + arm_len - 0.02), Y(v_sh + arm_len + 0.1), x1, x1, U(0.055), U(0.065)),
-                    ident.handbag, ident.handbag_t, bag_n['h'])
+            c.paint(
+                c.strip(
+                    Y(v_sh + arm_len - 0.02), Y(v_sh + arm_len + 0.1), x1, x1, U(0.055), U(0.065)
+                ),
+                ident.handbag,
+                ident.handbag_t,
+                bag_n["h"],
+            )
     if view == "front":
         backpack()
 
     # Head: face (front/side) or hair (back), hair on top, cap above all.
     r = U(ident.head)
-    c.paint(c.ellipse(cx, Y(ident.head), 0.8 * r, r), ident.hair if view == "back" else ident.skin,
-            ident.hair_t if view == "back" else ident.skin_t, hair_n if view == "back" else skin_n)
+    c.paint(
+        c.ellipse(cx, Y(ident.head), 0.8 * r, r),
+        ident.hair if view == "back" else ident.skin,
+        ident.hair_t if view == "back" else ident.skin_t,
+        hair_n if view == "back" else skin_n,
+    )
     if view == "back" and ident.long_hair:
         hair_long()
     hx = cx - (0.25 * r if side else 0)
-    c.paint(c.ellipse(hx, Y(0.75 * ident.head), 0.85 * r, 0.7 * r) * (c.yy < Y(ident.head)),
-            ident.hair, ident.hair_t, hair_n)
+    c.paint(
+        c.ellipse(hx, Y(0.75 * ident.head), 0.85 * r, 0.7 * r) * (c.yy < Y(ident.head)),
+        ident.hair,
+        ident.hair_t,
+        hair_n,
+    )
     if ident.cap is not None:
-        c.paint(c.ellipse(cx, Y(0.5 * ident.head), 0.9 * r, 0.55 * r), ident.cap, ident.cap_t, cap_n)
+        c.paint(
+            c.ellipse(cx, Y(0.5 * ident.head), 0.9 * r, 0.55 * r), ident.cap, ident.cap_t, cap_n
+        )
 
 
-def draw_pose(rng: np.random.Generator, ident: Identity, view_p: np.ndarray, height: int, width: int) -> dict:
+def draw_pose(
+    rng: np.random.Generator, ident: Identity, view_p: np.ndarray, height: int, width: int
+) -> dict:
     """The per-image nuisance: view (with the camera's preferences ``view_p``), scale, position, gait,
     arm swing, flip, lighting, background shift and an occluder in one picture out of five."""
     hp = height * 0.86 * ident.height * rng.uniform(0.96, 1.03)
@@ -240,10 +369,10 @@ def draw_pose(rng: np.random.Generator, ident: Identity, view_p: np.ndarray, hei
 
 
 def _draw_occluder(rng: np.random.Generator, height: int, width: int) -> dict:
-    if rng.random() < 0.6:   # something in front of the legs: a bench, a bin, a car bonnet
+    if rng.random() < 0.6:  # something in front of the legs: a bench, a bin, a car bonnet
         y0 = height * rng.uniform(0.68, 0.85)
         box = (y0, height + 1.0, width * rng.uniform(-0.2, 0.4), width * rng.uniform(0.6, 1.2))
-    else:                    # a pole or a passer-by at one side
+    else:  # a pole or a passer-by at one side
         w = width * rng.uniform(0.12, 0.3)
         x0 = 0.0 if rng.random() < 0.5 else width - w
         box = (-1.0, height + 1.0, x0, x0 + w)
@@ -255,11 +384,13 @@ def render_background(rng: np.random.Generator, cam: Camera, height: int, width:
     and a few objects; IR cameras convert it with their physics in :func:`expose`."""
     yy = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
     ramp = np.clip((yy - cam.horizon) * 12 + 0.5, 0, 1)
-    bg = np.broadcast_to(cam.bg_top * (1 - ramp) + cam.bg_bottom * ramp, (height, 2 * width, 3)).copy()
-    for _ in range(rng.integers(2, 6)):       # doors, windows, trees, parked objects
+    bg = np.broadcast_to(
+        cam.bg_top * (1 - ramp) + cam.bg_bottom * ramp, (height, 2 * width, 3)
+    ).copy()
+    for _ in range(rng.integers(2, 6)):  # doors, windows, trees, parked objects
         x0, y0 = rng.uniform(0, 2 * width), rng.uniform(0, cam.horizon) * height
         w, h = rng.uniform(0.1, 0.5) * width, rng.uniform(0.15, 0.6) * height
-        bg[int(y0):int(y0 + h), int(x0):int(x0 + w)] += rng.uniform(-0.3, 0.3, size=3)
+        bg[int(y0) : int(y0 + h), int(x0) : int(x0 + w)] += rng.uniform(-0.3, 0.3, size=3)
     bg += gaussian_filter(rng.normal(0, 0.04, (height, 2 * width, 1)), (3, 3, 0))
     return np.clip(bg, 0, 1).astype(np.float32)
 
@@ -272,8 +403,14 @@ def _sensor(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarra
     return np.repeat(np.clip(img, 0, 1)[..., None] ** cam.gamma, 3, axis=2)
 
 
-def expose(c: Canvas, ident: Identity, cam: Camera, background: np.ndarray, pose: dict,
-           rng: np.random.Generator) -> np.ndarray:
+def expose(
+    c: Canvas,
+    ident: Identity,
+    cam: Camera,
+    background: np.ndarray,
+    pose: dict,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """What camera ``cam`` records of the painted scene in front of ``background`` (the coloured
     (H, 2W, 3) scene of :func:`render_background`): an (H, W, 3) uint8 array."""
     height, width = c.alpha.shape
@@ -281,7 +418,10 @@ def expose(c: Canvas, ident: Identity, cam: Camera, background: np.ndarray, pose
     if cam.physics == "nir":
         # Active illuminator: centre-bright, and a person nearer the camera (drawn larger than the
         # identity's nominal size) receives more light (inverse-square in distance).
-        rx2, ry2 = ((c.xx - width / 2) / (width / 2)) ** 2, ((c.yy - height / 2) / (height / 2)) ** 2
+        rx2, ry2 = (
+            ((c.xx - width / 2) / (width / 2)) ** 2,
+            ((c.yy - height / 2) / (height / 2)) ** 2,
+        )
         r2 = rx2 / 2 + ry2 / 2
         near = (pose["hp"] / (0.86 * height * ident.height)) ** 2
         scene = (c.nir * near + (1 - c.alpha) * dye_nir(bg) * cam.bg_light) * (1 - cam.falloff * r2)
@@ -292,7 +432,7 @@ def expose(c: Canvas, ident: Identity, cam: Camera, background: np.ndarray, pose
         core = 1 + 0.08 * np.clip(1 - ((c.xx - pose["cx"]) / (0.15 * pose["hp"])) ** 2, 0, 1)
         lum = bg @ np.array([0.299, 0.587, 0.114], np.float32)
         scene = c.th * core + (1 - c.alpha) * (cam.ambient + 0.25 * (lum - lum.mean()))
-        level = rng.uniform(-0.02, 0.02)           # automatic gain control hunting
+        level = rng.uniform(-0.02, 0.02)  # automatic gain control hunting
         img = _sensor((scene - 0.3) * cam.gain * rng.uniform(0.96, 1.04) + 0.3 + level, cam, rng)
     else:
         shade = np.clip(1 - 0.35 * ((c.xx - pose["cx"]) / (0.2 * pose["hp"])) ** 2, 0.55, 1)
@@ -306,7 +446,9 @@ def expose(c: Canvas, ident: Identity, cam: Camera, background: np.ndarray, pose
     return np.round(img * 255).astype(np.uint8)
 
 
-def render(ident: Identity, cam: Camera, background: np.ndarray, pose: dict, rng: np.random.Generator) -> np.ndarray:
+def render(
+    ident: Identity, cam: Camera, background: np.ndarray, pose: dict, rng: np.random.Generator
+) -> np.ndarray:
     """One picture of ``ident`` in ``pose`` by ``cam``: (H, W, 3) uint8; IR pictures have 3 equal channels.
 
     ``rng`` draws the exposure (gain hunting, sensor noise); the size is the background's height.
@@ -317,7 +459,11 @@ def render(ident: Identity, cam: Camera, background: np.ndarray, pose: dict, rng
     draw_person(c, ident, pose)
     if pose["occluder"] is not None:
         y0, y1, x0, x1 = pose["occluder"]["box"]
-        a = np.clip(np.minimum(np.minimum(c.yy - y0, y1 - c.yy), np.minimum(c.xx - x0, x1 - c.xx)) + 0.5, 0, 1)
+        a = np.clip(
+            np.minimum(np.minimum(c.yy - y0, y1 - c.yy), np.minimum(c.xx - x0, x1 - c.xx)) + 0.5,
+            0,
+            1,
+        )
         colour = pose["occluder"]["colour"]
         c.paint(a.astype(np.float32), colour, pose["occluder"]["thermal"], float(dye_nir(colour)))
     return expose(c, ident, cam, background, pose, rng)

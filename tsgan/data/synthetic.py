@@ -26,6 +26,7 @@ Version 3 (NIR physics) replaces version 2 (thermal everywhere); its calibration
 seed, same bytes: every picture is drawn from its own random stream keyed by (seed, pid, cam,
 index), so nothing depends on the order of generation.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,8 +42,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..paths import resolve_path
-from .records import CrossModalityDataset, DatasetError
-from .records import Sample
+from .records import CrossModalityDataset, DatasetError, Sample
 from .synth_identity import Camera, Identity, sample_camera, sample_identity
 from .synth_render import draw_pose, render, render_background
 from .sysu import ALL_CAMS, IR_CAMS, RGB_CAMS, read_sysu
@@ -51,15 +51,22 @@ GENERATOR_VERSION = 3
 MARKER = "synthetic.json"
 JPEG_QUALITY = 92
 OUTDOOR_CAMS = (4, 5, 6)
-SYSU_DEFAULTS = {"num_ids": 200, "height": 128, "width": 64, "min_images": 3, "max_images": 6,
-                 "val_frac": 0.2, "test_frac": 0.25}
+SYSU_DEFAULTS = {
+    "num_ids": 200,
+    "height": 128,
+    "width": 64,
+    "min_images": 3,
+    "max_images": 6,
+    "val_frac": 0.2,
+    "test_frac": 0.25,
+}
 REGDB_DEFAULTS = {"num_ids": 100, "height": 128, "width": 64, "images_per_id": 10, "trials": 10}
-WORKERS = 2          # processes rendering a SYSU-layout tree (the bytes do not depend on it) ...
+WORKERS = 2  # processes rendering a SYSU-layout tree (the bytes do not depend on it) ...
 PARALLEL_FROM = 200  # ... from this many (pid, cam) folders on (starting processes costs seconds)
-REGDB_CAMS = (1, 3)   # the visible and thermal camera of the RegDB dual-camera rig
+REGDB_CAMS = (1, 3)  # the visible and thermal camera of the RegDB dual-camera rig
 # Tags that keep the random streams of different purposes apart.
 _IDENTITY, _CAMERA, _IMAGE, _COVERAGE, _SPLIT, _TRIAL, _POSE, _TWIN = range(1, 9)
-TWIN_CAMS = {1: 3, 2: 3, 4: 6, 5: 6}   # RGB camera -> the IR camera filming the same kind of place
+TWIN_CAMS = {1: 3, 2: 3, 4: 6, 5: 6}  # RGB camera -> the IR camera filming the same kind of place
 
 
 def _rng(*key: int) -> np.random.Generator:
@@ -74,16 +81,24 @@ def options_for(layout: str, **size_options: int | float) -> dict:
         raise ValueError(f"layout must be 'sysu' or 'regdb', got {layout!r}")
     unknown = sorted(set(size_options) - set(defaults))
     if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for layout {layout!r}; known: {sorted(defaults)}")
+        raise TypeError(
+            f"unknown option(s) {unknown} for layout {layout!r}; known: {sorted(defaults)}"
+        )
     opts = {**defaults, **size_options}
     if layout == "sysu":
         if not 1 <= opts["min_images"] <= opts["max_images"]:
-            raise ValueError(f"need 1 <= min_images <= max_images, got {opts['min_images']}, {opts['max_images']}")
+            raise ValueError(
+                f"need 1 <= min_images <= max_images, got {opts['min_images']}, {opts['max_images']}"
+            )
         n_test, n_val = _split_sizes(opts)
         if opts["num_ids"] - n_test - n_val < 2 or n_test < 2:
-            raise ValueError(f"num_ids={opts['num_ids']} leaves too few train/test identities; use at least 8")
+            raise ValueError(
+                f"num_ids={opts['num_ids']} leaves too few train/test identities; use at least 8"
+            )
     elif opts["num_ids"] < 4 or opts["images_per_id"] < 1 or opts["trials"] < 1:
-        raise ValueError(f"RegDB layout needs num_ids >= 4, images_per_id >= 1, trials >= 1; got {opts}")
+        raise ValueError(
+            f"RegDB layout needs num_ids >= 4, images_per_id >= 1, trials >= 1; got {opts}"
+        )
     return opts
 
 
@@ -109,7 +124,7 @@ def plan_sysu(seed: int = 0, **size_options: int | float) -> SysuPlan:
     pids = np.arange(1, opts["num_ids"] + 1)
     perm = _rng(_SPLIT, seed).permutation(pids)
     n_test, n_val = _split_sizes(opts)
-    test, val, train = perm[:n_test], perm[n_test:n_test + n_val], perm[n_test + n_val:]
+    test, val, train = perm[:n_test], perm[n_test : n_test + n_val], perm[n_test + n_val :]
     counts = {}
     for pid in pids:
         rng = _rng(_COVERAGE, seed, int(pid))
@@ -122,8 +137,9 @@ def plan_sysu(seed: int = 0, **size_options: int | float) -> SysuPlan:
     return SysuPlan(sorted(map(int, train)), sorted(map(int, val)), sorted(map(int, test)), counts)
 
 
-def world(seed: int, height: int, width: int, cams: tuple[int, ...] = ALL_CAMS, ir_physics: str = "nir"
-          ) -> dict[int, tuple[Camera, np.ndarray]]:
+def world(
+    seed: int, height: int, width: int, cams: tuple[int, ...] = ALL_CAMS, ir_physics: str = "nir"
+) -> dict[int, tuple[Camera, np.ndarray]]:
     """The cameras of the synthetic world and their backgrounds, keyed by camera number; the IR
     cameras (3, 6) record ``ir_physics`` ("nir" in the SYSU layout, "thermal" in RegDB's)."""
     out = {}
@@ -139,22 +155,40 @@ def identity(seed: int, pid: int) -> Identity:
     return sample_identity(_rng(_IDENTITY, seed, pid), pid)
 
 
-def picture(seed: int, pid: int, cam: int, index: int, height: int = 128, width: int = 64,
-            cameras: dict | None = None) -> np.ndarray:
+def picture(
+    seed: int,
+    pid: int,
+    cam: int,
+    index: int,
+    height: int = 128,
+    width: int = 64,
+    cameras: dict | None = None,
+) -> np.ndarray:
     """Picture ``index`` of identity ``pid`` by camera ``cam``: (H, W, 3) uint8, independent of any other."""
     camera, background = (cameras or world(seed, height, width, (cam,)))[cam]
     rng = _rng(_IMAGE, seed, pid, cam, index)
     ident = identity(seed, pid)
-    return render(ident, camera, background, draw_pose(rng, ident, camera.view_p, height, width), rng)
+    return render(
+        ident, camera, background, draw_pose(rng, ident, camera.view_p, height, width), rng
+    )
 
 
-def twin_picture(seed: int, pid: int, cam: int, index: int, height: int = 128, width: int = 64,
-                 physics: str = "nir") -> np.ndarray:
+def twin_picture(
+    seed: int,
+    pid: int,
+    cam: int,
+    index: int,
+    height: int = 128,
+    width: int = 64,
+    physics: str = "nir",
+) -> np.ndarray:
     """The IR twin of :func:`picture` ``(seed, pid, cam, index)`` of an RGB camera: the same
     person, pose, viewpoint, occluder and background scene, recorded by the IR camera of that
     place (:data:`TWIN_CAMS`) with ``physics`` ("nir": SYSU-MM01's; "thermal": RegDB's)."""
     if cam not in TWIN_CAMS:
-        raise ValueError(f"an IR twin is rendered for an RGB camera {sorted(TWIN_CAMS)}, got cam {cam}")
+        raise ValueError(
+            f"an IR twin is rendered for an RGB camera {sorted(TWIN_CAMS)}, got cam {cam}"
+        )
     cameras = world(seed, height, width, (cam, TWIN_CAMS[cam]), ir_physics=physics)
     (rgb_cam, background), ir_cam = cameras[cam], cameras[TWIN_CAMS[cam]][0]
     ident = identity(seed, pid)
@@ -169,20 +203,36 @@ def ir_twin(sample: Sample | str | Path, physics: str = "nir") -> np.ndarray:
     path = Path(sample.path if isinstance(sample, Sample) else sample)
     marker_path = path.parents[2] / MARKER if len(path.parents) > 2 else Path(MARKER)
     if not marker_path.is_file():
-        raise DatasetError(f"ir_twin: {path} is not a picture of a synthetic tree (no {marker_path}); "
-                           "pass a Sample or path read from data made by tsgan.data.synthetic.generate")
+        raise DatasetError(
+            f"ir_twin: {path} is not a picture of a synthetic tree (no {marker_path}); "
+            "pass a Sample or path read from data made by tsgan.data.synthetic.generate"
+        )
     marker = json.loads(marker_path.read_text())
     if marker["layout"] != "sysu" or marker["generator"] != GENERATOR_VERSION:
-        raise DatasetError(f"ir_twin: {marker_path.parent} is layout {marker['layout']!r}, generator "
-                           f"{marker['generator']}; twins need a SYSU-layout tree of generator "
-                           f"{GENERATOR_VERSION} (in RegDB's layout the Thermal picture is the twin)")
+        raise DatasetError(
+            f"ir_twin: {marker_path.parent} is layout {marker['layout']!r}, generator "
+            f"{marker['generator']}; twins need a SYSU-layout tree of generator "
+            f"{GENERATOR_VERSION} (in RegDB's layout the Thermal picture is the twin)"
+        )
     opts = marker["options"]
-    return twin_picture(marker["seed"], int(path.parent.name), int(path.parent.parent.name[3:]),
-                        int(path.stem), opts["height"], opts["width"], physics)
+    return twin_picture(
+        marker["seed"],
+        int(path.parent.name),
+        int(path.parent.parent.name[3:]),
+        int(path.stem),
+        opts["height"],
+        opts["width"],
+        physics,
+    )
 
 
-def generate(out: str | Path, seed: int = 0, layout: str = "sysu", progress: bool = True,
-             **size_options: int | float) -> Path:
+def generate(
+    out: str | Path,
+    seed: int = 0,
+    layout: str = "sysu",
+    progress: bool = True,
+    **size_options: int | float,
+) -> Path:
     """Write the embedded dataset to ``out`` (byte-identical for the same seed and options); return it.
 
     ``out`` must be missing, empty, or an earlier synthetic tree (it is replaced). The tree is built
@@ -213,7 +263,9 @@ def generate(out: str | Path, seed: int = 0, layout: str = "sysu", progress: boo
 def _save(img: np.ndarray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".jpg":
-        Image.fromarray(img).save(path, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False)
+        Image.fromarray(img).save(
+            path, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False
+        )
     else:
         Image.fromarray(img).save(path, "BMP")
 
@@ -223,7 +275,10 @@ def _write_folder(job: tuple[Path, int, int, int, int, int, int]) -> int:
     root, seed, pid, cam, n, h, w = job
     cameras = world(seed, h, w, (cam,))
     for i in range(1, n + 1):
-        _save(picture(seed, pid, cam, i, h, w, cameras), root / f"cam{cam}" / f"{pid:04d}" / f"{i:04d}.jpg")
+        _save(
+            picture(seed, pid, cam, i, h, w, cameras),
+            root / f"cam{cam}" / f"{pid:04d}" / f"{i:04d}.jpg",
+        )
     return n
 
 
@@ -235,8 +290,13 @@ def _write_sysu(root: Path, seed: int, opts: dict, progress: bool) -> None:
     for cam in ALL_CAMS:
         (root / f"cam{cam}").mkdir()
     jobs = [(root, seed, pid, cam, n, h, w) for (pid, cam), n in plan.counts.items()]
-    bar = tqdm(total=len(jobs), desc="rendering SYSU-layout data", unit="folder", disable=not progress,
-               leave=False)
+    bar = tqdm(
+        total=len(jobs),
+        desc="rendering SYSU-layout data",
+        unit="folder",
+        disable=not progress,
+        leave=False,
+    )
     workers = min(WORKERS, os.cpu_count() or 1) if len(jobs) >= PARALLEL_FROM else 1
     if workers > 1:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -258,14 +318,24 @@ def _write_regdb(root: Path, seed: int, opts: dict, progress: bool) -> None:
     cameras = world(seed, h, w, REGDB_CAMS, ir_physics="thermal")
     files: dict[tuple[int, str], list[str]] = {}
     serial = 0
-    for pid in tqdm(range(1, opts["num_ids"] + 1), desc="rendering RegDB-layout data", unit="id",
-                    disable=not progress, leave=False):
+    for pid in tqdm(
+        range(1, opts["num_ids"] + 1),
+        desc="rendering RegDB-layout data",
+        unit="id",
+        disable=not progress,
+        leave=False,
+    ):
         ident = identity(seed, pid)
         sex = "female" if ident.long_hair or ident.bottom_kind == "skirt" else "male"
         for k in range(opts["images_per_id"]):
             serial += 1
-            pose = draw_pose(_rng(_POSE, seed, pid, k), ident, cameras[REGDB_CAMS[0]][0].view_p, h, w)
-            for cam, side, letter in ((REGDB_CAMS[0], "Visible", "v"), (REGDB_CAMS[1], "Thermal", "t")):
+            pose = draw_pose(
+                _rng(_POSE, seed, pid, k), ident, cameras[REGDB_CAMS[0]][0].view_p, h, w
+            )
+            for cam, side, letter in (
+                (REGDB_CAMS[0], "Visible", "v"),
+                (REGDB_CAMS[1], "Thermal", "t"),
+            ):
                 camera, background = cameras[cam]
                 img = render(ident, camera, background, pose, _rng(_IMAGE, seed, pid, cam, k))
                 rel = f"{side}/{pid}/{sex}_{pose['view']}_{letter}_{serial:05d}_{pid}.bmp"
@@ -277,16 +347,31 @@ def _write_regdb(root: Path, seed: int, opts: dict, progress: bool) -> None:
         half = len(perm) // 2
         for split, ids in (("train", sorted(perm[:half])), ("test", sorted(perm[half:]))):
             for side in ("Visible", "Thermal"):
-                lines = [f"{rel} {label}" for label, pid in enumerate(ids) for rel in files[int(pid), side]]
-                (root / "idx" / f"{split}_{side.lower()}_{trial}.txt").write_text("\n".join(lines) + "\n")
+                lines = [
+                    f"{rel} {label}"
+                    for label, pid in enumerate(ids)
+                    for rel in files[int(pid), side]
+                ]
+                (root / "idx" / f"{split}_{side.lower()}_{trial}.txt").write_text(
+                    "\n".join(lines) + "\n"
+                )
 
 
-def ensure_synthetic(root: str | Path = "data/synthetic_sysu", seed: int = 0, layout: str = "sysu",
-                     progress: bool = True, **size_options: int | float) -> Path:
+def ensure_synthetic(
+    root: str | Path = "data/synthetic_sysu",
+    seed: int = 0,
+    layout: str = "sysu",
+    progress: bool = True,
+    **size_options: int | float,
+) -> Path:
     """Return ``root``, generating it first when missing or made with other parameters/generator."""
     root = resolve_path(root)
-    wanted = {"generator": GENERATOR_VERSION, "seed": seed, "layout": layout,
-              "options": options_for(layout, **size_options)}
+    wanted = {
+        "generator": GENERATOR_VERSION,
+        "seed": seed,
+        "layout": layout,
+        "options": options_for(layout, **size_options),
+    }
     marker = root / MARKER
     if marker.is_file():
         try:
@@ -297,13 +382,29 @@ def ensure_synthetic(root: str | Path = "data/synthetic_sysu", seed: int = 0, la
     return generate(root, seed, layout, progress, **size_options)
 
 
-def read_synthetic(root: str | Path = "data/synthetic_sysu", seed: int = 0, **size_options: int | float) -> CrossModalityDataset:
+def read_synthetic(
+    root: str | Path = "data/synthetic_sysu", seed: int = 0, **size_options: int | float
+) -> CrossModalityDataset:
     """The embedded SYSU-layout dataset (generated on first use), read by the SYSU-MM01 reader."""
     root = ensure_synthetic(root, seed, "sysu", **size_options)
     data = read_sysu(root)
     return dataclasses.replace(data, name="synthetic", extra={**data.extra, "seed": seed})
 
 
-__all__ = ["generate", "ensure_synthetic", "read_synthetic", "plan_sysu", "SysuPlan", "picture", "identity",
-           "world", "options_for", "ir_twin", "twin_picture", "TWIN_CAMS", "SYSU_DEFAULTS",
-           "REGDB_DEFAULTS", "GENERATOR_VERSION"]
+__all__ = [
+    "generate",
+    "ensure_synthetic",
+    "read_synthetic",
+    "plan_sysu",
+    "SysuPlan",
+    "picture",
+    "identity",
+    "world",
+    "options_for",
+    "ir_twin",
+    "twin_picture",
+    "TWIN_CAMS",
+    "SYSU_DEFAULTS",
+    "REGDB_DEFAULTS",
+    "GENERATOR_VERSION",
+]

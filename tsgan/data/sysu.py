@@ -8,6 +8,7 @@ Layout (also written by ``tsgan.data.synthetic``)::
 RGB cameras 1, 2 (indoor), 4, 5 (outdoor); IR cameras 3 (indoor) and 6 (outdoor). Training uses
 train + val identities (395 on the real dataset); the test identities feed the protocols.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,6 +69,11 @@ def read_sysu(root: str | Path) -> CrossModalityDataset:
             f"cam<c>/<pid:04d>/<img:04d>.jpg for the ids in exp/*.txt.\n  {HINT}"
         )
     return CrossModalityDataset(
-        name="sysu", root=root, train=train, test=test,
-        train_ids=sorted(train_ids + val_ids), val_ids=sorted(val_ids), test_ids=sorted(test_ids),
+        name="sysu",
+        root=root,
+        train=train,
+        test=test,
+        train_ids=sorted(train_ids + val_ids),
+        val_ids=sorted(val_ids),
+        test_ids=sorted(test_ids),
     )

@@ -14,9 +14,10 @@ Channel augmentation (Ye et al., "Channel Augmented Joint Learning", ICCV 2021),
 probability 0.5 the image becomes one of its channels copied three times (R, G or B) or its
 grayscale, chosen uniformly. On IR images (three equal channels) it would change nothing.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from PIL import Image
@@ -27,8 +28,8 @@ from ..config import DataConfig
 
 CHANNEL_AUG_P = 0.5
 ERASE_FILL = 0.5
-ERASE_SCALE = (0.02, 0.4)   # BoT: sl = 0.02, sh = 0.4
-ERASE_RATIO = (0.3, 3.33)   # BoT: r1 = 0.3 and its inverse
+ERASE_SCALE = (0.02, 0.4)  # BoT: sl = 0.02, sh = 0.4
+ERASE_RATIO = (0.3, 3.33)  # BoT: r1 = 0.3 and its inverse
 
 Transform = Callable[[Image.Image | torch.Tensor], torch.Tensor]
 
@@ -37,8 +38,15 @@ def to_uint8_chw(img: Image.Image | torch.Tensor) -> torch.Tensor:
     """PIL image or uint8 (3, H, W) tensor -> uint8 (3, H, W) tensor."""
     if isinstance(img, Image.Image):
         return F.pil_to_tensor(img.convert("RGB"))
-    if not isinstance(img, torch.Tensor) or img.dtype != torch.uint8 or img.ndim != 3 or img.shape[0] != 3:
-        found = f"{type(img).__name__} {getattr(img, 'dtype', '')} {tuple(getattr(img, 'shape', ()))}"
+    if (
+        not isinstance(img, torch.Tensor)
+        or img.dtype != torch.uint8
+        or img.ndim != 3
+        or img.shape[0] != 3
+    ):
+        found = (
+            f"{type(img).__name__} {getattr(img, 'dtype', '')} {tuple(getattr(img, 'shape', ()))}"
+        )
         raise TypeError(f"expected a PIL image or a uint8 tensor of shape (3, H, W), found {found}")
     return img
 
@@ -90,7 +98,11 @@ def build_transforms(data_cfg: DataConfig, train: bool, modality: str = "rgb") -
         ]
     steps.append(v2.ToDtype(torch.float32, scale=True))
     if train:
-        steps.append(v2.RandomErasing(data_cfg.erasing, scale=ERASE_SCALE, ratio=ERASE_RATIO, value=ERASE_FILL))
+        steps.append(
+            v2.RandomErasing(
+                data_cfg.erasing, scale=ERASE_SCALE, ratio=ERASE_RATIO, value=ERASE_FILL
+            )
+        )
         if data_cfg.channel_aug and modality == "rgb":
             steps.append(ChannelAugmentation())
     return v2.Compose(steps)

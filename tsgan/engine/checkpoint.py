@@ -10,6 +10,7 @@ A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so i
 
 ``load_backbone`` needs only ``config``, ``num_classes`` and ``models["backbone"]``.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,9 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
+        os.chmod(
+            tmp, 0o666 & ~_umask()
+        )  # mkstemp makes the file private; give it the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -75,7 +78,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """Load a checkpoint with ``weights_only=True``; a bad file raises :class:`CheckpointError`."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"expected a checkpoint file at {path}, found {'a folder' if path.exists() else 'nothing'}")
+        raise CheckpointError(
+            f"expected a checkpoint file at {path}, found {'a folder' if path.exists() else 'nothing'}"
+        )
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -91,7 +96,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     except Exception as err:  # torch raises RuntimeError, EOFError, KeyError, zipfile errors...
         raise _unreadable(path, err) from err
     if not isinstance(state, dict):
-        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a dict written by tsgan")
+        raise CheckpointError(
+            f"checkpoint {path} holds a {type(state).__name__}, expected a dict written by tsgan"
+        )
     return state
 
 
@@ -108,17 +115,22 @@ def _unreadable(path: Path, err: Exception) -> CheckpointError:
 def checkpoint_config(state: dict[str, Any], path: str | Path = "<state>") -> Config:
     """The run configuration stored in a checkpoint."""
     if "config" not in state:
-        raise CheckpointError(f"checkpoint {path} has no 'config' entry; keys found: {sorted(state)}")
+        raise CheckpointError(
+            f"checkpoint {path} has no 'config' entry; keys found: {sorted(state)}"
+        )
     return from_dict(state["config"])
 
 
-def load_backbone(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, Config]:
+def load_backbone(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, Config]:
     """The student (or teacher) ReID backbone stored in a checkpoint, in eval mode, with its config."""
     return backbone_from_state(load_checkpoint(path, map_location), path, map_location)
 
 
-def backbone_from_state(state: dict[str, Any], path: str | Path = "<state>",
-                        map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, Config]:
+def backbone_from_state(
+    state: dict[str, Any], path: str | Path = "<state>", map_location: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, Config]:
     """:func:`load_backbone` on a checkpoint already loaded (to read its other entries too)."""
     cfg = checkpoint_config(state, path)
     models = state.get("models", {})
@@ -133,13 +145,17 @@ def backbone_from_state(state: dict[str, Any], path: str | Path = "<state>",
     return backbone.to(map_location).eval(), cfg
 
 
-def load_generators(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, torch.nn.Module]:
+def load_generators(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, torch.nn.Module]:
     """G_I (RGB -> IR) and G_R (IR -> RGB) of a TS-GAN checkpoint, in eval mode (for figures, paper Fig. 5)."""
     state = load_checkpoint(path, map_location)
     models = state.get("models", {})
     if "G_I" not in models or "G_R" not in models:
-        raise CheckpointError(f"checkpoint {path} holds no generators (networks: {sorted(models)}); "
-                              "it is a teacher or a train.use_gan=false run")
+        raise CheckpointError(
+            f"checkpoint {path} holds no generators (networks: {sorted(models)}); "
+            "it is a teacher or a train.use_gan=false run"
+        )
     G_I, G_R = build_generators(checkpoint_config(state, path).model)
     G_I.load_state_dict(models["G_I"])
     G_R.load_state_dict(models["G_R"])

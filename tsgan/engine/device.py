@@ -3,6 +3,7 @@
 All of them are safe on a CPU: bf16 autocast works there, fp16 uses a GradScaler (enabled only for
 fp16), ``non_blocking`` copies only matter with pinned memory on CUDA.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,7 +20,9 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
         name = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"train.device={name!r} but CUDA is not available here; use train.device=cpu or auto")
+        raise RuntimeError(
+            f"train.device={name!r} but CUDA is not available here; use train.device=cpu or auto"
+        )
     return device
 
 
@@ -42,7 +45,9 @@ def make_scaler(device: torch.device, amp: str) -> torch.amp.GradScaler:
     return torch.amp.GradScaler(device.type, enabled=check_amp(amp) == torch.float16)
 
 
-def move_batch(batch: dict[str, Any], device: torch.device, channels_last: bool = False) -> dict[str, Any]:
+def move_batch(
+    batch: dict[str, Any], device: torch.device, channels_last: bool = False
+) -> dict[str, Any]:
     """Tensors of a batch to ``device`` (non-blocking: overlaps with compute from pinned memory)."""
     out = {}
     for k, v in batch.items():
@@ -54,7 +59,9 @@ def move_batch(batch: dict[str, Any], device: torch.device, channels_last: bool 
     return out
 
 
-def prepare_module(module: torch.nn.Module, device: torch.device, channels_last: bool = False) -> torch.nn.Module:
+def prepare_module(
+    module: torch.nn.Module, device: torch.device, channels_last: bool = False
+) -> torch.nn.Module:
     """Move a network to ``device`` (and to channels_last memory format when asked)."""
     module = module.to(device)
     return module.to(memory_format=torch.channels_last) if channels_last else module

@@ -6,6 +6,7 @@
 own batches from the sampler (``CrossModalityBatchSampler(rank=, world_size=)``); DDP averages the
 gradients, so all ranks keep identical weights.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,10 +35,15 @@ class DistInfo:
 def env_dist_info() -> DistInfo:
     """Rank and world size from the variables ``torchrun`` sets (single process when absent)."""
     try:
-        return DistInfo(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                        int(os.environ.get("LOCAL_RANK", 0)))
+        return DistInfo(
+            int(os.environ.get("RANK", 0)),
+            int(os.environ.get("WORLD_SIZE", 1)),
+            int(os.environ.get("LOCAL_RANK", 0)),
+        )
     except ValueError as err:
-        raise RuntimeError(f"RANK/WORLD_SIZE/LOCAL_RANK must be integers (as set by torchrun): {err}") from None
+        raise RuntimeError(
+            f"RANK/WORLD_SIZE/LOCAL_RANK must be integers (as set by torchrun): {err}"
+        ) from None
 
 
 def init_distributed(device: torch.device) -> DistInfo:
@@ -63,7 +69,11 @@ def barrier() -> None:
 
 def wrap_ddp(module: nn.Module, device: torch.device) -> nn.Module:
     """``module`` wrapped in DDP when a process group is running, else unchanged."""
-    if not dist.is_initialized() or dist.get_world_size() == 1 or not any(p.requires_grad for p in module.parameters()):
+    if (
+        not dist.is_initialized()
+        or dist.get_world_size() == 1
+        or not any(p.requires_grad for p in module.parameters())
+    ):
         return module
     device_ids = [device.index] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(module, device_ids=device_ids)

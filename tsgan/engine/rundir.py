@@ -9,6 +9,7 @@
     <run>/checkpoints/final.pt the finished model (written last: its presence marks a finished run)
     <run>/figures/             plots written by the run
 """
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,7 @@ class RunDir:
     def finished(self) -> bool:
         return self.final.is_file()
 
-    def create(self, cfg: Config) -> "RunDir":
+    def create(self, cfg: Config) -> RunDir:
         """Make the folders and save the config; an existing run must have the same config."""
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.figures.mkdir(exist_ok=True)
@@ -75,7 +76,10 @@ class RunDir:
 
     def log(self, record: dict[str, Any]) -> None:
         """Append one record to metrics.jsonl (non-finite numbers are written as strings)."""
-        clean = {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+        clean = {
+            k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in record.items()
+        }
         with self.metrics_path.open("a") as f:
             f.write(json.dumps(clean) + "\n")
 
@@ -90,7 +94,9 @@ class RunDir:
         """The logged records, optionally only those of one ``kind``."""
         if not self.metrics_path.is_file():
             return []
-        records = [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
+        records = [
+            json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()
+        ]
         return [r for r in records if kind is None or r.get("kind") == kind]
 
 

@@ -6,12 +6,14 @@ are the "load if present, else train" versions the notebooks and the demo share:
 live under ``runs/cache/`` and are named by a digest of exactly the config fields that change the
 result, so any notebook can run first and an interrupted cached run resumes where it stopped.
 """
+
 from __future__ import annotations
 
 import fcntl
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..config import Config
 from ..data import CrossModalityDataset, get_dataset
@@ -59,12 +61,20 @@ def needs_teacher(cfg: Config) -> bool:
 def load_dataset(cfg: Config) -> CrossModalityDataset:
     """The dataset named by ``cfg.data`` (the embedded one is generated on first use)."""
     d = cfg.data
-    kwargs = {"synthetic": {"seed": d.synth_seed}, "regdb": {"trial": d.regdb_trial}}.get(d.dataset, {})
+    kwargs = {"synthetic": {"seed": d.synth_seed}, "regdb": {"trial": d.regdb_trial}}.get(
+        d.dataset, {}
+    )
     return get_dataset(d.dataset, d.root, **kwargs)
 
 
-def _train(cfg: Config, run_dir: str | Path, make_model: Callable[..., StepModel], epochs: int, desc: str,
-           stop_at_step: int | None) -> Path | None:
+def _train(
+    cfg: Config,
+    run_dir: str | Path,
+    make_model: Callable[..., StepModel],
+    epochs: int,
+    desc: str,
+    stop_at_step: int | None,
+) -> Path | None:
     # real datasets: stop before anything is written, naming the first layout problem
     require_valid(cfg.data.dataset, cfg.data.root)
     info = env_dist_info()
@@ -95,8 +105,12 @@ def train_teacher(cfg: Config, run_dir: str | Path, stop_at_step: int | None = N
     return _train(cfg, run_dir, IRBaseline, cfg.train.teacher_epochs, "teacher", stop_at_step)
 
 
-def train_tsgan(cfg: Config, run_dir: str | Path, teacher: str | Path | None = None,
-                stop_at_step: int | None = None) -> Path | None:
+def train_tsgan(
+    cfg: Config,
+    run_dir: str | Path,
+    teacher: str | Path | None = None,
+    stop_at_step: int | None = None,
+) -> Path | None:
     """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by default
     the cached one for ``cfg`` (trained first if needed) when the run needs one (:func:`needs_teacher`)."""
     require_valid(cfg.data.dataset, cfg.data.root)  # before the teacher's run folder is made

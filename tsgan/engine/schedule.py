@@ -4,6 +4,7 @@ Linear warm-up: epoch ``e`` (0-based) of the first ``warmup_epochs`` uses ``lr *
 i.e. from ``lr / E_warmup`` up to ``lr``; afterwards ``lr`` is multiplied by ``gamma`` at each milestone
 epoch (``x0.3`` at epochs 40 and 70 in the paper, counted 0-based as in BoT's WarmupMultiStepLR).
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -33,6 +34,8 @@ class WarmupMultiStep:
         return lr_factor(epoch, self.warmup_epochs, self.milestones, self.gamma)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, optim_cfg: OptimConfig) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, optim_cfg: OptimConfig
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-epoch scheduler: call ``.step()`` once at the end of every epoch."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupMultiStep(optim_cfg))

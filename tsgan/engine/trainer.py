@@ -14,6 +14,7 @@ boundaries (worker seeds come from (seed, epoch), not from the global RNG).
 Divergence guard: a NaN or infinite loss stops training with :class:`DivergenceError` naming the
 loss and the step; no checkpoint is written after it, so ``last.pt`` stays the last good one.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,8 +50,14 @@ def seed_everything(seed: int) -> None:
 def capture_rng() -> dict[str, Any]:
     """This process's RNG states, as plain lists/tensors (loadable with weights_only=True)."""
     np_state = np.random.get_state(legacy=False)
-    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
-             "numpy": {**np_state, "state": {"key": np_state["state"]["key"].tolist(), "pos": np_state["state"]["pos"]}}}
+    state = {
+        "python": random.getstate(),
+        "torch": torch.get_rng_state(),
+        "numpy": {
+            **np_state,
+            "state": {"key": np_state["state"]["key"].tolist(), "pos": np_state["state"]["pos"]},
+        },
+    }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -59,7 +66,10 @@ def capture_rng() -> dict[str, Any]:
 def restore_rng(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     np_state = dict(state["numpy"])
-    np_state["state"] = {"key": np.array(np_state["state"]["key"], dtype=np.uint32), "pos": np_state["state"]["pos"]}
+    np_state["state"] = {
+        "key": np.array(np_state["state"]["key"], dtype=np.uint32),
+        "pos": np_state["state"]["pos"],
+    }
     np.random.set_state(np_state)
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
@@ -78,22 +88,42 @@ def gather_rng(info: DistInfo) -> list[dict[str, Any]]:
 class Trainer:
     """Runs ``model`` for ``epochs`` epochs over ``loader`` in the run folder ``run``."""
 
-    def __init__(self, model: StepModel, loader: DataLoader, run: RunDir, epochs: int, num_classes: int,
-                 info: DistInfo = DistInfo(), desc: str = "train",
-                 board: TensorBoardLog | None = None):
+    def __init__(
+        self,
+        model: StepModel,
+        loader: DataLoader,
+        run: RunDir,
+        epochs: int,
+        num_classes: int,
+        info: DistInfo = DistInfo(),
+        desc: str = "train",
+        board: TensorBoardLog | None = None,
+    ):
         self.model, self.loader, self.run, self.epochs = model, loader, run, epochs
         self.num_classes, self.info, self.desc = num_classes, info, desc
         self.cfg = model.cfg
         self.sampler = loader.batch_sampler
         self.epoch, self.batch, self.step = 0, 0, 0
-        self.totals: dict[str, float] = {}  # sums of this epoch's losses (the epoch means in the log)
+        self.totals: dict[
+            str, float
+        ] = {}  # sums of this epoch's losses (the epoch means in the log)
         self.board = board  # optional TensorBoard mirror of the log (rank 0 only)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"config": self.cfg.to_dict(), "num_classes": self.num_classes, "kind": self.model.kind,
-                **self.model.state_dict(), "rng": rng,
-                "position": {"epoch": self.epoch, "batch": self.batch, "step": self.step, "totals": self.totals}}
+        return {
+            "config": self.cfg.to_dict(),
+            "num_classes": self.num_classes,
+            "kind": self.model.kind,
+            **self.model.state_dict(),
+            "rng": rng,
+            "position": {
+                "epoch": self.epoch,
+                "batch": self.batch,
+                "step": self.step,
+                "totals": self.totals,
+            },
+        }
 
     def save(self, path: Path) -> None:
         """Collective: gathers every rank's RNG; rank 0 writes ``path`` atomically."""
@@ -109,7 +139,12 @@ class Trainer:
         state = load_checkpoint(self.run.last, self.model.device)
         self.model.load_state_dict(state)
         pos = state["position"]
-        self.epoch, self.batch, self.step, self.totals = pos["epoch"], pos["batch"], pos["step"], pos["totals"]
+        self.epoch, self.batch, self.step, self.totals = (
+            pos["epoch"],
+            pos["batch"],
+            pos["step"],
+            pos["totals"],
+        )
         if self.info.is_main:
             self.run.truncate_log(self.step)
         rngs = state["rng"]
@@ -132,12 +167,20 @@ class Trainer:
             self.sampler.set_epoch(self.epoch, self.batch)
             self.loader.generator = torch.Generator().manual_seed(tc.seed * 100_003 + self.epoch)
             batches = iter(self.loader)
-            if rng is not None:  # after iter(): the loader's set-up must not shift the restored streams
+            if (
+                rng is not None
+            ):  # after iter(): the loader's set-up must not shift the restored streams
                 restore_rng(rng)
                 rng = None
             stop = False
-            bar = tqdm(batches, total=self.sampler.batches_per_epoch, initial=self.batch, leave=False,
-                       desc=f"{self.desc} {self.epoch + 1}/{self.epochs}", disable=not self.info.is_main)
+            bar = tqdm(
+                batches,
+                total=self.sampler.batches_per_epoch,
+                initial=self.batch,
+                leave=False,
+                desc=f"{self.desc} {self.epoch + 1}/{self.epochs}",
+                disable=not self.info.is_main,
+            )
             try:
                 for raw in bar:
                     self.model.set_input(move_batch(raw, self.model.device, tc.channels_last))
@@ -147,9 +190,19 @@ class Trainer:
                     self.check_finite(losses)
                     for k, v in losses.items():
                         self.totals[k] = self.totals.get(k, 0.0) + v
-                    if self.info.is_main and (self.step % tc.log_every == 0 or self.batch == self.sampler.batches_per_epoch):
-                        self.log({"kind": "step", "step": self.step, "epoch": self.epoch + 1, **losses,
-                                  **self.model.lr()})
+                    if self.info.is_main and (
+                        self.step % tc.log_every == 0
+                        or self.batch == self.sampler.batches_per_epoch
+                    ):
+                        self.log(
+                            {
+                                "kind": "step",
+                                "step": self.step,
+                                "epoch": self.epoch + 1,
+                                **losses,
+                                **self.model.lr(),
+                            }
+                        )
                     bar.set_postfix({k: f"{losses[k]:.3g}" for k in list(losses)[-3:]})
                     stop = stop_at_step is not None and self.step >= stop_at_step
                     if stop and self.batch < self.sampler.batches_per_epoch:
@@ -169,8 +222,15 @@ class Trainer:
         """Epoch means to the log, the schedulers' step, and ``last.pt`` every ``train.ckpt_every`` epochs."""
         n = max(1, self.batch)
         if self.info.is_main:
-            self.log({"kind": "epoch", "step": self.step, "epoch": self.epoch + 1,
-                      **{k: v / n for k, v in self.totals.items()}, **self.model.lr()})
+            self.log(
+                {
+                    "kind": "epoch",
+                    "step": self.step,
+                    "epoch": self.epoch + 1,
+                    **{k: v / n for k, v in self.totals.items()},
+                    **self.model.lr(),
+                }
+            )
             if self.board is not None:
                 self.board.images(self.model.visuals(), self.step)
         self.model.end_epoch()
@@ -189,10 +249,21 @@ class Trainer:
         if not bad:
             return
         name, value = next(iter(bad.items()))
-        kept = f"the last good checkpoint is kept at {self.run.last}" if self.run.last.is_file() else \
-            "no checkpoint had been written yet"
+        kept = (
+            f"the last good checkpoint is kept at {self.run.last}"
+            if self.run.last.is_file()
+            else "no checkpoint had been written yet"
+        )
         if self.info.is_main:
-            self.log({"kind": "diverged", "step": self.step, "epoch": self.epoch + 1, "loss": name, "value": value})
+            self.log(
+                {
+                    "kind": "diverged",
+                    "step": self.step,
+                    "epoch": self.epoch + 1,
+                    "loss": name,
+                    "value": value,
+                }
+            )
         raise DivergenceError(
             f"training diverged: loss {name!r} is {value} at step {self.step} (epoch {self.epoch + 1}, batch "
             f"{self.batch}); other non-finite losses: {sorted(bad)[1:] or 'none'}. Training stopped; {kept}. "
@@ -202,7 +273,14 @@ class Trainer:
     def export(self, path: Path) -> Path:
         """The finished networks alone (no optimizer state): what evaluation and the demo load."""
         if self.info.is_main:
-            save_checkpoint(path, {"config": self.cfg.to_dict(), "num_classes": self.num_classes,
-                                   "kind": self.model.kind, "models": self.model.state_dict()["models"]})
+            save_checkpoint(
+                path,
+                {
+                    "config": self.cfg.to_dict(),
+                    "num_classes": self.num_classes,
+                    "kind": self.model.kind,
+                    "models": self.model.state_dict()["models"],
+                },
+            )
         barrier()
         return path

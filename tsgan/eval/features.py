@@ -1,4 +1,5 @@
 """Test-time feature extraction: batched, no gradients, optional flip averaging, CPU or GPU."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -26,9 +27,15 @@ def _default_device(module: torch.nn.Module | None) -> torch.device:
 
 
 @torch.no_grad()
-def extract_features(feature_fn: FeatureFn, samples: Sequence[Sample], data_cfg: Config | DataConfig,
-                     batch_size: int = 128, flip: bool = False, device: torch.device | str | None = None,
-                     progress: bool = True) -> torch.Tensor:
+def extract_features(
+    feature_fn: FeatureFn,
+    samples: Sequence[Sample],
+    data_cfg: Config | DataConfig,
+    batch_size: int = 128,
+    flip: bool = False,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> torch.Tensor:
     """(N, D) float32 features of ``samples`` in their order, on ``device``.
 
     ``feature_fn`` maps a [0, 1] image batch (B, 3, H, W) to features (B, D), e.g.
@@ -37,7 +44,9 @@ def extract_features(feature_fn: FeatureFn, samples: Sequence[Sample], data_cfg:
     features of each image and its horizontal mirror.
     """
     if len(samples) == 0:
-        raise ValueError("extract_features got no samples; expected a non-empty list of Sample records")
+        raise ValueError(
+            "extract_features got no samples; expected a non-empty list of Sample records"
+        )
     module = _module_of(feature_fn)
     device = torch.device(device) if device is not None else _default_device(module)
     was_training = module.training if module is not None else False
@@ -46,13 +55,17 @@ def extract_features(feature_fn: FeatureFn, samples: Sequence[Sample], data_cfg:
     try:
         loader = build_test_loader(samples, data_cfg, batch_size)
         feats = []
-        for batch in tqdm(loader, desc=f"features ({len(samples)} images)", leave=False, disable=not progress):
+        for batch in tqdm(
+            loader, desc=f"features ({len(samples)} images)", leave=False, disable=not progress
+        ):
             x = batch["img"].to(device, non_blocking=True)
             f = feature_fn(x)
             if flip:
                 f = (f + feature_fn(torch.flip(x, dims=[3]))) / 2
             if f.dim() != 2 or f.shape[0] != x.shape[0]:
-                raise ValueError(f"feature_fn must return (batch, dim) features; got shape {tuple(f.shape)} for a batch of {x.shape[0]}")
+                raise ValueError(
+                    f"feature_fn must return (batch, dim) features; got shape {tuple(f.shape)} for a batch of {x.shape[0]}"
+                )
             feats.append(f.float())
         return torch.cat(feats)
     finally:

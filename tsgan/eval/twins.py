@@ -18,8 +18,8 @@ Two reference "generators" that need no training give the floors a learned G_I m
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

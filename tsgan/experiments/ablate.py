@@ -13,6 +13,7 @@ R10, R20, mAP, mINP, with the paper's numbers) and a bar plot go to ``--out``
     python -m tsgan ablate --preset cpu --seeds 1 --rows backbone jd jd-rerank optim.epochs=4
     torchrun --nproc_per_node=4 -m tsgan ablate --preset paper --seeds 3 data.dataset=sysu data.root=/data/SYSU-MM01
 """
+
 from __future__ import annotations
 
 import json
@@ -63,20 +64,28 @@ class Row:
     def overrides(self) -> dict[str, Any]:
         unknown = sorted(set(self.switches) - set(SWITCH_DEFAULTS))
         if unknown:
-            raise KeyError(f"row {self.key!r} sets {unknown}, which are not ablation switches; "
-                           f"known: {sorted(SWITCH_DEFAULTS)}")
+            raise KeyError(
+                f"row {self.key!r} sets {unknown}, which are not ablation switches; "
+                f"known: {sorted(SWITCH_DEFAULTS)}"
+            )
         return {**SWITCH_DEFAULTS, **self.switches}
 
     def config(self, base: Config, seed: int) -> Config:
         """The training config of this row for ``seed`` (``base`` with the row's switches)."""
-        return replace(base, train__seed=seed, **{k.replace(".", "__"): v for k, v in self.overrides.items()})
+        return replace(
+            base, train__seed=seed, **{k.replace(".", "__"): v for k, v in self.overrides.items()}
+        )
 
 
 NO_GAN = {"train.use_gan": False, "train.use_teacher": False}
 ROWS: tuple[Row, ...] = (
     Row("backbone", "Backbone", NO_GAN, paper=(41.4, 77.0, 85.0, 39.9)),
-    Row("od-single", "TS-GAN_OD^singleTS", {"model.discriminator": "ordinary", "loss.ts_losses": "cross"},
-        paper=(44.2, 80.3, 88.2, 44.1)),
+    Row(
+        "od-single",
+        "TS-GAN_OD^singleTS",
+        {"model.discriminator": "ordinary", "loss.ts_losses": "cross"},
+        paper=(44.2, 80.3, 88.2, 44.1),
+    ),
     Row("od", "TS-GAN_OD", {"model.discriminator": "ordinary"}, paper=(47.6, 82.6, 89.9, 44.5)),
     Row("jd", "TS-GAN_JD", {}, paper=(49.8, 87.3, 93.8, 47.4)),
     Row("jd-rerank", "TS-GAN_JD + re-ranking", {}, rerank=True, paper=(58.3, 87.8, 94.1, 55.1)),
@@ -99,11 +108,15 @@ def select_rows(keys: Sequence[str] | None = None) -> list[Row]:
 def check_protocol(cfg: Config) -> None:
     """Table II is SYSU-MM01 all-search single-shot: refuse datasets and settings it cannot be."""
     if cfg.data.dataset not in ("sysu", "synthetic"):
-        raise ValueError(f"the ablation reports SYSU-MM01 all-search single-shot (paper Table II), but data.dataset="
-                         f"{cfg.data.dataset!r}; use data.dataset=sysu (or the embedded 'synthetic')")
+        raise ValueError(
+            f"the ablation reports SYSU-MM01 all-search single-shot (paper Table II), but data.dataset="
+            f"{cfg.data.dataset!r}; use data.dataset=sysu (or the embedded 'synthetic')"
+        )
     if (cfg.eval.mode, cfg.eval.shots) != ("all", 1):
-        raise ValueError(f"the ablation reports all-search single-shot (paper Table II), got eval.mode="
-                         f"{cfg.eval.mode!r} eval.shots={cfg.eval.shots}; leave both at their defaults (all, 1)")
+        raise ValueError(
+            f"the ablation reports all-search single-shot (paper Table II), got eval.mode="
+            f"{cfg.eval.mode!r} eval.shots={cfg.eval.shots}; leave both at their defaults (all, 1)"
+        )
 
 
 def evaluate_run(cfg: Config, rerank: bool, progress: bool = True) -> dict[str, Any]:
@@ -130,10 +143,14 @@ def scores(report: dict[str, Any], reranked: bool) -> dict[str, float]:
         if r["setting"] == SETTING and r["reranked"] == reranked:
             return {m: 100 * r["mean"][m] for m in METRICS}
     found = [(r["setting"], r["reranked"]) for r in report["results"]]
-    raise KeyError(f"report {report['name']!r} has no {SETTING} result with reranked={reranked}; found {found}")
+    raise KeyError(
+        f"report {report['name']!r} has no {SETTING} result with reranked={reranked}; found {found}"
+    )
 
 
-def run_ablation(base: Config, rows: Sequence[Row], seeds: Sequence[int], progress: bool = True) -> list[dict[str, Any]]:
+def run_ablation(
+    base: Config, rows: Sequence[Row], seeds: Sequence[int], progress: bool = True
+) -> list[dict[str, Any]]:
     """Train (or load) and evaluate every (row, seed); one record per pair, metrics in %.
 
     Records: ``row`` (key), ``name``, ``seed``, ``run`` (the cached run folder's name), ``reranked``
@@ -150,10 +167,20 @@ def run_ablation(base: Config, rows: Sequence[Row], seeds: Sequence[int], progre
         cfg = row.config(base, seed)
         final = get_or_train_tsgan(cfg)
         if final is None:
-            raise RuntimeError(f"training of {row.name} (seed {seed}) stopped before its end; rerun to resume it")
+            raise RuntimeError(
+                f"training of {row.name} (seed {seed}) stopped before its end; rerun to resume it"
+            )
         if info.is_main:
             report = evaluate_run(cfg, keys[row.key, seed] in rerank_keys, progress)
-            records.append({"row": row.key, "name": row.name, "seed": seed, "run": cached_run(cfg, "tsgan").path.name,
-                            "reranked": row.rerank, **scores(report, row.rerank)})
+            records.append(
+                {
+                    "row": row.key,
+                    "name": row.name,
+                    "seed": seed,
+                    "run": cached_run(cfg, "tsgan").path.name,
+                    "reranked": row.rerank,
+                    **scores(report, row.rerank),
+                }
+            )
         barrier()
     return records

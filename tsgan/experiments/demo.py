@@ -7,6 +7,7 @@
    k-reciprocal re-ranking, the teacher alongside as the IR-only baseline;
 5. write figures (loss curves, generated IR images) and a short Markdown report, and print its path.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -27,7 +28,10 @@ from ..imaging import fake_ir
 def evaluate(cfg: Config, checkpoints: dict[str, Path]) -> dict[str, dict]:
     """SYSU-MM01 protocol reports of each checkpoint's backbone, with and without re-ranking."""
     cfg = replace(cfg, eval__rerank=True)
-    return {name: evaluate_model(load_backbone(path)[0].features, cfg, name=name) for name, path in checkpoints.items()}
+    return {
+        name: evaluate_model(load_backbone(path)[0].features, cfg, name=name)
+        for name, path in checkpoints.items()
+    }
 
 
 def generated_figure(cfg: Config, tsgan: Path, out: Path) -> Path:
@@ -43,13 +47,17 @@ def generated_figure(cfg: Config, tsgan: Path, out: Path) -> Path:
     return out
 
 
-def write_report(out: Path, cfg: Config, reports: dict[str, dict], seconds: dict[str, float], figures: list[Path]) -> Path:
+def write_report(
+    out: Path, cfg: Config, reports: dict[str, dict], seconds: dict[str, float], figures: list[Path]
+) -> Path:
     lines = [
-        "# TS-GAN demo report", "",
+        "# TS-GAN demo report",
+        "",
         f"Preset `{cfg.name}` on the `{cfg.data.dataset}` dataset ({cfg.data.root}), "
         f"{cfg.data.height}x{cfg.data.width} images, backbone {cfg.model.arch}, teacher {cfg.train.teacher_epochs} "
         f"epochs, TS-GAN {cfg.optim.epochs} epochs. Protocol: SYSU-MM01 {cfg.eval.mode}-search, "
-        f"{cfg.eval.shots}-shot, {cfg.eval.trials} trials (mean), {cfg.eval.draw} gallery draw; metrics in %.", "",
+        f"{cfg.eval.shots}-shot, {cfg.eval.trials} trials (mean), {cfg.eval.draw} gallery draw; metrics in %.",
+        "",
     ]
     for name, report in reports.items():
         save_report(report, out / f"eval_{name.replace(' ', '_').lower()}.json")
@@ -86,7 +94,9 @@ def run_demo(cfg: Config, out: Path) -> Path:
     reports = evaluate(cfg, {"IR teacher": teacher, "TS-GAN": tsgan})
     lap("evaluation")
     print("[5/5] figures and report")
-    losses = shutil.copy(cached_run(cfg, "tsgan").figures / "losses.png", out / "figures" / "losses.png")
+    losses = shutil.copy(
+        cached_run(cfg, "tsgan").figures / "losses.png", out / "figures" / "losses.png"
+    )
     figures = [Path(losses), generated_figure(cfg, tsgan, out / "figures" / "generated.png")]
     lap("figures")
     report = write_report(out, cfg, reports, seconds, figures)

@@ -5,6 +5,7 @@ The trainer knows nothing of the model (minGPT's split): it calls ``set_input(ba
 and saves ``state_dict()``. :class:`tsgan.methods.teacher.IRBaseline`,
 :class:`tsgan.methods.tsgan.TSGAN` and :class:`tsgan.methods.cyclegan.CycleGAN` build on this.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,9 @@ from ..engine.schedule import build_scheduler
 
 def backbone_optimizer(params, cfg: Config) -> torch.optim.Adam:
     """O_B: Adam, lr 3.5e-4, weight decay 5e-4 on weights and biases alike (paper Sec. IV-B)."""
-    return torch.optim.Adam([p for p in params if p.requires_grad], lr=cfg.optim.lr,
-                            weight_decay=cfg.optim.weight_decay)
+    return torch.optim.Adam(
+        [p for p in params if p.requires_grad], lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
+    )
 
 
 class StepModel:
@@ -29,8 +31,10 @@ class StepModel:
 
     def __init__(self, cfg: Config, device: torch.device):
         self.cfg, self.device = cfg, device
-        self.nets: dict[str, nn.Module] = {}       # plain modules: state dicts, frozen uses
-        self.train_nets: dict[str, nn.Module] = {}  # DDP / torch.compile wrappers: the updating forward passes
+        self.nets: dict[str, nn.Module] = {}  # plain modules: state dicts, frozen uses
+        self.train_nets: dict[
+            str, nn.Module
+        ] = {}  # DDP / torch.compile wrappers: the updating forward passes
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
         self.scaler = make_scaler(device, cfg.train.amp)
@@ -42,7 +46,9 @@ class StepModel:
         self.nets[name] = net
         wrapped = wrap_ddp(net, self.device)
         if wrapped is not net and hasattr(net, "joint"):
-            wrapped.joint = net.joint  # the losses ask a discriminator whether it is joint; DDP does not forward it
+            wrapped.joint = (
+                net.joint
+            )  # the losses ask a discriminator whether it is joint; DDP does not forward it
         self.train_nets[name] = torch.compile(wrapped) if self.cfg.train.compile else wrapped
         return net
 
@@ -82,12 +88,12 @@ class StepModel:
     def lr(self) -> dict[str, float]:
         return {f"lr_{k}": o.param_groups[0]["lr"] for k, o in self.optimizers.items()}
 
-    def train(self) -> "StepModel":
+    def train(self) -> StepModel:
         for net in self.nets.values():
             net.train()
         return self
 
-    def eval(self) -> "StepModel":
+    def eval(self) -> StepModel:
         for net in self.nets.values():
             net.eval()
         return self
@@ -102,10 +108,16 @@ class StepModel:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for group in ("models", "optimizers", "schedulers"):
-            ours = {"models": self.nets, "optimizers": self.optimizers, "schedulers": self.schedulers}[group]
+            ours = {
+                "models": self.nets,
+                "optimizers": self.optimizers,
+                "schedulers": self.schedulers,
+            }[group]
             if set(state[group]) != set(ours):
-                raise ValueError(f"checkpoint {group} {sorted(state[group])} do not match this model's {sorted(ours)}; "
-                                 "was it written with another config (train.use_gan, train.use_teacher)?")
+                raise ValueError(
+                    f"checkpoint {group} {sorted(state[group])} do not match this model's {sorted(ours)}; "
+                    "was it written with another config (train.use_gan, train.use_teacher)?"
+                )
             for k, obj in ours.items():
                 obj.load_state_dict(state[group][k])
         self.scaler.load_state_dict(state["scaler"])

@@ -3,6 +3,7 @@
 Networks only: the training steps that use them are in ``tsgan.methods``, the freezing helper in
 ``tsgan.freeze``.
 """
+
 from .backbone import ARCHS, ImageNetNormalize, ReIDBackbone, build_backbone
 from .discriminator import JointDiscriminator, PatchDiscriminator, build_discriminators
 from .gap import channel_stats, linear_cka, modality_gap
@@ -10,8 +11,18 @@ from .generator import ResnetGenerator, build_generators, init_weights
 from .teacher import Teacher
 
 __all__ = [
-    "ARCHS", "ImageNetNormalize", "ReIDBackbone", "build_backbone", "Teacher",
-    "ResnetGenerator", "build_generators", "init_weights",
-    "PatchDiscriminator", "JointDiscriminator", "build_discriminators",
-    "channel_stats", "modality_gap", "linear_cka",
+    "ARCHS",
+    "ImageNetNormalize",
+    "ReIDBackbone",
+    "build_backbone",
+    "Teacher",
+    "ResnetGenerator",
+    "build_generators",
+    "init_weights",
+    "PatchDiscriminator",
+    "JointDiscriminator",
+    "build_discriminators",
+    "channel_stats",
+    "modality_gap",
+    "linear_cka",
 ]

@@ -13,6 +13,7 @@ Names from the paper:
 Inputs are [0, 1] RGB-like tensors (B, 3, H, W) (IR replicated to 3 channels, see
 ``tsgan.imaging.ir_to_3ch``); ImageNet normalisation happens inside the module.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -92,8 +93,14 @@ def load_pretrained(net: tvm.ResNet, arch: str, pretrained: str) -> None:
 class ReIDBackbone(nn.Module):
     """BoT-style ReID network split into FE (stem + layer1..3) and LE (layer4), Sec. III-B."""
 
-    def __init__(self, arch: str = "resnet50", num_classes: int = 395, last_stride: int = 1,
-                 pretrained: str = "", neck_feat: str = "V") -> None:
+    def __init__(
+        self,
+        arch: str = "resnet50",
+        num_classes: int = 395,
+        last_stride: int = 1,
+        pretrained: str = "",
+        neck_feat: str = "V",
+    ) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown backbone arch {arch!r}; choose one of {sorted(ARCHS)}")
@@ -108,12 +115,17 @@ class ReIDBackbone(nn.Module):
         if pretrained:
             load_pretrained(net, arch, pretrained)
         block = net.layer4[0]
-        (block.conv2 if hasattr(block, "conv3") else block.conv1).stride = (last_stride, last_stride)
+        (block.conv2 if hasattr(block, "conv3") else block.conv1).stride = (
+            last_stride,
+            last_stride,
+        )
         block.downsample[0].stride = (last_stride, last_stride)
 
         self.arch, self.neck_feat = arch, neck_feat
         self.normalize = ImageNetNormalize()
-        self.FE = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3)
+        self.FE = nn.Sequential(
+            net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3
+        )
         self.LE = net.layer4
         self.bnneck = nn.BatchNorm1d(self.feat_dim)
         self.bnneck.bias.requires_grad_(False)  # BoT: the neck only scales
@@ -143,5 +155,10 @@ class ReIDBackbone(nn.Module):
 
 def build_backbone(model_cfg: ModelConfig, num_classes: int) -> ReIDBackbone:
     """The student (or teacher) backbone described by a ``ModelConfig``."""
-    return ReIDBackbone(arch=model_cfg.arch, num_classes=num_classes, last_stride=model_cfg.last_stride,
-                        pretrained=model_cfg.pretrained, neck_feat=model_cfg.neck_feat)
+    return ReIDBackbone(
+        arch=model_cfg.arch,
+        num_classes=num_classes,
+        last_stride=model_cfg.last_stride,
+        pretrained=model_cfg.pretrained,
+        neck_feat=model_cfg.neck_feat,
+    )

@@ -12,6 +12,7 @@
 Both accept ``forward(x, fmap=None)`` and say whether they use ``fmap`` through ``joint``, so the
 losses treat them alike. Images are in GAN space ([-1, 1]).
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,10 @@ from .generator import init_weights
 
 def _check_image(x: torch.Tensor, channels: int) -> None:
     if x.dim() != 4 or x.shape[1] != channels:
-        raise ValueError(f"discriminator expects a (B, {channels}, H, W) image batch in [-1, 1], "
-                         f"got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"discriminator expects a (B, {channels}, H, W) image batch in [-1, 1], "
+            f"got shape {tuple(x.shape)}"
+        )
 
 
 class PatchDiscriminator(nn.Module):
@@ -36,15 +39,23 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, in_channels: int, ndf: int = 64, n_layers: int = 3) -> None:
         super().__init__()
         if ndf < 1 or n_layers < 1:
-            raise ValueError(f"PatchDiscriminator needs ndf >= 1 and n_layers >= 1, got {ndf}, {n_layers}")
+            raise ValueError(
+                f"PatchDiscriminator needs ndf >= 1 and n_layers >= 1, got {ndf}, {n_layers}"
+            )
         self.in_channels = in_channels
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, True),
+        ]
         width = ndf
         for n in range(1, n_layers + 1):
             stride = 2 if n < n_layers else 1
-            new = ndf * min(2 ** n, 8)
-            layers += [nn.Conv2d(width, new, 4, stride=stride, padding=1), nn.InstanceNorm2d(new),
-                       nn.LeakyReLU(0.2, True)]
+            new = ndf * min(2**n, 8)
+            layers += [
+                nn.Conv2d(width, new, 4, stride=stride, padding=1),
+                nn.InstanceNorm2d(new),
+                nn.LeakyReLU(0.2, True),
+            ]
             width = new
         layers += [nn.Conv2d(width, 1, 4, stride=1, padding=1)]
         self.model = nn.Sequential(*layers)
@@ -60,23 +71,40 @@ class JointDiscriminator(nn.Module):
 
     joint = True
 
-    def __init__(self, img_channels: int, fmap_channels: int, ndf: int = 64, n_layers: int = 3) -> None:
+    def __init__(
+        self, img_channels: int, fmap_channels: int, ndf: int = 64, n_layers: int = 3
+    ) -> None:
         super().__init__()
         if ndf < 1 or n_layers < 1:
-            raise ValueError(f"JointDiscriminator needs ndf >= 1 and n_layers >= 1, got {ndf}, {n_layers}")
+            raise ValueError(
+                f"JointDiscriminator needs ndf >= 1 and n_layers >= 1, got {ndf}, {n_layers}"
+            )
         self.img_channels, self.fmap_channels = img_channels, fmap_channels
-        widths = [ndf * min(2 ** i, 8) for i in range(4)]  # four stride-2 convs: 1/16 of the image
-        image: list[nn.Module] = [nn.Conv2d(img_channels, widths[0], 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        widths = [ndf * min(2**i, 8) for i in range(4)]  # four stride-2 convs: 1/16 of the image
+        image: list[nn.Module] = [
+            nn.Conv2d(img_channels, widths[0], 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, True),
+        ]
         for a, b in zip(widths, widths[1:]):
-            image += [nn.Conv2d(a, b, 4, stride=2, padding=1), nn.InstanceNorm2d(b), nn.LeakyReLU(0.2, True)]
+            image += [
+                nn.Conv2d(a, b, 4, stride=2, padding=1),
+                nn.InstanceNorm2d(b),
+                nn.LeakyReLU(0.2, True),
+            ]
         self.image = nn.Sequential(*image)
-        self.feature = nn.Sequential(nn.Conv2d(fmap_channels, widths[-1], 1), nn.InstanceNorm2d(widths[-1]),
-                                     nn.LeakyReLU(0.2, True))
+        self.feature = nn.Sequential(
+            nn.Conv2d(fmap_channels, widths[-1], 1),
+            nn.InstanceNorm2d(widths[-1]),
+            nn.LeakyReLU(0.2, True),
+        )
         joint: list[nn.Module] = []
         width = 2 * widths[-1]
         for _ in range(n_layers):
-            joint += [nn.Conv2d(width, widths[-1], 3, padding=1), nn.InstanceNorm2d(widths[-1]),
-                      nn.LeakyReLU(0.2, True)]
+            joint += [
+                nn.Conv2d(width, widths[-1], 3, padding=1),
+                nn.InstanceNorm2d(widths[-1]),
+                nn.LeakyReLU(0.2, True),
+            ]
             width = widths[-1]
         joint += [nn.Conv2d(width, 1, 3, padding=1)]
         self.joint_layers = nn.Sequential(*joint)
@@ -84,7 +112,12 @@ class JointDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, fmap: torch.Tensor | None = None) -> torch.Tensor:
         _check_image(x, self.img_channels)
-        if fmap is None or fmap.dim() != 4 or fmap.shape[1] != self.fmap_channels or fmap.shape[0] != x.shape[0]:
+        if (
+            fmap is None
+            or fmap.dim() != 4
+            or fmap.shape[1] != self.fmap_channels
+            or fmap.shape[0] != x.shape[0]
+        ):
             found = None if fmap is None else tuple(fmap.shape)
             raise ValueError(
                 f"the joint discriminator needs the ReID feature map of each image: expected "
@@ -97,7 +130,9 @@ class JointDiscriminator(nn.Module):
         return self.joint_layers(torch.cat([h, self.feature(fmap)], dim=1))
 
 
-def build_discriminators(model_cfg: ModelConfig, fmap_channels: int) -> tuple[nn.Module, PatchDiscriminator]:
+def build_discriminators(
+    model_cfg: ModelConfig, fmap_channels: int
+) -> tuple[nn.Module, PatchDiscriminator]:
     """(D_I, D_R): D_I joint or ordinary per ``model_cfg.discriminator``, D_R an RGB PatchGAN."""
     ndf, n = model_cfg.disc_filters, model_cfg.disc_layers
     if model_cfg.discriminator == "joint":
@@ -105,6 +140,8 @@ def build_discriminators(model_cfg: ModelConfig, fmap_channels: int) -> tuple[nn
     elif model_cfg.discriminator == "ordinary":
         D_I = PatchDiscriminator(1, ndf, n)
     else:
-        raise ValueError(f"model.discriminator must be 'joint' (TS-GAN_JD) or 'ordinary' (TS-GAN_OD), "
-                         f"got {model_cfg.discriminator!r}")
+        raise ValueError(
+            f"model.discriminator must be 'joint' (TS-GAN_JD) or 'ordinary' (TS-GAN_OD), "
+            f"got {model_cfg.discriminator!r}"
+        )
     return D_I, PatchDiscriminator(3, ndf, n)

@@ -10,6 +10,7 @@ The teacher-student losses pull the student's RGB feature maps toward IR ones. T
   representations, e.g. row i = identity i seen in RGB vs in IR. 1 means the two modalities arrange
   the identities identically (up to rotation and scale).
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,7 +27,9 @@ def channel_stats(fmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def modality_gap(f_rgb: torch.Tensor, f_ir: torch.Tensor, eps: float = 1e-8) -> float:
     """sqrt(mean_c (mu_rgb,c - mu_ir,c)^2 / ((var_rgb,c + var_ir,c) / 2 + eps)) over channels c."""
     if f_rgb.shape[1:] != f_ir.shape[1:]:
-        raise ValueError(f"RGB and IR feature maps must share (C, H, W), got {tuple(f_rgb.shape)} and {tuple(f_ir.shape)}")
+        raise ValueError(
+            f"RGB and IR feature maps must share (C, H, W), got {tuple(f_rgb.shape)} and {tuple(f_ir.shape)}"
+        )
     mu_r, var_r = channel_stats(f_rgb)
     mu_i, var_i = channel_stats(f_ir)
     return float(((mu_r - mu_i) ** 2 / ((var_r + var_i) / 2 + eps)).mean().sqrt())
@@ -38,7 +41,9 @@ def linear_cka(X: torch.Tensor, Y: torch.Tensor) -> float:
     (<K, L>_F / (||K||_F ||L||_F), K = X X^T) because feature maps are wide. Maps are flattened per sample."""
     X, Y = X.flatten(1).double(), Y.flatten(1).double()
     if X.shape[0] != Y.shape[0] or X.shape[0] < 2:
-        raise ValueError(f"linear_cka needs the same number (>= 2) of paired samples, got {X.shape[0]} and {Y.shape[0]}")
+        raise ValueError(
+            f"linear_cka needs the same number (>= 2) of paired samples, got {X.shape[0]} and {Y.shape[0]}"
+        )
     X, Y = X - X.mean(0), Y - Y.mean(0)
     K, L = X @ X.t(), Y @ Y.t()
     num = (K * L).sum()

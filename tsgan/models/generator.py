@@ -5,6 +5,7 @@ Both are CycleGAN's ResNet generator (Zhu et al. 2017): a 7x7 stem, two stride-2
 instance norm throughout. They work in GAN space: [-1, 1] values, IR single-channel
 (``tsgan.imaging.to_gan`` / ``ir_to_1ch`` get images there, ``from_gan`` / ``ir_to_3ch`` back).
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,8 +33,13 @@ class ResnetBlock(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(dim, dim, 3),
+            nn.InstanceNorm2d(dim),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(dim, dim, 3),
+            nn.InstanceNorm2d(dim),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -46,21 +52,36 @@ class ResnetGenerator(nn.Module):
     Height and width must be multiples of 4 (two stride-2 down-samplings, undone exactly).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, ngf: int = 64, n_blocks: int = 9) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, ngf: int = 64, n_blocks: int = 9
+    ) -> None:
         super().__init__()
         if ngf < 1 or n_blocks < 0:
-            raise ValueError(f"ResnetGenerator needs ngf >= 1 and n_blocks >= 0, got ngf={ngf}, n_blocks={n_blocks}")
+            raise ValueError(
+                f"ResnetGenerator needs ngf >= 1 and n_blocks >= 0, got ngf={ngf}, n_blocks={n_blocks}"
+            )
         self.in_channels, self.out_channels = in_channels, out_channels
         layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True),
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(in_channels, ngf, 7),
+            nn.InstanceNorm2d(ngf),
+            nn.ReLU(True),
         ]
         for mult in (1, 2):
-            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1),
-                       nn.InstanceNorm2d(ngf * mult * 2), nn.ReLU(True)]
+            layers += [
+                nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1),
+                nn.InstanceNorm2d(ngf * mult * 2),
+                nn.ReLU(True),
+            ]
         layers += [ResnetBlock(ngf * 4) for _ in range(n_blocks)]
         for mult in (4, 2):
-            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1),
-                       nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(
+                    ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1
+                ),
+                nn.InstanceNorm2d(ngf * mult // 2),
+                nn.ReLU(True),
+            ]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
         init_weights(self)
@@ -72,8 +93,10 @@ class ResnetGenerator(nn.Module):
                 "convert with tsgan.imaging.to_gan (and ir_to_1ch for IR)"
             )
         if x.shape[2] % 4 or x.shape[3] % 4:
-            raise ValueError(f"generator input height and width must be multiples of 4, got {tuple(x.shape[2:])}; "
-                             "resize the images (data.height / data.width)")
+            raise ValueError(
+                f"generator input height and width must be multiples of 4, got {tuple(x.shape[2:])}; "
+                "resize the images (data.height / data.width)"
+            )
         return self.model(x)
 
 

@@ -5,6 +5,7 @@ then keeps only its stem + layer1..3, with fixed weights. This wrapper makes "fi
 the caller does: parameters never require gradients, ``train()`` leaves it in eval mode (its batch
 norms keep their running statistics) and the forward pass runs under ``torch.no_grad``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,14 +22,16 @@ class Teacher(nn.Module):
     def __init__(self, backbone: ReIDBackbone) -> None:
         super().__init__()
         if not isinstance(backbone, ReIDBackbone):
-            raise TypeError(f"Teacher wraps a tsgan.models.ReIDBackbone, got {type(backbone).__name__}")
+            raise TypeError(
+                f"Teacher wraps a tsgan.models.ReIDBackbone, got {type(backbone).__name__}"
+            )
         self.normalize = copy.deepcopy(backbone.normalize)
         self.FE = copy.deepcopy(backbone.FE)
         self.fmap_channels = backbone.fmap_channels
         self.FE.requires_grad_(False)
         super().train(False)
 
-    def train(self, mode: bool = True) -> "Teacher":
+    def train(self, mode: bool = True) -> Teacher:
         """Always eval mode: the teacher's batch-norm statistics are part of what it teaches."""
         return super().train(False)
 
