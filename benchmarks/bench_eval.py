@@ -5,7 +5,7 @@ Synthetic 2048-d features with identity structure. SYSU cases: 3,803 IR queries 
 301 RGB (identity, camera) groups of 22 images, galleries drawn per trial by the seeded draw of
 the protocol; ``evaluate_features`` (distances for the union of the trials' galleries at once, then
 the metrics) is timed against the per-trial way (one distance product per trial, then the same
-metrics), and its trial 0 against the loop reference (tests/reference_eval.py).
+metrics), and its trial 0 against the loop reference (tsgan.eval.reference).
 Target (2-core CPU): the 10-trial SYSU-MM01 single-shot evaluation (3,803 x 301) under 2 s.
 
 On a shared, oversubscribed machine run it with OMP_WAIT_POLICY=PASSIVE: with the default policy
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from reference_eval import eval_loop  # noqa: E402
+
+from tsgan.eval.reference import evaluate_loop  # noqa: E402
 
 from tsgan.config import get_config  # noqa: E402
 from tsgan.data.protocols import seeded_draw  # noqa: E402
@@ -77,7 +77,7 @@ def sysu_case(shots: int, trials: int, skip_loop: bool, seed: int = 0) -> None:
     if not skip_loop:
         g0 = trial_list[0]["gallery"]
         dist = euclidean_distance(qf, feats[torch.tensor([index[s.path] for s in g0])]).numpy()
-        cmc, m_ap, m_inp, _ = eval_loop(dist, q_pids, np.array([s.pid for s in g0]), q_cams, np.array([s.cam for s in g0]))
+        cmc, m_ap, m_inp, _ = evaluate_loop(dist, q_pids, np.array([s.pid for s in g0]), q_cams, np.array([s.cam for s in g0]))
         first = report["trials"][0]
         diff = max(abs(first["R1"] - cmc[0]), abs(first["R20"] - cmc[19]), abs(first["mAP"] - m_ap), abs(first["mINP"] - m_inp))
         line += f";  trial 0 vs loop reference: max |diff| {diff:.1e}"
@@ -103,7 +103,7 @@ def case(name: str, nq: int, ng: int, n_ids: int, protocol: str, trials: int, sk
     if not skip_loop:
         dist = dists[0].numpy()
         t0, c0 = time.perf_counter(), time.process_time()
-        ref = [eval_loop(dist, q_pids, g_pids, q_cams, g_cams, protocol) for _ in range(trials)]
+        ref = [evaluate_loop(dist, q_pids, g_pids, q_cams, g_cams, protocol) for _ in range(trials)]
         t_loop, c_loop = time.perf_counter() - t0, time.process_time() - c0
         diff = max(max(np.abs(o["cmc"] - r[0]).max(), abs(o["mAP"] - r[1]), abs(o["mINP"] - r[2])) for o, r in zip(ours, ref))
         line += f"  loop {t_loop:6.2f} s (cpu {c_loop:6.2f} s)  speed-up {t_loop / t_ours:5.1f}x  max |diff| {diff:.1e}"

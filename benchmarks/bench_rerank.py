@@ -1,4 +1,4 @@
-"""k-reciprocal re-ranking: tsgan.eval.rerank against the dense original (tests/reference_eval.py).
+"""k-reciprocal re-ranking: tsgan.eval.rerank against the dense original (tsgan.eval.reference).
 
 Each (case, implementation) runs in its own process so that its peak memory (max RSS) is its own.
 Inputs: synthetic 2048-d features with identity structure, Euclidean distances (float64 for the
@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from reference_eval import re_ranking_original  # noqa: E402
+
+from tsgan.eval.reference import re_ranking  # noqa: E402
 
 from tsgan.eval import euclidean_distance, evaluate_rank, rerank  # noqa: E402
 
@@ -77,7 +77,7 @@ def child(case: str, impl: str, out: str) -> None:
     if impl == "ours":
         final = rerank(q_g, q_q, g_g).numpy()
     else:
-        final = re_ranking_original(q_g.numpy(), q_q.numpy(), g_g.numpy())
+        final = re_ranking(q_g.numpy(), q_q.numpy(), g_g.numpy())
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     np.save(out, final)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

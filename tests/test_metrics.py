@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import torch
-from reference_eval import eval_loop
 
 from tsgan.eval import evaluate_rank
+from tsgan.eval.reference import evaluate_loop
 
 # Five gallery images ranked by distance 0.1 .. 0.5 for one query of identity 1.
 G_PIDS = np.array([1, 2, 1, 2, 1])
@@ -80,7 +80,7 @@ def test_matches_loop_reference_on_random_data(protocol):
     g_cams = rng.choice([1, 2, 4, 5], ng) if protocol == "sysu" else rng.integers(1, 4, ng)
     dist = rng.random((nq, ng))
     ours = evaluate_rank(dist, q_pids, g_pids, q_cams, g_cams, protocol=protocol)
-    cmc, m_ap, m_inp, n_valid = eval_loop(dist, q_pids, g_pids, q_cams, g_cams, protocol)
+    cmc, m_ap, m_inp, n_valid = evaluate_loop(dist, q_pids, g_pids, q_cams, g_cams, protocol)
     np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
     assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12)
     assert ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
@@ -112,7 +112,7 @@ def test_ties_are_broken_by_gallery_order_like_a_stable_sort():
     qp, gp = rng.integers(0, 6, 50), rng.integers(0, 6, 40)
     qc, gc = rng.choice([3, 6], 50), rng.choice([1, 2, 4, 5], 40)
     ours = evaluate_rank(dist, qp, gp, qc, gc)
-    cmc, m_ap, m_inp, _ = eval_loop(dist, qp, gp, qc, gc)
+    cmc, m_ap, m_inp, _ = evaluate_loop(dist, qp, gp, qc, gc)
     np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
     assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
 

@@ -1,10 +1,10 @@
-"""The fast re-ranking against the straightforward dense original (tests/reference_eval.py)."""
+"""The fast re-ranking against the straightforward dense original (tsgan.eval.reference)."""
 import numpy as np
 import pytest
 import torch
-from reference_eval import euclidean, re_ranking_original
 
 from tsgan.eval import evaluate_rank, rerank
+from tsgan.eval.reference import euclidean, re_ranking
 from tsgan.eval.reranking import neighbourhoods as rerank_neighbourhoods
 
 
@@ -30,7 +30,7 @@ def test_equals_the_original_algorithm(nq, ng, k1, k2, lam):
     rng = np.random.default_rng(nq * 1000 + ng)
     x, _ = clustered(rng, nq + ng, 16)
     q_g, q_q, g_g = distances(x[:nq], x[nq:])
-    expected = re_ranking_original(q_g, q_q, g_g, k1, k2, lam)
+    expected = re_ranking(q_g, q_q, g_g, k1, k2, lam)
     got = rerank(q_g, q_q, g_g, k1=k1, k2=k2, lambda_=lam)
     assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (nq, ng)   # as the original
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
@@ -43,7 +43,7 @@ def test_same_metrics_as_the_original():
     q_g, q_q, g_g = distances(x[:nq], x[nq:])
     cams_q, cams_g = np.full(nq, 6), np.full(300 - nq, 1)
     ours = evaluate_rank(rerank(q_g, q_q, g_g), labels[:nq], labels[nq:], cams_q, cams_g)
-    ref = evaluate_rank(re_ranking_original(q_g, q_q, g_g), labels[:nq], labels[nq:], cams_q, cams_g)
+    ref = evaluate_rank(re_ranking(q_g, q_q, g_g), labels[:nq], labels[nq:], cams_q, cams_g)
     np.testing.assert_array_equal(ours["cmc"], ref["cmc"])
     assert ours["mAP"] == pytest.approx(ref["mAP"], abs=1e-9)
     assert ours["mINP"] == pytest.approx(ref["mINP"], abs=1e-9)
@@ -55,7 +55,7 @@ def test_tensor_in_tensor_out_same_dtype_and_device():
     q_g, q_q, g_g = (torch.from_numpy(a).float() for a in distances(x[:20], x[20:]))
     out = rerank(q_g, q_q, g_g)
     assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.device == q_g.device
-    expected = re_ranking_original(q_g.numpy(), q_q.numpy(), g_g.numpy())
+    expected = re_ranking(q_g.numpy(), q_q.numpy(), g_g.numpy())
     np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
 
 
@@ -65,7 +65,7 @@ def test_asymmetric_inputs_follow_the_original_transpose():
     x, _ = clustered(rng, 80, 8)
     q_g, q_q, g_g = distances(x[:30], x[30:])
     g_g = g_g * (1 + 0.05 * rng.random(g_g.shape))
-    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5)
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5)
 
 
 def test_bad_shapes_are_reported():
@@ -100,7 +100,7 @@ def test_chunked_neighbour_search_equals_the_original(monkeypatch, chunk):
     x, _ = clustered(rng, 830, 16)
     q_g, q_q, g_g = distances(x[:130], x[130:])
     g_g = g_g * (1 + 0.05 * rng.random(g_g.shape))      # not symmetric: columns, not rows, count
-    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5, rtol=0)
     assert calls == [1]
 
 
@@ -138,7 +138,7 @@ def test_jaccard_padding_width_does_not_change_the_result(monkeypatch, width):
     rng = np.random.default_rng(21)
     x, _ = clustered(rng, 200, 16)
     q_g, q_q, g_g = distances(x[:80], x[80:])
-    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5, rtol=0)
 
 
 def test_table_width_balances_padding_and_overflow():
@@ -159,7 +159,7 @@ def test_block_sizes_do_not_change_the_result(monkeypatch, block):
     rng = np.random.default_rng(block % 97)
     x, _ = clustered(rng, 830, 16)
     q_g, q_q, g_g = distances(x[:300], x[300:])
-    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("chunk", [32, 2])   # the dense and the chunked neighbour search
