@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from tsgan.eval import evaluate_rank, rerank
+from tsgan.eval import euclidean_distance, evaluate_rank, rerank, rerank_features
 from tsgan.eval.reference import euclidean, re_ranking
 from tsgan.eval.reranking import neighbourhoods as rerank_neighbourhoods
 
@@ -172,3 +172,79 @@ def test_nan_distances_are_reported(monkeypatch, chunk):
     g_g[5, 7] = np.nan
     with pytest.raises(ValueError, match=r"finite distances.*NaN or inf \(first: column 137\)"):
         rerank(q_g, q_q, g_g)
+
+
+def feature_case(seed, nq, ng, dim=16, duplicates=0):
+    """float32 features around identity centres; the last ``duplicates`` gallery rows repeat earlier rows
+    (exact ties in every column of D), and query 0's identity appears nowhere in the gallery."""
+    rng = np.random.default_rng(seed)
+    x, labels = clustered(rng, nq + ng, dim, spread=0.5)
+    labels[0] = labels.max() + 1
+    x = torch.nn.functional.normalize(torch.from_numpy(x).float(), dim=1)
+    if duplicates:
+        x[-duplicates:] = x[nq:nq + duplicates]
+        labels[-duplicates:] = labels[nq:nq + duplicates]
+    return x[:nq], x[nq:], labels[:nq], labels[nq:]
+
+
+def caller_distances(qf, gf):
+    """The three matrices exactly as the evaluation builds them (tsgan.eval.report)."""
+    return euclidean_distance(qf, gf), euclidean_distance(qf, qf), euclidean_distance(gf, gf)
+
+
+@pytest.mark.parametrize("nq,ng,dim,dups,block", [
+    (5, 7, 8, 0, 0),          # fewer images than k1
+    (60, 140, 16, 20, 0),     # exact ties: 20 gallery images duplicated
+    (60, 140, 16, 20, 1),     # one column per block
+    (150, 250, 64, 10, 3),    # tiny blocks
+    (150, 250, 64, 10, 10**6),   # one block holds all of D
+])
+def test_features_path_equals_rerank_and_the_original(nq, ng, dim, dups, block):
+    qf, gf, q_ids, g_ids = feature_case(nq + ng + dups, nq, ng, dim, dups)
+    dists = caller_distances(qf, gf)
+    fast = rerank(*dists)
+    got = rerank_features(qf, gf, block_rows=block)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32 and got.shape == (nq, ng)
+    assert (got - fast).abs().max() <= 1e-5
+    original = re_ranking(*(d.numpy() for d in dists))
+    np.testing.assert_allclose(got.numpy(), original, atol=1e-5, rtol=0)
+    cams_q, cams_g = np.full(nq, 6), np.full(ng, 1)
+    ours = evaluate_rank(got, q_ids, g_ids, cams_q, cams_g)
+    for other in (fast, original):
+        ref = evaluate_rank(other, q_ids, g_ids, cams_q, cams_g)
+        np.testing.assert_array_equal(ours["cmc"], ref["cmc"])
+        assert (ours["mAP"], ours["mINP"], ours["num_valid"]) == (ref["mAP"], ref["mINP"], ref["num_valid"])
+    assert ours["num_valid"] < nq                       # query 0 has no true match and is skipped
+
+
+def test_features_path_numpy_float64_and_parameters():
+    qf, gf, _, _ = feature_case(1, 30, 50, 8)
+    q64, g64 = qf.double().numpy(), gf.double().numpy()
+    got = rerank_features(q64, g64, k1=7, k2=1, lambda_=0.5)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32
+    expected = re_ranking(euclidean(q64, g64), euclidean(q64, q64), euclidean(g64, g64), 7, 1, 0.5)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+def test_features_path_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"query_feats \(q, d\) and gallery_feats \(g, d\) with the same d"):
+        rerank_features(np.zeros((3, 4)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="finite features"):
+        rerank_features(np.full((3, 4), np.nan), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="k1 >= 1"):
+        rerank_features(np.zeros((3, 4)), np.zeros((5, 4)), k1=0)
+
+
+def test_feature_distance_blocks_round_like_the_callers_matrices():
+    # Every block of columns of D built from features equals, bit for bit, the same columns of
+    # [[q_q, q_g], [q_g^T, g_g]] from euclidean_distance (the norms are added in the caller's order).
+    from tsgan.eval import reranking
+    qf, gf, _, _ = feature_case(2, 70, 130, 256)
+    full = reranking._FullDistance(*caller_distances(qf, gf))
+    feats = reranking._FeatureDistance(qf, gf)
+    for s, e in ((0, 70), (70, 200), (10, 40), (100, 164)):
+        assert torch.equal(feats.squared_columns_as_rows(s, e), full.squared_columns_as_rows(s, e))
+    # single entries (for the weights, which use the square) come from a dot product, not the
+    # matrix product: equal to rounding (a zero distance can come out as sqrt(rounding) ~ 1e-3)
+    rows, cols = torch.randint(0, 200, (2, 500))
+    torch.testing.assert_close(feats.entries(rows, cols) ** 2, full.entries(rows, cols) ** 2, rtol=0, atol=1e-6)

@@ -91,6 +91,51 @@ class _FullDistance:
         return out
 
 
+class _FeatureDistance:
+    """D from features, as the callers build it: ``euclidean_distance`` on queries and gallery.
+
+    Only blocks of columns (for the neighbour search) and single entries (for the weights) are
+    computed, so no (N, N) matrix exists. Every entry is rounded exactly as in the caller's matrices:
+    the dot products come from the same matrix product (symmetric, and the same in a block of 8 or
+    more rows as in the whole product), and the squared norms are added in the caller's order,
+    (-2 x.y + |x|^2) + |y|^2 with x the row of q_q, q_g or g_g: the query in a query-gallery pair.
+    """
+
+    def __init__(self, qf: torch.Tensor, gf: torch.Tensor):
+        self.x = torch.cat([qf, gf])
+        self.sq = (self.x * self.x).sum(1)
+        self.q, self.g = len(qf), len(gf)
+        self.n = self.q + self.g
+
+    def squared_columns_as_rows(self, start: int, stop: int) -> torch.Tensor:
+        """(stop - start, N) float32: row r is column ``start + r`` of D squared (see _FullDistance)."""
+        q = self.q
+        d = (self.x[start:stop] @ self.x.T).mul_(-2.0)
+        own = self.sq[start:stop, None]
+        if stop <= q:   # query columns: q_q[j, i] = x_j first; q_g[i, j - q] = the query x_i first
+            d[:, :q].add_(self.sq[None, :q]).add_(own)
+            d[:, q:].add_(own).add_(self.sq[None, q:])
+        else:           # gallery columns: q_g[j, i - q] and g_g[j - q, i - q], x_j first
+            d.add_(self.sq[None, :]).add_(own)
+        d = d.clamp_(min=0).sqrt_()
+        if d.dtype == torch.float32:
+            return d.mul_(d)
+        return _squared32(d, torch.empty(d.shape, dtype=torch.float32, device=d.device))
+
+    def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """D[rows, cols] for index tensors of equal shape, all < N; a bounded number of pairs at a time."""
+        out = torch.empty(rows.shape, dtype=self.x.dtype, device=rows.device)
+        r, c, o = rows.reshape(-1), cols.reshape(-1), out.view(-1)
+        step = max(1, _BLOCK_ELEMENTS // self.x.shape[1])
+        for s, e in _blocks(0, len(r), step):
+            a, b = r[s:e], c[s:e]
+            dot = (_rows(self.x, a) * _rows(self.x, b)).sum(1).mul_(-2.0)
+            first = torch.where((b < self.q) & (a >= self.q), b, a)   # the row point of q_q, q_g or g_g
+            second = torch.where(first == a, b, a)
+            o[s:e] = dot.add_(self.sq[first]).add_(self.sq[second]).clamp_(min=0).sqrt_()
+        return out
+
+
 def _cache_elements(t: torch.Tensor) -> int:
     """Working-block size (elements) for tensors on t's device: cache-sized on CPU, larger elsewhere."""
     return _CACHE_ELEMENTS if t.device.type == "cpu" else _CACHE_ELEMENTS * _ACCELERATOR_SCALE
@@ -150,15 +195,27 @@ def _smallest(vals: torch.Tensor, K: int, idx: torch.Tensor | None = None) -> tu
     return i[:, :K], v[:, :K]
 
 
-def _neighbours_dense(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Step 1 on M built a block of rows at a time (transposed column blocks of D)."""
+def _even_blocks(start: int, stop: int, size: int):
+    """Blocks of at most ``size`` covering [start, stop), of nearly equal length (no 1-row remainder:
+    a matrix product of one row takes another code path, with other rounding)."""
+    count = -(-(stop - start) // max(1, size))
+    bounds = [start + (stop - start) * b // max(1, count) for b in range(count + 1)]
+    return zip(bounds[:-1], bounds[1:])
+
+
+def _neighbours_dense(D: _FullDistance | _FeatureDistance, K: int,
+                      rows: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 1 on M built a block of rows at a time (column blocks of D, transposed).
+
+    Also the whole of step 1 for :func:`rerank_features`, where D exists only a block at a time."""
     n, q = D.n, D.q
-    rank = torch.empty((n, K), dtype=torch.long, device=D.q_g.device)
-    col_max = torch.empty(n, dtype=torch.float32, device=D.q_g.device)
-    m_qg = torch.empty((q, D.g), dtype=torch.float32, device=D.q_g.device)
-    rows = max(1, _BLOCK_ELEMENTS // n)
+    dev = D.x.device if isinstance(D, _FeatureDistance) else D.q_g.device
+    rank = torch.empty((n, K), dtype=torch.long, device=dev)
+    col_max = torch.empty(n, dtype=torch.float32, device=dev)
+    m_qg = torch.empty((q, D.g), dtype=torch.float32, device=dev)
+    rows = rows or max(1, _BLOCK_ELEMENTS // n)
     for lo, hi in ((0, q), (q, n)):
-        for s, e in _blocks(lo, hi, rows):
+        for s, e in _even_blocks(lo, hi, rows):
             m = D.squared_columns_as_rows(s, e)
             mx = m.amax(1, keepdim=True)
             _require_finite(mx[:, 0], s)
@@ -377,7 +434,7 @@ def _stack_rows(parts: list[torch.Tensor], n: int) -> torch.Tensor:
     return torch.cat([torch.nn.functional.pad(p[:, :width], (0, max(0, width - p.shape[1])), value=n) for p in parts])
 
 
-def _weights(D: _FullDistance, sets: torch.Tensor, col_max: torch.Tensor) -> torch.Tensor:
+def _weights(D: _FullDistance | _FeatureDistance, sets: torch.Tensor, col_max: torch.Tensor) -> torch.Tensor:
     """Step 3: V values exp(-M(i, j)) / sum over the set, 0 on padding; M(i, j) = D(j, i)^2 / max."""
     n = D.n
     vals = torch.zeros(sets.shape, dtype=torch.float32, device=sets.device)
@@ -543,8 +600,7 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
     read in their own precision (float64 stays float64 until it is squared); half precision is
     widened to float32 first.
     """
-    if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
-        raise ValueError(f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}")
+    _check_parameters(k1, k2, lambda_)
     is_numpy = not isinstance(q_g, torch.Tensor)
     qg = _as_tensor(q_g, "q_g")
     qq, gg = _as_tensor(q_q, "q_q", qg.device), _as_tensor(g_g, "g_g", qg.device)
@@ -552,18 +608,68 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
         raise ValueError(
             f"expected q_g (q, g), q_q (q, q) and g_g (g, g); got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
         )
-    work = torch.promote_types(torch.promote_types(qg.dtype, qq.dtype), gg.dtype)
+    D = _FullDistance(*(x.to(_work_dtype(qg, qq, gg)).contiguous() for x in (qg, qq, gg)))
+    final = _rerank(D, k1, k2, lambda_, _neighbours)
+    return final.cpu().numpy() if is_numpy else final
+
+
+def _check_parameters(k1: int, k2: int, lambda_: float) -> None:
+    if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
+        raise ValueError(f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}")
+
+
+def _work_dtype(*xs: torch.Tensor) -> torch.dtype:
+    """The inputs' common floating dtype, at least float32 (integers: float64)."""
+    work = xs[0].dtype
+    for x in xs[1:]:
+        work = torch.promote_types(work, x.dtype)
     if not work.is_floating_point:
-        work = torch.float64
-    elif work.itemsize < 4:
-        work = torch.float32
-    D = _FullDistance(*(x.to(work).contiguous() for x in (qg, qq, gg)))
-    q = D.q
+        return torch.float64
+    return torch.float32 if work.itemsize < 4 else work
+
+
+def _rerank(D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: float, search) -> torch.Tensor:
+    """Steps 1-6 on D; ``search`` finds step 1's neighbours."""
     K = min(max(k1 + 1, k2), D.n)
-    rank, col_max, m_qg = _neighbours(D, K)
+    rank, col_max, m_qg = search(D, K)
     sets = _expanded_sets(rank, k1)
     vals = _weights(D, sets, col_max)
     if k2 != 1:
         sets, vals = _query_expansion(sets, vals, rank, k2)
-    final = _jaccard_mix(sets, vals, q, m_qg, lambda_)
+    return _jaccard_mix(sets, vals, D.q, m_qg, lambda_)
+
+
+def rerank_features(query_feats: Any, gallery_feats: Any, k1: int = 20, k2: int = 6,
+                    lambda_: float = 0.3, block_rows: int = 0) -> Any:
+    """Re-ranked (q, g) distances straight from features: :func:`rerank` without its three inputs.
+
+    The same numbers as ``rerank(euclidean_distance(qf, gf), euclidean_distance(qf, qf),
+    euclidean_distance(gf, gf))``, which is how the evaluation builds them, but the (N, N)
+    distances (N = q + g) are computed a block of ``block_rows`` columns at a time (default: at
+    least 256, about 16 MB of float32 per block on CPU) and dropped once their k1 + 1 nearest
+    neighbours and maxima are read; the weights recompute the few distances they need. Memory:
+    the (q, g) float32 result, O(N * k1) neighbour lists and sets, one block: MSMT17 size
+    (11,659 x 82,161) needs about 4 GB where the three input matrices alone would take 31 GB.
+
+    Why the full (q, g) matrix and not ranked lists per query: the result is what ``evaluate_rank``
+    and the report take, its size is the output's own (3.8 GB at MSMT17), and the Jaccard step
+    produces whole rows anyway; a caller who wants top-k lists takes ``torch.topk`` of the rows.
+    Numpy in -> numpy out, tensor in -> tensor out on the same device (GPU tensors stay there).
+    """
+    _check_parameters(k1, k2, lambda_)
+    is_numpy = not isinstance(query_feats, torch.Tensor)
+    qf = _as_tensor(query_feats, "query_feats")
+    gf = _as_tensor(gallery_feats, "gallery_feats", qf.device)
+    if qf.dim() != 2 or gf.dim() != 2 or qf.shape[1] != gf.shape[1] or not len(qf) or not len(gf):
+        raise ValueError(
+            f"expected non-empty query_feats (q, d) and gallery_feats (g, d) with the same d; got "
+            f"{tuple(qf.shape)} and {tuple(gf.shape)}"
+        )
+    work = _work_dtype(qf, gf)
+    D = _FeatureDistance(qf.to(work).contiguous(), gf.to(work).contiguous())
+    if not torch.isfinite(D.sq).all():
+        raise ValueError("rerank_features needs finite features, but some hold NaN or inf; check the model's output")
+    scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
+    rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
+    final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_dense(d, k, rows))
     return final.cpu().numpy() if is_numpy else final
