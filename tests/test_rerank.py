@@ -1,4 +1,6 @@
 """The fast re-ranking against the straightforward dense original (tsgan.eval.reference)."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -248,3 +250,42 @@ def test_feature_distance_blocks_round_like_the_callers_matrices():
     # matrix product: equal to rounding (a zero distance can come out as sqrt(rounding) ~ 1e-3)
     rows, cols = torch.randint(0, 200, (2, 500))
     torch.testing.assert_close(feats.entries(rows, cols) ** 2, full.entries(rows, cols) ** 2, rtol=0, atol=1e-6)
+
+
+def test_rerank_path_takes_features_when_the_matrices_would_not_fit():
+    from tsgan.eval.reranking import rerank_path
+    gb = 2 ** 30
+    assert rerank_path(3803, 3010, 4, available=24 * gb)[0] == "matrices"      # SYSU multi-shot: ~0.3 GB
+    path, why = rerank_path(11659, 82161, 4, available=24 * gb)                # MSMT17: g x g alone is 27 GB
+    assert path == "features" and "would need ~" in why
+    assert rerank_path(100, 100, 4, available=100_000)[0] == "features"        # a tiny budget forces it
+
+
+def test_evaluate_command_reranks_from_features_when_memory_is_short(tmp_path, capsys, monkeypatch):
+    # The same command twice: with plenty of memory (matrices) and with almost none (features).
+    # It says which path it took, and both give the same numbers.
+    from fakes import make_sysu_tree
+
+    from tsgan.__main__ import main
+    from tsgan.config import get_config
+    from tsgan.engine.checkpoint import save_checkpoint
+    from tsgan.eval import reranking
+    from tsgan.models import build_backbone
+
+    tree = make_sysu_tree(tmp_path / "sysu", [1], [2, 3], [5, 6, 8], images_per_cam=3, size=(8, 4))
+    cfg = get_config("cpu", {"data.dataset": "sysu", "data.root": str(tree), "data.height": 8, "data.width": 4,
+                             "data.cache": False, "model.arch": "resnet18", "model.pretrained": ""})
+    net = build_backbone(cfg.model, num_classes=2)
+    ckpt = save_checkpoint(tmp_path / "model.pt", {"config": cfg.to_dict(), "num_classes": 2,
+                                                  "models": {"backbone": net.state_dict()}})
+    reports = {}
+    for memory, path in ((2 ** 40, "matrices"), (1000, "features")):
+        monkeypatch.setattr(reranking, "available_memory", lambda: memory)
+        out = tmp_path / f"{path}.json"
+        assert main(["evaluate", "--checkpoint", str(ckpt), "--trials", "2", "--rerank", "--device", "cpu",
+                     "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        assert f"re-ranking of all-search single-shot took the {path} path" in printed
+        reports[path] = json.loads(out.read_text())["results"]
+    assert [r["trials"] for r in reports["matrices"]] == [r["trials"] for r in reports["features"]]
+    assert list(reports["features"][1]["rerank_path"]) == ["features"]

@@ -34,6 +34,7 @@ CPU memory traffic and page faults, not arithmetic, set the pace.
 from __future__ import annotations
 
 import bisect
+import os
 from typing import Any
 
 import numpy as np
@@ -637,6 +638,42 @@ def _rerank(D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: floa
     if k2 != 1:
         sets, vals = _query_expansion(sets, vals, rank, k2)
     return _jaccard_mix(sets, vals, D.q, m_qg, lambda_)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now: psutil's estimate when it is installed,
+    else the kernel's MemAvailable, else the free physical pages."""
+    try:
+        import psutil   # optional: deferred so that the package does not need it
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def rerank_path(q: int, g: int, itemsize: int = 4, available: int | None = None) -> tuple[str, str]:
+    """Which re-ranking fits: ``("matrices", why)`` for :func:`rerank` on the three distance
+    matrices, or ``("features", why)`` for :func:`rerank_features` when they would not fit.
+
+    Estimate for the matrix path: the q-g, q-q and g-g matrices (``itemsize`` bytes each entry)
+    plus rerank's working memory (chunk minima, about a fifth of the inputs, and the (q, g)
+    float32 result); it is taken when that needs at most half of the ``available`` memory.
+    """
+    available = available_memory() if available is None else available
+    inputs = (q * g + q * q + g * g) * itemsize
+    need = inputs + inputs // 5 + q * g * 4
+    gb = 2 ** 30
+    if need <= available // 2:
+        return "matrices", f"three distance matrices, ~{need / gb:.1f} GB of {available / gb:.1f} GB available"
+    return "features", (f"the three distance matrices would need ~{need / gb:.1f} GB, "
+                        f"more than half of the {available / gb:.1f} GB available")
 
 
 def rerank_features(query_feats: Any, gallery_feats: Any, k1: int = 20, k2: int = 6,
