@@ -38,8 +38,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tsgan.eval import euclidean_distance, evaluate_rank, rerank, rerank_features
-from tsgan.eval import reranking
+from tsgan.eval import (
+    euclidean_distance,
+    evaluate_rank,
+    rerank,
+    rerank_features,
+    reranking,
+)
 from tsgan.eval.reference import re_ranking
 
 DIM = 2048

@@ -305,9 +305,21 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     The chunk extrema (which also give the column maxima) are reductions over contiguous rows of
     q_q, q_g and g_g, so the (N, N) matrix is read once, in order, and never transposed.
     """
+    thr, col_max, parts = _chunk_thresholds(D, K)
+    ci, cj, cd = _candidates(D, thr, parts)
+    cm = _squared32(cd, torch.empty(ci.shape, dtype=torch.float32, device=ci.device)).div_(col_max[ci])
+    rank, unsure = _smallest_candidates(ci, cj, cm, D.n, K, thr, col_max)
+    _sort_whole_columns(D, rank, unsure, col_max, K)
+    m_qg = _squared32(D.q_g, torch.empty((D.q, D.g), dtype=torch.float32, device=ci.device)).div_(col_max[:D.q, None])
+    return rank, col_max, m_qg
+
+
+def _chunk_thresholds(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+    """Step 1, chunked search, part a: per column i of D, the threshold t_i (the (K + 1)-th smallest
+    chunk minimum), the column maxima of D^2 in float32 (M's normaliser), and the chunk-part minima
+    (of q_q, q_g, g_g) and the side chunk minima that part b reads to find the entries <= t_i."""
     qq, qg, gg = D.q_q, D.q_g, D.g_g
-    q, g, n = D.q, D.g, D.n
-    dev = qg.device
+    n = D.n
     # chunk extrema of every column of D: chunks of rows j < q, then of rows j >= q
     min_qq, parts_qq, max_qq = _chunk_extrema(qq)             # columns i < q, rows j < q
     min_qg_top, parts_qg, max_qg_top = _chunk_extrema(qg)     # columns i >= q, rows j < q
@@ -315,18 +327,27 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     min_qg_side = _chunk_minima_along_rows(qg)      # columns i < q, rows j >= q: D[j, i] = q_g[i, j - q]
     top = torch.maximum(max_qq, qg.amax(1))
     bottom = torch.maximum(max_qg_top, max_gg)
-    col_max = _squared32(torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=dev))
+    col_max = _squared32(torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=qg.device))
     _require_finite(col_max)
     chunk_min = torch.cat([torch.cat([min_qq.T, min_qg_side], 1), torch.cat([min_qg_top.T, min_gg.T], 1)])
     thr = torch.topk(chunk_min, K + 1, dim=1, largest=False, sorted=True).values[:, K]
+    return thr, col_max, (parts_qq, parts_qg, parts_gg, min_qg_side)
 
-    # candidates: every entry D[j, i] <= thr[i]. Only the parts of chunks whose minimum is <= thr[i]
-    # can hold one. Their entries are gathered chunk by chunk and, within a chunk, row by row in
-    # increasing column order, so that the reads stay close together.
+
+def _candidates(D: _FullDistance, thr: torch.Tensor, parts: tuple) -> tuple[torch.Tensor, ...]:
+    """Step 1, chunked search, part b: every entry D[j, i] <= thr[i] as (column i, row j, value).
+
+    Only the parts of chunks whose minimum is <= thr[i] can hold one. Their entries are gathered
+    chunk by chunk and, within a chunk, row by row in increasing column order, so that the reads
+    stay close together."""
+    qq, qg, gg = D.q_q, D.q_g, D.g_g
+    q, g = D.q, D.g
+    dev = qg.device
+    parts_qq, parts_qg, parts_gg, min_qg_side = parts
     offs = torch.arange(0, _CHUNK, parts_qq.shape[1], device=dev)
     cand_i, cand_j, cand_d = [], [], []
-    for mat, parts, r0, c0 in ((qq, parts_qq, 0, 0), (qg, parts_qg, 0, q), (gg, parts_gg, q, q)):
-        c, p, i = (parts <= thr[c0:c0 + mat.shape[1]]).nonzero(as_tuple=True)   # chunk-major, then column
+    for mat, part, r0, c0 in ((qq, parts_qq, 0, 0), (qg, parts_qg, 0, q), (gg, parts_gg, q, q)):
+        c, p, i = (part <= thr[c0:c0 + mat.shape[1]]).nonzero(as_tuple=True)   # chunk-major, then column
         j = (c * _CHUNK + p)[None, :] + offs[:, None]                   # (C / S, pairs) rows of mat
         inside = j < mat.shape[0]
         j.clamp_(max=mat.shape[0] - 1)
@@ -342,8 +363,15 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     sub = qg.reshape(-1).index_select(0, (i[:, None] * g + j).view(-1)).view(j.shape)
     r, k = ((sub <= thr[i, None]) & inside).nonzero(as_tuple=True)
     cand_i.append(i[r]), cand_j.append(j[r, k] + q), cand_d.append(sub[r, k])
-    ci, cj = torch.cat(cand_i), torch.cat(cand_j)
-    cm = _squared32(torch.cat(cand_d), torch.empty(ci.shape, dtype=torch.float32, device=dev)).div_(col_max[ci])
+    return torch.cat(cand_i), torch.cat(cand_j), torch.cat(cand_d)
+
+
+def _smallest_candidates(ci: torch.Tensor, cj: torch.Tensor, cm: torch.Tensor, n: int, K: int, thr: torch.Tensor,
+                         col_max: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step 1, chunked search, part c: the K nearest of every column among its candidates (values
+    ``cm`` already in M's units), and the columns whose answer is unsure: the K-th candidate is not
+    strictly below M(t) (a tie could hide above t) or the column has too many candidates."""
+    dev = ci.device
     # pack per column: (n, width) values (inf padding) and row indices
     count = torch.bincount(ci, minlength=n)
     crowded = count > _MAX_CANDIDATES
@@ -360,12 +388,17 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     rank, kth = _smallest(vals, K, idx)
     bound = _squared32(thr, torch.empty(n, dtype=torch.float32, device=dev)).div_(col_max)
     unsure = ((kth[:, K - 1] >= bound) | crowded).nonzero()[:, 0]
+    return rank, unsure
+
+
+def _sort_whole_columns(D: _FullDistance, rank: torch.Tensor, unsure: torch.Tensor, col_max: torch.Tensor,
+                        K: int) -> None:
+    """Step 1, chunked search, part d: the unsure columns sorted whole (rows of M), into ``rank``."""
+    n, dev = D.n, rank.device
     for u in unsure.split(max(1, _BLOCK_ELEMENTS // n)) if len(unsure) else ():
         grid = torch.arange(n, device=dev).expand(len(u), n)
         full = _squared32(D.entries(grid, u[:, None].expand(len(u), n)), torch.empty((len(u), n), device=dev))
         rank[u] = _smallest(full.div_(col_max[u, None]), K)[0]
-    m_qg = _squared32(qg, torch.empty((q, g), dtype=torch.float32, device=dev)).div_(col_max[:q, None])
-    return rank, col_max, m_qg
 
 
 def _reciprocal(nbr: torch.Tensor) -> torch.Tensor:
@@ -489,30 +522,7 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
     n = sets.shape[0]
     g = n - q
     dev = sets.device
-    i32 = torch.int32
-    width_v = sets.shape[1]
-    at = (sets[q:] < n).view(-1).nonzero()[:, 0]                    # gallery entries, row-major
-    g_row, g_col, g_v = (at // width_v).to(i32), sets[q:].reshape(-1)[at], vals[q:].reshape(-1)[at]
-    order = torch.argsort(g_col, stable=True)                    # inverted index: gallery entries by column k
-    g_row, g_col, g_v = g_row[order], g_col[order], g_v[order]
-    count = torch.bincount(g_col, minlength=n)
-    ptr = torch.cumsum(count, 0) - count
-    at = (sets[:q] < n).view(-1).nonzero()[:, 0]                    # query entries, row-major
-    qk, qv, row_of = sets[:q].reshape(-1)[at], vals[:q].reshape(-1)[at], (at // width_v).to(i32)
-    hits = count[qk]                                                # gallery entries each query entry meets
-    width = _table_width(hits)
-    slot = torch.arange(len(g_col), device=dev) - ptr[g_col]       # place of an entry within its column
-    head = (slot < width).nonzero()[:, 0]
-    table_row = torch.full((n, width), g, dtype=i32, device=dev)   # padding points at a spare column g
-    table_val = torch.zeros((n, width), dtype=torch.float32, device=dev)
-    place = g_col[head] * width + slot[head]
-    table_row.view(-1)[place] = g_row[head]
-    table_val.view(-1)[place] = g_v[head]
-    spill = (count - width).clamp_(min=0)                           # overflow: a second inverted index
-    spill_ptr = torch.cumsum(spill, 0) - spill
-    tail = slot >= width
-    spill_row, spill_v = g_row[tail], g_v[tail]
-
+    qk, qv, row_of, hits, width, table_row, table_val, spill, spill_ptr, spill_row, spill_v = _inverted_index(sets, vals, q)
     # queries [s, e) own the query entries [first[s], first[e])
     spills = (spill[qk] > 0).nonzero()[:, 0]
     spills_list = spills.tolist()
@@ -542,6 +552,43 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
         m_qg[s:e].mul_(lambda_).addcdiv_(torch.add(2 * (1 - lambda_), s_min, alpha=-2 * (1 - lambda_)), torch.rsub(s_min, 2.0))
         s = e
     return m_qg
+
+
+
+
+def _inverted_index(sets: torch.Tensor, vals: torch.Tensor, q: int) -> tuple[torch.Tensor | int, ...]:
+    """Step 5's index: the query entries (column k, value, query row) and, for every column k, the
+    gallery entries holding it: the first L in a padded (N, L) table (gallery row, value; padding
+    points at a spare column g), the rest in an overflow list (``spill`` per column, from
+    ``spill_ptr``). Also how many gallery entries each query entry meets (``hits``) and L."""
+    n = sets.shape[0]
+    g = n - q
+    dev = sets.device
+    i32 = torch.int32
+    width_v = sets.shape[1]
+    at = (sets[q:] < n).view(-1).nonzero()[:, 0]                    # gallery entries, row-major
+    g_row, g_col, g_v = (at // width_v).to(i32), sets[q:].reshape(-1)[at], vals[q:].reshape(-1)[at]
+    order = torch.argsort(g_col, stable=True)                    # inverted index: gallery entries by column k
+    g_row, g_col, g_v = g_row[order], g_col[order], g_v[order]
+    count = torch.bincount(g_col, minlength=n)
+    ptr = torch.cumsum(count, 0) - count
+    at = (sets[:q] < n).view(-1).nonzero()[:, 0]                    # query entries, row-major
+    qk, qv, row_of = sets[:q].reshape(-1)[at], vals[:q].reshape(-1)[at], (at // width_v).to(i32)
+    hits = count[qk]                                                # gallery entries each query entry meets
+    width = _table_width(hits)
+    slot = torch.arange(len(g_col), device=dev) - ptr[g_col]       # place of an entry within its column
+    head = (slot < width).nonzero()[:, 0]
+    table_row = torch.full((n, width), g, dtype=i32, device=dev)   # padding points at a spare column g
+    table_val = torch.zeros((n, width), dtype=torch.float32, device=dev)
+    place = g_col[head] * width + slot[head]
+    table_row.view(-1)[place] = g_row[head]
+    table_val.view(-1)[place] = g_v[head]
+    spill = (count - width).clamp_(min=0)                           # overflow: a second inverted index
+    spill_ptr = torch.cumsum(spill, 0) - spill
+    tail = slot >= width
+    spill_row, spill_v = g_row[tail], g_v[tail]
+
+    return qk, qv, row_of, hits, width, table_row, table_val, spill, spill_ptr, spill_row, spill_v
 
 
 def _table_width(hits: torch.Tensor) -> int:
