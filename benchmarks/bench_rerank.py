@@ -108,6 +108,11 @@ def child(case: str, impl: str, out: str) -> None:
             out = columns(self, start, stop)
             blocks["seconds"] += time.perf_counter() - t
             blocks["flop"] += 2.0 * (stop - start) * self.n * self.x.shape[1]
+            blocks["columns"] = blocks.get("columns", 0) + stop - start
+            if self.n > 50_000 and blocks["columns"] * 20 // self.n > (blocks["columns"] - stop + start) * 20 // self.n:
+                print(f"  {impl}: {blocks['columns']:,} of {self.n:,} columns of D after {time.perf_counter() - t0:.0f} s, "
+                      f"blocks at {blocks['flop'] / blocks['seconds'] / 1e9:.0f} GFLOP/s, RSS {rss_mb():.0f} MB",
+                      file=sys.stderr, flush=True)
             return out
 
         reranking._FeatureDistance.squared_columns_as_rows = timed
@@ -131,9 +136,9 @@ def child(case: str, impl: str, out: str) -> None:
 def run_child(case: str, impl: str, threads: int, tmp: Path) -> tuple[dict, np.ndarray]:
     out = tmp / f"{impl}.npy"
     cmd = [sys.executable, __file__, "--child", case, impl, str(out), "--threads", str(threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)   # the child's progress lines go to stderr
     if proc.returncode != 0:
-        raise RuntimeError(f"{impl} on {case} failed:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"{impl} on {case} failed (exit code {proc.returncode}; its error is printed above)")
     return json.loads(proc.stdout.strip().splitlines()[-1]), np.load(out)
 
 
