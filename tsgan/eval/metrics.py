@@ -1,7 +1,7 @@
 """Ranking metrics of cross-modality ReID: CMC, mAP and mINP under the SYSU-MM01, RegDB and LLCM rules.
 
 For each query the gallery is sorted by distance (a stable sort: ties keep gallery order), then
-the protocol's camera rule removes some gallery items (DESIGN section 5):
+the protocol's camera rule removes some gallery items:
 
 * ``sysu``: for a query from cam3, **every** cam2 gallery image is removed, whatever its identity
   (cam2 and cam3 film the same room); nothing else is removed;

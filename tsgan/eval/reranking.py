@@ -1,4 +1,4 @@
-"""k-reciprocal re-ranking (Zhong et al., CVPR 2017), exact and small (DESIGN section 6).
+"""k-reciprocal re-ranking (Zhong et al., CVPR 2017), exact and small.
 
 Same numbers as the widely copied ``re_ranking(q_g_dist, q_q_dist, g_g_dist, k1, k2,
 lambda_value)``, step by step, without ever building or transposing the (N, N) matrix
