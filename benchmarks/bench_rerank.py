@@ -1,21 +1,27 @@
-"""k-reciprocal re-ranking: tsgan.eval.rerank against the dense original (tests/reference_eval.py).
+"""k-reciprocal re-ranking: tsgan.eval.rerank and rerank_features against the dense original.
 
+The dense original is ``tsgan.eval.reference.re_ranking``, the widely copied
+``re_ranking_ranklist.py`` operation for operation (numpy, float32 from the squared distances on).
 Each (case, implementation) runs in its own process so that its peak memory (max RSS) is its own.
-Inputs: synthetic 2048-d features with identity structure, Euclidean distances (float64 for the
-SYSU sizes, float32 at Market scale, where a float64 g x g matrix alone would take 2 GB).
+Inputs: synthetic 2048-d float32 features with identity structure (identity centres plus noise,
+L2-normalised) and, for ``rerank`` and the original, their Euclidean distances as the evaluation
+builds them (``euclidean_distance``, float32, as features from a network are).
+Implementations: ``dense`` (the original), ``ours`` (``rerank`` on the three matrices),
+``features`` (``rerank_features`` on the features: no N x N matrix).
 Printed: wall time, CPU time, peak RSS and RSS once the inputs exist, the speed ratio, the
-largest difference of the final distances and of R1/mAP/mINP.
-Targets (2-core CPU): >= 20x faster than the dense version at N ~ 6,800 with equal metrics;
-Market scale (3,368 x 15,913) under 4 GB peak.
+largest difference of the final distances and of R1/mAP/mINP against ``ours`` or the original;
+for ``features``, the FLOP rate of its distance blocks beside the matmul peak measured in the same
+process (a (256, 2048) x (2048, 20000) float32 product, the shape of one block).
+Targets (2-core CPU): >= 25x faster than the original at N = 6,813 with equal metrics; Market
+scale (3,368 x 15,913) from features under 1 GB peak beyond the inputs; MSMT17 scale
+(11,659 x 82,161) from features under 20 GB peak and 30 minutes.
 
 On a shared, oversubscribed machine run it with OMP_WAIT_POLICY=PASSIVE (the children inherit
 it): with the default policy the second OpenMP thread spins through the time slices it gets and
-2 threads come out ~3x slower than 1. On an idle machine keep the default policy: re-ranking is
-many short operations, and PASSIVE threads fall asleep between them (2 threads then lose to 1).
-Measured on an idle 2-core CPU (N = 6,813): ~0.42 s with --threads 1 (~25x), ~0.29 s with the
-default 2 threads and policy (~36x); the dense original ~10.8 s either way.
+2 threads come out ~3x slower than 1. On an idle machine keep the default policy.
 
     python benchmarks/bench_rerank.py [--skip-dense] [--market-dense] [--threads N] [--only TEXT]
+    nice python benchmarks/bench_rerank.py --only MSMT17     # ~93,820 images: run it alone
 """
 from __future__ import annotations
 
@@ -32,16 +38,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from reference_eval import re_ranking_original  # noqa: E402
-
-from tsgan.eval import euclidean_distance, evaluate_rank, rerank  # noqa: E402
+from tsgan.eval import (
+    euclidean_distance,
+    evaluate_rank,
+    rerank,
+    rerank_features,
+    reranking,
+)
+from tsgan.eval.reference import re_ranking
 
 DIM = 2048
-CASES = {  # name: (queries, gallery, identities, float64 inputs)
-    "SYSU single-shot 3803 x 301": (3803, 301, 96, True),
-    "SYSU multi-shot 3803 x 3010": (3803, 3010, 96, True),
-    "Market scale 3368 x 15913": (3368, 15913, 751, False),
+CASES = {  # name: (queries, gallery, identities, implementations)
+    "SYSU single-shot 3803 x 301": (3803, 301, 96, ("ours", "dense", "features")),
+    "SYSU multi-shot 3803 x 3010": (3803, 3010, 96, ("ours", "dense", "features")),
+    "Market scale 3368 x 15913": (3368, 15913, 751, ("ours", "features")),
+    "MSMT17 scale 11659 x 82161": (11659, 82161, 4101, ("features",)),
 }
 
 
@@ -51,17 +62,18 @@ def labels(case: str) -> tuple[np.ndarray, ...]:
     return rng.integers(0, n_ids, nq), rng.integers(0, n_ids, ng), rng.choice([3, 6], nq), rng.choice([1, 2, 4, 5], ng)
 
 
-def inputs(case: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    nq, ng, n_ids, f64 = CASES[case]
+def features(case: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 query and gallery features: identity centres plus noise, L2-normalised."""
+    nq, ng, n_ids, _ = CASES[case]
     q_pids, g_pids, _, _ = labels(case)
     gen = torch.Generator().manual_seed(1)
     centres = torch.randn(n_ids, DIM, generator=gen)
+    x = torch.empty(nq + ng, DIM)
     pids = torch.from_numpy(np.concatenate([q_pids, g_pids]))
-    x = torch.nn.functional.normalize(0.25 * centres[pids] + torch.randn(nq + ng, DIM, generator=gen), dim=1)
-    if f64:
-        x = x.double()
-    q, g = x[:nq], x[nq:]
-    return euclidean_distance(q, g), euclidean_distance(q, q), euclidean_distance(g, g)
+    for s in range(0, nq + ng, 8192):      # a block at a time: no second (N, DIM) temporary
+        e = min(s + 8192, nq + ng)
+        x[s:e] = torch.nn.functional.normalize(0.25 * centres[pids[s:e]] + torch.randn(e - s, DIM, generator=gen), dim=1)
+    return x[:nq], x[nq:]
 
 
 def rss_mb() -> float:
@@ -69,27 +81,64 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def matmul_peak() -> float:
+    """GFLOP/s of a float32 (256, DIM) x (DIM, 20000) product, best of three."""
+    a, b = torch.randn(256, DIM), torch.randn(20000, DIM)
+    best = float("inf")
+    for _ in range(4):
+        t0 = time.perf_counter()
+        a @ b.T
+        best = min(best, time.perf_counter() - t0)
+    return 2 * 256 * DIM * 20000 / best / 1e9
+
+
 def child(case: str, impl: str, out: str) -> None:
     """Run one implementation on one case; print a JSON line with its numbers, save its distances."""
-    q_g, q_q, g_g = inputs(case)
+    qf, gf = features(case)
+    if impl != "features":
+        q_g, q_q, g_g = euclidean_distance(qf, gf), euclidean_distance(qf, qf), euclidean_distance(gf, gf)
+        del qf, gf
+    extra = {}
+    if impl == "features":
+        blocks = {"seconds": 0.0, "flop": 0.0}
+        columns = reranking._FeatureDistance.squared_columns_as_rows
+
+        def timed(self, start, stop):
+            t = time.perf_counter()
+            out = columns(self, start, stop)
+            blocks["seconds"] += time.perf_counter() - t
+            blocks["flop"] += 2.0 * (stop - start) * self.n * self.x.shape[1]
+            blocks["columns"] = blocks.get("columns", 0) + stop - start
+            if self.n > 50_000 and blocks["columns"] * 20 // self.n > (blocks["columns"] - stop + start) * 20 // self.n:
+                print(f"  {impl}: {blocks['columns']:,} of {self.n:,} columns of D after {time.perf_counter() - t0:.0f} s, "
+                      f"blocks at {blocks['flop'] / blocks['seconds'] / 1e9:.0f} GFLOP/s, RSS {rss_mb():.0f} MB",
+                      file=sys.stderr, flush=True)
+            return out
+
+        reranking._FeatureDistance.squared_columns_as_rows = timed
     before = rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     if impl == "ours":
         final = rerank(q_g, q_q, g_g).numpy()
+    elif impl == "features":
+        final = rerank_features(qf, gf).numpy()
     else:
-        final = re_ranking_original(q_g.numpy(), q_q.numpy(), g_g.numpy())
+        final = re_ranking(q_g.numpy(), q_q.numpy(), g_g.numpy())
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    np.save(out, final)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak, "inputs_mb": before}))
+    if impl == "features":
+        extra = {"block_s": blocks["seconds"], "block_gflops": blocks["flop"] / blocks["seconds"] / 1e9,
+                 "peak_gflops": matmul_peak()}
+    np.save(out, final)
+    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak, "inputs_mb": before, **extra}))
 
 
 def run_child(case: str, impl: str, threads: int, tmp: Path) -> tuple[dict, np.ndarray]:
     out = tmp / f"{impl}.npy"
     cmd = [sys.executable, __file__, "--child", case, impl, str(out), "--threads", str(threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)   # the child's progress lines go to stderr
     if proc.returncode != 0:
-        raise RuntimeError(f"{impl} on {case} failed:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"{impl} on {case} failed (exit code {proc.returncode}; its error is printed above)")
     return json.loads(proc.stdout.strip().splitlines()[-1]), np.load(out)
 
 
@@ -98,9 +147,18 @@ def scores(case: str, dist: np.ndarray) -> np.ndarray:
     return np.array([r["cmc"][0], r["mAP"], r["mINP"]])
 
 
+def compare(case: str, name: str, a: tuple[dict, np.ndarray], b: tuple[dict, np.ndarray]) -> None:
+    """Speed ratio (b's time / a's), the largest final-distance difference and metric difference."""
+    (ra, da), (rb, db) = a, b
+    diff = max(float(np.abs(da[s:s + 512].astype(np.float64) - db[s:s + 512]).max()) for s in range(0, len(da), 512))
+    print(f"{case:<30} {name:<18} speed-up {rb['wall'] / ra['wall']:6.1f}x wall, {rb['cpu'] / ra['cpu']:6.1f}x cpu;  "
+          f"max |final diff| {diff:.1e};  max |R1, mAP, mINP diff| {np.abs(scores(case, da) - scores(case, db)).max():.1e}",
+          flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-dense", action="store_true", help="do not run the dense original (slow: ~1-2 min at N~6,800)")
+    parser.add_argument("--skip-dense", action="store_true", help="skip the dense original (~10-60 s at N~6,800)")
     parser.add_argument("--market-dense", action="store_true", help="also run the dense original at Market scale (~8 GB)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
@@ -112,25 +170,29 @@ def main() -> None:
         return child(*args.child)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}; "
-          "k1=20, k2=6, lambda=0.3; RSS in MB (inputs = RSS once the distance matrices exist)")
+          "k1=20, k2=6, lambda=0.3; RSS in MB (inputs = RSS once the features or distance matrices exist)")
     with tempfile.TemporaryDirectory() as tmp:
         for case in (c for c in CASES if args.only in c):
-            impls = ["ours"]
-            if not args.skip_dense and (not case.startswith("Market") or args.market_dense):
+            impls = [i for i in CASES[case][3] if i != "dense" or not args.skip_dense]
+            if case.startswith("Market") and args.market_dense:
                 impls.append("dense")
-            res = {impl: run_child(case, impl, args.threads, Path(tmp)) for impl in impls}
-            for impl, (r, _) in res.items():
-                print(f"{case:<30} {impl:<5} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s  "
-                      f"peak RSS {r['peak_mb']:7.0f} MB  (inputs {r['inputs_mb']:6.0f} MB)", flush=True)
+            res = {}
+            for impl in impls:
+                res[impl] = r, final = run_child(case, impl, args.threads, Path(tmp))
+                line = (f"{case:<30} {impl:<8} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  peak RSS {r['peak_mb']:7.0f} MB  "
+                        f"(inputs {r['inputs_mb']:6.0f} MB, beyond them {r['peak_mb'] - r['inputs_mb']:6.0f} MB)")
+                if impl == "features":
+                    line += (f";  distance blocks {r['block_s']:.1f} s at {r['block_gflops']:.0f} GFLOP/s "
+                             f"(matmul peak here {r['peak_gflops']:.0f} GFLOP/s)")
+                print(line, flush=True)
             if "dense" in res:
-                (ro, do), (rd, dd) = res["ours"], res["dense"]
-                do, dd = do.astype(np.float64), dd.astype(np.float64)
-                print(f"{case:<30} speed-up {rd['wall'] / ro['wall']:.1f}x wall, {rd['cpu'] / ro['cpu']:.1f}x cpu;  "
-                      f"max |final diff| {np.abs(do - dd).max():.1e};  max |R1, mAP, mINP diff| "
-                      f"{np.abs(scores(case, do) - scores(case, dd)).max():.1e}", flush=True)
-            else:
-                r1, m_ap, m_inp = scores(case, res["ours"][1])
-                print(f"{case:<30} ours: R1 {100 * r1:.2f}, mAP {100 * m_ap:.2f}, mINP {100 * m_inp:.2f}", flush=True)
+                compare(case, "ours vs original", res["ours"], res["dense"])
+            if "features" in res and "ours" in res:
+                compare(case, "features vs ours", res["features"], res["ours"])
+            if "features" in res and "dense" in res:
+                compare(case, "features vs orig.", res["features"], res["dense"])
+            r1, m_ap, m_inp = scores(case, res[impls[0]][1])
+            print(f"{case:<30} {impls[0]}: R1 {100 * r1:.2f}, mAP {100 * m_ap:.2f}, mINP {100 * m_inp:.2f}", flush=True)
 
 
 if __name__ == "__main__":

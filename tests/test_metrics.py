@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import torch
-from reference_eval import eval_loop
 
 from tsgan.eval import evaluate_rank
+from tsgan.eval.reference import evaluate_loop
 
 # Five gallery images ranked by distance 0.1 .. 0.5 for one query of identity 1.
 G_PIDS = np.array([1, 2, 1, 2, 1])
@@ -80,7 +80,7 @@ def test_matches_loop_reference_on_random_data(protocol):
     g_cams = rng.choice([1, 2, 4, 5], ng) if protocol == "sysu" else rng.integers(1, 4, ng)
     dist = rng.random((nq, ng))
     ours = evaluate_rank(dist, q_pids, g_pids, q_cams, g_cams, protocol=protocol)
-    cmc, m_ap, m_inp, n_valid = eval_loop(dist, q_pids, g_pids, q_cams, g_cams, protocol)
+    cmc, m_ap, m_inp, n_valid = evaluate_loop(dist, q_pids, g_pids, q_cams, g_cams, protocol)
     np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
     assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12)
     assert ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
@@ -112,7 +112,7 @@ def test_ties_are_broken_by_gallery_order_like_a_stable_sort():
     qp, gp = rng.integers(0, 6, 50), rng.integers(0, 6, 40)
     qc, gc = rng.choice([3, 6], 50), rng.choice([1, 2, 4, 5], 40)
     ours = evaluate_rank(dist, qp, gp, qc, gc)
-    cmc, m_ap, m_inp, _ = eval_loop(dist, qp, gp, qc, gc)
+    cmc, m_ap, m_inp, _ = evaluate_loop(dist, qp, gp, qc, gc)
     np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
     assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
 
@@ -134,3 +134,29 @@ def test_trial_distances_equal_one_product_per_trial():
         assert dist.shape == (len(qi), len(gi))
         torch.testing.assert_close(dist, expected, atol=1e-10, rtol=0)
         torch.testing.assert_close(dist, euclidean_distance(feats[qi], feats[gi]), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("protocol", ["sysu", "regdb", "llcm"])
+def test_rows_with_ties_take_the_sorted_path_and_the_others_do_not(monkeypatch, protocol):
+    # Ranks come from counting, not sorting; a row where a kept item ties with a true match is
+    # sorted in full (stable), so ties keep gallery order. Rows without ties must not be sorted.
+    from tsgan.eval import metrics
+    rng = np.random.default_rng(4)
+    nq, ng = 40, 60
+    qp, gp = rng.integers(0, 6, nq), rng.integers(0, 6, ng)
+    qc = rng.choice([3, 6], nq) if protocol == "sysu" else rng.integers(1, 4, nq)
+    gc = rng.choice([1, 2, 4, 5], ng) if protocol == "sysu" else rng.integers(1, 4, ng)
+    dist = rng.random((nq, ng))
+    for i in range(0, nq, 4):            # every 4th row: a non-match copies a true match's distance
+        m, o = np.flatnonzero(gp == qp[i]), np.flatnonzero(gp != qp[i])
+        dist[i, o[:2]] = dist[i, m[len(m) // 2]]
+    dist[1, 5] = dist[1, 7]              # a tie between two items of other identities: no sort needed
+    sorted_rows = []
+    full_sort = metrics._block_metrics_sorted
+    monkeypatch.setattr(metrics, "_block_metrics_sorted", lambda d, *a: sorted_rows.append(len(d)) or full_sort(d, *a))
+    ours = evaluate_rank(dist, qp, gp, qc, gc, protocol=protocol)
+    cmc, m_ap, m_inp, n_valid = evaluate_loop(dist, qp, gp, qc, gc, protocol)
+    np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
+    assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
+    assert ours["num_valid"] == n_valid
+    assert 0 < sum(sorted_rows) <= nq // 4

@@ -1,10 +1,12 @@
-"""The fast re-ranking against the straightforward dense original (tests/reference_eval.py)."""
+"""The fast re-ranking against the straightforward dense original (tsgan.eval.reference)."""
+import json
+
 import numpy as np
 import pytest
 import torch
-from reference_eval import euclidean, re_ranking_original
 
-from tsgan.eval import evaluate_rank, rerank
+from tsgan.eval import euclidean_distance, evaluate_rank, rerank, rerank_features
+from tsgan.eval.reference import euclidean, re_ranking
 from tsgan.eval.reranking import neighbourhoods as rerank_neighbourhoods
 
 
@@ -30,7 +32,7 @@ def test_equals_the_original_algorithm(nq, ng, k1, k2, lam):
     rng = np.random.default_rng(nq * 1000 + ng)
     x, _ = clustered(rng, nq + ng, 16)
     q_g, q_q, g_g = distances(x[:nq], x[nq:])
-    expected = re_ranking_original(q_g, q_q, g_g, k1, k2, lam)
+    expected = re_ranking(q_g, q_q, g_g, k1, k2, lam)
     got = rerank(q_g, q_q, g_g, k1=k1, k2=k2, lambda_=lam)
     assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (nq, ng)   # as the original
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
@@ -43,7 +45,7 @@ def test_same_metrics_as_the_original():
     q_g, q_q, g_g = distances(x[:nq], x[nq:])
     cams_q, cams_g = np.full(nq, 6), np.full(300 - nq, 1)
     ours = evaluate_rank(rerank(q_g, q_q, g_g), labels[:nq], labels[nq:], cams_q, cams_g)
-    ref = evaluate_rank(re_ranking_original(q_g, q_q, g_g), labels[:nq], labels[nq:], cams_q, cams_g)
+    ref = evaluate_rank(re_ranking(q_g, q_q, g_g), labels[:nq], labels[nq:], cams_q, cams_g)
     np.testing.assert_array_equal(ours["cmc"], ref["cmc"])
     assert ours["mAP"] == pytest.approx(ref["mAP"], abs=1e-9)
     assert ours["mINP"] == pytest.approx(ref["mINP"], abs=1e-9)
@@ -55,7 +57,7 @@ def test_tensor_in_tensor_out_same_dtype_and_device():
     q_g, q_q, g_g = (torch.from_numpy(a).float() for a in distances(x[:20], x[20:]))
     out = rerank(q_g, q_q, g_g)
     assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.device == q_g.device
-    expected = re_ranking_original(q_g.numpy(), q_q.numpy(), g_g.numpy())
+    expected = re_ranking(q_g.numpy(), q_q.numpy(), g_g.numpy())
     np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
 
 
@@ -65,7 +67,7 @@ def test_asymmetric_inputs_follow_the_original_transpose():
     x, _ = clustered(rng, 80, 8)
     q_g, q_q, g_g = distances(x[:30], x[30:])
     g_g = g_g * (1 + 0.05 * rng.random(g_g.shape))
-    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5)
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5)
 
 
 def test_bad_shapes_are_reported():
@@ -100,7 +102,7 @@ def test_chunked_neighbour_search_equals_the_original(monkeypatch, chunk):
     x, _ = clustered(rng, 830, 16)
     q_g, q_q, g_g = distances(x[:130], x[130:])
     g_g = g_g * (1 + 0.05 * rng.random(g_g.shape))      # not symmetric: columns, not rows, count
-    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5, rtol=0)
     assert calls == [1]
 
 
@@ -138,7 +140,7 @@ def test_jaccard_padding_width_does_not_change_the_result(monkeypatch, width):
     rng = np.random.default_rng(21)
     x, _ = clustered(rng, 200, 16)
     q_g, q_q, g_g = distances(x[:80], x[80:])
-    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5, rtol=0)
 
 
 def test_table_width_balances_padding_and_overflow():
@@ -159,7 +161,7 @@ def test_block_sizes_do_not_change_the_result(monkeypatch, block):
     rng = np.random.default_rng(block % 97)
     x, _ = clustered(rng, 830, 16)
     q_g, q_q, g_g = distances(x[:300], x[300:])
-    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking_original(q_g, q_q, g_g), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("chunk", [32, 2])   # the dense and the chunked neighbour search
@@ -172,3 +174,118 @@ def test_nan_distances_are_reported(monkeypatch, chunk):
     g_g[5, 7] = np.nan
     with pytest.raises(ValueError, match=r"finite distances.*NaN or inf \(first: column 137\)"):
         rerank(q_g, q_q, g_g)
+
+
+def feature_case(seed, nq, ng, dim=16, duplicates=0):
+    """float32 features around identity centres; the last ``duplicates`` gallery rows repeat earlier rows
+    (exact ties in every column of D), and query 0's identity appears nowhere in the gallery."""
+    rng = np.random.default_rng(seed)
+    x, labels = clustered(rng, nq + ng, dim, spread=0.5)
+    labels[0] = labels.max() + 1
+    x = torch.nn.functional.normalize(torch.from_numpy(x).float(), dim=1)
+    if duplicates:
+        x[-duplicates:] = x[nq:nq + duplicates]
+        labels[-duplicates:] = labels[nq:nq + duplicates]
+    return x[:nq], x[nq:], labels[:nq], labels[nq:]
+
+
+def caller_distances(qf, gf):
+    """The three matrices exactly as the evaluation builds them (tsgan.eval.report)."""
+    return euclidean_distance(qf, gf), euclidean_distance(qf, qf), euclidean_distance(gf, gf)
+
+
+@pytest.mark.parametrize("nq,ng,dim,dups,block", [
+    (5, 7, 8, 0, 0),          # fewer images than k1
+    (60, 140, 16, 20, 0),     # exact ties: 20 gallery images duplicated
+    (60, 140, 16, 20, 1),     # one column per block
+    (150, 250, 64, 10, 3),    # tiny blocks
+    (150, 250, 64, 10, 10**6),   # one block holds all of D
+])
+def test_features_path_equals_rerank_and_the_original(nq, ng, dim, dups, block):
+    qf, gf, q_ids, g_ids = feature_case(nq + ng + dups, nq, ng, dim, dups)
+    dists = caller_distances(qf, gf)
+    fast = rerank(*dists)
+    got = rerank_features(qf, gf, block_rows=block)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32 and got.shape == (nq, ng)
+    assert (got - fast).abs().max() <= 1e-5
+    original = re_ranking(*(d.numpy() for d in dists))
+    np.testing.assert_allclose(got.numpy(), original, atol=1e-5, rtol=0)
+    cams_q, cams_g = np.full(nq, 6), np.full(ng, 1)
+    ours = evaluate_rank(got, q_ids, g_ids, cams_q, cams_g)
+    for other in (fast, original):
+        ref = evaluate_rank(other, q_ids, g_ids, cams_q, cams_g)
+        np.testing.assert_array_equal(ours["cmc"], ref["cmc"])
+        assert (ours["mAP"], ours["mINP"], ours["num_valid"]) == (ref["mAP"], ref["mINP"], ref["num_valid"])
+    assert ours["num_valid"] < nq                       # query 0 has no true match and is skipped
+
+
+def test_features_path_numpy_float64_and_parameters():
+    qf, gf, _, _ = feature_case(1, 30, 50, 8)
+    q64, g64 = qf.double().numpy(), gf.double().numpy()
+    got = rerank_features(q64, g64, k1=7, k2=1, lambda_=0.5)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32
+    expected = re_ranking(euclidean(q64, g64), euclidean(q64, q64), euclidean(g64, g64), 7, 1, 0.5)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+def test_features_path_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"query_feats \(q, d\) and gallery_feats \(g, d\) with the same d"):
+        rerank_features(np.zeros((3, 4)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="finite features"):
+        rerank_features(np.full((3, 4), np.nan), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="k1 >= 1"):
+        rerank_features(np.zeros((3, 4)), np.zeros((5, 4)), k1=0)
+
+
+def test_feature_distance_blocks_round_like_the_callers_matrices():
+    # Every block of columns of D built from features equals, bit for bit, the same columns of
+    # [[q_q, q_g], [q_g^T, g_g]] from euclidean_distance (the norms are added in the caller's order).
+    from tsgan.eval import reranking
+    qf, gf, _, _ = feature_case(2, 70, 130, 256)
+    full = reranking._FullDistance(*caller_distances(qf, gf))
+    feats = reranking._FeatureDistance(qf, gf)
+    for s, e in ((0, 70), (70, 200), (10, 40), (100, 164)):
+        assert torch.equal(feats.squared_columns_as_rows(s, e), full.squared_columns_as_rows(s, e))
+    # single entries (for the weights, which use the square) come from a dot product, not the
+    # matrix product: equal to rounding (a zero distance can come out as sqrt(rounding) ~ 1e-3)
+    rows, cols = torch.randint(0, 200, (2, 500))
+    torch.testing.assert_close(feats.entries(rows, cols) ** 2, full.entries(rows, cols) ** 2, rtol=0, atol=1e-6)
+
+
+def test_rerank_path_takes_features_when_the_matrices_would_not_fit():
+    from tsgan.eval.reranking import rerank_path
+    gb = 2 ** 30
+    assert rerank_path(3803, 3010, 4, available=24 * gb)[0] == "matrices"      # SYSU multi-shot: ~0.3 GB
+    path, why = rerank_path(11659, 82161, 4, available=24 * gb)                # MSMT17: g x g alone is 27 GB
+    assert path == "features" and "would need ~" in why
+    assert rerank_path(100, 100, 4, available=100_000)[0] == "features"        # a tiny budget forces it
+
+
+def test_evaluate_command_reranks_from_features_when_memory_is_short(tmp_path, capsys, monkeypatch):
+    # The same command twice: with plenty of memory (matrices) and with almost none (features).
+    # It says which path it took, and both give the same numbers.
+    from fakes import make_sysu_tree
+
+    from tsgan.__main__ import main
+    from tsgan.config import get_config
+    from tsgan.engine.checkpoint import save_checkpoint
+    from tsgan.eval import reranking
+    from tsgan.models import build_backbone
+
+    tree = make_sysu_tree(tmp_path / "sysu", [1], [2, 3], [5, 6, 8], images_per_cam=3, size=(8, 4))
+    cfg = get_config("cpu", {"data.dataset": "sysu", "data.root": str(tree), "data.height": 8, "data.width": 4,
+                             "data.cache": False, "model.arch": "resnet18", "model.pretrained": ""})
+    net = build_backbone(cfg.model, num_classes=2)
+    ckpt = save_checkpoint(tmp_path / "model.pt", {"config": cfg.to_dict(), "num_classes": 2,
+                                                  "models": {"backbone": net.state_dict()}})
+    reports = {}
+    for memory, path in ((2 ** 40, "matrices"), (1000, "features")):
+        monkeypatch.setattr(reranking, "available_memory", lambda: memory)
+        out = tmp_path / f"{path}.json"
+        assert main(["evaluate", "--checkpoint", str(ckpt), "--trials", "2", "--rerank", "--device", "cpu",
+                     "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        assert f"re-ranking of all-search single-shot took the {path} path" in printed
+        reports[path] = json.loads(out.read_text())["results"]
+    assert [r["trials"] for r in reports["matrices"]] == [r["trials"] for r in reports["features"]]
+    assert list(reports["features"][1]["rerank_path"]) == ["features"]

@@ -52,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate_model(backbone.features, cfg, settings=settings, name=Path(args.checkpoint).stem)
     report["checkpoint"] = str(Path(args.checkpoint).resolve())
     print(format_table(report))
+    for result in report["results"]:
+        for path, why in result.get("rerank_path", {}).items():
+            print(f"re-ranking of {result['setting']} took the {path} path ({why})")
     e = cfg.eval
     default = Path(args.checkpoint).with_name(f"eval_{cfg.data.dataset}_{e.mode}_{e.shots}shot_{e.draw}.json")
     print(f"report written to {save_report(report, args.out or default)}")

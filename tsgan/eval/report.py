@@ -5,7 +5,9 @@ the embedded dataset, which has its layout) for each (mode, shots) setting over
 ``cfg.eval.trials`` gallery draws; RegDB in both directions for ``cfg.data.regdb_trial``; LLCM in
 both directions over ``cfg.eval.trials`` seeded draws. Features of every image involved are
 computed once (queries are shared by all trials) and distances are Euclidean. With
-``cfg.eval.rerank`` each trial is also scored after k-reciprocal re-ranking.
+``cfg.eval.rerank`` each trial is also scored after k-reciprocal re-ranking: from the three
+distance matrices, or from the features when those would not fit in memory (``rerank_path``; each
+re-ranked result records the path it took).
 
 The report (a JSON-ready dict) states the dataset, the draw, the direction and every trial's
 numbers; ``format_table`` prints it in the layout of paper Table I.
@@ -28,7 +30,7 @@ from ..data.synthetic import ensure_synthetic
 from ..paths import resolve_path
 from .features import FeatureFn, extract_features
 from .metrics import euclidean_distance, evaluate_rank
-from .reranking import rerank
+from .reranking import rerank, rerank_features, rerank_path
 
 METRICS = ("R1", "R5", "R10", "R20", "mAP", "mINP")
 TABLE_METRICS = ("R1", "R10", "R20", "mAP", "mINP")
@@ -115,16 +117,22 @@ def evaluate_features(features: torch.Tensor, index: dict[str, int], trials: lis
         variants = [(False, q_g)]
         if e.rerank:
             qf, gf = features[qi], features[gi]
-            q_key = tuple(qi.tolist())
-            if q_key not in q_q_cache:
-                q_q_cache[q_key] = euclidean_distance(qf, qf)
-            variants.append((True, rerank(q_g, q_q_cache[q_key], euclidean_distance(gf, gf), e.k1, e.k2, e.lambda_)))
+            path, why = rerank_path(len(qi), len(gi), features.element_size())
+            if path == "features":   # the matrices would not fit: no N x N matrix at all
+                variants.append((True, rerank_features(qf, gf, e.k1, e.k2, e.lambda_)))
+            else:
+                q_key = tuple(qi.tolist())
+                if q_key not in q_q_cache:
+                    q_q_cache[q_key] = euclidean_distance(qf, qf)
+                variants.append((True, rerank(q_g, q_q_cache[q_key], euclidean_distance(gf, gf), e.k1, e.k2, e.lambda_)))
         for reranked, dist in variants:
             scores = summarize(evaluate_rank(dist, qp, gp, qc, gc, protocol=t["protocol"]))
             key = (t["setting"], t["direction"], reranked)
             row = rows.setdefault(key, {k: t.get(k) for k in ("setting", "mode", "shots", "direction", "draw", "protocol")}
                                   | {"reranked": reranked, "num_query": len(qi), "trials": []})
             row["trials"].append({"trial": t["trial"], "num_gallery": len(gi), **scores})
+            if reranked:
+                row.setdefault("rerank_path", {})[path] = why
     for row in rows.values():
         row["mean"] = {m: float(np.mean([tr[m] for tr in row["trials"]])) for m in METRICS}
     return list(rows.values())

@@ -1,4 +1,4 @@
-"""k-reciprocal re-ranking (Zhong et al., CVPR 2017), exact and small (DESIGN section 6).
+"""k-reciprocal re-ranking (Zhong et al., CVPR 2017), exact and small.
 
 Same numbers as the widely copied ``re_ranking(q_g_dist, q_q_dist, g_g_dist, k1, k2,
 lambda_value)``, step by step, without ever building or transposing the (N, N) matrix
@@ -23,6 +23,15 @@ values in the input dtype, about a fifth of the size of the three input matrices
    computed through a padded inverted index over the gallery rows, a block of queries at a time.
 6. final = (1 - lambda) * Jaccard + lambda * M[query, gallery], float32 like the original's.
 
+From features (:func:`rerank_features`), step 1 computes D a block of columns at a time from the
+query and gallery features, rounded exactly as ``euclidean_distance`` rounds the three matrices
+(:class:`_FeatureDistance`), and the weights recompute the few distances they need: no N x N
+matrix and no input matrix exist, so MSMT17 size (N = 93,820) runs in a few GB.
+:func:`rerank_path` says which of the two fits in the memory available.
+
+The readable dense original is :func:`tsgan.eval.reference.re_ranking`; the tests compare both
+paths with it.
+
 Ties: the original orders neighbours with ``np.argsort`` (quicksort, not stable); here equal
 values of M are ordered by index, as a stable sort would. On distances without exact ties inside
 the top ``k1 + 1`` the two agree exactly; otherwise the neighbour sets may differ at the tie.
@@ -34,6 +43,7 @@ CPU memory traffic and page faults, not arithmetic, set the pace.
 from __future__ import annotations
 
 import bisect
+import os
 from typing import Any
 
 import numpy as np
@@ -88,6 +98,51 @@ class _FullDistance:
             (~rq & ~cq, self.g_g, rows - q, cols - q),
         ):
             out[mask] = mat[r[mask], c[mask]]
+        return out
+
+
+class _FeatureDistance:
+    """D from features, as the callers build it: ``euclidean_distance`` on queries and gallery.
+
+    Only blocks of columns (for the neighbour search) and single entries (for the weights) are
+    computed, so no (N, N) matrix exists. Every entry is rounded exactly as in the caller's matrices:
+    the dot products come from the same matrix product (symmetric, and the same in a block of 8 or
+    more rows as in the whole product), and the squared norms are added in the caller's order,
+    (-2 x.y + |x|^2) + |y|^2 with x the row of q_q, q_g or g_g: the query in a query-gallery pair.
+    """
+
+    def __init__(self, qf: torch.Tensor, gf: torch.Tensor):
+        self.x = torch.cat([qf, gf])
+        self.sq = (self.x * self.x).sum(1)
+        self.q, self.g = len(qf), len(gf)
+        self.n = self.q + self.g
+
+    def squared_columns_as_rows(self, start: int, stop: int) -> torch.Tensor:
+        """(stop - start, N) float32: row r is column ``start + r`` of D squared (see _FullDistance)."""
+        q = self.q
+        d = (self.x[start:stop] @ self.x.T).mul_(-2.0)
+        own = self.sq[start:stop, None]
+        if stop <= q:   # query columns: q_q[j, i] = x_j first; q_g[i, j - q] = the query x_i first
+            d[:, :q].add_(self.sq[None, :q]).add_(own)
+            d[:, q:].add_(own).add_(self.sq[None, q:])
+        else:           # gallery columns: q_g[j, i - q] and g_g[j - q, i - q], x_j first
+            d.add_(self.sq[None, :]).add_(own)
+        d = d.clamp_(min=0).sqrt_()
+        if d.dtype == torch.float32:
+            return d.mul_(d)
+        return _squared32(d, torch.empty(d.shape, dtype=torch.float32, device=d.device))
+
+    def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """D[rows, cols] for index tensors of equal shape, all < N; a bounded number of pairs at a time."""
+        out = torch.empty(rows.shape, dtype=self.x.dtype, device=rows.device)
+        r, c, o = rows.reshape(-1), cols.reshape(-1), out.view(-1)
+        step = max(1, _BLOCK_ELEMENTS // self.x.shape[1])
+        for s, e in _blocks(0, len(r), step):
+            a, b = r[s:e], c[s:e]
+            dot = (_rows(self.x, a) * _rows(self.x, b)).sum(1).mul_(-2.0)
+            first = torch.where((b < self.q) & (a >= self.q), b, a)   # the row point of q_q, q_g or g_g
+            second = torch.where(first == a, b, a)
+            o[s:e] = dot.add_(self.sq[first]).add_(self.sq[second]).clamp_(min=0).sqrt_()
         return out
 
 
@@ -150,15 +205,27 @@ def _smallest(vals: torch.Tensor, K: int, idx: torch.Tensor | None = None) -> tu
     return i[:, :K], v[:, :K]
 
 
-def _neighbours_dense(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Step 1 on M built a block of rows at a time (transposed column blocks of D)."""
+def _even_blocks(start: int, stop: int, size: int):
+    """Blocks of at most ``size`` covering [start, stop), of nearly equal length (no 1-row remainder:
+    a matrix product of one row takes another code path, with other rounding)."""
+    count = -(-(stop - start) // max(1, size))
+    bounds = [start + (stop - start) * b // max(1, count) for b in range(count + 1)]
+    return zip(bounds[:-1], bounds[1:])
+
+
+def _neighbours_dense(D: _FullDistance | _FeatureDistance, K: int,
+                      rows: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 1 on M built a block of rows at a time (column blocks of D, transposed).
+
+    Also the whole of step 1 for :func:`rerank_features`, where D exists only a block at a time."""
     n, q = D.n, D.q
-    rank = torch.empty((n, K), dtype=torch.long, device=D.q_g.device)
-    col_max = torch.empty(n, dtype=torch.float32, device=D.q_g.device)
-    m_qg = torch.empty((q, D.g), dtype=torch.float32, device=D.q_g.device)
-    rows = max(1, _BLOCK_ELEMENTS // n)
+    dev = D.x.device if isinstance(D, _FeatureDistance) else D.q_g.device
+    rank = torch.empty((n, K), dtype=torch.long, device=dev)
+    col_max = torch.empty(n, dtype=torch.float32, device=dev)
+    m_qg = torch.empty((q, D.g), dtype=torch.float32, device=dev)
+    rows = rows or max(1, _BLOCK_ELEMENTS // n)
     for lo, hi in ((0, q), (q, n)):
-        for s, e in _blocks(lo, hi, rows):
+        for s, e in _even_blocks(lo, hi, rows):
             m = D.squared_columns_as_rows(s, e)
             mx = m.amax(1, keepdim=True)
             _require_finite(mx[:, 0], s)
@@ -247,9 +314,21 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     The chunk extrema (which also give the column maxima) are reductions over contiguous rows of
     q_q, q_g and g_g, so the (N, N) matrix is read once, in order, and never transposed.
     """
+    thr, col_max, parts = _chunk_thresholds(D, K)
+    ci, cj, cd = _candidates(D, thr, parts)
+    cm = _squared32(cd, torch.empty(ci.shape, dtype=torch.float32, device=ci.device)).div_(col_max[ci])
+    rank, unsure = _smallest_candidates(ci, cj, cm, D.n, K, thr, col_max)
+    _sort_whole_columns(D, rank, unsure, col_max, K)
+    m_qg = _squared32(D.q_g, torch.empty((D.q, D.g), dtype=torch.float32, device=ci.device)).div_(col_max[:D.q, None])
+    return rank, col_max, m_qg
+
+
+def _chunk_thresholds(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+    """Step 1, chunked search, part a: per column i of D, the threshold t_i (the (K + 1)-th smallest
+    chunk minimum), the column maxima of D^2 in float32 (M's normaliser), and the chunk-part minima
+    (of q_q, q_g, g_g) and the side chunk minima that part b reads to find the entries <= t_i."""
     qq, qg, gg = D.q_q, D.q_g, D.g_g
-    q, g, n = D.q, D.g, D.n
-    dev = qg.device
+    n = D.n
     # chunk extrema of every column of D: chunks of rows j < q, then of rows j >= q
     min_qq, parts_qq, max_qq = _chunk_extrema(qq)             # columns i < q, rows j < q
     min_qg_top, parts_qg, max_qg_top = _chunk_extrema(qg)     # columns i >= q, rows j < q
@@ -257,18 +336,27 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     min_qg_side = _chunk_minima_along_rows(qg)      # columns i < q, rows j >= q: D[j, i] = q_g[i, j - q]
     top = torch.maximum(max_qq, qg.amax(1))
     bottom = torch.maximum(max_qg_top, max_gg)
-    col_max = _squared32(torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=dev))
+    col_max = _squared32(torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=qg.device))
     _require_finite(col_max)
     chunk_min = torch.cat([torch.cat([min_qq.T, min_qg_side], 1), torch.cat([min_qg_top.T, min_gg.T], 1)])
     thr = torch.topk(chunk_min, K + 1, dim=1, largest=False, sorted=True).values[:, K]
+    return thr, col_max, (parts_qq, parts_qg, parts_gg, min_qg_side)
 
-    # candidates: every entry D[j, i] <= thr[i]. Only the parts of chunks whose minimum is <= thr[i]
-    # can hold one. Their entries are gathered chunk by chunk and, within a chunk, row by row in
-    # increasing column order, so that the reads stay close together.
+
+def _candidates(D: _FullDistance, thr: torch.Tensor, parts: tuple) -> tuple[torch.Tensor, ...]:
+    """Step 1, chunked search, part b: every entry D[j, i] <= thr[i] as (column i, row j, value).
+
+    Only the parts of chunks whose minimum is <= thr[i] can hold one. Their entries are gathered
+    chunk by chunk and, within a chunk, row by row in increasing column order, so that the reads
+    stay close together."""
+    qq, qg, gg = D.q_q, D.q_g, D.g_g
+    q, g = D.q, D.g
+    dev = qg.device
+    parts_qq, parts_qg, parts_gg, min_qg_side = parts
     offs = torch.arange(0, _CHUNK, parts_qq.shape[1], device=dev)
     cand_i, cand_j, cand_d = [], [], []
-    for mat, parts, r0, c0 in ((qq, parts_qq, 0, 0), (qg, parts_qg, 0, q), (gg, parts_gg, q, q)):
-        c, p, i = (parts <= thr[c0:c0 + mat.shape[1]]).nonzero(as_tuple=True)   # chunk-major, then column
+    for mat, part, r0, c0 in ((qq, parts_qq, 0, 0), (qg, parts_qg, 0, q), (gg, parts_gg, q, q)):
+        c, p, i = (part <= thr[c0:c0 + mat.shape[1]]).nonzero(as_tuple=True)   # chunk-major, then column
         j = (c * _CHUNK + p)[None, :] + offs[:, None]                   # (C / S, pairs) rows of mat
         inside = j < mat.shape[0]
         j.clamp_(max=mat.shape[0] - 1)
@@ -284,8 +372,15 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     sub = qg.reshape(-1).index_select(0, (i[:, None] * g + j).view(-1)).view(j.shape)
     r, k = ((sub <= thr[i, None]) & inside).nonzero(as_tuple=True)
     cand_i.append(i[r]), cand_j.append(j[r, k] + q), cand_d.append(sub[r, k])
-    ci, cj = torch.cat(cand_i), torch.cat(cand_j)
-    cm = _squared32(torch.cat(cand_d), torch.empty(ci.shape, dtype=torch.float32, device=dev)).div_(col_max[ci])
+    return torch.cat(cand_i), torch.cat(cand_j), torch.cat(cand_d)
+
+
+def _smallest_candidates(ci: torch.Tensor, cj: torch.Tensor, cm: torch.Tensor, n: int, K: int, thr: torch.Tensor,
+                         col_max: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step 1, chunked search, part c: the K nearest of every column among its candidates (values
+    ``cm`` already in M's units), and the columns whose answer is unsure: the K-th candidate is not
+    strictly below M(t) (a tie could hide above t) or the column has too many candidates."""
+    dev = ci.device
     # pack per column: (n, width) values (inf padding) and row indices
     count = torch.bincount(ci, minlength=n)
     crowded = count > _MAX_CANDIDATES
@@ -302,12 +397,17 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     rank, kth = _smallest(vals, K, idx)
     bound = _squared32(thr, torch.empty(n, dtype=torch.float32, device=dev)).div_(col_max)
     unsure = ((kth[:, K - 1] >= bound) | crowded).nonzero()[:, 0]
+    return rank, unsure
+
+
+def _sort_whole_columns(D: _FullDistance, rank: torch.Tensor, unsure: torch.Tensor, col_max: torch.Tensor,
+                        K: int) -> None:
+    """Step 1, chunked search, part d: the unsure columns sorted whole (rows of M), into ``rank``."""
+    n, dev = D.n, rank.device
     for u in unsure.split(max(1, _BLOCK_ELEMENTS // n)) if len(unsure) else ():
         grid = torch.arange(n, device=dev).expand(len(u), n)
         full = _squared32(D.entries(grid, u[:, None].expand(len(u), n)), torch.empty((len(u), n), device=dev))
         rank[u] = _smallest(full.div_(col_max[u, None]), K)[0]
-    m_qg = _squared32(qg, torch.empty((q, g), dtype=torch.float32, device=dev)).div_(col_max[:q, None])
-    return rank, col_max, m_qg
 
 
 def _reciprocal(nbr: torch.Tensor) -> torch.Tensor:
@@ -377,7 +477,7 @@ def _stack_rows(parts: list[torch.Tensor], n: int) -> torch.Tensor:
     return torch.cat([torch.nn.functional.pad(p[:, :width], (0, max(0, width - p.shape[1])), value=n) for p in parts])
 
 
-def _weights(D: _FullDistance, sets: torch.Tensor, col_max: torch.Tensor) -> torch.Tensor:
+def _weights(D: _FullDistance | _FeatureDistance, sets: torch.Tensor, col_max: torch.Tensor) -> torch.Tensor:
     """Step 3: V values exp(-M(i, j)) / sum over the set, 0 on padding; M(i, j) = D(j, i)^2 / max."""
     n = D.n
     vals = torch.zeros(sets.shape, dtype=torch.float32, device=sets.device)
@@ -431,30 +531,7 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
     n = sets.shape[0]
     g = n - q
     dev = sets.device
-    i32 = torch.int32
-    width_v = sets.shape[1]
-    at = (sets[q:] < n).view(-1).nonzero()[:, 0]                    # gallery entries, row-major
-    g_row, g_col, g_v = (at // width_v).to(i32), sets[q:].reshape(-1)[at], vals[q:].reshape(-1)[at]
-    order = torch.argsort(g_col, stable=True)                    # inverted index: gallery entries by column k
-    g_row, g_col, g_v = g_row[order], g_col[order], g_v[order]
-    count = torch.bincount(g_col, minlength=n)
-    ptr = torch.cumsum(count, 0) - count
-    at = (sets[:q] < n).view(-1).nonzero()[:, 0]                    # query entries, row-major
-    qk, qv, row_of = sets[:q].reshape(-1)[at], vals[:q].reshape(-1)[at], (at // width_v).to(i32)
-    hits = count[qk]                                                # gallery entries each query entry meets
-    width = _table_width(hits)
-    slot = torch.arange(len(g_col), device=dev) - ptr[g_col]       # place of an entry within its column
-    head = (slot < width).nonzero()[:, 0]
-    table_row = torch.full((n, width), g, dtype=i32, device=dev)   # padding points at a spare column g
-    table_val = torch.zeros((n, width), dtype=torch.float32, device=dev)
-    place = g_col[head] * width + slot[head]
-    table_row.view(-1)[place] = g_row[head]
-    table_val.view(-1)[place] = g_v[head]
-    spill = (count - width).clamp_(min=0)                           # overflow: a second inverted index
-    spill_ptr = torch.cumsum(spill, 0) - spill
-    tail = slot >= width
-    spill_row, spill_v = g_row[tail], g_v[tail]
-
+    qk, qv, row_of, hits, width, table_row, table_val, spill, spill_ptr, spill_row, spill_v = _inverted_index(sets, vals, q)
     # queries [s, e) own the query entries [first[s], first[e])
     spills = (spill[qk] > 0).nonzero()[:, 0]
     spills_list = spills.tolist()
@@ -484,6 +561,43 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
         m_qg[s:e].mul_(lambda_).addcdiv_(torch.add(2 * (1 - lambda_), s_min, alpha=-2 * (1 - lambda_)), torch.rsub(s_min, 2.0))
         s = e
     return m_qg
+
+
+
+
+def _inverted_index(sets: torch.Tensor, vals: torch.Tensor, q: int) -> tuple[torch.Tensor | int, ...]:
+    """Step 5's index: the query entries (column k, value, query row) and, for every column k, the
+    gallery entries holding it: the first L in a padded (N, L) table (gallery row, value; padding
+    points at a spare column g), the rest in an overflow list (``spill`` per column, from
+    ``spill_ptr``). Also how many gallery entries each query entry meets (``hits``) and L."""
+    n = sets.shape[0]
+    g = n - q
+    dev = sets.device
+    i32 = torch.int32
+    width_v = sets.shape[1]
+    at = (sets[q:] < n).view(-1).nonzero()[:, 0]                    # gallery entries, row-major
+    g_row, g_col, g_v = (at // width_v).to(i32), sets[q:].reshape(-1)[at], vals[q:].reshape(-1)[at]
+    order = torch.argsort(g_col, stable=True)                    # inverted index: gallery entries by column k
+    g_row, g_col, g_v = g_row[order], g_col[order], g_v[order]
+    count = torch.bincount(g_col, minlength=n)
+    ptr = torch.cumsum(count, 0) - count
+    at = (sets[:q] < n).view(-1).nonzero()[:, 0]                    # query entries, row-major
+    qk, qv, row_of = sets[:q].reshape(-1)[at], vals[:q].reshape(-1)[at], (at // width_v).to(i32)
+    hits = count[qk]                                                # gallery entries each query entry meets
+    width = _table_width(hits)
+    slot = torch.arange(len(g_col), device=dev) - ptr[g_col]       # place of an entry within its column
+    head = (slot < width).nonzero()[:, 0]
+    table_row = torch.full((n, width), g, dtype=i32, device=dev)   # padding points at a spare column g
+    table_val = torch.zeros((n, width), dtype=torch.float32, device=dev)
+    place = g_col[head] * width + slot[head]
+    table_row.view(-1)[place] = g_row[head]
+    table_val.view(-1)[place] = g_v[head]
+    spill = (count - width).clamp_(min=0)                           # overflow: a second inverted index
+    spill_ptr = torch.cumsum(spill, 0) - spill
+    tail = slot >= width
+    spill_row, spill_v = g_row[tail], g_v[tail]
+
+    return qk, qv, row_of, hits, width, table_row, table_val, spill, spill_ptr, spill_row, spill_v
 
 
 def _table_width(hits: torch.Tensor) -> int:
@@ -543,8 +657,7 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
     read in their own precision (float64 stays float64 until it is squared); half precision is
     widened to float32 first.
     """
-    if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
-        raise ValueError(f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}")
+    _check_parameters(k1, k2, lambda_)
     is_numpy = not isinstance(q_g, torch.Tensor)
     qg = _as_tensor(q_g, "q_g")
     qq, gg = _as_tensor(q_q, "q_q", qg.device), _as_tensor(g_g, "g_g", qg.device)
@@ -552,18 +665,104 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
         raise ValueError(
             f"expected q_g (q, g), q_q (q, q) and g_g (g, g); got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
         )
-    work = torch.promote_types(torch.promote_types(qg.dtype, qq.dtype), gg.dtype)
+    D = _FullDistance(*(x.to(_work_dtype(qg, qq, gg)).contiguous() for x in (qg, qq, gg)))
+    final = _rerank(D, k1, k2, lambda_, _neighbours)
+    return final.cpu().numpy() if is_numpy else final
+
+
+def _check_parameters(k1: int, k2: int, lambda_: float) -> None:
+    if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
+        raise ValueError(f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}")
+
+
+def _work_dtype(*xs: torch.Tensor) -> torch.dtype:
+    """The inputs' common floating dtype, at least float32 (integers: float64)."""
+    work = xs[0].dtype
+    for x in xs[1:]:
+        work = torch.promote_types(work, x.dtype)
     if not work.is_floating_point:
-        work = torch.float64
-    elif work.itemsize < 4:
-        work = torch.float32
-    D = _FullDistance(*(x.to(work).contiguous() for x in (qg, qq, gg)))
-    q = D.q
+        return torch.float64
+    return torch.float32 if work.itemsize < 4 else work
+
+
+def _rerank(D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: float, search) -> torch.Tensor:
+    """Steps 1-6 on D; ``search`` finds step 1's neighbours."""
     K = min(max(k1 + 1, k2), D.n)
-    rank, col_max, m_qg = _neighbours(D, K)
+    rank, col_max, m_qg = search(D, K)
     sets = _expanded_sets(rank, k1)
     vals = _weights(D, sets, col_max)
     if k2 != 1:
         sets, vals = _query_expansion(sets, vals, rank, k2)
-    final = _jaccard_mix(sets, vals, q, m_qg, lambda_)
+    return _jaccard_mix(sets, vals, D.q, m_qg, lambda_)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation now: psutil's estimate when it is installed,
+    else the kernel's MemAvailable, else the free physical pages."""
+    try:
+        import psutil   # optional: deferred so that the package does not need it
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def rerank_path(q: int, g: int, itemsize: int = 4, available: int | None = None) -> tuple[str, str]:
+    """Which re-ranking fits: ``("matrices", why)`` for :func:`rerank` on the three distance
+    matrices, or ``("features", why)`` for :func:`rerank_features` when they would not fit.
+
+    Estimate for the matrix path: the q-g, q-q and g-g matrices (``itemsize`` bytes each entry)
+    plus rerank's working memory (chunk minima, about a fifth of the inputs, and the (q, g)
+    float32 result); it is taken when that needs at most half of the ``available`` memory.
+    """
+    available = available_memory() if available is None else available
+    inputs = (q * g + q * q + g * g) * itemsize
+    need = inputs + inputs // 5 + q * g * 4
+    gb = 2 ** 30
+    if need <= available // 2:
+        return "matrices", f"three distance matrices, ~{need / gb:.1f} GB of {available / gb:.1f} GB available"
+    return "features", (f"the three distance matrices would need ~{need / gb:.1f} GB, "
+                        f"more than half of the {available / gb:.1f} GB available")
+
+
+def rerank_features(query_feats: Any, gallery_feats: Any, k1: int = 20, k2: int = 6,
+                    lambda_: float = 0.3, block_rows: int = 0) -> Any:
+    """Re-ranked (q, g) distances straight from features: :func:`rerank` without its three inputs.
+
+    The same numbers as ``rerank(euclidean_distance(qf, gf), euclidean_distance(qf, qf),
+    euclidean_distance(gf, gf))``, which is how the evaluation builds them, but the (N, N)
+    distances (N = q + g) are computed a block of ``block_rows`` columns at a time (default: at
+    least 256, about 16 MB of float32 per block on CPU) and dropped once their k1 + 1 nearest
+    neighbours and maxima are read; the weights recompute the few distances they need. Memory:
+    the (q, g) float32 result, O(N * k1) neighbour lists and sets, one block: MSMT17 size
+    (11,659 x 82,161) needs about 4 GB where the three input matrices alone would take 31 GB.
+
+    Why the full (q, g) matrix and not ranked lists per query: the result is what ``evaluate_rank``
+    and the report take, its size is the output's own (3.8 GB at MSMT17), and the Jaccard step
+    produces whole rows anyway; a caller who wants top-k lists takes ``torch.topk`` of the rows.
+    Numpy in -> numpy out, tensor in -> tensor out on the same device (GPU tensors stay there).
+    """
+    _check_parameters(k1, k2, lambda_)
+    is_numpy = not isinstance(query_feats, torch.Tensor)
+    qf = _as_tensor(query_feats, "query_feats")
+    gf = _as_tensor(gallery_feats, "gallery_feats", qf.device)
+    if qf.dim() != 2 or gf.dim() != 2 or qf.shape[1] != gf.shape[1] or not len(qf) or not len(gf):
+        raise ValueError(
+            f"expected non-empty query_feats (q, d) and gallery_feats (g, d) with the same d; got "
+            f"{tuple(qf.shape)} and {tuple(gf.shape)}"
+        )
+    work = _work_dtype(qf, gf)
+    D = _FeatureDistance(qf.to(work).contiguous(), gf.to(work).contiguous())
+    if not torch.isfinite(D.sq).all():
+        raise ValueError("rerank_features needs finite features, but some hold NaN or inf; check the model's output")
+    scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
+    rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
+    final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_dense(d, k, rows))
     return final.cpu().numpy() if is_numpy else final

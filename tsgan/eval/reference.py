@@ -1,17 +1,25 @@
-"""Plain, loop-based renderings of the evaluation algorithms, written independently of ``tsgan.eval``.
+"""Readable references: the evaluation loop and the dense k-reciprocal re-ranking as the field writes them.
 
 They follow the code the field copies (the ``eval_sysu`` / ``eval_regdb`` loops of the common
-cross-modality baseline and the ``re_ranking`` of Zhong et al. as distributed by most ReID code
-bases): dense arrays, one query or one row at a time. The tests compare the library against them
-and the benchmarks time them. Not used by the package.
+cross-modality baseline and ``re_ranking`` of Zhong et al., CVPR 2017, as distributed in
+``re_ranking_ranklist.py`` by most ReID code bases): numpy, dense arrays, one query or one row at a
+time, the same dtypes and operations as the original (float32 from the squared distances on).
+They are written independently of the fast versions (:func:`tsgan.eval.evaluate_rank`,
+:func:`tsgan.eval.rerank`, :func:`tsgan.eval.rerank_features`): the tests compare the fast versions
+against them, the benchmarks time them, and notebook 06 uses them to explain the fast ones.
+Use them to read the algorithms; they are too slow and too memory-hungry for real galleries
+(the dense re-ranking holds several (N, N) arrays, N = queries + gallery).
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def eval_loop(distmat, q_pids, g_pids, q_cams, g_cams, protocol="sysu", max_rank=20):
-    """One query at a time: sort, remove by the camera rule, CMC (deduplicated unless regdb), AP, INP."""
+def evaluate_loop(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray, q_cams: np.ndarray,
+                  g_cams: np.ndarray, protocol: str = "sysu",
+                  max_rank: int = 20) -> tuple[np.ndarray, float, float, int]:
+    """One query at a time: sort (stable), remove by the camera rule, CMC (deduplicated unless regdb),
+    AP, INP. Returns (CMC, mAP, mINP, number of valid queries); queries with no true match are skipped."""
     all_cmc, all_ap, all_inp = [], [], []
     for i in range(distmat.shape[0]):
         order = np.argsort(distmat[i], kind="stable")
@@ -40,8 +48,20 @@ def eval_loop(distmat, q_pids, g_pids, q_cams, g_cams, protocol="sysu", max_rank
     return np.mean(all_cmc, axis=0), float(np.mean(all_ap)), float(np.mean(all_inp)), len(all_ap)
 
 
-def re_ranking_original(q_g_dist, q_q_dist, g_g_dist, k1=20, k2=6, lambda_value=0.3):
-    """The widely copied dense re-ranking (Zhong et al. 2017, distance-matrix version), step by step."""
+def re_ranking(q_g_dist: np.ndarray, q_q_dist: np.ndarray, g_g_dist: np.ndarray, k1: int = 20, k2: int = 6,
+               lambda_value: float = 0.3) -> np.ndarray:
+    """The widely copied dense re-ranking (Zhong et al. 2017, distance-matrix version), step by step.
+
+    1. M: all distances D = [[q_q, q_g], [q_g^T, g_g]] squared (cast to float32), each column
+       divided by its maximum, transposed; ``initial_rank``: every row of M argsorted.
+    2. R(i): the j in the top k1 + 1 of i that have i in their own top k1 + 1 (k-reciprocal).
+       Expansion: a candidate c in R(i) adds its half-size set R_half(c) (top round(k1 / 2) + 1)
+       when more than 2/3 of it lies in R(i).
+    3. V(i, j) = exp(-M(i, j)) over the expanded set, normalised to sum 1.
+    4. Local query expansion: V(i) <- mean of V over the top k2 of i (k2 = 1: none).
+    5. Jaccard distance 1 - s / (2 - s), s(i, j) = sum_k min(V(i, k), V(j, k)), via an inverted index.
+    6. final = (1 - lambda) * Jaccard + lambda * M, cut to the (q, g) block.
+    """
     original_dist = np.concatenate(
         [np.concatenate([q_q_dist, q_g_dist], axis=1), np.concatenate([q_g_dist.T, g_g_dist], axis=1)], axis=0
     )
@@ -85,8 +105,8 @@ def re_ranking_original(q_g_dist, q_q_dist, g_g_dist, k1=20, k2=6, lambda_value=
     return final_dist[:query_num, query_num:]
 
 
-def euclidean(a, b):
-    """Dense Euclidean distances in float64."""
+def euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dense Euclidean distances in float64 (numpy)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
     return np.sqrt(np.maximum(sq, 0))
