@@ -3,8 +3,9 @@
     python benchmarks/bench_data.py                       # cpu preset
     python benchmarks/bench_data.py --preset paper --batches 50 data.workers=8
 
-It runs on the embedded dataset (generated on first use at ``data.root``). The uncached path decodes and resizes every JPEG; the cached one reads resized uint8 arrays
-(built once under runs/cache/images, timed separately). Both apply the same training transforms.
+It runs on the embedded dataset (generated on first use at ``data.root``). The uncached path
+decodes and resizes every JPEG; the cached one reads resized uint8 arrays (built once under
+runs/cache/images, timed separately). Both apply the same training transforms.
 Images counted per batch: 2 * P * K (RGB and IR).
 """
 
@@ -51,7 +52,8 @@ def main() -> None:
     start = time.perf_counter()
     ImageCache.build(paths, (d.height, d.width))
     print(
-        f"cache ready in {time.perf_counter() - start:.1f} s (built on first use, then memory-mapped)"
+        f"cache ready in {time.perf_counter() - start:.1f} s (built on first use, then "
+        "memory-mapped)"
     )
 
     uncached = images_per_second(replace(cfg, data__cache=False), dataset, args.batches)

@@ -42,7 +42,8 @@ def sync(device: torch.device) -> None:
 
 
 def images_per_second(fns: dict, x: torch.Tensor, reps: int, amp: str) -> dict[str, float]:
-    """Median throughput of each function, measured interleaved (A, B, A, B, ...) so load drifts hit both."""
+    """Median throughput of each function, measured interleaved (A, B, A, B, ...) so load drifts
+    hit both."""
     times: dict[str, list[float]] = {k: [] for k in fns}
     with torch.inference_mode(), autocast(x.device, amp):
         for fn in fns.values():
@@ -121,8 +122,8 @@ def main() -> None:
         args.amp,
     )
     print(
-        f"test time, {cfg.model.arch} last stride {cfg.model.last_stride}, {h}x{w}, batch {args.batch}, "
-        f"{device}, amp={args.amp}:"
+        f"test time, {cfg.model.arch} last stride {cfg.model.last_stride}, {h}x{w}, batch "
+        f"{args.batch}, {device}, amp={args.amp}:"
     )
     for name, v in ips.items():
         print(f"  {name:<40} {v:8.1f} images/s")

@@ -14,7 +14,8 @@ TRAIN_IDS, VAL_IDS, TEST_IDS = [1, 2, 3, 4], [5], [6, 7]
 
 
 def tiny_config(root: Path, **overrides) -> Config:
-    """The cpu preset shrunk to 32x16 images, 2 identities x 2 pairs, 3 batches per epoch, 2 epochs."""
+    """The cpu preset shrunk to 32x16 images, 2 identities x 2 pairs, 3 batches per epoch, 2
+    epochs."""
     base = {
         "data.dataset": "sysu",
         "data.root": str(root),
@@ -48,7 +49,8 @@ def tiny_dataset(tmp: Path) -> Path:
 
 
 def random_teacher(cfg: Config, path: Path) -> Path:
-    """A teacher checkpoint with random weights (what train_teacher writes, without the training)."""
+    """A teacher checkpoint with random weights (what train_teacher writes, without the
+    training)."""
     net = build_backbone(cfg.model, len(TRAIN_IDS + VAL_IDS))
     return save_checkpoint(
         path,

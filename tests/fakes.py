@@ -72,7 +72,8 @@ def make_regdb_tree(
     trials: tuple[int, ...] = (1,),
     size: tuple[int, int] = (16, 8),
 ) -> Path:
-    """``Visible/<pid>/*.bmp``, ``Thermal/<pid>/*.bmp`` and line-aligned ``idx/{train,test}_{visible,thermal}_<t>.txt``.
+    """``Visible/<pid>/*.bmp``, ``Thermal/<pid>/*.bmp`` and line-aligned
+    ``idx/{train,test}_{visible,thermal}_<t>.txt``.
 
     Each trial splits ``ids`` half/half with :func:`regdb_split`; list lines are
     ``<relative path> <label>`` with a 0-based label per list, as in the real idx files.
@@ -110,7 +111,8 @@ def make_llcm_tree(
     size: tuple[int, int] = (16, 8),
 ) -> Path:
     """LLCM: training images under ``vis/`` and ``nir/`` listed in ``idx/train_{vis,nir}.txt``;
-    test images at ``test_{vis,nir}/cam<c>/<pid:04d>/``; ``idx/test_id.txt`` one comma-separated line.
+    test images at ``test_{vis,nir}/cam<c>/<pid:04d>/``; ``idx/test_id.txt`` one comma-separated
+    line.
 
     File names follow the real ``<pid:04d>_c<cam:02d>_s<seq>_f<frame>_<vis|nir>.jpg`` pattern.
     """
@@ -127,7 +129,10 @@ def make_llcm_tree(
         for mod, cams in (("vis", vis_cams), ("nir", nir_cams)):
             for cam in cams:
                 for f in range(images_per_cam):
-                    rel = f"test_{mod}/cam{cam}/{pid:04d}/{pid:04d}_c{cam:02d}_s200000_f{f:04d}_{mod}.jpg"
+                    rel = (
+                        f"test_{mod}/cam{cam}/{pid:04d}/"
+                        f"{pid:04d}_c{cam:02d}_s200000_f{f:04d}_{mod}.jpg"
+                    )
                     fake_image(root / rel, f"llcm/{rel}", size, gray=mod == "nir")
     (root / "idx").mkdir(parents=True, exist_ok=True)
     for mod in ("vis", "nir"):

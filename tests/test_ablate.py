@@ -1,4 +1,5 @@
-"""Ablations (paper Table II): rows -> configs -> what the engine trains, aggregation, writers, the command."""
+"""Ablations (paper Table II): rows -> configs -> what the engine trains, aggregation, writers,
+the command."""
 
 from __future__ import annotations
 
@@ -154,9 +155,9 @@ def test_each_row_trains_what_it_claims(key, nets, absent):
 @pytest.mark.parametrize("key", ["ca", "jd-ca", "jd"])
 def test_channel_augmentation_rows_augment_rgb_only(key):
     d = ROW[key].config(get_config("cpu"), 0).data
-    has = lambda modality: any(
+    has = lambda modality: any(  # noqa: E731
         isinstance(t, ChannelAugmentation) for t in build_transforms(d, True, modality).transforms
-    )  # noqa: E731
+    )
     assert has("rgb") == (key != "jd") and not has("ir")
 
 
@@ -190,7 +191,8 @@ def test_aggregate_against_a_hand_computation():
     b, jd = summary
     assert b["seeds"] == [0, 1, 2] and jd["seeds"] == [0]
     assert b["mean"]["R1"] == pytest.approx(12.0) and b["mean"]["mAP"] == pytest.approx(23.0)
-    # sample standard deviation: sqrt(((10-12)^2 + (14-12)^2 + 0) / (3-1)) = 2; mAP: sqrt((9 + 9 + 0) / 2) = 3
+    # sample standard deviation: sqrt(((10-12)^2 + (14-12)^2 + 0) / (3-1)) = 2;
+    # mAP: sqrt((9 + 9 + 0) / 2) = 3
     assert b["std"]["R1"] == pytest.approx(2.0) and b["std"]["mAP"] == pytest.approx(3.0)
     assert b["std"]["R20"] == pytest.approx(0.0) and b["std"]["mINP"] == pytest.approx(1.5)
     assert jd["mean"]["R1"] == 30.0 and all(v is None for v in jd["std"].values())

@@ -106,7 +106,7 @@ def test_cli_build(tmp_path):
 def test_run_cases_names_the_failing_case_with_expected_and_got():
     cases = [("ones", (torch.ones(3),), {}), ("arange", (torch.arange(1.0, 4.0),), {})]
     assert run_cases("double", lambda x: 2 * x, lambda x: 2 * x, cases) == 2
-    wrong = lambda x: x + x if x.sum() == 3 else x  # right on the first case only
+    wrong = lambda x: x + x if x.sum() == 3 else x  # noqa: E731 (right on the first case only)
     with pytest.raises(
         CheckFailed, match=r"double, case 'arange': expected \[2\. 4\. 6\.\], got \[1\. 2\. 3\.\]"
     ):

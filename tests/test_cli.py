@@ -83,7 +83,8 @@ def test_run_keys_follow_what_changes_the_result():
 
 
 def test_a_second_process_waits_for_the_run_instead_of_training_it(tmp_path):
-    """Two notebooks asking for the same cached run at once: the second blocks on the lock, then loads."""
+    """Two notebooks asking for the same cached run at once: the second blocks on the lock, then
+    loads."""
     import fcntl
     import threading
 
@@ -107,7 +108,8 @@ def test_a_second_process_waits_for_the_run_instead_of_training_it(tmp_path):
 
 
 def test_cached_runs_are_keyed_by_the_embedded_data_version(monkeypatch):
-    """Regenerated embedded data (a new generator version) must not reuse runs trained on the old data."""
+    """Regenerated embedded data (a new generator version) must not reuse runs trained on the old
+    data."""
     from tsgan.config import get_config
     from tsgan.engine import runs
 
@@ -124,7 +126,8 @@ def test_cached_runs_are_keyed_by_the_embedded_data_version(monkeypatch):
 
 
 def test_every_command_is_the_cli_module_of_its_name():
-    """``python -m tsgan <name>`` runs ``tsgan.cli.<name>`` (dashes as underscores), nothing else."""
+    """``python -m tsgan <name>`` runs ``tsgan.cli.<name>`` (dashes as underscores), nothing
+    else."""
     import importlib
 
     from tsgan.__main__ import COMMANDS

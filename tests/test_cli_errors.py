@@ -1,4 +1,5 @@
-"""Errors a user can act on: one line on stderr, exit code 2; --debug / TSGAN_DEBUG=1 for the traceback."""
+"""Errors a user can act on: one line on stderr, exit code 2; --debug / TSGAN_DEBUG=1 for the
+traceback."""
 
 import argparse
 

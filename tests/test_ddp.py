@@ -1,4 +1,5 @@
-"""DDP on CPU: two gloo processes train TS-GAN; they end with identical weights and saw different batches."""
+"""DDP on CPU: two gloo processes train TS-GAN; they end with identical weights and saw different
+batches."""
 
 import os
 import socket
@@ -17,7 +18,8 @@ def _free_port() -> int:
 
 
 def _worker(rank: int, world_size: int, port: int, root: str, out: str) -> None:
-    """One torchrun-like process: the environment torchrun would set, then the ordinary training call."""
+    """One torchrun-like process: the environment torchrun would set, then the ordinary training
+    call."""
     os.environ.update(
         RANK=str(rank),
         WORLD_SIZE=str(world_size),
@@ -65,7 +67,8 @@ def test_two_gloo_ranks_keep_identical_weights_on_different_batches(tmp_path):
     for net in r0["params"]:
         for k, v in r0["params"][net].items():
             if "running" in k or "num_batches" in k:
-                continue  # BN statistics are per rank between forwards (DDP re-broadcasts them from rank 0)
+                # BN statistics are per rank between forwards (DDP re-broadcasts them from rank 0)
+                continue
             assert torch.equal(v, r1["params"][net][k]), f"{net}.{k} differs between ranks"
     assert params  # the backbone was compared
     assert (tmp_path / "run" / "checkpoints" / "final.pt").is_file()

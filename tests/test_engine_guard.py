@@ -1,4 +1,5 @@
-"""Divergence guard: a NaN loss stops training, names the loss and the step, keeps the last good checkpoint."""
+"""Divergence guard: a NaN loss stops training, names the loss and the step, keeps the last good
+checkpoint."""
 
 import math
 

@@ -1,4 +1,5 @@
-"""Exact resume: a run stopped after N steps and resumed ends with the weights of an uninterrupted run."""
+"""Exact resume: a run stopped after N steps and resumed ends with the weights of an
+uninterrupted run."""
 
 import random
 
@@ -21,7 +22,8 @@ def setup(tmp_path_factory):
 
 
 def _scramble_rng():
-    """What a fresh process would have: other RNG states than the ones the stopped run ended with."""
+    """What a fresh process would have: other RNG states than the ones the stopped run ended
+    with."""
     torch.manual_seed(1234)
     random.seed(99)
 

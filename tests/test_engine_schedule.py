@@ -1,4 +1,5 @@
-"""The learning-rate schedule against the paper's text (Sec. IV-B): warm-up 10 epochs from lr/10, x0.3 at 40 and 70."""
+"""The learning-rate schedule against the paper's text (Sec. IV-B): warm-up 10 epochs from lr/10,
+x0.3 at 40 and 70."""
 
 import pytest
 import torch

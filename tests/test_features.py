@@ -22,7 +22,8 @@ from tsgan.eval.report import protocol_trials
 
 
 class MeanColour(torch.nn.Module):
-    """Per-column mean colour: a feature that changes under a horizontal flip, with dropout to see the mode."""
+    """Per-column mean colour: a feature that changes under a horizontal flip, with dropout to
+    see the mode."""
 
     def __init__(self):
         super().__init__()

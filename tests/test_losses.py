@@ -1,4 +1,5 @@
-"""Each loss of tsgan.losses against an independent formulation, and gradient flow per Algorithm 1."""
+"""Each loss of tsgan.losses against an independent formulation, and gradient flow per
+Algorithm 1."""
 
 import math
 
@@ -43,7 +44,8 @@ def test_id_loss_rejects_labels_outside_the_classifier():
 
 
 def triplet_by_loop(feats: list[list[float]], labels: list[int], margin: float) -> float:
-    """Every triplet (a, p, n) with y_a = y_p != y_n enumerated; each anchor keeps its hardest one."""
+    """Every triplet (a, p, n) with y_a = y_p != y_n enumerated; each anchor keeps its hardest
+    one."""
     total = 0.0
     for a in range(len(feats)):
         worst = 0.0
@@ -71,7 +73,8 @@ def test_batch_hard_triplet_hand_example_and_zero_when_separated():
     # 1-D features: identity 0 at {0, 1}, identity 1 at {1.5, 4}.
     feats = torch.tensor([[0.0], [1.0], [1.5], [4.0]])
     labels = torch.tensor([0, 0, 1, 1])
-    # anchors: 0: [0.3 + 1 - 1.5]_+ = 0; 1: 0.3 + 1 - 0.5 = 0.8; 2: 0.3 + 2.5 - 0.5 = 2.3; 3: 0.3 + 2.5 - 3 = 0
+    # anchors: 0: [0.3 + 1 - 1.5]_+ = 0; 1: 0.3 + 1 - 0.5 = 0.8; 2: 0.3 + 2.5 - 0.5 = 2.3;
+    # 3: 0.3 + 2.5 - 3 = 0
     assert L.batch_hard_triplet(feats, labels, 0.3).item() == pytest.approx(
         (0 + 0.8 + 2.3 + 0) / 4, rel=1e-6
     )
@@ -113,7 +116,8 @@ def test_cycle_loss_is_mean_l1_of_both_cycles():
 
 
 class RecordingD(torch.nn.Module):
-    """A joint 'discriminator' that logs the (image, map) pairs it judges and scores them by name."""
+    """A joint 'discriminator' that logs the (image, map) pairs it judges and scores them by
+    name."""
 
     joint = True
 
@@ -337,7 +341,8 @@ def test_step5_discriminator_losses_update_only_discriminators(nets):
 
 
 def test_reid_loss_is_eq8_weighted_sum():
-    """L_ReID = l1 * ID + l2 * Tri + l3 * L_ReID^GAN (Eq. 8), with distinct weights so a swap shows."""
+    """L_ReID = l1 * ID + l2 * Tri + l3 * L_ReID^GAN (Eq. 8), with distinct weights so a swap
+    shows."""
     g = torch.Generator().manual_seed(3)
     logits, feats = torch.randn(6, 4, generator=g), torch.randn(6, 5, generator=g)
     labels = torch.tensor([0, 0, 1, 1, 2, 2])

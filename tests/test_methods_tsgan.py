@@ -1,4 +1,5 @@
-"""Algorithm 1, one step: who gets gradients in each phase, ablation switches, AMP on CPU, the paper preset."""
+"""Algorithm 1, one step: who gets gradients in each phase, ablation switches, AMP on CPU, the
+paper preset."""
 
 import pytest
 import torch
@@ -81,7 +82,8 @@ def test_each_phase_updates_only_its_networks():
 
 
 def test_losses_follow_the_equations():
-    """L_Backbone = l1*ID + l2*Tri + l3*GAN + L_TS and L_TS = a_c*CD + a_s*(RealIR + FakeIR) (Eq. 8, 16)."""
+    """L_Backbone = l1*ID + l2*Tri + l3*GAN + L_TS and L_TS = a_c*CD + a_s*(RealIR + FakeIR)
+    (Eq. 8, 16)."""
     cfg = _cfg()
     model = _model(cfg)
     model.set_input(_batch(2, 2, 32, 16))
@@ -180,8 +182,9 @@ def test_student_starts_from_the_teacher_or_from_scratch():
 
 
 def test_compiled_step_matches_eager():
-    """train.compile=true wraps the updating networks in torch.compile (inductor, which needs a C++ compiler on
-    CPU): the first Algorithm 1 step gives the eager losses to float32 rounding, and later steps reuse the graphs."""
+    """train.compile=true wraps the updating networks in torch.compile (inductor, which needs a C++
+    compiler on CPU): the first Algorithm 1 step gives the eager losses to float32 rounding, and
+    later steps reuse the graphs."""
     eager = _model(_cfg())
     eager.set_input(_batch(2, 2, 32, 16))
     expected = eager.optimize_parameters()

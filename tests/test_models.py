@@ -1,4 +1,5 @@
-"""Networks of tsgan.models: shapes, published parameter counts, frozen teacher, weights loading, gap measures."""
+"""Networks of tsgan.models: shapes, published parameter counts, frozen teacher, weights loading,
+gap measures."""
 
 import numpy as np
 import pytest
@@ -37,7 +38,8 @@ def test_resnet50_paper_shapes_and_last_stride():
         assert net.LE(out["fmap"]).shape == (2, 2048, 18, 9)  # last stride 1 keeps 1/16
         assert out["V"].shape == out["bn"].shape == (2, 2048) and out["logits"].shape == (2, 395)
         assert torch.equal(net.features(x), out["V"])
-    # FE + LE are exactly torchvision's ResNet-50 without its fc; plus BN-neck (2 x 2048) and the classifier
+    # FE + LE are exactly torchvision's ResNet-50 without its fc; plus BN-neck (2 x 2048) and the
+    # classifier
     assert (
         count(net)
         == count(torchvision.models.resnet50()) - (2048 * 1000 + 1000) + 2 * 2048 + 2048 * 395

@@ -1,4 +1,5 @@
-"""SYSU-MM01 / RegDB / LLCM protocols: draws against independently written baseline code, sizes, errors."""
+"""SYSU-MM01 / RegDB / LLCM protocols: draws against independently written baseline code, sizes,
+errors."""
 
 import os
 import random
@@ -30,11 +31,12 @@ def sysu(tmp_path_factory):
 
 
 def baseline_gallery(data_path, mode, trial, shots):
-    """The common Python baseline's process_gallery_sysu, rewritten here: strings, os.listdir, global random."""
+    """The common Python baseline's process_gallery_sysu, rewritten here: strings, os.listdir,
+    global random."""
     random.seed(trial)
     cameras = ["cam1", "cam2", "cam4", "cam5"] if mode == "all" else ["cam1", "cam2"]
     with open(os.path.join(data_path, "exp/test_id.txt")) as f:
-        ids = ["%04d" % int(y) for y in f.read().splitlines()[0].split(",")]
+        ids = ["%04d" % int(y) for y in f.read().splitlines()[0].split(",")]  # noqa: UP031
     files = []
     for pid in sorted(ids):
         for cam in cameras:
@@ -80,7 +82,8 @@ def test_queries_are_every_ir_test_image_in_both_modes(sysu):
 
 
 def write_rand_perm(path, n_ids, trials_first):
-    """A small rand_perm_cam.mat: cell c, entry pid-1 = (10, n) 1-based image numbers (empty when absent)."""
+    """A small rand_perm_cam.mat: cell c, entry pid-1 = (10, n) 1-based image numbers (empty when
+    absent)."""
     cells = np.empty((6, 1), dtype=object)
     for c in range(6):
         per_id = np.empty((1, n_ids), dtype=object)
@@ -134,7 +137,8 @@ def test_bad_arguments_are_reported(sysu, tmp_path):
 
 
 def test_real_size_sysu_tree_gives_3803_queries(tmp_path):
-    """The real SYSU-MM01 test sizes: 96 ids, 3,803 IR queries, galleries of 301 / 112 / 3,010 / 1,120."""
+    """The real SYSU-MM01 test sizes: 96 ids, 3,803 IR queries, galleries of
+    301 / 112 / 3,010 / 1,120."""
     ids = [3 * i + 1 for i in range(96)]
     jpeg = bytes.fromhex(
         "ffd8ffe000104a46494600010100000100010000ffd9"

@@ -1,4 +1,5 @@
-"""Readers of SYSU-MM01, RegDB and LLCM on tiny trees in the real layouts, including malformed ones."""
+"""Readers of SYSU-MM01, RegDB and LLCM on tiny trees in the real layouts, including malformed
+ones."""
 
 from __future__ import annotations
 

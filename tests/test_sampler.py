@@ -1,4 +1,5 @@
-"""CrossModalityBatchSampler: batch composition, epoch length, determinism, DDP sharding, exact resume."""
+"""CrossModalityBatchSampler: batch composition, epoch length, determinism, DDP sharding, exact
+resume."""
 
 from __future__ import annotations
 

@@ -72,7 +72,8 @@ def test_same_seed_gives_byte_identical_trees_and_another_seed_does_not(small, t
 
 
 def test_pictures_do_not_depend_on_generation_order(small, tmp_path):
-    """More identities change nothing about the pictures of the first ones (keyed by pid, cam, index)."""
+    """More identities change nothing about the pictures of the first ones (keyed by pid, cam,
+    index)."""
     bigger = generate(tmp_path / "bigger", seed=3, progress=False, **{**SMALL, "num_ids": 20})
     a, b = tree_digest(small), tree_digest(bigger)
     jpgs = [k for k in a if k.endswith(".jpg")]

@@ -26,7 +26,8 @@ class ExerciseNotDone(NotImplementedError):
 
     def __init__(self, name: str = "exercise"):
         super().__init__(
-            f"Exercise '{name}' is not done yet: write your code where the TODO is in the cell above, "
+            f"Exercise '{name}' is not done yet: "
+            "write your code where the TODO is in the cell above, "
             "run that cell, then run this check again."
         )
         self.name = name
@@ -64,7 +65,8 @@ def run_cases(
     cases: list[tuple[str, tuple, dict]],
     tol: float = 1e-5,
 ) -> int:
-    """Compare ``student(*args, **kw)`` with ``reference(*args, **kw)`` on every case; print the verdict."""
+    """Compare ``student(*args, **kw)`` with ``reference(*args, **kw)`` on every case; print the
+    verdict."""
     for case, args, kwargs in cases:
         expected = reference(*args, **kwargs)
         try:
@@ -80,7 +82,8 @@ def _compare(name: str, case: str, expected: Any, got: Any, tol: float) -> None:
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) < set(expected):
             raise CheckFailed(
-                f"{name}, case '{case}': expected a dict with keys {sorted(expected)}, got {_fmt(got)}"
+                f"{name}, case '{case}': expected a dict with keys {sorted(expected)}, "
+                f"got {_fmt(got)}"
             )
         for key in expected:
             _compare(name, f"{case}[{key!r}]", expected[key], got[key], tol)
@@ -88,7 +91,8 @@ def _compare(name: str, case: str, expected: Any, got: Any, tol: float) -> None:
     if isinstance(expected, (tuple, list)) and not isinstance(expected, torch.Tensor):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             raise CheckFailed(
-                f"{name}, case '{case}': expected a sequence of {len(expected)} items, got {_fmt(got)}"
+                f"{name}, case '{case}': expected a sequence of {len(expected)} items, "
+                f"got {_fmt(got)}"
             )
         for k, (e, g) in enumerate(zip(expected, got)):
             _compare(name, f"{case}[{k}]", e, g, tol)
@@ -104,7 +108,8 @@ def _compare(name: str, case: str, expected: Any, got: Any, tol: float) -> None:
     err = rel_error(expected, got)
     if not err <= tol:
         raise CheckFailed(
-            f"{name}, case '{case}': expected {_fmt(expected)}, got {_fmt(got)} (relative error {err:.2e} > {tol:g})"
+            f"{name}, case '{case}': expected {_fmt(expected)}, got {_fmt(got)} "
+            f"(relative error {err:.2e} > {tol:g})"
         )
 
 
@@ -202,8 +207,9 @@ def check_cycle_loss(student: Callable) -> None:
 
 
 def check_fake_set(student: Callable) -> None:
-    """The joint discriminator's fake set M, Eq. (5): ``student(X_I, X_I_fake, fmap_real, fmap_fake)``
-    -> list of (image, feature map) pairs. The order of the pairs does not matter."""
+    """The joint discriminator's fake set M, Eq. (5):
+    ``student(X_I, X_I_fake, fmap_real, fmap_fake)`` -> list of (image, feature map) pairs. The
+    order of the pairs does not matter."""
     g = _gen(3)
     named = {
         "X_I": torch.randn(2, 1, 8, 4, generator=g),
@@ -233,8 +239,9 @@ def check_fake_set(student: Callable) -> None:
 
 
 def check_ts_losses(student: Callable) -> None:
-    """Teacher-student losses, Eq. (13)-(16) with mean squared errors: ``student(fT_real_ir, fS_real_ir,
-    fT_fake_ir, fS_fake_ir, fS_rgb, alpha_c, alpha_s)`` -> dict with real_ir, fake_ir, cd, total."""
+    """Teacher-student losses, Eq. (13)-(16) with mean squared errors:
+    ``student(fT_real_ir, fS_real_ir, fT_fake_ir, fS_fake_ir, fS_rgb, alpha_c, alpha_s)`` -> dict
+    with real_ir, fake_ir, cd, total."""
     g = _gen(4)
     maps = [torch.randn(2, 8, 4, 2, generator=g) for _ in range(5)]
     same = [maps[0], maps[0].clone(), maps[2], maps[2].clone(), maps[4]]
@@ -261,8 +268,9 @@ def _one_query_reference(
 
 
 def check_cmc_ap(student: Callable) -> None:
-    """CMC and AP of one query under the SYSU-MM01 rule: ``student(dist, q_pid, q_cam, g_pids, g_cams,
-    max_rank)`` -> (cmc of length max_rank with 0/1 entries, AP)."""
+    """CMC and AP of one query under the SYSU-MM01 rule:
+    ``student(dist, q_pid, q_cam, g_pids, g_cams, max_rank)`` -> (cmc of length max_rank with 0/1
+    entries, AP)."""
     g = _gen(5)
     g_pids = torch.tensor([1, 2, 1, 3, 2, 4, 1, 5])
     g_cams = torch.tensor([2, 1, 1, 4, 2, 5, 4, 1])
@@ -343,13 +351,17 @@ def check_algorithm1_step(student: Callable) -> None:
             ):
                 if not torch.allclose(p_ref.float(), p_mine.float(), atol=1e-6):
                     raise CheckFailed(
-                        f"algorithm1_step, case '{case}': after your step, {name}.{pname} differs from the reference "
-                        f"(max difference {(p_ref.float() - p_mine.float()).abs().max():.3g}). Algorithm 1 updates "
-                        "G (lines 1-2), then the backbone (3-4), then D (5-7), each after its own backward."
+                        f"algorithm1_step, case '{case}': after your step, {name}.{pname} "
+                        "differs from the reference "
+                        f"(max difference {(p_ref.float() - p_mine.float()).abs().max():.3g}). "
+                        "Algorithm 1 updates "
+                        "G (lines 1-2), then the backbone (3-4), then D (5-7), "
+                        "each after its own backward."
                     )
         if not isinstance(got, dict) or set(got) != set(expected):
             raise CheckFailed(
-                f"algorithm1_step, case '{case}': expected the losses dict with keys {sorted(expected)} "
+                f"algorithm1_step, case '{case}': expected the losses dict with keys "
+                f"{sorted(expected)} "
                 f"(return model.end_step()), got {_fmt(got)}"
             )
     print("check algorithm1_step: all 2 cases passed")

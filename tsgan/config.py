@@ -253,7 +253,8 @@ PRESETS = {"paper": _paper, "cpu": _cpu}
 
 
 def get_config(preset: str = "cpu", overrides: list[str] | dict[str, Any] | None = None) -> Config:
-    """A preset with ``overrides`` applied ("section.field=value" strings or a {dotted: value} dict)."""
+    """A preset with ``overrides`` applied ("section.field=value" strings or a {dotted: value}
+    dict)."""
     if preset not in PRESETS:
         raise KeyError(f"unknown preset {preset!r}; known: {sorted(PRESETS)}")
     cfg = PRESETS[preset]()
@@ -281,7 +282,8 @@ def set_field(cfg: Config, key: str, value: Any) -> None:
     for p in parts[:-1]:
         if not hasattr(obj, p) or not is_dataclass(getattr(obj, p)):
             raise KeyError(
-                f"unknown config section {p!r} in {key!r}; sections: {[f.name for f in fields(Config)][1:]}"
+                f"unknown config section {p!r} in {key!r}; "
+                f"sections: {[f.name for f in fields(Config)][1:]}"
             )
         obj = getattr(obj, p)
     name = parts[-1]
@@ -318,7 +320,8 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
 
 
 def from_dict(d: dict[str, Any]) -> Config:
-    """Rebuild a Config from ``to_dict()`` output; unknown keys are an error (a stale config file)."""
+    """Rebuild a Config from ``to_dict()`` output; unknown keys are an error (a stale config
+    file)."""
     cfg = Config(name=d.get("name", "custom"))
     for section, values in d.items():
         if section == "name":
@@ -329,7 +332,8 @@ def from_dict(d: dict[str, Any]) -> Config:
 
 
 def replace(cfg: Config, **overrides: Any) -> Config:
-    """A deep copy of ``cfg`` with dotted overrides given as keyword arguments (use __ for the dot)."""
+    """A deep copy of ``cfg`` with dotted overrides given as keyword arguments (use __ for the
+    dot)."""
     new = from_dict(cfg.to_dict())
     for key, value in overrides.items():
         set_field(new, key.replace("__", "."), value)

@@ -95,8 +95,8 @@ def reid_loss(
     """L_ReID of Eq. (8) = lambda1 * L_ID (Eq. 9-10, on the logits of F) + lambda2 * L_tri (Eq. 11,
     on V) + lambda3 * L_ReID^GAN (Eq. 12, ``gan``: the value of :func:`reid_gan_loss`).
 
-    ``gan`` is None where the term does not exist: the IR teacher, the backbone-only ablation and the
-    ordinary discriminator (TS-GAN_OD). Returns ``id``, ``tri`` and ``total``.
+    ``gan`` is None where the term does not exist: the IR teacher, the backbone-only ablation and
+    the ordinary discriminator (TS-GAN_OD). Returns ``id``, ``tri`` and ``total``.
     """
     id_ = id_loss(logits, labels, epsilon)
     tri = batch_hard_triplet(features, labels, margin)
@@ -132,11 +132,13 @@ class GANLoss(nn.Module):
 def cycle_loss(
     X_R: torch.Tensor, X_R_rec: torch.Tensor, X_I: torch.Tensor, X_I_rec: torch.Tensor
 ) -> torch.Tensor:
-    """Cycle consistency, Eq. (6): E|G_R(G_I(X_R)) - X_R| + E|G_I(G_R(X_I)) - X_I| (mean L1 each)."""
+    """Cycle consistency, Eq. (6): E|G_R(G_I(X_R)) - X_R| + E|G_I(G_R(X_I)) - X_I| (mean L1
+    each)."""
     for name, a, b in (("X_R", X_R, X_R_rec), ("X_I", X_I, X_I_rec)):
         if a.shape != b.shape:
             raise ValueError(
-                f"cycle_loss: {name} {tuple(a.shape)} and its reconstruction {tuple(b.shape)} differ"
+                f"cycle_loss: {name} {tuple(a.shape)} and its reconstruction "
+                f"{tuple(b.shape)} differ"
             )
     return F.l1_loss(X_R_rec, X_R) + F.l1_loss(X_I_rec, X_I)
 
@@ -179,7 +181,8 @@ def generator_loss(
     gan: GANLoss,
     omega: float = 10.0,
 ) -> dict[str, torch.Tensor]:
-    """L_G of Eq. (7) = L_G^adv (Eq. 1, both directions) + omega * L_cyc (Eq. 6); Algorithm 1 step 1.
+    """L_G of Eq. (7) = L_G^adv (Eq. 1, both directions) + omega * L_cyc (Eq. 6); Algorithm 1
+    step 1.
 
     Eq. (1) is used in its standard non-saturating form: G_I maximises log D_I(X_I', f(X_I')) by
     minimising ``gan(D_I(X_I', f(X_I')), real)``; G_R likewise against D_R (the paper omits it
@@ -228,7 +231,8 @@ def discriminator_loss(
     fmap_fake: torch.Tensor | None,
     gan: GANLoss,
 ) -> dict[str, torch.Tensor]:
-    """L_D of Eq. (2) = L_D^real (Eq. 3, the pair (X_I, f(X_I))) + L_D^fake (Eq. 4, mean over M, Eq. 5).
+    """L_D of Eq. (2) = L_D^real (Eq. 3, the pair (X_I, f(X_I))) + L_D^fake (Eq. 4, mean over M,
+    Eq. 5).
 
     Every input is detached here (Algorithm 1 step 5-6 updates D_I only). For the ordinary D_I the
     real term sees X_I and the fake term X_I' alone. Returns ``real``, ``fake`` and ``total``.
@@ -246,7 +250,8 @@ def discriminator_loss(
 def discriminator_loss_R(
     D_R: nn.Module, X_R: torch.Tensor, X_R_fake: torch.Tensor, gan: GANLoss
 ) -> dict[str, torch.Tensor]:
-    """D_R's counterpart of Eq. (2)-(4) (omitted in the paper): real X_R against G_R(X_I), detached."""
+    """D_R's counterpart of Eq. (2)-(4) (omitted in the paper): real X_R against G_R(X_I),
+    detached."""
     real = gan(D_R(X_R.detach()), True)
     fake = gan(D_R(X_R_fake.detach()), False)
     return {"real": real, "fake": fake, "total": real + fake}
@@ -265,7 +270,8 @@ def feature_mse(
     """
     if teacher.shape != student.shape:
         raise ValueError(
-            f"teacher and student feature maps differ: {tuple(teacher.shape)} vs {tuple(student.shape)}; "
+            f"teacher and student feature maps differ: {tuple(teacher.shape)} vs "
+            f"{tuple(student.shape)}; "
             "teacher and student must share the architecture and the input size"
         )
     if reduction not in TS_REDUCTIONS:

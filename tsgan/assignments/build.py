@@ -93,7 +93,8 @@ def _convert(nb: nbformat.NotebookNode, fn, name: str) -> nbformat.NotebookNode:
 
 
 def build_assignments(notebooks: list[Path], out: Path) -> dict[str, list[str]]:
-    """Write ``out/student/*.ipynb`` and ``out/instructor/*.ipynb``; return {notebook: exercise names}."""
+    """Write ``out/student/*.ipynb`` and ``out/instructor/*.ipynb``; return {notebook: exercise
+    names}."""
     out = Path(out)
     found = {}
     for path in notebooks:

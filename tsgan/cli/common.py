@@ -26,13 +26,19 @@ def add_config_arguments(parser: argparse.ArgumentParser, run_folder: bool = Tru
     parser.add_argument(
         "--run-dir",
         default=None,
-        help="run folder (default: the cached run under runs/cache that notebooks and the demo reuse)",
+        help=(
+            "run folder (default: the cached run under runs/cache that notebooks and the demo "
+            "reuse)"
+        ),
     )
     parser.add_argument(
         "--stop-at-step",
         type=int,
         default=None,
-        help="stop (with a resumable checkpoint) after this many steps; rerun the same command to resume",
+        help=(
+            "stop (with a resumable checkpoint) after this many steps; "
+            "rerun the same command to resume"
+        ),
     )
 
 

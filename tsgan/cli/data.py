@@ -60,7 +60,8 @@ def camera_table(data: CrossModalityDataset) -> str:
         )
         for cam, modality in sorted(images):
             lines.append(
-                f"{split:<6} {cam:>4} {modality:>8} {ids[cam, modality]:>5} {images[cam, modality]:>7}"
+                f"{split:<6} {cam:>4} {modality:>8} {ids[cam, modality]:>5} "
+                f"{images[cam, modality]:>7}"
             )
     return "\n".join(lines)
 
@@ -78,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         images = sum(1 for p in out.rglob("*") if p.suffix in (".jpg", ".bmp"))
         print(
-            f"wrote {images} images in the {args.layout} layout to {out} ({time.perf_counter() - start:.1f} s)"
+            f"wrote {images} images in the {args.layout} layout to {out} "
+            f"({time.perf_counter() - start:.1f} s)"
         )
         return 0
     if args.data_command == "check":
@@ -92,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
             + (
                 "readable"
                 if problem is None
-                else f"cannot be read until the {sum(r.status in ('missing', 'invalid') for r in rows)} "
+                else "cannot be read until the "
+                f"{sum(r.status in ('missing', 'invalid') for r in rows)} "
                 "missing/invalid row(s) are fixed"
             )
         )

@@ -1,10 +1,12 @@
-"""``python -m tsgan train``: train TS-GAN (Algorithm 1); the teacher is pretrained first when needed.
+r"""``python -m tsgan train``: train TS-GAN (Algorithm 1); the teacher is pretrained first when
+needed.
 
 Examples::
 
     python -m tsgan train --preset cpu
     python -m tsgan train --preset cpu model.discriminator=ordinary loss.ts_losses=cross
-    torchrun --nproc_per_node=4 -m tsgan train --preset paper data.dataset=sysu data.root=/data/SYSU-MM01 train.amp=bf16
+    torchrun --nproc_per_node=4 -m tsgan train --preset paper \
+        data.dataset=sysu data.root=/data/SYSU-MM01 train.amp=bf16
 
 Rerunning the same command resumes an interrupted run from its last checkpoint.
 """
@@ -39,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"stopped early; rerun the same command to resume from {run_dir}")
         else:
             print(
-                f"TS-GAN trained: {final}\nevaluate it with: python -m tsgan evaluate --checkpoint {final} --rerank"
+                f"TS-GAN trained: {final}\n"
+                f"evaluate it with: python -m tsgan evaluate --checkpoint {final} --rerank"
             )
     return 0

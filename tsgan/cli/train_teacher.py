@@ -1,9 +1,11 @@
-"""``python -m tsgan train-teacher``: pretrain the IR-only teacher (BoT: ID + triplet on IR images).
+r"""``python -m tsgan train-teacher``: pretrain the IR-only teacher (BoT: ID + triplet on IR
+images).
 
 Examples::
 
     python -m tsgan train-teacher --preset cpu
-    torchrun --nproc_per_node=4 -m tsgan train-teacher --preset paper data.dataset=sysu data.root=/data/SYSU-MM01
+    torchrun --nproc_per_node=4 -m tsgan train-teacher --preset paper \
+        data.dataset=sysu data.root=/data/SYSU-MM01
 
 Rerunning the same command resumes an interrupted run from its last checkpoint.
 """
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
         cleanup_distributed()
     if env_dist_info().is_main:
         print(
-            f"teacher {'stopped early, resumable' if final is None else 'trained'}: {final or run_dir}"
+            f"teacher {'stopped early, resumable' if final is None else 'trained'}: "
+            f"{final or run_dir}"
         )
     return 0

@@ -34,7 +34,8 @@ def cache_key(paths: Sequence[str], size: tuple[int, int]) -> str:
 
 
 class ImageCache:
-    """Resized uint8 images (N, H, W, 3) addressed by path: ``cache[path]`` -> uint8 tensor (3, H, W)."""
+    """Resized uint8 images (N, H, W, 3) addressed by path: ``cache[path]`` -> uint8
+    tensor (3, H, W)."""
 
     def __init__(self, paths: Sequence[str], size: tuple[int, int], array: np.ndarray) -> None:
         if array.shape != (len(paths), size[0], size[1], 3) or array.dtype != np.uint8:
@@ -53,7 +54,8 @@ class ImageCache:
         folder: Path | None = None,
         progress: bool = True,
     ) -> ImageCache:
-        """Load the cache for (paths, size) from ``folder`` (default ``<runs>/cache/images``), building it if absent."""
+        """Load the cache for (paths, size) from ``folder`` (default ``<runs>/cache/images``),
+        building it if absent."""
         paths = [str(p) for p in paths]
         folder = Path(folder) if folder is not None else cache_dir() / "images"
         file = folder / f"{cache_key(paths, size)}_{size[0]}x{size[1]}.npy"

@@ -29,7 +29,8 @@ __all__ = ["load_image", "ImageDataset", "PairDataset", "build_train_loader", "b
 
 
 def read_pixels(sample: Sample, cache: ImageCache | None) -> Image.Image | torch.Tensor:
-    """The cached uint8 (3, H, W) tensor of ``sample`` when there is a cache, else the decoded PIL image."""
+    """The cached uint8 (3, H, W) tensor of ``sample`` when there is a cache, else the decoded
+    PIL image."""
     return cache[sample.path] if cache is not None else load_image(sample.path)
 
 
@@ -40,13 +41,15 @@ def check_cache(samples: Sequence[Sample], cache: ImageCache | None) -> None:
     missing = cache.missing([s.path for s in samples])
     if missing:
         raise ValueError(
-            f"the image cache lacks {len(missing)} of the {len(samples)} images (first: {missing[0]}); build the "
-            "cache over every sample the dataset uses: ImageCache.build([s.path for s in samples], size)."
+            f"the image cache lacks {len(missing)} of the {len(samples)} images (first: "
+            f"{missing[0]}); build the cache over every sample the dataset uses: "
+            "ImageCache.build([s.path for s in samples], size)."
         )
 
 
 class ImageDataset(Dataset):
-    """Item i -> dict(img, pid, label, cam, modality, index); ``label`` is -1 without ``pid2label``."""
+    """Item i -> dict(img, pid, label, cam, modality, index); ``label`` is -1 without
+    ``pid2label``."""
 
     def __init__(
         self,
@@ -114,7 +117,8 @@ class PairDataset(Dataset):
 def build_train_loader(
     cfg: Config, dataset: CrossModalityDataset, rank: int = 0, world_size: int = 1, epoch: int = 0
 ) -> DataLoader:
-    """The training loader: P x K (RGB, IR) pairs per batch from the train split (see the module docstring)."""
+    """The training loader: P x K (RGB, IR) pairs per batch from the train split (see the module
+    docstring)."""
     d = cfg.data
     rgb, ir = dataset.subset("train", "rgb"), dataset.subset("train", "ir")
     pid2label = dataset.pid2label
@@ -145,7 +149,8 @@ def build_train_loader(
 def build_test_loader(
     samples: Sequence[Sample], cfg: Config | DataConfig, batch_size: int
 ) -> DataLoader:
-    """Test transforms, fixed order, batches of :class:`ImageDataset` items; ``cfg`` may be a Config or its ``data``."""
+    """Test transforms, fixed order, batches of :class:`ImageDataset` items; ``cfg`` may be a
+    Config or its ``data``."""
     d = cfg.data if isinstance(cfg, Config) else cfg
     cache = ImageCache.build([s.path for s in samples], (d.height, d.width)) if d.cache else None
     return DataLoader(

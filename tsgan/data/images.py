@@ -16,11 +16,12 @@ def load_image(path: str | Path) -> Image.Image:
             return img.convert("RGB")
     except FileNotFoundError:
         raise DatasetError(
-            f"image {path} does not exist; the dataset tree changed after it was read. Re-read the dataset "
-            "(or regenerate the synthetic one) and delete stale caches under runs/cache/images."
+            f"image {path} does not exist; the dataset tree changed after it was read. Re-read the "
+            "dataset (or regenerate the synthetic one) and delete stale caches under "
+            "runs/cache/images."
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise DatasetError(
-            f"image {path} is corrupt or not an image ({type(err).__name__}: {err}); expected a readable "
-            "JPEG/BMP/PNG file. Replace the file or remove it from the dataset."
+            f"image {path} is corrupt or not an image ({type(err).__name__}: {err}); expected a "
+            "readable JPEG/BMP/PNG file. Replace the file or remove it from the dataset."
         ) from None

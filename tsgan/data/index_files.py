@@ -1,4 +1,5 @@
-"""Layout checks and the plain-text index files that RegDB and LLCM ship (``<path> <label>`` lines, id lists).
+"""Layout checks and the plain-text index files that RegDB and LLCM ship (``<path> <label>`` lines,
+id lists).
 
 Every error names the file and line, what was expected and what was found, and ends with the
 dataset's hint on where the data comes from.
@@ -15,7 +16,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def require_layout(root: str | Path, folders: tuple[str, ...], dataset: str, hint: str) -> Path:
-    """``root`` must exist and hold every folder in ``folders``; the error lists what is missing and what is there."""
+    """``root`` must exist and hold every folder in ``folders``; the error lists what is missing
+    and what is there."""
     names = ", ".join(f"{f}/" for f in folders)
     root = require_dir(Path(root), f"the {dataset} root ({names})", dataset, hint)
     missing = [f for f in folders if not (root / f).is_dir()]
@@ -62,12 +64,14 @@ def read_index_file(path: Path, dataset: str, hint: str) -> list[IndexLine]:
 def require_files(
     root: Path, entries: list[IndexLine], index_path: Path, dataset: str, hint: str
 ) -> None:
-    """Every listed image must exist under ``root``; the error names the first missing one and its line."""
+    """Every listed image must exist under ``root``; the error names the first missing one and
+    its line."""
     for e in entries:
         if not (root / e.path).is_file():
             raise DatasetError(
-                f"{dataset}: {index_path} line {e.line} lists {e.path}, but {root / e.path} does not exist "
-                f"(expected an image file). Is --root the folder that holds the dataset's idx/ folder?\n  {hint}"
+                f"{dataset}: {index_path} line {e.line} lists {e.path}, but {root / e.path} does "
+                "not exist (expected an image file). Is --root the folder that holds the dataset's "
+                f"idx/ folder?\n  {hint}"
             )
 
 
@@ -80,7 +84,8 @@ def read_id_line(path: Path, dataset: str, hint: str) -> list[int]:
         ids = [int(tok) for tok in text.replace("\n", ",").split(",") if tok.strip()]
     except ValueError as err:
         raise DatasetError(
-            f"{dataset}: {path} should hold comma-separated integer ids (e.g. '1,2,4'), found {text[:60]!r}: {err}"
+            f"{dataset}: {path} should hold comma-separated integer ids (e.g. '1,2,4'), found "
+            f"{text[:60]!r}: {err}"
         ) from None
     if not ids:
         raise DatasetError(f"{dataset}: {path} is empty; expected comma-separated identity ids.")

@@ -30,8 +30,8 @@ from .index_files import (
 from .records import CrossModalityDataset, DatasetError, Sample, require_dir
 
 HINT = (
-    "LLCM is distributed by its authors after signing an agreement (see data/README.md). Point --root "
-    "at the folder that holds idx/, test_vis/ and test_nir/."
+    "LLCM is distributed by its authors after signing an agreement (see data/README.md). Point "
+    "--root at the folder that holds idx/, test_vis/ and test_nir/."
 )
 MODALITY_DIRS = {"rgb": "vis", "ir": "nir"}
 _CAM_IN_NAME = re.compile(r"_c(\d+)_")
@@ -47,8 +47,8 @@ def camera_of(rel_path: str, index_path: Path, line: int) -> int:
         if _CAM_DIR.match(part):
             return int(_CAM_DIR.match(part).group(1))
     raise DatasetError(
-        f"LLCM: cannot tell the camera of {rel_path} ({index_path} line {line}); expected a file name like "
-        "'0001_c01_s185535_f7010_vis.jpg' or a 'cam<c>' folder in the path."
+        f"LLCM: cannot tell the camera of {rel_path} ({index_path} line {line}); expected a file "
+        "name like '0001_c01_s185535_f7010_vis.jpg' or a 'cam<c>' folder in the path."
     )
 
 
@@ -70,7 +70,8 @@ def read_train_list(root: Path, modality: str) -> list[Sample]:
 
 
 def list_test_images(root: Path, modality: str, pids: list[int]) -> list[Sample]:
-    """Every image of ``pids`` under ``test_<vis|nir>/cam<c>/<pid:04d>/``, sorted by (pid, cam, path)."""
+    """Every image of ``pids`` under ``test_<vis|nir>/cam<c>/<pid:04d>/``, sorted by
+    (pid, cam, path)."""
     base = require_dir(
         root / f"test_{MODALITY_DIRS[modality]}",
         "the LLCM test images (cam<c>/<pid:04d>/*)",
@@ -84,7 +85,8 @@ def list_test_images(root: Path, modality: str, pids: list[int]) -> list[Sample]
     )
     if not cams:
         raise DatasetError(
-            f"LLCM: {base} holds no cam<c> folders; found {sorted(p.name for p in base.iterdir())[:12]}.\n  {HINT}"
+            f"LLCM: {base} holds no cam<c> folders; found "
+            f"{sorted(p.name for p in base.iterdir())[:12]}.\n  {HINT}"
         )
     samples = []
     for pid in sorted(pids):
@@ -100,7 +102,8 @@ def list_test_images(root: Path, modality: str, pids: list[int]) -> list[Sample]
 
 
 def read_llcm(root: str | Path) -> CrossModalityDataset:
-    """Read an LLCM tree: training records from the index files, test records from the test folders."""
+    """Read an LLCM tree: training records from the index files, test records from the test
+    folders."""
     root = require_layout(root, ("idx", "test_vis", "test_nir"), "LLCM", HINT)
     train = read_train_list(root, "rgb") + read_train_list(root, "ir")
     train_ids = sorted({s.pid for s in train})
@@ -108,14 +111,15 @@ def read_llcm(root: str | Path) -> CrossModalityDataset:
     overlap = set(train_ids) & set(test_ids)
     if overlap:
         raise DatasetError(
-            f"LLCM: identities {sorted(overlap)[:10]} are both in the training lists and in idx/test_id.txt "
-            f"under {root}; the splits must be disjoint."
+            f"LLCM: identities {sorted(overlap)[:10]} are both in the training lists and in "
+            f"idx/test_id.txt under {root}; the splits must be disjoint."
         )
     test = list_test_images(root, "rgb", test_ids) + list_test_images(root, "ir", test_ids)
     if not test:
         raise DatasetError(
-            f"LLCM: found no test images for the {len(test_ids)} ids of idx/test_id.txt; expected them at "
-            f"test_vis/cam<c>/<pid:04d>/* and test_nir/cam<c>/<pid:04d>/* under {root}.\n  {HINT}"
+            f"LLCM: found no test images for the {len(test_ids)} ids of idx/test_id.txt; expected "
+            f"them at test_vis/cam<c>/<pid:04d>/* and test_nir/cam<c>/<pid:04d>/* under {root}.\n  "
+            f"{HINT}"
         )
     return CrossModalityDataset(
         name="llcm", root=root, train=train, test=test, train_ids=train_ids, test_ids=test_ids

@@ -1,4 +1,5 @@
-"""Test protocols: which images are queries and which form the gallery, trial by trial (DESIGN section 5).
+"""Test protocols: which images are queries and which form the gallery, trial by trial (DESIGN
+section 5).
 
 * **SYSU-MM01** (:func:`sysu_protocol`): queries are every IR test image (cam3, cam6) in both
   modes; the gallery takes ``shots`` images per (identity, RGB camera) from cams 1, 2, 4, 5
@@ -71,13 +72,15 @@ def _sysu_test_ids(root: Path) -> list[int]:
 
 
 def load_rand_perm_cam(split_file: str | Path) -> list[list[np.ndarray]]:
-    """Read ``rand_perm_cam.mat``: 6 cameras, each a list over pid-1 of (10, n) 1-based image numbers."""
+    """Read ``rand_perm_cam.mat``: 6 cameras, each a list over pid-1 of (10, n) 1-based image
+    numbers."""
     path = Path(split_file) if split_file else None
     if path is None or not path.is_file():
         raise FileNotFoundError(
-            f"SYSU-MM01 official draw: expected the split file rand_perm_cam.mat at {path}, found nothing. "
-            f"It ships with the official evaluation code ({OFFICIAL_SPLIT_URL}); pass its path as split_file "
-            "(--split-file on the command line), or use draw='seeded', which needs no file."
+            f"SYSU-MM01 official draw: expected the split file rand_perm_cam.mat at {path}, found "
+            f"nothing. It ships with the official evaluation code ({OFFICIAL_SPLIT_URL}); pass its "
+            "path as split_file (--split-file on the command line), or use draw='seeded', which "
+            "needs no file."
         )
     from scipy.io import loadmat  # deferred on purpose: only the official draw reads .mat files
 
@@ -88,7 +91,8 @@ def load_rand_perm_cam(split_file: str | Path) -> list[list[np.ndarray]]:
     cells = np.asarray(content["rand_perm_cam"], dtype=object).ravel()
     if len(cells) != 6:
         raise DatasetError(
-            f"{path}: 'rand_perm_cam' should be a 6-cell array (one per camera), found {len(cells)} cells"
+            f"{path}: 'rand_perm_cam' should be a 6-cell array (one per camera), found "
+            f"{len(cells)} cells"
         )
     return [
         [np.atleast_2d(np.asarray(e)) for e in np.asarray(cell, dtype=object).ravel()]
@@ -113,14 +117,16 @@ def _official_gallery(
                 continue  # no image of this identity in this camera
             if entry.shape[0] <= trial:
                 raise DatasetError(
-                    f"{split_file}: camera {cam}, id {pid} has {entry.shape[0]} trials; trial {trial} requested"
+                    f"{split_file}: camera {cam}, id {pid} has {entry.shape[0]} trials; trial "
+                    f"{trial} requested"
                 )
             for number in entry[trial, :shots]:
                 path = root / f"cam{cam}" / f"{pid:04d}" / f"{int(number):04d}.jpg"
                 if not path.is_file():
                     raise DatasetError(
-                        f"SYSU-MM01 official draw: {split_file} names image {int(number)} of id {pid} in cam{cam} "
-                        f"(trial {trial}), but {path} does not exist. Is --root the SYSU-MM01 root the file belongs to?"
+                        f"SYSU-MM01 official draw: {split_file} names image {int(number)} of id "
+                        f"{pid} in cam{cam} (trial {trial}), but {path} does not exist. Is --root "
+                        "the SYSU-MM01 root the file belongs to?"
                     )
                 gallery.append(Sample(str(path), pid, cam, modality_of_cam(cam)))
     return gallery
@@ -134,7 +140,8 @@ def sysu_protocol(
     draw: str = "seeded",
     split_file: str | Path | None = None,
 ) -> tuple[list[Sample], list[Sample]]:
-    """(queries, gallery) of one SYSU-MM01 trial (0..9); queries are the same for every trial and mode."""
+    """(queries, gallery) of one SYSU-MM01 trial (0..9); queries are the same for every trial and
+    mode."""
     _check_choice("mode", mode, SYSU_GALLERY_CAMS)
     _check_choice("shots", shots, SYSU_SHOTS)
     _check_choice("draw", draw, DRAWS)
@@ -145,7 +152,8 @@ def sysu_protocol(
     queries = list_images(root, test_ids, IR_CAMS)
     if not queries:
         raise DatasetError(
-            f"SYSU-MM01: no IR test image (cam3/cam6) of the {len(test_ids)} test ids under {root}.\n  {SYSU_HINT}"
+            f"SYSU-MM01: no IR test image (cam3/cam6) of the {len(test_ids)} test ids under "
+            f"{root}.\n  {SYSU_HINT}"
         )
     cams = SYSU_GALLERY_CAMS[mode]
     if draw == "seeded":
@@ -169,7 +177,8 @@ def regdb_protocol(
 def llcm_protocol(
     root: str | Path, trial: int = 0, direction: str = "ir_to_rgb"
 ) -> tuple[list[Sample], list[Sample]]:
-    """(queries, gallery) of LLCM trial ``trial`` (0..9): one seeded gallery image per (id, camera)."""
+    """(queries, gallery) of LLCM trial ``trial`` (0..9): one seeded gallery image per
+    (id, camera)."""
     _check_choice("direction", direction, LLCM_DIRECTIONS)
     root = require_dir(Path(root), "the LLCM root (idx/, test_vis/, test_nir/)", "LLCM", LLCM_HINT)
     test_ids = sorted(read_id_line(root / "idx" / "test_id.txt", "LLCM", LLCM_HINT))

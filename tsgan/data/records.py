@@ -14,7 +14,8 @@ MODALITIES = ("rgb", "ir")
 
 
 class DatasetError(RuntimeError):
-    """A dataset root is missing, incomplete or in the wrong layout. The message says how to fix it."""
+    """A dataset root is missing, incomplete or in the wrong layout. The message says how to fix
+    it."""
 
 
 @dataclass(frozen=True, order=True)
@@ -46,7 +47,8 @@ class CrossModalityDataset:
 
     @property
     def pid2label(self) -> dict[int, int]:
-        """Contiguous classifier labels 0..N-1 for the training identities, in ascending pid order."""
+        """Contiguous classifier labels 0..N-1 for the training identities, in ascending pid
+        order."""
         return {pid: i for i, pid in enumerate(sorted({s.pid for s in self.train}))}
 
     @property
@@ -77,7 +79,8 @@ class CrossModalityDataset:
 
 
 def require_dir(path: Path, what: str, dataset: str, hint: str) -> Path:
-    """Fail with a message naming what was expected, what was found, and where the data comes from."""
+    """Fail with a message naming what was expected, what was found, and where the data comes
+    from."""
     path = Path(path)
     if not path.is_dir():
         found = "nothing" if not path.exists() else "a file"

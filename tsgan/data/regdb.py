@@ -26,9 +26,9 @@ VISIBLE_CAM = 1
 THERMAL_CAM = 2
 TRIALS = tuple(range(1, 11))
 HINT = (
-    "RegDB is distributed by Dongguk University on request (see data/README.md). Point --root at the "
-    "folder that holds Visible/, Thermal/ and idx/, or run `python -m tsgan data synth --layout regdb "
-    "--out DIR` for the embedded dataset in the same layout."
+    "RegDB is distributed by Dongguk University on request (see data/README.md). Point --root at "
+    "the folder that holds Visible/, Thermal/ and idx/, or run `python -m tsgan data synth "
+    "--layout regdb --out DIR` for the embedded dataset in the same layout."
 )
 
 
@@ -39,14 +39,16 @@ def read_split(root: Path, split: str, trial: int, label_offset: int) -> list[Sa
     th = read_index_file(lists["thermal"], "RegDB", HINT)
     if len(vis) != len(th):
         raise DatasetError(
-            f"RegDB: {lists['visible'].name} has {len(vis)} entries but {lists['thermal'].name} has {len(th)}; "
-            "the visible and thermal lists of a split must be line-aligned (same length, same label per line)."
+            f"RegDB: {lists['visible'].name} has {len(vis)} entries but {lists['thermal'].name} "
+            f"has {len(th)}; the visible and thermal lists of a split must be line-aligned (same "
+            "length, same label per line)."
         )
     for v, t in zip(vis, th):
         if v.label != t.label:
             raise DatasetError(
-                f"RegDB: line {v.line} of {lists['visible'].name} has label {v.label} but line {t.line} of "
-                f"{lists['thermal'].name} has label {t.label}; the lists must be line-aligned."
+                f"RegDB: line {v.line} of {lists['visible'].name} has label {v.label} but line "
+                f"{t.line} of {lists['thermal'].name} has label {t.label}; the lists must be "
+                "line-aligned."
             )
     require_files(root, vis, lists["visible"], "RegDB", HINT)
     require_files(root, th, lists["thermal"], "RegDB", HINT)
@@ -72,8 +74,8 @@ def read_regdb(root: str | Path, trial: int = 1) -> CrossModalityDataset:
     overlap = set(train_ids) & set(test_ids)
     if overlap:
         raise DatasetError(
-            f"RegDB: identities {sorted(overlap)[:10]} appear in both the train and the test lists of trial {trial} "
-            f"in {root / 'idx'}; the splits must be disjoint."
+            f"RegDB: identities {sorted(overlap)[:10]} appear in both the train and the test lists "
+            f"of trial {trial} in {root / 'idx'}; the splits must be disjoint."
         )
     return CrossModalityDataset(
         name="regdb",

@@ -18,7 +18,8 @@ _READERS: dict[str, str] = {
 
 
 def register_dataset(name: str, target: str | Callable[..., CrossModalityDataset]) -> None:
-    """Add a reader: ``target`` is a function ``(root, **kwargs) -> CrossModalityDataset`` or "module:function"."""
+    """Add a reader: ``target`` is a function ``(root, **kwargs) -> CrossModalityDataset`` or
+    "module:function"."""
     _READERS[name] = target
 
 
@@ -27,7 +28,8 @@ def dataset_names() -> list[str]:
 
 
 def get_dataset(name: str, root: str | Path, **kwargs) -> CrossModalityDataset:
-    """Read dataset ``name`` from ``root``. Extra keyword arguments go to the reader (e.g. ``trial`` for RegDB)."""
+    """Read dataset ``name`` from ``root``. Extra keyword arguments go to the reader (e.g.
+    ``trial`` for RegDB)."""
     if name not in _READERS:
         raise KeyError(
             f"unknown dataset {name!r}; known: {dataset_names()} (add one with register_dataset)"

@@ -51,7 +51,8 @@ class CrossModalityBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]])
     ) -> None:
         if P < 1 or K < 1:
             raise ValueError(
-                f"P and K must be positive (identities per batch, pairs per identity), got P={P}, K={K}"
+                f"P and K must be positive (identities per batch, pairs per identity), got P={P}, "
+                f"K={K}"
             )
         if not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
@@ -60,8 +61,9 @@ class CrossModalityBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]])
         self.identities = sorted(set(self.rgb) & set(self.ir))
         if len(self.identities) < P:
             raise ValueError(
-                f"a batch needs P={P} identities with both RGB and IR images, but only {len(self.identities)} have "
-                f"both (RGB: {len(self.rgb)}, IR: {len(self.ir)} identities); lower data.P or check the dataset."
+                f"a batch needs P={P} identities with both RGB and IR images, but only "
+                f"{len(self.identities)} have both (RGB: {len(self.rgb)}, IR: {len(self.ir)} "
+                "identities); lower data.P or check the dataset."
             )
         self.P, self.K = P, K
         self.seed, self.rank, self.world_size = seed, rank, world_size
@@ -71,7 +73,8 @@ class CrossModalityBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]])
         self.epoch, self.start_batch = 0, 0
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
-        """Select the epoch's sequence; skip this rank's first ``start_batch`` batches (exact resume)."""
+        """Select the epoch's sequence; skip this rank's first ``start_batch`` batches (exact
+        resume)."""
         if not 0 <= start_batch <= self.batches_per_epoch:
             raise ValueError(
                 f"start_batch must be in [0, {self.batches_per_epoch}], got {start_batch}"
@@ -82,7 +85,8 @@ class CrossModalityBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]])
         return self.batches_per_epoch - self.start_batch
 
     def generator(self) -> torch.Generator:
-        """The epoch's RNG, seeded from (seed, epoch) through numpy's SeedSequence (no collisions)."""
+        """The epoch's RNG, seeded from (seed, epoch) through numpy's SeedSequence (no
+        collisions)."""
         return torch.Generator().manual_seed(
             int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1)[0])
         )
@@ -94,7 +98,8 @@ class CrossModalityBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]])
         return pool[torch.randint(len(pool), (self.K,), generator=g)]
 
     def global_batches(self) -> Iterator[list[tuple[int, int]]]:
-        """All ``world_size * batches_per_epoch`` batches of the epoch, in order, for every rank alike."""
+        """All ``world_size * batches_per_epoch`` batches of the epoch, in order, for every rank
+        alike."""
         g = self.generator()
         for _ in range(self.world_size * self.batches_per_epoch):
             batch = []

@@ -70,7 +70,8 @@ def _choice(rng: np.random.Generator, options: tuple, p: tuple[float, ...] | Non
 
 @dataclass(frozen=True)
 class Identity:
-    """Everything that makes pedestrian ``pid`` recognisable (sizes are fractions of body height)."""
+    """Everything that makes pedestrian ``pid`` recognisable (sizes are fractions of body
+    height)."""
 
     pid: int
     height: float  # body height relative to the average person

@@ -351,8 +351,8 @@ def draw_person(c: Canvas, ident: Identity, pose: dict) -> None:
 def draw_pose(
     rng: np.random.Generator, ident: Identity, view_p: np.ndarray, height: int, width: int
 ) -> dict:
-    """The per-image nuisance: view (with the camera's preferences ``view_p``), scale, position, gait,
-    arm swing, flip, lighting, background shift and an occluder in one picture out of five."""
+    """The per-image nuisance: view (with the camera's preferences ``view_p``), scale, position,
+    gait, arm swing, flip, lighting, background shift and an occluder in one picture out of five."""
     hp = height * 0.86 * ident.height * rng.uniform(0.96, 1.03)
     return {
         "view": VIEWS[rng.choice(3, p=view_p)],
@@ -449,7 +449,8 @@ def expose(
 def render(
     ident: Identity, cam: Camera, background: np.ndarray, pose: dict, rng: np.random.Generator
 ) -> np.ndarray:
-    """One picture of ``ident`` in ``pose`` by ``cam``: (H, W, 3) uint8; IR pictures have 3 equal channels.
+    """One picture of ``ident`` in ``pose`` by ``cam``: (H, W, 3) uint8; IR pictures have 3 equal
+    channels.
 
     ``rng`` draws the exposure (gain hunting, sensor noise); the size is the background's height.
     ``background`` may be another camera's scene: that is how an IR twin is rendered.

@@ -3,7 +3,7 @@
 Licence-gated datasets cannot be downloaded here, so everything that runs by default reads this
 one, through the very same reader, sampler and protocol code as the real data::
 
-    generate("data/synthetic_sysu", seed=0)          # cam1..cam6/<pid:04d>/<img:04d>.jpg + exp/*.txt
+    generate("data/synthetic_sysu", seed=0)          # cam1..cam6/<pid:04d>/<img:04d>.jpg, exp/*.txt
     generate("data/synthetic_regdb", layout="regdb") # Visible/, Thermal/, idx/*.txt
     get_dataset("synthetic", "data/synthetic_sysu")  # generated on first use, then read
 
@@ -75,7 +75,8 @@ def _rng(*key: int) -> np.random.Generator:
 
 
 def options_for(layout: str, **size_options: int | float) -> dict:
-    """The full option set of ``layout`` with ``size_options`` applied; unknown names are an error."""
+    """The full option set of ``layout`` with ``size_options`` applied; unknown names are an
+    error."""
     defaults = {"sysu": SYSU_DEFAULTS, "regdb": REGDB_DEFAULTS}.get(layout)
     if defaults is None:
         raise ValueError(f"layout must be 'sysu' or 'regdb', got {layout!r}")
@@ -88,7 +89,8 @@ def options_for(layout: str, **size_options: int | float) -> dict:
     if layout == "sysu":
         if not 1 <= opts["min_images"] <= opts["max_images"]:
             raise ValueError(
-                f"need 1 <= min_images <= max_images, got {opts['min_images']}, {opts['max_images']}"
+                f"need 1 <= min_images <= max_images, got {opts['min_images']}, "
+                f"{opts['max_images']}"
             )
         n_test, n_val = _split_sizes(opts)
         if opts["num_ids"] - n_test - n_val < 2 or n_test < 2:
@@ -164,7 +166,8 @@ def picture(
     width: int = 64,
     cameras: dict | None = None,
 ) -> np.ndarray:
-    """Picture ``index`` of identity ``pid`` by camera ``cam``: (H, W, 3) uint8, independent of any other."""
+    """Picture ``index`` of identity ``pid`` by camera ``cam``: (H, W, 3) uint8, independent of
+    any other."""
     camera, background = (cameras or world(seed, height, width, (cam,)))[cam]
     rng = _rng(_IMAGE, seed, pid, cam, index)
     ident = identity(seed, pid)
@@ -233,7 +236,8 @@ def generate(
     progress: bool = True,
     **size_options: int | float,
 ) -> Path:
-    """Write the embedded dataset to ``out`` (byte-identical for the same seed and options); return it.
+    """Write the embedded dataset to ``out`` (byte-identical for the same seed and options); return
+    it.
 
     ``out`` must be missing, empty, or an earlier synthetic tree (it is replaced). The tree is built
     in a sibling temporary folder and moved into place, so a crash never leaves half a dataset.
@@ -242,8 +246,8 @@ def generate(
     opts = options_for(layout, **size_options)
     if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise DatasetError(
-            f"synthetic: refusing to write into {out}: it holds files but no {MARKER}, so it is not a "
-            "synthetic tree made by this generator. Choose an empty or new folder with --out."
+            f"synthetic: refusing to write into {out}: it holds files but no {MARKER}, so it is "
+            "not a synthetic tree made by this generator. Choose an empty or new folder with --out."
         )
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

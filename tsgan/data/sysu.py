@@ -58,15 +58,15 @@ def read_sysu(root: str | Path) -> CrossModalityDataset:
     overlap = set(train_ids + val_ids) & set(test_ids)
     if overlap:
         raise DatasetError(
-            f"SYSU-MM01: identities {sorted(overlap)[:10]} are listed both for training and testing in {root / 'exp'}; "
-            "the split files must be disjoint."
+            f"SYSU-MM01: identities {sorted(overlap)[:10]} are listed both for training and "
+            f"testing in {root / 'exp'}; the split files must be disjoint."
         )
     train = list_images(root, train_ids + val_ids)
     test = list_images(root, test_ids)
     if not train or not test:
         raise DatasetError(
-            f"SYSU-MM01: found {len(train)} training and {len(test)} test images under {root}; expected images at "
-            f"cam<c>/<pid:04d>/<img:04d>.jpg for the ids in exp/*.txt.\n  {HINT}"
+            f"SYSU-MM01: found {len(train)} training and {len(test)} test images under {root}; "
+            f"expected images at cam<c>/<pid:04d>/<img:04d>.jpg for the ids in exp/*.txt.\n  {HINT}"
         )
     return CrossModalityDataset(
         name="sysu",

@@ -1,14 +1,15 @@
 """Image transforms: BoT-style training augmentation, test resizing, optional channel augmentation.
 
-Every transform takes a PIL image or a uint8 tensor (3, H, W) (what :class:`tsgan.data.cache.ImageCache`
-stores) and returns a float tensor (3, H, W) in [0, 1] (``tsgan.imaging`` convention). All randomness
-comes from torch's global RNG (torchvision.transforms.v2), so ``torch.manual_seed`` makes a run
-reproducible; with ``data.workers = 0`` a resumed run draws exactly the same augmentations.
+Every transform takes a PIL image or a uint8 tensor (3, H, W) (what
+:class:`tsgan.data.cache.ImageCache` stores) and returns a float tensor (3, H, W) in [0, 1]
+(``tsgan.imaging`` convention). All randomness comes from torch's global RNG
+(torchvision.transforms.v2), so ``torch.manual_seed`` makes a run reproducible; with
+``data.workers = 0`` a resumed run draws exactly the same augmentations.
 
 Training (Luo et al., "Bag of Tricks", 2019): resize -> horizontal flip -> zero pad + random crop ->
-random erasing. Erased pixels are filled with mid-grey 0.5: it stays inside [0, 1], keeps IR images
-three equal channels, and is close to the ImageNet mean that the networks map to ~0 (BoT fills with a
-mean value in normalised space; our datasets are not normalised).
+random erasing. Erased pixels are filled with mid-grey 0.5: it stays inside [0, 1], keeps IR
+images three equal channels, and is close to the ImageNet mean that the networks map to ~0 (BoT
+fills with a mean value in normalised space; our datasets are not normalised).
 
 Channel augmentation (Ye et al., "Channel Augmented Joint Learning", ICCV 2021), RGB only: with
 probability 0.5 the image becomes one of its channels copied three times (R, G or B) or its
@@ -57,7 +58,8 @@ def resize(img: Image.Image | torch.Tensor, size: tuple[int, int]) -> torch.Tens
 
 
 class Resize(torch.nn.Module):
-    """:func:`resize` as a transform step (a module, so loaders with worker processes can pickle it)."""
+    """:func:`resize` as a transform step (a module, so loaders with worker processes can pickle
+    it)."""
 
     def __init__(self, size: tuple[int, int]) -> None:
         super().__init__()
@@ -68,7 +70,8 @@ class Resize(torch.nn.Module):
 
 
 class ChannelAugmentation(torch.nn.Module):
-    """CAJ-style random channel copy or grayscale on a float (3, H, W) image, with probability ``p``."""
+    """CAJ-style random channel copy or grayscale on a float (3, H, W) image, with probability
+    ``p``."""
 
     def __init__(self, p: float = CHANNEL_AUG_P) -> None:
         super().__init__()

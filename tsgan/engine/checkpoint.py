@@ -79,7 +79,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
-            f"expected a checkpoint file at {path}, found {'a folder' if path.exists() else 'nothing'}"
+            f"expected a checkpoint file at {path}, "
+            f"found {'a folder' if path.exists() else 'nothing'}"
         )
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
@@ -105,9 +106,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 def _unreadable(path: Path, err: Exception) -> CheckpointError:
     """The error for a file torch cannot parse at all (cut short, overwritten, not a torch file)."""
     return CheckpointError(
-        f"cannot read checkpoint {path} ({path.stat().st_size} bytes): {type(err).__name__}: {err}\n"
-        "  the file is truncated or corrupt (or not written by torch.save); tsgan writes checkpoints "
-        "atomically, so this one was damaged after writing. Delete it and resume from an earlier one, "
+        f"cannot read checkpoint {path} ({path.stat().st_size} bytes): "
+        f"{type(err).__name__}: {err}\n"
+        "  the file is truncated or corrupt (or not written by torch.save); "
+        "tsgan writes checkpoints "
+        "atomically, so this one was damaged after writing. "
+        "Delete it and resume from an earlier one, "
         "or retrain."
     )
 
@@ -124,7 +128,8 @@ def checkpoint_config(state: dict[str, Any], path: str | Path = "<state>") -> Co
 def load_backbone(
     path: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[torch.nn.Module, Config]:
-    """The student (or teacher) ReID backbone stored in a checkpoint, in eval mode, with its config."""
+    """The student (or teacher) ReID backbone stored in a checkpoint, in eval mode, with its
+    config."""
     return backbone_from_state(load_checkpoint(path, map_location), path, map_location)
 
 
@@ -136,7 +141,8 @@ def backbone_from_state(
     models = state.get("models", {})
     if "backbone" not in models or "num_classes" not in state:
         raise CheckpointError(
-            f"checkpoint {path} holds no backbone: expected keys 'num_classes' and models['backbone'], "
+            f"checkpoint {path} holds no backbone: "
+            "expected keys 'num_classes' and models['backbone'], "
             f"found {sorted(state)} and models {sorted(models)}"
         )
     # the weights come from the checkpoint: no ImageNet initialisation needed
@@ -148,7 +154,8 @@ def backbone_from_state(
 def load_generators(
     path: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """G_I (RGB -> IR) and G_R (IR -> RGB) of a TS-GAN checkpoint, in eval mode (for figures, paper Fig. 5)."""
+    """G_I (RGB -> IR) and G_R (IR -> RGB) of a TS-GAN checkpoint, in eval mode (for figures, paper
+    Fig. 5)."""
     state = load_checkpoint(path, map_location)
     models = state.get("models", {})
     if "G_I" not in models or "G_R" not in models:

@@ -1,4 +1,5 @@
-"""Device placement and the GPU speed features: autocast, GradScaler, channels_last, non-blocking copies.
+"""Device placement and the GPU speed features: autocast, GradScaler, channels_last, non-blocking
+copies.
 
 All of them are safe on a CPU: bf16 autocast works there, fp16 uses a GradScaler (enabled only for
 fp16), ``non_blocking`` copies only matter with pinned memory on CUDA.

@@ -3,7 +3,8 @@
 ::
 
     <run>/config.json          the resolved Config (reload with Config.load)
-    <run>/metrics.jsonl        one JSON object per line: {"kind": "step" | "epoch" | ..., "step": ..., losses}
+    <run>/metrics.jsonl        one JSON object per line:
+                               {"kind": "step" | "epoch" | ..., "step": ..., losses}
     <run>/provenance.jsonl     per start or resume: version, git commit, command line, machine
     <run>/checkpoints/last.pt  everything needed to resume exactly (written atomically)
     <run>/checkpoints/final.pt the finished model (written last: its presence marks a finished run)
@@ -67,7 +68,8 @@ class RunDir:
             diff = {k for k, v in _flat(cfg.to_dict()).items() if old.get(k) != v} - _WHERE_NOT_WHAT
             if diff:
                 raise ValueError(
-                    f"run folder {self.path} already holds a run with another config (differs in {sorted(diff)}); "
+                    f"run folder {self.path} already holds a run with another config "
+                    f"(differs in {sorted(diff)}); "
                     "use a new folder to start a new run, or the same config to resume it"
                 )
         else:

@@ -54,7 +54,8 @@ def run_key(cfg: Config, kind: str) -> str:
 
 
 def needs_teacher(cfg: Config) -> bool:
-    """TS-GAN uses the pretrained teacher for the TS losses and/or as the student's starting weights."""
+    """TS-GAN uses the pretrained teacher for the TS losses and/or as the student's starting
+    weights."""
     return cfg.train.use_teacher or cfg.model.student_init == "teacher"
 
 
@@ -101,7 +102,8 @@ def _train(
 
 
 def train_teacher(cfg: Config, run_dir: str | Path, stop_at_step: int | None = None) -> Path | None:
-    """Pretrain the IR teacher (``train.teacher_epochs`` epochs); the final checkpoint, None if stopped early."""
+    """Pretrain the IR teacher (``train.teacher_epochs`` epochs); the final checkpoint, None if
+    stopped early."""
     return _train(cfg, run_dir, IRBaseline, cfg.train.teacher_epochs, "teacher", stop_at_step)
 
 
@@ -111,8 +113,9 @@ def train_tsgan(
     teacher: str | Path | None = None,
     stop_at_step: int | None = None,
 ) -> Path | None:
-    """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by default
-    the cached one for ``cfg`` (trained first if needed) when the run needs one (:func:`needs_teacher`)."""
+    """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by
+    default the cached one for ``cfg`` (trained first if needed) when the run needs one
+    (:func:`needs_teacher`)."""
     require_valid(cfg.data.dataset, cfg.data.root)  # before the teacher's run folder is made
     teacher_net = None
     if needs_teacher(cfg):
@@ -131,7 +134,8 @@ def cached_run(cfg: Config, kind: str) -> RunDir:
 
 @contextmanager
 def run_lock(run: RunDir) -> Iterator[None]:
-    """Hold the run folder's lock: a second process (another notebook) waits instead of training the same run.
+    """Hold the run folder's lock: a second process (another notebook) waits instead of training the
+    same run.
 
     Not taken under torchrun: every rank takes part in the training, rank 0 alone writes.
     """
@@ -148,14 +152,16 @@ def run_lock(run: RunDir) -> Iterator[None]:
 
 
 def get_or_train_teacher(cfg: Config) -> Path:
-    """The teacher checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or resumed)."""
+    """The teacher checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or
+    resumed)."""
     run = cached_run(cfg, "teacher")
     with run_lock(run):
         return run.final if run.finished else train_teacher(cfg, run.path)
 
 
 def get_or_train_tsgan(cfg: Config) -> Path:
-    """The TS-GAN checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or resumed)."""
+    """The TS-GAN checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or
+    resumed)."""
     if needs_teacher(cfg):
         get_or_train_teacher(cfg)  # outside this run's lock
     run = cached_run(cfg, "tsgan")

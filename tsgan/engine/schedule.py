@@ -1,8 +1,9 @@
 """The paper's learning-rate schedule (Sec. IV-B), applied once per epoch.
 
-Linear warm-up: epoch ``e`` (0-based) of the first ``warmup_epochs`` uses ``lr * (e + 1) / warmup_epochs``,
-i.e. from ``lr / E_warmup`` up to ``lr``; afterwards ``lr`` is multiplied by ``gamma`` at each milestone
-epoch (``x0.3`` at epochs 40 and 70 in the paper, counted 0-based as in BoT's WarmupMultiStepLR).
+Linear warm-up: epoch ``e`` (0-based) of the first ``warmup_epochs`` uses
+``lr * (e + 1) / warmup_epochs``, i.e. from ``lr / E_warmup`` up to ``lr``; afterwards ``lr`` is
+multiplied by ``gamma`` at each milestone epoch (``x0.3`` at epochs 40 and 70 in the paper, counted
+0-based as in BoT's WarmupMultiStepLR).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def lr_factor(epoch: int, warmup_epochs: int, milestones: tuple[int, ...], gamma
 
 
 class WarmupMultiStep:
-    """The factor as a callable for ``LambdaLR``; its three numbers are saved with the scheduler state."""
+    """The factor as a callable for ``LambdaLR``; its three numbers are saved with the scheduler
+    state."""
 
     def __init__(self, optim_cfg: OptimConfig):
         self.warmup_epochs = optim_cfg.warmup_epochs

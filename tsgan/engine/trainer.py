@@ -85,6 +85,9 @@ def gather_rng(info: DistInfo) -> list[dict[str, Any]]:
     return states
 
 
+_SINGLE_PROCESS = DistInfo()  # the default DistInfo: one process (frozen, so safe to share)
+
+
 class Trainer:
     """Runs ``model`` for ``epochs`` epochs over ``loader`` in the run folder ``run``."""
 
@@ -95,7 +98,7 @@ class Trainer:
         run: RunDir,
         epochs: int,
         num_classes: int,
-        info: DistInfo = DistInfo(),
+        info: DistInfo = _SINGLE_PROCESS,
         desc: str = "train",
         board: TensorBoardLog | None = None,
     ):
@@ -133,7 +136,8 @@ class Trainer:
         barrier()
 
     def resume(self) -> dict[str, Any] | None:
-        """Restore everything from ``last.pt`` if present; returns this rank's RNG state to restore."""
+        """Restore everything from ``last.pt`` if present; returns this rank's RNG state to
+        restore."""
         if not self.run.last.is_file():
             return None
         state = load_checkpoint(self.run.last, self.model.device)
@@ -152,7 +156,8 @@ class Trainer:
 
     # ---- the loop ----------------------------------------------------------------------------
     def fit(self, stop_at_step: int | None = None) -> bool:
-        """Train (resuming from ``last.pt`` when present). False when stopped early at ``stop_at_step``."""
+        """Train (resuming from ``last.pt`` when present). False when stopped early at
+        ``stop_at_step``."""
         try:
             return self._fit(stop_at_step)
         finally:
@@ -219,7 +224,8 @@ class Trainer:
         return True
 
     def end_epoch(self, save: bool = False) -> None:
-        """Epoch means to the log, the schedulers' step, and ``last.pt`` every ``train.ckpt_every`` epochs."""
+        """Epoch means to the log, the schedulers' step, and ``last.pt`` every ``train.ckpt_every``
+        epochs."""
         n = max(1, self.batch)
         if self.info.is_main:
             self.log(
@@ -265,8 +271,10 @@ class Trainer:
                 }
             )
         raise DivergenceError(
-            f"training diverged: loss {name!r} is {value} at step {self.step} (epoch {self.epoch + 1}, batch "
-            f"{self.batch}); other non-finite losses: {sorted(bad)[1:] or 'none'}. Training stopped; {kept}. "
+            f"training diverged: loss {name!r} is {value} at step {self.step} "
+            f"(epoch {self.epoch + 1}, batch "
+            f"{self.batch}); other non-finite losses: {sorted(bad)[1:] or 'none'}. "
+            f"Training stopped; {kept}. "
             "Try a lower optim.lr / optim.gan_lr, or train.amp=off."
         )
 

@@ -64,7 +64,8 @@ def extract_features(
                 f = (f + feature_fn(torch.flip(x, dims=[3]))) / 2
             if f.dim() != 2 or f.shape[0] != x.shape[0]:
                 raise ValueError(
-                    f"feature_fn must return (batch, dim) features; got shape {tuple(f.shape)} for a batch of {x.shape[0]}"
+                    f"feature_fn must return (batch, dim) features; got shape {tuple(f.shape)} "
+                    f"for a batch of {x.shape[0]}"
                 )
             feats.append(f.float())
         return torch.cat(feats)

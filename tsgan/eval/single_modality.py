@@ -25,11 +25,13 @@ from .report import summarize
 def single_modality_trial(
     samples: Sequence[Sample], modality: str, trial: int
 ) -> tuple[list[Sample], list[Sample]]:
-    """(queries, gallery) of one trial: all images of ``modality``; one seeded image per (pid, cam)."""
+    """(queries, gallery) of one trial: all images of ``modality``; one seeded image per (pid,
+    cam)."""
     queries = sorted(s for s in samples if s.modality == modality)
     if not queries:
         raise ValueError(
-            f"no test images of modality {modality!r}; expected 'rgb' or 'ir' images in the test split"
+            f"no test images of modality {modality!r}; "
+            "expected 'rgb' or 'ir' images in the test split"
         )
     groups: dict[tuple[int, int], list[Sample]] = defaultdict(list)
     for s in queries:
@@ -44,7 +46,8 @@ def evaluate_single_modality(
     dataset: CrossModalityDataset,
     modality: str,
 ) -> dict[str, float]:
-    """Mean R1/R5/R10/R20/mAP/mINP over ``cfg.eval.trials`` trials of ``modality`` -> ``modality`` retrieval."""
+    """Mean R1/R5/R10/R20/mAP/mINP over ``cfg.eval.trials`` trials of ``modality`` -> ``modality``
+    retrieval."""
     queries, _ = single_modality_trial(dataset.test, modality, 0)
     feats = extract_features(
         feature_fn, queries, cfg, cfg.eval.batch_size, flip=cfg.eval.flip, progress=False

@@ -1,4 +1,4 @@
-"""``python -m tsgan ablate``: the rows of paper Table II (and two beyond it) trained over seeds.
+r"""``python -m tsgan ablate``: the rows of paper Table II (and two beyond it) trained over seeds.
 
 Each :class:`Row` is a set of config switches on top of a preset (``--preset cpu`` by default);
 every (row, seed) is one cached TS-GAN run (``get_or_train_tsgan``, shared with the notebooks and
@@ -11,7 +11,8 @@ R10, R20, mAP, mINP, with the paper's numbers) and a bar plot go to ``--out``
 
     python -m tsgan ablate --preset cpu --seeds 3
     python -m tsgan ablate --preset cpu --seeds 1 --rows backbone jd jd-rerank optim.epochs=4
-    torchrun --nproc_per_node=4 -m tsgan ablate --preset paper --seeds 3 data.dataset=sysu data.root=/data/SYSU-MM01
+    torchrun --nproc_per_node=4 -m tsgan ablate --preset paper --seeds 3 \
+        data.dataset=sysu data.root=/data/SYSU-MM01
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ SWITCH_DEFAULTS: dict[str, Any] = {
 class Row:
     """One line of the ablation table: ``switches`` on top of :data:`SWITCH_DEFAULTS`.
 
-    ``rerank``: score the trained model after k-reciprocal re-ranking. ``paper``: the paper's Table II
-    R1, R10, R20, mAP (%) on SYSU-MM01, None for rows beyond the paper.
+    ``rerank``: score the trained model after k-reciprocal re-ranking. ``paper``: the paper's
+    Table II R1, R10, R20, mAP (%) on SYSU-MM01, None for rows beyond the paper.
     """
 
     key: str
@@ -109,7 +110,8 @@ def check_protocol(cfg: Config) -> None:
     """Table II is SYSU-MM01 all-search single-shot: refuse datasets and settings it cannot be."""
     if cfg.data.dataset not in ("sysu", "synthetic"):
         raise ValueError(
-            f"the ablation reports SYSU-MM01 all-search single-shot (paper Table II), but data.dataset="
+            "the ablation reports SYSU-MM01 all-search single-shot (paper Table II), "
+            "but data.dataset="
             f"{cfg.data.dataset!r}; use data.dataset=sysu (or the embedded 'synthetic')"
         )
     if (cfg.eval.mode, cfg.eval.shots) != ("all", 1):
@@ -120,7 +122,8 @@ def check_protocol(cfg: Config) -> None:
 
 
 def evaluate_run(cfg: Config, rerank: bool, progress: bool = True) -> dict[str, Any]:
-    """The protocol report of the finished cached run of ``cfg`` (with re-ranking scores if ``rerank``).
+    """The protocol report of the finished cached run of ``cfg`` (with re-ranking scores if
+    ``rerank``).
 
     Cached as ``<run>/eval/<digest of the eval section>.json``.
     """

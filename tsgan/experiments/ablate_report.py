@@ -31,7 +31,8 @@ def aggregate(records: Sequence[dict[str, Any]], rows: Sequence[Row]) -> list[di
         mine = [r for r in records if r["row"] == row.key]
         if not mine:
             raise ValueError(
-                f"no records for row {row.key!r}; the records hold rows {sorted({r['row'] for r in records})}"
+                f"no records for row {row.key!r}; "
+                f"the records hold rows {sorted({r['row'] for r in records})}"
             )
         values = {m: np.array([r[m] for r in mine], dtype=float) for m in METRICS}
         summary.append(
@@ -52,7 +53,8 @@ def _cell(mean: float, std: float | None) -> str:
 
 
 def format_markdown(summary: Sequence[dict[str, Any]]) -> str:
-    """Markdown table: mean ± std (%) per metric, the number of seeds, the paper's R1/R10/R20/mAP."""
+    """Markdown table: mean ± std (%) per metric, the number of seeds, the paper's
+    R1/R10/R20/mAP."""
     head = ["setting", "seeds", *METRICS, *(f"paper {m}" for m in PAPER_METRICS)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in summary:
@@ -73,7 +75,8 @@ def write_results(
     out: str | Path,
     cfg: Config,
 ) -> dict[str, Path]:
-    """``ablation.md``, ``ablation.json`` (config, summary, every record) and ``ablation.csv`` in ``out``."""
+    """``ablation.md``, ``ablation.json`` (config, summary, every record) and ``ablation.csv`` in
+    ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     seeds = sorted({s for row in summary for s in row["seeds"]})
@@ -83,9 +86,12 @@ def write_results(
             [
                 "# Ablation (paper Table II)",
                 "",
-                f"Preset `{cfg.name}`, dataset `{cfg.data.dataset}` ({cfg.data.root}), {cfg.optim.epochs} TS-GAN epochs, "
-                f"teacher {cfg.train.teacher_epochs} epochs, seeds {seeds}. Protocol: SYSU-MM01 all-search single-shot, "
-                f"{cfg.eval.trials} trials ({cfg.eval.draw} draw), mean over trials; then mean ± standard deviation over "
+                f"Preset `{cfg.name}`, dataset `{cfg.data.dataset}` ({cfg.data.root}), "
+                f"{cfg.optim.epochs} TS-GAN epochs, "
+                f"teacher {cfg.train.teacher_epochs} epochs, seeds {seeds}. "
+                "Protocol: SYSU-MM01 all-search single-shot, "
+                f"{cfg.eval.trials} trials ({cfg.eval.draw} draw), mean over trials; "
+                "then mean ± standard deviation over "
                 "seeds, in %. Paper: Table II on SYSU-MM01.",
                 "",
                 format_markdown(summary),
@@ -132,8 +138,8 @@ def write_results(
 def plot_ablation(
     summary: Sequence[dict[str, Any]], metrics: Sequence[str] = ("R1", "mAP")
 ) -> Figure:
-    """Left: this ablation, mean with ± one standard deviation error bars; right: the paper's Table II
-    (the ``metrics`` it reports)."""
+    """Left: this ablation, mean with ± one standard deviation error bars; right: the paper's
+    Table II (the ``metrics`` it reports)."""
     fig, (ax, ax_paper) = plt.subplots(
         1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [7, 5]}
     )

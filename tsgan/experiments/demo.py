@@ -1,4 +1,5 @@
-"""The demo (``python -m tsgan demo``): the whole pipeline on the embedded data, in minutes on a CPU.
+"""The demo (``python -m tsgan demo``): the whole pipeline on the embedded data, in minutes on a
+CPU.
 
 1. generate the embedded SYSU-MM01-layout dataset if missing;
 2. pretrain the IR teacher, 3. train TS-GAN (Algorithm 1) -- both cached under runs/cache, so a
@@ -35,7 +36,8 @@ def evaluate(cfg: Config, checkpoints: dict[str, Path]) -> dict[str, dict]:
 
 
 def generated_figure(cfg: Config, tsgan: Path, out: Path) -> Path:
-    """Paper Fig. 5 on held-out identities: X_R, G_I(X_R), and a real IR image of the same person."""
+    """Paper Fig. 5 on held-out identities: X_R, G_I(X_R), and a real IR image of the same
+    person."""
     X_R, X_I = example_pairs(load_dataset(cfg), cfg.data, n=8)
     G_I, _ = load_generators(tsgan)
     with torch.no_grad():
@@ -54,9 +56,11 @@ def write_report(
         "# TS-GAN demo report",
         "",
         f"Preset `{cfg.name}` on the `{cfg.data.dataset}` dataset ({cfg.data.root}), "
-        f"{cfg.data.height}x{cfg.data.width} images, backbone {cfg.model.arch}, teacher {cfg.train.teacher_epochs} "
+        f"{cfg.data.height}x{cfg.data.width} images, backbone {cfg.model.arch}, "
+        f"teacher {cfg.train.teacher_epochs} "
         f"epochs, TS-GAN {cfg.optim.epochs} epochs. Protocol: SYSU-MM01 {cfg.eval.mode}-search, "
-        f"{cfg.eval.shots}-shot, {cfg.eval.trials} trials (mean), {cfg.eval.draw} gallery draw; metrics in %.",
+        f"{cfg.eval.shots}-shot, {cfg.eval.trials} trials (mean), {cfg.eval.draw} gallery draw; "
+        "metrics in %.",
         "",
     ]
     for name, report in reports.items():

@@ -27,7 +27,8 @@ def backbone_optimizer(params, cfg: Config) -> torch.optim.Adam:
 
 
 class StepModel:
-    """Networks (``self.nets``), their optimizers and per-epoch schedulers, mixed-precision helpers."""
+    """Networks (``self.nets``), their optimizers and per-epoch schedulers, mixed-precision
+    helpers."""
 
     def __init__(self, cfg: Config, device: torch.device):
         self.cfg, self.device = cfg, device
@@ -61,7 +62,8 @@ class StepModel:
         return autocast(self.device, self.cfg.train.amp)
 
     def zero_grad(self, optimizer: str) -> None:
-        """Clear the gradients of ``optimizer``'s parameters (before the backward pass it steps on)."""
+        """Clear the gradients of ``optimizer``'s parameters (before the backward pass it steps
+        on)."""
         self.optimizers[optimizer].zero_grad(set_to_none=True)
 
     def backward(self, loss: torch.Tensor) -> None:
@@ -115,7 +117,8 @@ class StepModel:
             }[group]
             if set(state[group]) != set(ours):
                 raise ValueError(
-                    f"checkpoint {group} {sorted(state[group])} do not match this model's {sorted(ours)}; "
+                    f"checkpoint {group} {sorted(state[group])} do not match this model's "
+                    f"{sorted(ours)}; "
                     "was it written with another config (train.use_gan, train.use_teacher)?"
                 )
             for k, obj in ours.items():

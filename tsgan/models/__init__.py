@@ -1,4 +1,5 @@
-"""Networks of TS-GAN: split ReID backbone, teacher, CycleGAN generators, PatchGAN and joint discriminators.
+"""Networks of TS-GAN: split ReID backbone, teacher, CycleGAN generators, PatchGAN and joint
+discriminators.
 
 Networks only: the training steps that use them are in ``tsgan.methods``, the freezing helper in
 ``tsgan.freeze``.

@@ -47,7 +47,8 @@ class ImageNetNormalize(nn.Module):
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(
                 f"ReID networks expect a (B, 3, H, W) batch in [0, 1], got shape {tuple(x.shape)}; "
-                "replicate single-channel IR with tsgan.imaging.ir_to_3ch (and from_gan for [-1, 1] images)"
+                "replicate single-channel IR with tsgan.imaging.ir_to_3ch "
+                "(and from_gan for [-1, 1] images)"
             )
         return (x - self.mean) / self.std
 
@@ -58,7 +59,8 @@ def imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
     path = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     if not path.is_file():
         raise FileNotFoundError(
-            f"pretrained='imagenet' needs torchvision's {arch} ImageNet weights at {path}, found nothing "
+            f"pretrained='imagenet' needs torchvision's {arch} ImageNet weights at {path}, "
+            "found nothing "
             "(this code never downloads). Fix: copy the file from a machine with internet "
             f"({weights.url}) to that path (set $TORCH_HOME to move the cache), or pass "
             "model.pretrained=/path/to/state_dict.pth, or model.pretrained='' for random init."
@@ -74,7 +76,8 @@ def load_pretrained(net: tvm.ResNet, arch: str, pretrained: str) -> None:
         path = Path(pretrained).expanduser()
         if not path.is_file():
             raise FileNotFoundError(
-                f"model.pretrained={pretrained!r}: expected '' (random init), 'imagenet' or the path of a "
+                f"model.pretrained={pretrained!r}: expected '' (random init), 'imagenet' "
+                "or the path of a "
                 f"torchvision {arch} state dict, found no file at {path}"
             )
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -133,22 +136,26 @@ class ReIDBackbone(nn.Module):
         nn.init.normal_(self.classifier.weight, std=0.001)
 
     def former(self, x: torch.Tensor) -> torch.Tensor:
-        """FE on a [0, 1] batch: the middle-layer feature map f_map (B, fmap_channels, H/16, W/16)."""
+        """FE on a [0, 1] batch: the middle-layer feature map f_map (B, fmap_channels, H/16,
+        W/16)."""
         return self.FE(self.normalize(x))
 
     def latter(self, fmap: torch.Tensor) -> dict[str, torch.Tensor]:
-        """LE, GAP, BN-neck and classifier on a feature map: V, its BN-neck output and the logits F."""
+        """LE, GAP, BN-neck and classifier on a feature map: V, its BN-neck output and the
+        logits F."""
         V = self.LE(fmap).mean(dim=(2, 3))
         bn = self.bnneck(V)
         return {"V": V, "bn": bn, "logits": self.classifier(bn)}
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Everything the losses need: ``fmap`` (TS losses, D_I), ``V`` (triplet), ``logits`` (ID)."""
+        """Everything the losses need: ``fmap`` (TS losses, D_I), ``V`` (triplet), ``logits``
+        (ID)."""
         fmap = self.former(x)
         return {"fmap": fmap, **self.latter(fmap)}
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The test feature: V (paper, "2048d features from the GAP layer") or the BN-neck output."""
+        """The test feature: V (paper, "2048d features from the GAP layer") or the BN-neck
+        output."""
         out = self.latter(self.former(x))
         return out[self.neck_feat]
 

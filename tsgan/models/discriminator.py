@@ -67,7 +67,8 @@ class PatchDiscriminator(nn.Module):
 
 
 class JointDiscriminator(nn.Module):
-    """D_I over (IR image, ReID feature map) pairs, Eq. (1)-(5); returns a logit map on the fmap grid."""
+    """D_I over (IR image, ReID feature map) pairs, Eq. (1)-(5); returns a logit map on the fmap
+    grid."""
 
     joint = True
 
@@ -121,7 +122,8 @@ class JointDiscriminator(nn.Module):
             found = None if fmap is None else tuple(fmap.shape)
             raise ValueError(
                 f"the joint discriminator needs the ReID feature map of each image: expected "
-                f"({x.shape[0]}, {self.fmap_channels}, H/16, W/16), got {found}; pass backbone.former(x) "
+                f"({x.shape[0]}, {self.fmap_channels}, H/16, W/16), got {found}; "
+                "pass backbone.former(x) "
                 "or use the ordinary discriminator (model.discriminator=ordinary)"
             )
         h = self.image(x)

@@ -28,7 +28,8 @@ def modality_gap(f_rgb: torch.Tensor, f_ir: torch.Tensor, eps: float = 1e-8) -> 
     """sqrt(mean_c (mu_rgb,c - mu_ir,c)^2 / ((var_rgb,c + var_ir,c) / 2 + eps)) over channels c."""
     if f_rgb.shape[1:] != f_ir.shape[1:]:
         raise ValueError(
-            f"RGB and IR feature maps must share (C, H, W), got {tuple(f_rgb.shape)} and {tuple(f_ir.shape)}"
+            f"RGB and IR feature maps must share (C, H, W), got {tuple(f_rgb.shape)} "
+            f"and {tuple(f_ir.shape)}"
         )
     mu_r, var_r = channel_stats(f_rgb)
     mu_i, var_i = channel_stats(f_ir)
@@ -38,11 +39,13 @@ def modality_gap(f_rgb: torch.Tensor, f_ir: torch.Tensor, eps: float = 1e-8) -> 
 def linear_cka(X: torch.Tensor, Y: torch.Tensor) -> float:
     """Linear CKA between paired rows of X (n, d1) and Y (n, d2), columns centred:
     ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F), computed with the n x n Gram matrices
-    (<K, L>_F / (||K||_F ||L||_F), K = X X^T) because feature maps are wide. Maps are flattened per sample."""
+    (<K, L>_F / (||K||_F ||L||_F), K = X X^T) because feature maps are wide. Maps are flattened
+    per sample."""
     X, Y = X.flatten(1).double(), Y.flatten(1).double()
     if X.shape[0] != Y.shape[0] or X.shape[0] < 2:
         raise ValueError(
-            f"linear_cka needs the same number (>= 2) of paired samples, got {X.shape[0]} and {Y.shape[0]}"
+            f"linear_cka needs the same number (>= 2) of paired samples, "
+            f"got {X.shape[0]} and {Y.shape[0]}"
         )
     X, Y = X - X.mean(0), Y - Y.mean(0)
     K, L = X @ X.t(), Y @ Y.t()

@@ -58,7 +58,8 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if ngf < 1 or n_blocks < 0:
             raise ValueError(
-                f"ResnetGenerator needs ngf >= 1 and n_blocks >= 0, got ngf={ngf}, n_blocks={n_blocks}"
+                f"ResnetGenerator needs ngf >= 1 and n_blocks >= 0, "
+                f"got ngf={ngf}, n_blocks={n_blocks}"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
         layers: list[nn.Module] = [
@@ -89,19 +90,22 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
-                f"generator expects a (B, {self.in_channels}, H, W) batch in [-1, 1], got shape {tuple(x.shape)}; "
+                f"generator expects a (B, {self.in_channels}, H, W) batch in [-1, 1], "
+                f"got shape {tuple(x.shape)}; "
                 "convert with tsgan.imaging.to_gan (and ir_to_1ch for IR)"
             )
         if x.shape[2] % 4 or x.shape[3] % 4:
             raise ValueError(
-                f"generator input height and width must be multiples of 4, got {tuple(x.shape[2:])}; "
+                f"generator input height and width must be multiples of 4, "
+                f"got {tuple(x.shape[2:])}; "
                 "resize the images (data.height / data.width)"
             )
         return self.model(x)
 
 
 def build_generators(model_cfg: ModelConfig) -> tuple[ResnetGenerator, ResnetGenerator]:
-    """(G_I, G_R): RGB (3 channels) -> IR (1 channel) and back, sized by ``gen_filters``/``gen_blocks``."""
+    """(G_I, G_R): RGB (3 channels) -> IR (1 channel) and back, sized by
+    ``gen_filters``/``gen_blocks``."""
     G_I = ResnetGenerator(3, 1, ngf=model_cfg.gen_filters, n_blocks=model_cfg.gen_blocks)
     G_R = ResnetGenerator(1, 3, ngf=model_cfg.gen_filters, n_blocks=model_cfg.gen_blocks)
     return G_I, G_R

@@ -17,7 +17,8 @@ from .backbone import ReIDBackbone
 
 
 class Teacher(nn.Module):
-    """Frozen FE_T: ``forward(x)`` maps a [0, 1] (B, 3, H, W) batch to its feature map, no gradient."""
+    """Frozen FE_T: ``forward(x)`` maps a [0, 1] (B, 3, H, W) batch to its feature map, no
+    gradient."""
 
     def __init__(self, backbone: ReIDBackbone) -> None:
         super().__init__()
