@@ -23,6 +23,7 @@ it): with the default policy the second OpenMP thread spins through the time sli
     python benchmarks/bench_rerank.py [--skip-dense] [--market-dense] [--threads N] [--only TEXT]
     nice python benchmarks/bench_rerank.py --only MSMT17     # ~93,820 images: run it alone
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,12 @@ CASES = {  # name: (queries, gallery, identities, implementations)
 def labels(case: str) -> tuple[np.ndarray, ...]:
     nq, ng, n_ids, _ = CASES[case]
     rng = np.random.default_rng(0)
-    return rng.integers(0, n_ids, nq), rng.integers(0, n_ids, ng), rng.choice([3, 6], nq), rng.choice([1, 2, 4, 5], ng)
+    return (
+        rng.integers(0, n_ids, nq),
+        rng.integers(0, n_ids, ng),
+        rng.choice([3, 6], nq),
+        rng.choice([1, 2, 4, 5], ng),
+    )
 
 
 def features(case: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,9 +76,11 @@ def features(case: str) -> tuple[torch.Tensor, torch.Tensor]:
     centres = torch.randn(n_ids, DIM, generator=gen)
     x = torch.empty(nq + ng, DIM)
     pids = torch.from_numpy(np.concatenate([q_pids, g_pids]))
-    for s in range(0, nq + ng, 8192):      # a block at a time: no second (N, DIM) temporary
+    for s in range(0, nq + ng, 8192):  # a block at a time: no second (N, DIM) temporary
         e = min(s + 8192, nq + ng)
-        x[s:e] = torch.nn.functional.normalize(0.25 * centres[pids[s:e]] + torch.randn(e - s, DIM, generator=gen), dim=1)
+        x[s:e] = torch.nn.functional.normalize(
+            0.25 * centres[pids[s:e]] + torch.randn(e - s, DIM, generator=gen), dim=1
+        )
     return x[:nq], x[nq:]
 
 
@@ -93,10 +101,15 @@ def matmul_peak() -> float:
 
 
 def child(case: str, impl: str, out: str) -> None:
-    """Run one implementation on one case; print a JSON line with its numbers, save its distances."""
+    """Run one implementation on one case; print a JSON line with its numbers, save its
+    distances."""
     qf, gf = features(case)
     if impl != "features":
-        q_g, q_q, g_g = euclidean_distance(qf, gf), euclidean_distance(qf, qf), euclidean_distance(gf, gf)
+        q_g, q_q, g_g = (
+            euclidean_distance(qf, gf),
+            euclidean_distance(qf, qf),
+            euclidean_distance(gf, gf),
+        )
         del qf, gf
     extra = {}
     if impl == "features":
@@ -109,10 +122,19 @@ def child(case: str, impl: str, out: str) -> None:
             blocks["seconds"] += time.perf_counter() - t
             blocks["flop"] += 2.0 * (stop - start) * self.n * self.x.shape[1]
             blocks["columns"] = blocks.get("columns", 0) + stop - start
-            if self.n > 50_000 and blocks["columns"] * 20 // self.n > (blocks["columns"] - stop + start) * 20 // self.n:
-                print(f"  {impl}: {blocks['columns']:,} of {self.n:,} columns of D after {time.perf_counter() - t0:.0f} s, "
-                      f"blocks at {blocks['flop'] / blocks['seconds'] / 1e9:.0f} GFLOP/s, RSS {rss_mb():.0f} MB",
-                      file=sys.stderr, flush=True)
+            if (
+                self.n > 50_000
+                and blocks["columns"] * 20 // self.n
+                > (blocks["columns"] - stop + start) * 20 // self.n
+            ):
+                print(
+                    f"  {impl}: {blocks['columns']:,} of {self.n:,} columns of D after "
+                    f"{time.perf_counter() - t0:.0f} s, "
+                    f"blocks at {blocks['flop'] / blocks['seconds'] / 1e9:.0f} GFLOP/s, "
+                    f"RSS {rss_mb():.0f} MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
             return out
 
         reranking._FeatureDistance.squared_columns_as_rows = timed
@@ -127,8 +149,11 @@ def child(case: str, impl: str, out: str) -> None:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if impl == "features":
-        extra = {"block_s": blocks["seconds"], "block_gflops": blocks["flop"] / blocks["seconds"] / 1e9,
-                 "peak_gflops": matmul_peak()}
+        extra = {
+            "block_s": blocks["seconds"],
+            "block_gflops": blocks["flop"] / blocks["seconds"] / 1e9,
+            "peak_gflops": matmul_peak(),
+        }
     np.save(out, final)
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak, "inputs_mb": before, **extra}))
 
@@ -136,9 +161,13 @@ def child(case: str, impl: str, out: str) -> None:
 def run_child(case: str, impl: str, threads: int, tmp: Path) -> tuple[dict, np.ndarray]:
     out = tmp / f"{impl}.npy"
     cmd = [sys.executable, __file__, "--child", case, impl, str(out), "--threads", str(threads)]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)   # the child's progress lines go to stderr
+    proc = subprocess.run(
+        cmd, stdout=subprocess.PIPE, text=True
+    )  # the child's progress lines go to stderr
     if proc.returncode != 0:
-        raise RuntimeError(f"{impl} on {case} failed (exit code {proc.returncode}; its error is printed above)")
+        raise RuntimeError(
+            f"{impl} on {case} failed (exit code {proc.returncode}; its error is printed above)"
+        )
     return json.loads(proc.stdout.strip().splitlines()[-1]), np.load(out)
 
 
@@ -150,27 +179,46 @@ def scores(case: str, dist: np.ndarray) -> np.ndarray:
 def compare(case: str, name: str, a: tuple[dict, np.ndarray], b: tuple[dict, np.ndarray]) -> None:
     """Speed ratio (b's time / a's), the largest final-distance difference and metric difference."""
     (ra, da), (rb, db) = a, b
-    diff = max(float(np.abs(da[s:s + 512].astype(np.float64) - db[s:s + 512]).max()) for s in range(0, len(da), 512))
-    print(f"{case:<30} {name:<18} speed-up {rb['wall'] / ra['wall']:6.1f}x wall, {rb['cpu'] / ra['cpu']:6.1f}x cpu;  "
-          f"max |final diff| {diff:.1e};  max |R1, mAP, mINP diff| {np.abs(scores(case, da) - scores(case, db)).max():.1e}",
-          flush=True)
+    diff = max(
+        float(np.abs(da[s : s + 512].astype(np.float64) - db[s : s + 512]).max())
+        for s in range(0, len(da), 512)
+    )
+    print(
+        f"{case:<30} {name:<18} speed-up {rb['wall'] / ra['wall']:6.1f}x wall, "
+        f"{rb['cpu'] / ra['cpu']:6.1f}x cpu;  "
+        f"max |final diff| {diff:.1e};  "
+        f"max |R1, mAP, mINP diff| {np.abs(scores(case, da) - scores(case, db)).max():.1e}",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-dense", action="store_true", help="skip the dense original (~10-60 s at N~6,800)")
-    parser.add_argument("--market-dense", action="store_true", help="also run the dense original at Market scale (~8 GB)")
+    parser.add_argument(
+        "--skip-dense", action="store_true", help="skip the dense original (~10-60 s at N~6,800)"
+    )
+    parser.add_argument(
+        "--market-dense",
+        action="store_true",
+        help="also run the dense original at Market scale (~8 GB)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument(
+        "--only", default="", help="run only the cases whose name contains this text"
+    )
     parser.add_argument("--child", nargs=3, metavar=("CASE", "IMPL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.child:
         return child(*args.child)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}; "
-          "k1=20, k2=6, lambda=0.3; RSS in MB (inputs = RSS once the features or distance matrices exist)")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, "
+        f"load {os.getloadavg()[0]:.1f}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}; "
+        "k1=20, k2=6, lambda=0.3; "
+        "RSS in MB (inputs = RSS once the features or distance matrices exist)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for case in (c for c in CASES if args.only in c):
             impls = [i for i in CASES[case][3] if i != "dense" or not args.skip_dense]
@@ -179,11 +227,18 @@ def main() -> None:
             res = {}
             for impl in impls:
                 res[impl] = r, final = run_child(case, impl, args.threads, Path(tmp))
-                line = (f"{case:<30} {impl:<8} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  peak RSS {r['peak_mb']:7.0f} MB  "
-                        f"(inputs {r['inputs_mb']:6.0f} MB, beyond them {r['peak_mb'] - r['inputs_mb']:6.0f} MB)")
+                line = (
+                    f"{case:<30} {impl:<8} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  "
+                    f"peak RSS {r['peak_mb']:7.0f} MB  "
+                    f"(inputs {r['inputs_mb']:6.0f} MB, "
+                    f"beyond them {r['peak_mb'] - r['inputs_mb']:6.0f} MB)"
+                )
                 if impl == "features":
-                    line += (f";  distance blocks {r['block_s']:.1f} s at {r['block_gflops']:.0f} GFLOP/s "
-                             f"(matmul peak here {r['peak_gflops']:.0f} GFLOP/s)")
+                    line += (
+                        f";  distance blocks {r['block_s']:.1f} s "
+                        f"at {r['block_gflops']:.0f} GFLOP/s "
+                        f"(matmul peak here {r['peak_gflops']:.0f} GFLOP/s)"
+                    )
                 print(line, flush=True)
             if "dense" in res:
                 compare(case, "ours vs original", res["ours"], res["dense"])
@@ -192,7 +247,11 @@ def main() -> None:
             if "features" in res and "dense" in res:
                 compare(case, "features vs orig.", res["features"], res["dense"])
             r1, m_ap, m_inp = scores(case, res[impls[0]][1])
-            print(f"{case:<30} {impls[0]}: R1 {100 * r1:.2f}, mAP {100 * m_ap:.2f}, mINP {100 * m_inp:.2f}", flush=True)
+            print(
+                f"{case:<30} {impls[0]}: R1 {100 * r1:.2f}, "
+                f"mAP {100 * m_ap:.2f}, mINP {100 * m_inp:.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

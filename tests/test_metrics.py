@@ -1,4 +1,6 @@
-"""CMC / mAP / mINP under the SYSU-MM01, RegDB and LLCM rules: hand examples and a loop reference."""
+"""CMC / mAP / mINP under the SYSU-MM01, RegDB and LLCM rules: hand examples and a loop
+reference."""
+
 import numpy as np
 import pytest
 import torch
@@ -14,15 +16,19 @@ DIST = np.array([[0.1, 0.2, 0.3, 0.4, 0.5]])
 
 def test_cam3_query_ignores_every_cam2_image_even_its_own_identity():
     # cam3 query: the cam2 image of identity 1 (rank 1) is removed -> list 2, 1, 2, 1.
-    r = evaluate_rank(DIST, np.array([1]), G_PIDS, np.array([3]), G_CAMS, protocol="sysu", max_rank=5)
+    r = evaluate_rank(
+        DIST, np.array([1]), G_PIDS, np.array([3]), G_CAMS, protocol="sysu", max_rank=5
+    )
     np.testing.assert_allclose(r["cmc"], [0, 1, 1, 1, 1])
-    assert r["mAP"] == pytest.approx((1 / 2 + 2 / 4) / 2)   # hits at ranks 2 and 4
-    assert r["mINP"] == pytest.approx(2 / 4)                 # 2 matches, last at rank 4
+    assert r["mAP"] == pytest.approx((1 / 2 + 2 / 4) / 2)  # hits at ranks 2 and 4
+    assert r["mINP"] == pytest.approx(2 / 4)  # 2 matches, last at rank 4
     assert r["num_valid"] == 1
 
 
 def test_cam6_query_keeps_cam2_images():
-    r = evaluate_rank(DIST, np.array([1]), G_PIDS, np.array([6]), G_CAMS, protocol="sysu", max_rank=5)
+    r = evaluate_rank(
+        DIST, np.array([1]), G_PIDS, np.array([6]), G_CAMS, protocol="sysu", max_rank=5
+    )
     np.testing.assert_allclose(r["cmc"], [1, 1, 1, 1, 1])
     assert r["mAP"] == pytest.approx((1 / 1 + 2 / 3 + 3 / 5) / 3)
     assert r["mINP"] == pytest.approx(3 / 5)
@@ -30,32 +36,42 @@ def test_cam6_query_keeps_cam2_images():
 
 def test_cam2_removal_hits_other_identities_too():
     # Identity 2's cam2 image at rank 1 is removed for a cam3 query, so identity 1 becomes rank 1.
-    r = evaluate_rank(np.array([[0.1, 0.2]]), np.array([1]), np.array([2, 1]), np.array([3]), np.array([2, 1]))
+    r = evaluate_rank(
+        np.array([[0.1, 0.2]]), np.array([1]), np.array([2, 1]), np.array([3]), np.array([2, 1])
+    )
     assert r["cmc"][0] == 1.0
 
 
 def test_cmc_counts_each_identity_once_but_regdb_does_not():
     dist = np.array([[0.1, 0.2, 0.3]])
     g_pids, g_cams = np.array([2, 2, 1]), np.array([1, 1, 1])
-    sysu = evaluate_rank(dist, np.array([1]), g_pids, np.array([6]), g_cams, protocol="sysu", max_rank=3)
-    regdb = evaluate_rank(dist, np.array([1]), g_pids, np.array([6]), g_cams, protocol="regdb", max_rank=3)
-    np.testing.assert_allclose(sysu["cmc"], [0, 1, 1])    # identities: 2, 1
-    np.testing.assert_allclose(regdb["cmc"], [0, 0, 1])   # items: 2, 2, 1
+    sysu = evaluate_rank(
+        dist, np.array([1]), g_pids, np.array([6]), g_cams, protocol="sysu", max_rank=3
+    )
+    regdb = evaluate_rank(
+        dist, np.array([1]), g_pids, np.array([6]), g_cams, protocol="regdb", max_rank=3
+    )
+    np.testing.assert_allclose(sysu["cmc"], [0, 1, 1])  # identities: 2, 1
+    np.testing.assert_allclose(regdb["cmc"], [0, 0, 1])  # items: 2, 2, 1
     assert sysu["mAP"] == regdb["mAP"] == pytest.approx(1 / 3)
 
 
 def test_llcm_removes_same_identity_same_camera_only():
     dist = np.array([[0.1, 0.2, 0.3]])
     g_pids, g_cams = np.array([1, 2, 1]), np.array([4, 4, 5])
-    r = evaluate_rank(dist, np.array([1]), g_pids, np.array([4]), g_cams, protocol="llcm", max_rank=2)
-    np.testing.assert_allclose(r["cmc"], [0, 1])           # list after removal: 2, 1
+    r = evaluate_rank(
+        dist, np.array([1]), g_pids, np.array([4]), g_cams, protocol="llcm", max_rank=2
+    )
+    np.testing.assert_allclose(r["cmc"], [0, 1])  # list after removal: 2, 1
     assert r["mAP"] == pytest.approx(1 / 2)
 
 
 def test_query_without_a_true_match_is_skipped():
     dist = np.array([[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]])
     # Query 2 (identity 1, cam3) has its only match in cam2: no valid match, skipped entirely.
-    r = evaluate_rank(dist, np.array([2, 1]), np.array([3, 2, 1]), np.array([6, 3]), np.array([1, 1, 2]))
+    r = evaluate_rank(
+        dist, np.array([2, 1]), np.array([3, 2, 1]), np.array([6, 3]), np.array([1, 1, 2])
+    )
     assert r["num_valid"] == 1
     np.testing.assert_allclose(r["cmc"][:3], [0, 1, 1])
     assert r["mAP"] == pytest.approx(0.5)
@@ -108,32 +124,41 @@ def test_bad_inputs_say_what_was_expected():
 
 def test_ties_are_broken_by_gallery_order_like_a_stable_sort():
     rng = np.random.default_rng(3)
-    dist = rng.integers(0, 4, size=(50, 40)).astype(np.float64)   # many equal distances
+    dist = rng.integers(0, 4, size=(50, 40)).astype(np.float64)  # many equal distances
     qp, gp = rng.integers(0, 6, 50), rng.integers(0, 6, 40)
     qc, gc = rng.choice([3, 6], 50), rng.choice([1, 2, 4, 5], 40)
     ours = evaluate_rank(dist, qp, gp, qc, gc)
     cmc, m_ap, m_inp, _ = evaluate_loop(dist, qp, gp, qc, gc)
     np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
-    assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
+    assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(
+        m_inp, abs=1e-12
+    )
 
 
 def test_trial_distances_equal_one_product_per_trial():
-    # Two query sets, interleaved, galleries overlapping: each trial gets exactly its own (q, g) distances.
+    # Two query sets, interleaved, galleries overlapping: each trial gets exactly its own (q, g)
+    # distances.
     from tsgan.eval import euclidean_distance
     from tsgan.eval.report import trial_distances
 
     gen = torch.Generator().manual_seed(0)
     feats = torch.randn(60, 8, generator=gen, dtype=torch.float64)
     qa, qb = torch.arange(0, 10), torch.tensor([12, 11, 10])
-    rows = [(qa, torch.tensor([30, 20, 25])), (qb, torch.tensor([40, 41])), (qa, torch.tensor([25, 59, 31, 20])),
-            (qb, torch.tensor([41]))]
+    rows = [
+        (qa, torch.tensor([30, 20, 25])),
+        (qb, torch.tensor([40, 41])),
+        (qa, torch.tensor([25, 59, 31, 20])),
+        (qb, torch.tensor([41])),
+    ]
     got = list(trial_distances(feats, rows))
     assert len(got) == len(rows)
     for (qi, gi), dist in zip(rows, got):
         expected = torch.cdist(feats[qi], feats[gi])
         assert dist.shape == (len(qi), len(gi))
         torch.testing.assert_close(dist, expected, atol=1e-10, rtol=0)
-        torch.testing.assert_close(dist, euclidean_distance(feats[qi], feats[gi]), atol=1e-12, rtol=0)
+        torch.testing.assert_close(
+            dist, euclidean_distance(feats[qi], feats[gi]), atol=1e-12, rtol=0
+        )
 
 
 @pytest.mark.parametrize("protocol", ["sysu", "regdb", "llcm"])
@@ -141,22 +166,29 @@ def test_rows_with_ties_take_the_sorted_path_and_the_others_do_not(monkeypatch, 
     # Ranks come from counting, not sorting; a row where a kept item ties with a true match is
     # sorted in full (stable), so ties keep gallery order. Rows without ties must not be sorted.
     from tsgan.eval import metrics
+
     rng = np.random.default_rng(4)
     nq, ng = 40, 60
     qp, gp = rng.integers(0, 6, nq), rng.integers(0, 6, ng)
     qc = rng.choice([3, 6], nq) if protocol == "sysu" else rng.integers(1, 4, nq)
     gc = rng.choice([1, 2, 4, 5], ng) if protocol == "sysu" else rng.integers(1, 4, ng)
     dist = rng.random((nq, ng))
-    for i in range(0, nq, 4):            # every 4th row: a non-match copies a true match's distance
+    for i in range(0, nq, 4):  # every 4th row: a non-match copies a true match's distance
         m, o = np.flatnonzero(gp == qp[i]), np.flatnonzero(gp != qp[i])
         dist[i, o[:2]] = dist[i, m[len(m) // 2]]
-    dist[1, 5] = dist[1, 7]              # a tie between two items of other identities: no sort needed
+    dist[1, 5] = dist[1, 7]  # a tie between two items of other identities: no sort needed
     sorted_rows = []
     full_sort = metrics._block_metrics_sorted
-    monkeypatch.setattr(metrics, "_block_metrics_sorted", lambda d, *a: sorted_rows.append(len(d)) or full_sort(d, *a))
+    monkeypatch.setattr(
+        metrics,
+        "_block_metrics_sorted",
+        lambda d, *a: sorted_rows.append(len(d)) or full_sort(d, *a),
+    )
     ours = evaluate_rank(dist, qp, gp, qc, gc, protocol=protocol)
     cmc, m_ap, m_inp, n_valid = evaluate_loop(dist, qp, gp, qc, gc, protocol)
     np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
-    assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
+    assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12) and ours["mINP"] == pytest.approx(
+        m_inp, abs=1e-12
+    )
     assert ours["num_valid"] == n_valid
     assert 0 < sum(sorted_rows) <= nq // 4

@@ -1,4 +1,5 @@
 """The fast re-ranking against the straightforward dense original (tsgan.eval.reference)."""
+
 import json
 
 import numpy as np
@@ -11,7 +12,8 @@ from tsgan.eval.reranking import neighbourhoods as rerank_neighbourhoods
 
 
 def clustered(rng, n, dim, spread=0.3):
-    """Features around a few centres, so that k-reciprocal sets and their expansion are non-trivial."""
+    """Features around a few centres, so that k-reciprocal sets and their expansion are
+    non-trivial."""
     centres = rng.normal(size=(max(2, n // 6), dim))
     labels = rng.integers(0, len(centres), n)
     return centres[labels] + spread * rng.normal(size=(n, dim)), labels
@@ -21,20 +23,25 @@ def distances(q, g):
     return euclidean(q, g), euclidean(q, q), euclidean(g, g)
 
 
-@pytest.mark.parametrize("nq,ng,k1,k2,lam", [
-    (5, 7, 20, 6, 0.3),       # fewer images than k1: every set is the whole set
-    (40, 70, 20, 6, 0.3),
-    (150, 250, 20, 6, 0.3),
-    (60, 90, 7, 1, 0.5),      # k2 = 1: no query expansion; odd k1 (round(3.5) = 4)
-    (60, 90, 5, 3, 0.0),
-])
+@pytest.mark.parametrize(
+    "nq,ng,k1,k2,lam",
+    [
+        (5, 7, 20, 6, 0.3),  # fewer images than k1: every set is the whole set
+        (40, 70, 20, 6, 0.3),
+        (150, 250, 20, 6, 0.3),
+        (60, 90, 7, 1, 0.5),  # k2 = 1: no query expansion; odd k1 (round(3.5) = 4)
+        (60, 90, 5, 3, 0.0),
+    ],
+)
 def test_equals_the_original_algorithm(nq, ng, k1, k2, lam):
     rng = np.random.default_rng(nq * 1000 + ng)
     x, _ = clustered(rng, nq + ng, 16)
     q_g, q_q, g_g = distances(x[:nq], x[nq:])
     expected = re_ranking(q_g, q_q, g_g, k1, k2, lam)
     got = rerank(q_g, q_q, g_g, k1=k1, k2=k2, lambda_=lam)
-    assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (nq, ng)   # as the original
+    assert (
+        isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (nq, ng)
+    )  # as the original
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
 
 
@@ -83,7 +90,7 @@ def test_neighbourhoods_match_the_definition():
     dist = euclidean(x, x)
     k1 = 6
     sets = rerank_neighbourhoods(dist, k1=k1)
-    top = np.argsort(dist ** 2 / (dist ** 2).max(0), axis=0).T[:, :k1 + 1]   # rows of the original's M
+    top = np.argsort(dist**2 / (dist**2).max(0), axis=0).T[:, : k1 + 1]  # rows of the original's M
     for i in range(40):
         assert sets["nearest"][i] == top[i].tolist()
         assert set(sets["reciprocal"][i]) == {j for j in top[i] if i in top[j]}
@@ -92,8 +99,10 @@ def test_neighbourhoods_match_the_definition():
 
 @pytest.mark.parametrize("chunk", [2, 4, 8])
 def test_chunked_neighbour_search_equals_the_original(monkeypatch, chunk):
-    # Large inputs take the chunked search (no transposes); small chunks route this small case there.
+    # Large inputs take the chunked search (no transposes); small chunks route this small case
+    # there.
     from tsgan.eval import reranking
+
     monkeypatch.setattr(reranking, "_CHUNK", chunk)
     calls = []
     chunked = reranking._neighbours_chunked
@@ -101,15 +110,17 @@ def test_chunked_neighbour_search_equals_the_original(monkeypatch, chunk):
     rng = np.random.default_rng(chunk)
     x, _ = clustered(rng, 830, 16)
     q_g, q_q, g_g = distances(x[:130], x[130:])
-    g_g = g_g * (1 + 0.05 * rng.random(g_g.shape))      # not symmetric: columns, not rows, count
+    g_g = g_g * (1 + 0.05 * rng.random(g_g.shape))  # not symmetric: columns, not rows, count
     np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5, rtol=0)
     assert calls == [1]
 
 
 def test_chunked_and_dense_neighbour_search_agree_on_mass_ties(monkeypatch):
     # Integer distances tie everywhere: the chunked search must fall back to whole-column sorts
-    # (crowded columns, ties at the K-th place) and still order ties by index, as the dense one does.
+    # (crowded columns, ties at the K-th place) and still order ties by index, as the dense one
+    # does.
     from tsgan.eval import reranking
+
     monkeypatch.setattr(reranking, "_CHUNK", 4)
     monkeypatch.setattr(reranking, "_MAX_CANDIDATES", 40)
     rng = np.random.default_rng(11)
@@ -118,14 +129,18 @@ def test_chunked_and_dense_neighbour_search_agree_on_mass_ties(monkeypatch):
     D = reranking._FullDistance(q_g, q_q, g_g)
     whole_columns = []
     entries = reranking._FullDistance.entries
-    monkeypatch.setattr(reranking._FullDistance, "entries", lambda self, r, c: whole_columns.append(len(r)) or entries(self, r, c))
+    monkeypatch.setattr(
+        reranking._FullDistance,
+        "entries",
+        lambda self, r, c: whole_columns.append(len(r)) or entries(self, r, c),
+    )
     chunked = reranking._neighbours_chunked(D, 21)
-    assert sum(whole_columns) > 0                          # the fallback ran
+    assert sum(whole_columns) > 0  # the fallback ran
     dense = reranking._neighbours_dense(D, 21)
     for a, b in zip(chunked, dense):
         assert torch.equal(a, b)
     full = torch.cat([torch.cat([q_q, q_g], 1), torch.cat([q_g.T, g_g], 1)])
-    m = (full ** 2).float()
+    m = (full**2).float()
     m = (m / m.max(0).values).T
     stable = torch.from_numpy(np.argsort(m.numpy(), axis=1, kind="stable")[:, :21])
     assert torch.equal(dense[0], stable)
@@ -136,6 +151,7 @@ def test_jaccard_padding_width_does_not_change_the_result(monkeypatch, width):
     # The inverted index keeps L entries per column in a padded table and pairs the rest one by one:
     # any L (all overflow, some, none) must give the original's distances.
     from tsgan.eval import reranking
+
     monkeypatch.setattr(reranking, "_table_width", lambda hits: width)
     rng = np.random.default_rng(21)
     x, _ = clustered(rng, 200, 16)
@@ -145,17 +161,22 @@ def test_jaccard_padding_width_does_not_change_the_result(monkeypatch, width):
 
 def test_table_width_balances_padding_and_overflow():
     from tsgan.eval.reranking import _table_width
-    hits = torch.tensor([30] * 100 + [200])          # one crowded column: pad to ~32, spill the rest
+
+    hits = torch.tensor([30] * 100 + [200])  # one crowded column: pad to ~32, spill the rest
     assert _table_width(hits) == 32
-    brute = min(range(8, 216, 8), key=lambda w: len(hits) * w + 3 * int((hits - w).clamp(min=0).sum()))
+    brute = min(
+        range(8, 216, 8), key=lambda w: len(hits) * w + 3 * int((hits - w).clamp(min=0).sum())
+    )
     assert _table_width(hits) == brute
     assert _table_width(torch.zeros(5, dtype=torch.long)) == 8
 
 
 @pytest.mark.parametrize("block", [64, 1 << 26])
 def test_block_sizes_do_not_change_the_result(monkeypatch, block):
-    # Blocks are cache-sized on CPU and 64x larger on a GPU; tiny and huge blocks give the same answer.
+    # Blocks are cache-sized on CPU and 64x larger on a GPU; tiny and huge blocks give the same
+    # answer.
     from tsgan.eval import reranking
+
     monkeypatch.setattr(reranking, "_cache_elements", lambda t: block)
     monkeypatch.setattr(reranking, "_CHUNK", 4)
     rng = np.random.default_rng(block % 97)
@@ -164,9 +185,10 @@ def test_block_sizes_do_not_change_the_result(monkeypatch, block):
     np.testing.assert_allclose(rerank(q_g, q_q, g_g), re_ranking(q_g, q_q, g_g), atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("chunk", [32, 2])   # the dense and the chunked neighbour search
+@pytest.mark.parametrize("chunk", [32, 2])  # the dense and the chunked neighbour search
 def test_nan_distances_are_reported(monkeypatch, chunk):
     from tsgan.eval import reranking
+
     monkeypatch.setattr(reranking, "_CHUNK", chunk)
     rng = np.random.default_rng(8)
     x, _ = clustered(rng, 330, 8)
@@ -177,15 +199,16 @@ def test_nan_distances_are_reported(monkeypatch, chunk):
 
 
 def feature_case(seed, nq, ng, dim=16, duplicates=0):
-    """float32 features around identity centres; the last ``duplicates`` gallery rows repeat earlier rows
-    (exact ties in every column of D), and query 0's identity appears nowhere in the gallery."""
+    """float32 features around identity centres; the last ``duplicates`` gallery rows repeat
+    earlier rows (exact ties in every column of D), and query 0's identity appears nowhere in the
+    gallery."""
     rng = np.random.default_rng(seed)
     x, labels = clustered(rng, nq + ng, dim, spread=0.5)
     labels[0] = labels.max() + 1
     x = torch.nn.functional.normalize(torch.from_numpy(x).float(), dim=1)
     if duplicates:
-        x[-duplicates:] = x[nq:nq + duplicates]
-        labels[-duplicates:] = labels[nq:nq + duplicates]
+        x[-duplicates:] = x[nq : nq + duplicates]
+        labels[-duplicates:] = labels[nq : nq + duplicates]
     return x[:nq], x[nq:], labels[:nq], labels[nq:]
 
 
@@ -194,13 +217,16 @@ def caller_distances(qf, gf):
     return euclidean_distance(qf, gf), euclidean_distance(qf, qf), euclidean_distance(gf, gf)
 
 
-@pytest.mark.parametrize("nq,ng,dim,dups,block", [
-    (5, 7, 8, 0, 0),          # fewer images than k1
-    (60, 140, 16, 20, 0),     # exact ties: 20 gallery images duplicated
-    (60, 140, 16, 20, 1),     # one column per block
-    (150, 250, 64, 10, 3),    # tiny blocks
-    (150, 250, 64, 10, 10**6),   # one block holds all of D
-])
+@pytest.mark.parametrize(
+    "nq,ng,dim,dups,block",
+    [
+        (5, 7, 8, 0, 0),  # fewer images than k1
+        (60, 140, 16, 20, 0),  # exact ties: 20 gallery images duplicated
+        (60, 140, 16, 20, 1),  # one column per block
+        (150, 250, 64, 10, 3),  # tiny blocks
+        (150, 250, 64, 10, 10**6),  # one block holds all of D
+    ],
+)
 def test_features_path_equals_rerank_and_the_original(nq, ng, dim, dups, block):
     qf, gf, q_ids, g_ids = feature_case(nq + ng + dups, nq, ng, dim, dups)
     dists = caller_distances(qf, gf)
@@ -215,8 +241,12 @@ def test_features_path_equals_rerank_and_the_original(nq, ng, dim, dups, block):
     for other in (fast, original):
         ref = evaluate_rank(other, q_ids, g_ids, cams_q, cams_g)
         np.testing.assert_array_equal(ours["cmc"], ref["cmc"])
-        assert (ours["mAP"], ours["mINP"], ours["num_valid"]) == (ref["mAP"], ref["mINP"], ref["num_valid"])
-    assert ours["num_valid"] < nq                       # query 0 has no true match and is skipped
+        assert (ours["mAP"], ours["mINP"], ours["num_valid"]) == (
+            ref["mAP"],
+            ref["mINP"],
+            ref["num_valid"],
+        )
+    assert ours["num_valid"] < nq  # query 0 has no true match and is skipped
 
 
 def test_features_path_numpy_float64_and_parameters():
@@ -229,7 +259,9 @@ def test_features_path_numpy_float64_and_parameters():
 
 
 def test_features_path_rejects_bad_input():
-    with pytest.raises(ValueError, match=r"query_feats \(q, d\) and gallery_feats \(g, d\) with the same d"):
+    with pytest.raises(
+        ValueError, match=r"query_feats \(q, d\) and gallery_feats \(g, d\) with the same d"
+    ):
         rerank_features(np.zeros((3, 4)), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="finite features"):
         rerank_features(np.full((3, 4), np.nan), np.zeros((5, 4)))
@@ -239,8 +271,10 @@ def test_features_path_rejects_bad_input():
 
 def test_feature_distance_blocks_round_like_the_callers_matrices():
     # Every block of columns of D built from features equals, bit for bit, the same columns of
-    # [[q_q, q_g], [q_g^T, g_g]] from euclidean_distance (the norms are added in the caller's order).
+    # [[q_q, q_g], [q_g^T, g_g]] from euclidean_distance (the norms are added in the caller's
+    # order).
     from tsgan.eval import reranking
+
     qf, gf, _, _ = feature_case(2, 70, 130, 256)
     full = reranking._FullDistance(*caller_distances(qf, gf))
     feats = reranking._FeatureDistance(qf, gf)
@@ -249,16 +283,21 @@ def test_feature_distance_blocks_round_like_the_callers_matrices():
     # single entries (for the weights, which use the square) come from a dot product, not the
     # matrix product: equal to rounding (a zero distance can come out as sqrt(rounding) ~ 1e-3)
     rows, cols = torch.randint(0, 200, (2, 500))
-    torch.testing.assert_close(feats.entries(rows, cols) ** 2, full.entries(rows, cols) ** 2, rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        feats.entries(rows, cols) ** 2, full.entries(rows, cols) ** 2, rtol=0, atol=1e-6
+    )
 
 
 def test_rerank_path_takes_features_when_the_matrices_would_not_fit():
     from tsgan.eval.reranking import rerank_path
-    gb = 2 ** 30
-    assert rerank_path(3803, 3010, 4, available=24 * gb)[0] == "matrices"      # SYSU multi-shot: ~0.3 GB
-    path, why = rerank_path(11659, 82161, 4, available=24 * gb)                # MSMT17: g x g alone is 27 GB
+
+    gb = 2**30
+    assert (
+        rerank_path(3803, 3010, 4, available=24 * gb)[0] == "matrices"
+    )  # SYSU multi-shot: ~0.3 GB
+    path, why = rerank_path(11659, 82161, 4, available=24 * gb)  # MSMT17: g x g alone is 27 GB
     assert path == "features" and "would need ~" in why
-    assert rerank_path(100, 100, 4, available=100_000)[0] == "features"        # a tiny budget forces it
+    assert rerank_path(100, 100, 4, available=100_000)[0] == "features"  # a tiny budget forces it
 
 
 def test_evaluate_command_reranks_from_features_when_memory_is_short(tmp_path, capsys, monkeypatch):
@@ -273,17 +312,44 @@ def test_evaluate_command_reranks_from_features_when_memory_is_short(tmp_path, c
     from tsgan.models import build_backbone
 
     tree = make_sysu_tree(tmp_path / "sysu", [1], [2, 3], [5, 6, 8], images_per_cam=3, size=(8, 4))
-    cfg = get_config("cpu", {"data.dataset": "sysu", "data.root": str(tree), "data.height": 8, "data.width": 4,
-                             "data.cache": False, "model.arch": "resnet18", "model.pretrained": ""})
+    cfg = get_config(
+        "cpu",
+        {
+            "data.dataset": "sysu",
+            "data.root": str(tree),
+            "data.height": 8,
+            "data.width": 4,
+            "data.cache": False,
+            "model.arch": "resnet18",
+            "model.pretrained": "",
+        },
+    )
     net = build_backbone(cfg.model, num_classes=2)
-    ckpt = save_checkpoint(tmp_path / "model.pt", {"config": cfg.to_dict(), "num_classes": 2,
-                                                  "models": {"backbone": net.state_dict()}})
+    ckpt = save_checkpoint(
+        tmp_path / "model.pt",
+        {"config": cfg.to_dict(), "num_classes": 2, "models": {"backbone": net.state_dict()}},
+    )
     reports = {}
-    for memory, path in ((2 ** 40, "matrices"), (1000, "features")):
-        monkeypatch.setattr(reranking, "available_memory", lambda: memory)
+    for memory, path in ((2**40, "matrices"), (1000, "features")):
+        monkeypatch.setattr(reranking, "available_memory", lambda memory=memory: memory)
         out = tmp_path / f"{path}.json"
-        assert main(["evaluate", "--checkpoint", str(ckpt), "--trials", "2", "--rerank", "--device", "cpu",
-                     "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--checkpoint",
+                    str(ckpt),
+                    "--trials",
+                    "2",
+                    "--rerank",
+                    "--device",
+                    "cpu",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         printed = capsys.readouterr().out
         assert f"re-ranking of all-search single-shot took the {path} path" in printed
         reports[path] = json.loads(out.read_text())["results"]

@@ -1,4 +1,5 @@
-"""Ranking metrics of cross-modality ReID: CMC, mAP and mINP under the SYSU-MM01, RegDB and LLCM rules.
+"""Ranking metrics of cross-modality ReID: CMC, mAP and mINP under the SYSU-MM01, RegDB and LLCM
+rules.
 
 For each query the gallery is sorted by distance (a stable sort: ties keep gallery order), then
 the protocol's camera rule removes some gallery items:
@@ -21,6 +22,7 @@ Queries with no true match left are skipped; ``num_valid`` counts the others. Ev
 vectorised in torch over blocks of queries, on the device of ``distmat`` when it is a tensor; no
 row is sorted unless it holds a tie with a true match (see :func:`_block_metrics`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,7 +31,7 @@ import numpy as np
 import torch
 
 PROTOCOLS = ("sysu", "regdb", "llcm")
-SYSU_IR_INDOOR_CAM = 3   # queries from this IR camera ...
+SYSU_IR_INDOOR_CAM = 3  # queries from this IR camera ...
 SYSU_RGB_INDOOR_CAM = 2  # ... never see this RGB camera, which films the same room
 _BLOCK_ELEMENTS = 1 << 22  # query rows per block so that one (rows, gallery) int64 array is ~32 MB
 
@@ -41,26 +43,49 @@ def _as_tensor(x: Any, name: str, device: torch.device | None = None) -> torch.T
         try:
             t = torch.as_tensor(np.asarray(x))
         except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}: {err}") from None
+            raise TypeError(
+                f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}: {err}"
+            ) from None
     return t.to(device) if device is not None else t
 
 
 def _check_inputs(distmat: torch.Tensor, q_pids, g_pids, q_cams, g_cams) -> None:
     if distmat.dim() != 2:
-        raise ValueError(f"distmat must be 2-D (num_query, num_gallery), got shape {tuple(distmat.shape)}")
+        raise ValueError(
+            f"distmat must be 2-D (num_query, num_gallery), got shape {tuple(distmat.shape)}"
+        )
     nq, ng = distmat.shape
     if nq == 0 or ng == 0:
-        raise ValueError(f"distmat is empty (shape {tuple(distmat.shape)}); need at least one query and one gallery item")
-    for name, arr, n in (("q_pids", q_pids, nq), ("q_cams", q_cams, nq), ("g_pids", g_pids, ng), ("g_cams", g_cams, ng)):
+        raise ValueError(
+            f"distmat is empty (shape {tuple(distmat.shape)}); "
+            "need at least one query and one gallery item"
+        )
+    for name, arr, n in (
+        ("q_pids", q_pids, nq),
+        ("q_cams", q_cams, nq),
+        ("g_pids", g_pids, ng),
+        ("g_cams", g_cams, ng),
+    ):
         if arr.dim() != 1 or arr.shape[0] != n:
             side = "rows (queries)" if name.startswith("q") else "columns (gallery)"
-            raise ValueError(f"{name} must be 1-D with one entry per distmat {side}: expected {n}, got shape {tuple(arr.shape)}")
+            raise ValueError(
+                f"{name} must be 1-D with one entry per distmat {side}: "
+                f"expected {n}, got shape {tuple(arr.shape)}"
+            )
     if torch.isnan(distmat).any():
-        raise ValueError("distmat contains NaN; check the features (a NaN feature makes every distance to it NaN)")
+        raise ValueError(
+            "distmat contains NaN; check the features "
+            "(a NaN feature makes every distance to it NaN)"
+        )
 
 
-def keep_mask(protocol: str, q_pids: torch.Tensor, q_cams: torch.Tensor,
-              gp_sorted: torch.Tensor, gc_sorted: torch.Tensor) -> torch.Tensor:
+def keep_mask(
+    protocol: str,
+    q_pids: torch.Tensor,
+    q_cams: torch.Tensor,
+    gp_sorted: torch.Tensor,
+    gc_sorted: torch.Tensor,
+) -> torch.Tensor:
     """(queries, gallery) bool: which ranked gallery items the protocol's camera rule keeps."""
     if protocol == "sysu":
         return ~((q_cams[:, None] == SYSU_IR_INDOOR_CAM) & (gc_sorted == SYSU_RGB_INDOOR_CAM))
@@ -82,7 +107,7 @@ def stable_argsort(dist: torch.Tensor) -> torch.Tensor:
     d = np.ascontiguousarray(dist.numpy())
     if d.dtype == np.float32:
         bits = d.view(np.int32).astype(np.int64)
-        key = np.where(bits < 0, -(2**31) - bits, bits)            # monotone in the float value
+        key = np.where(bits < 0, -(2**31) - bits, bits)  # monotone in the float value
         key = (key << 32) | np.arange(d.shape[1], dtype=np.int64)
         return torch.from_numpy(np.argsort(key, axis=1))
     order = np.argsort(d, axis=1)
@@ -101,9 +126,17 @@ def _sorted_values(x: torch.Tensor) -> torch.Tensor:
     return torch.sort(x, dim=1).values
 
 
-def _block_metrics(dist: torch.Tensor, qp: torch.Tensor, qc: torch.Tensor, qlab: torch.Tensor,
-                   g_pids: torch.Tensor, g_cams: torch.Tensor, g_lab: torch.Tensor, n_ids: int,
-                   protocol: str) -> tuple[torch.Tensor, ...]:
+def _block_metrics(
+    dist: torch.Tensor,
+    qp: torch.Tensor,
+    qc: torch.Tensor,
+    qlab: torch.Tensor,
+    g_pids: torch.Tensor,
+    g_cams: torch.Tensor,
+    g_lab: torch.Tensor,
+    n_ids: int,
+    protocol: str,
+) -> tuple[torch.Tensor, ...]:
     """Per-query (valid, 0-based CMC rank, AP, INP) for one block of queries, without an argsort.
 
     The metrics need only the rank of each true match among the kept items: one plus the number
@@ -116,9 +149,11 @@ def _block_metrics(dist: torch.Tensor, qp: torch.Tensor, qc: torch.Tensor, qlab:
     """
     b, ng = dist.shape
     dev = dist.device
-    keep = keep_mask(protocol, qp, qc, g_pids[None, :], g_cams[None, :]).expand(b, ng)   # broadcast: cheap
+    keep = keep_mask(protocol, qp, qc, g_pids[None, :], g_cams[None, :]).expand(
+        b, ng
+    )  # broadcast: cheap
     match = (g_lab.int()[None, :] == qlab.int()[:, None]) & keep
-    row, col = match.nonzero(as_tuple=True)                          # true matches, row by row
+    row, col = match.nonzero(as_tuple=True)  # true matches, row by row
     num_rel = torch.bincount(row, minlength=b)
     width = max(1, int(num_rel.max()))
     slot = torch.arange(len(row), device=dev) - (torch.cumsum(num_rel, 0) - num_rel)[row]
@@ -126,18 +161,18 @@ def _block_metrics(dist: torch.Tensor, qp: torch.Tensor, qc: torch.Tensor, qlab:
     match_d[row, slot] = dist[row, col]
     match_d = _sorted_values(match_d)
     kept = _sorted_values(dist.masked_fill(~keep, float("inf")))
-    closer = torch.searchsorted(kept, match_d)                        # kept items strictly closer
+    closer = torch.searchsorted(kept, match_d)  # kept items strictly closer
     real = torch.arange(width, device=dev) < num_rel[:, None]
     # the match itself sits at kept[closer]; a tie puts another kept item of equal value after it
     after = kept.gather(1, (closer + 1).clamp(max=ng - 1))
     tied_rows = (real & (closer + 1 < ng) & (after == match_d)).any(1)
-    rank = (closer + 1).double()                                     # 1-based rank of the k-th match
+    rank = (closer + 1).double()  # 1-based rank of the k-th match
     k = torch.arange(1, width + 1, device=dev, dtype=torch.float64)
     ap = torch.where(real, k / rank, 0.0).sum(1) / num_rel.clamp(min=1)
     inp = num_rel / rank.gather(1, (num_rel - 1).clamp(min=0)[:, None])[:, 0]
     if protocol == "regdb":
         cmc_rank = closer[:, 0]
-    else:                                                            # identities before the first match
+    else:  # identities before the first match
         r, c = (keep & (dist < match_d[:, :1])).nonzero(as_tuple=True)
         seen = torch.zeros(b * n_ids, dtype=torch.bool, device=dev)
         seen[r * n_ids + g_lab[c]] = True
@@ -145,35 +180,48 @@ def _block_metrics(dist: torch.Tensor, qp: torch.Tensor, qc: torch.Tensor, qlab:
     valid = num_rel > 0
     if tied_rows.any():
         rows = tied_rows.nonzero()[:, 0]
-        exact = _block_metrics_sorted(dist[rows], qp[rows], qc[rows], qlab[rows], g_pids, g_cams, g_lab, n_ids,
-                                      protocol)
+        exact = _block_metrics_sorted(
+            dist[rows], qp[rows], qc[rows], qlab[rows], g_pids, g_cams, g_lab, n_ids, protocol
+        )
         for out, value in zip((valid, cmc_rank, ap, inp), exact):
             out[rows] = value.to(out.dtype)
     return valid, cmc_rank, ap, inp
 
 
-def _block_metrics_sorted(dist: torch.Tensor, qp: torch.Tensor, qc: torch.Tensor, qlab: torch.Tensor,
-                   g_pids: torch.Tensor, g_cams: torch.Tensor, g_lab: torch.Tensor, n_ids: int,
-                   protocol: str) -> tuple[torch.Tensor, ...]:
-    """Per-query (valid, 0-based CMC rank, AP, INP) for one block of queries, from a full stable sort
-    of every row: the fallback of :func:`_block_metrics` for rows with tied distances."""
+def _block_metrics_sorted(
+    dist: torch.Tensor,
+    qp: torch.Tensor,
+    qc: torch.Tensor,
+    qlab: torch.Tensor,
+    g_pids: torch.Tensor,
+    g_cams: torch.Tensor,
+    g_lab: torch.Tensor,
+    n_ids: int,
+    protocol: str,
+) -> tuple[torch.Tensor, ...]:
+    """Per-query (valid, 0-based CMC rank, AP, INP) for one block of queries, from a full stable
+    sort of every row: the fallback of :func:`_block_metrics` for rows with tied distances."""
     b, ng = dist.shape
     dev = dist.device
     order = stable_argsort(dist)
     lab, gc = g_lab[order], g_cams[order]
     keep = keep_mask(protocol, qp, qc, g_pids[order] if protocol == "llcm" else lab, gc)
     match = (lab == qlab[:, None]) & keep
-    rank = keep.cumsum(1, dtype=torch.int32)          # 1-based rank among kept items, read where kept
-    row, col = match.nonzero(as_tuple=True)            # the true matches, row-major = by rank
+    rank = keep.cumsum(1, dtype=torch.int32)  # 1-based rank among kept items, read where kept
+    row, col = match.nonzero(as_tuple=True)  # the true matches, row-major = by rank
     num_rel = torch.bincount(row, minlength=b)
     valid = num_rel > 0
     r = rank[row, col].double()
     hits = torch.arange(1, len(row) + 1, device=dev) - (torch.cumsum(num_rel, 0) - num_rel)[row]
-    ap = torch.zeros(b, dtype=torch.float64, device=dev).index_add_(0, row, hits / r) / num_rel.clamp(min=1)
+    ap = torch.zeros(b, dtype=torch.float64, device=dev).index_add_(
+        0, row, hits / r
+    ) / num_rel.clamp(min=1)
     last = torch.zeros(b, dtype=torch.float64, device=dev).scatter_reduce_(0, row, r, reduce="amax")
     inp = num_rel / last.clamp(min=1)
     if protocol == "regdb":
-        first = torch.full((b,), float(ng + 1), dtype=torch.float64, device=dev).scatter_reduce_(0, row, r, reduce="amin")
+        first = torch.full((b,), float(ng + 1), dtype=torch.float64, device=dev).scatter_reduce_(
+            0, row, r, reduce="amin"
+        )
         cmc_rank = (first - 1).long()
     else:
         pos = torch.arange(ng, device=dev, dtype=torch.int32).expand(b, ng).masked_fill(~keep, ng)
@@ -184,8 +232,15 @@ def _block_metrics_sorted(dist: torch.Tensor, qp: torch.Tensor, qc: torch.Tensor
     return valid, cmc_rank, ap, inp
 
 
-def evaluate_rank(distmat: Any, q_pids: Any, g_pids: Any, q_cams: Any, g_cams: Any,
-                  protocol: str = "sysu", max_rank: int = 20) -> dict[str, Any]:
+def evaluate_rank(
+    distmat: Any,
+    q_pids: Any,
+    g_pids: Any,
+    q_cams: Any,
+    g_cams: Any,
+    protocol: str = "sysu",
+    max_rank: int = 20,
+) -> dict[str, Any]:
     """CMC (numpy array of length ``max_rank``), mAP, mINP (floats in [0, 1]) and ``num_valid``.
 
     ``distmat`` is (num_query, num_gallery), smaller = more similar; numpy arrays or torch
@@ -198,23 +253,36 @@ def evaluate_rank(distmat: Any, q_pids: Any, g_pids: Any, q_cams: Any, g_cams: A
         raise ValueError(f"max_rank must be >= 1, got {max_rank}")
     dist = _as_tensor(distmat, "distmat")
     dev = dist.device
-    qp, gp, qc, gc = (_as_tensor(a, n, dev).long() for a, n in
-                      ((q_pids, "q_pids"), (g_pids, "g_pids"), (q_cams, "q_cams"), (g_cams, "g_cams")))
+    qp, gp, qc, gc = (
+        _as_tensor(a, n, dev).long()
+        for a, n in ((q_pids, "q_pids"), (g_pids, "g_pids"), (q_cams, "q_cams"), (g_cams, "g_cams"))
+    )
     _check_inputs(dist, qp, gp, qc, gc)
     ids, g_lab = torch.unique(gp, return_inverse=True)
     pos = torch.searchsorted(ids, qp).clamp(max=len(ids) - 1)
     q_lab = torch.where(ids[pos] == qp, pos, torch.full_like(pos, -1))
     rows = max(1, _BLOCK_ELEMENTS // dist.shape[1])
     parts = [
-        _block_metrics(dist[s:s + rows], qp[s:s + rows], qc[s:s + rows], q_lab[s:s + rows], gp, gc, g_lab, len(ids), protocol)
+        _block_metrics(
+            dist[s : s + rows],
+            qp[s : s + rows],
+            qc[s : s + rows],
+            q_lab[s : s + rows],
+            gp,
+            gc,
+            g_lab,
+            len(ids),
+            protocol,
+        )
         for s in range(0, dist.shape[0], rows)
     ]
     valid, cmc_rank, ap, inp = (torch.cat(p) for p in zip(*parts))
     num_valid = int(valid.sum())
     if num_valid == 0:
         raise ValueError(
-            f"no query has a true match in the gallery under the {protocol!r} rule ({dist.shape[0]} queries, "
-            f"{len(ids)} gallery identities); check that queries and gallery share identities and that the "
+            f"no query has a true match in the gallery under the {protocol!r} rule "
+            f"({dist.shape[0]} queries, {len(ids)} gallery identities); "
+            "check that queries and gallery share identities and that the "
             "pids and cams are passed in the right order"
         )
     ranks = cmc_rank[valid]
@@ -230,7 +298,10 @@ def evaluate_rank(distmat: Any, q_pids: Any, g_pids: Any, q_cams: Any, g_cams: A
 def euclidean_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(m, d), (n, d) -> (m, n) Euclidean distances, computed in the inputs' dtype and device."""
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"expected features (m, d) and (n, d) with the same d, got {tuple(x.shape)} and {tuple(y.shape)}")
-    d = (x @ y.T).mul_(-2.0)                      # in place: one (m, n) array at any time
+        raise ValueError(
+            "expected features (m, d) and (n, d) with the same d, "
+            f"got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    d = (x @ y.T).mul_(-2.0)  # in place: one (m, n) array at any time
     d.add_((x * x).sum(1, keepdim=True)).add_((y * y).sum(1)[None, :])
     return d.clamp_(min=0).sqrt_()

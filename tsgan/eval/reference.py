@@ -1,4 +1,5 @@
-"""Readable references: the evaluation loop and the dense k-reciprocal re-ranking as the field writes them.
+"""Readable references: the evaluation loop and the dense k-reciprocal re-ranking as the field
+writes them.
 
 They follow the code the field copies (the ``eval_sysu`` / ``eval_regdb`` loops of the common
 cross-modality baseline and ``re_ranking`` of Zhong et al., CVPR 2017, as distributed in
@@ -10,16 +11,24 @@ against them, the benchmarks time them, and notebook 06 uses them to explain the
 Use them to read the algorithms; they are too slow and too memory-hungry for real galleries
 (the dense re-ranking holds several (N, N) arrays, N = queries + gallery).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def evaluate_loop(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray, q_cams: np.ndarray,
-                  g_cams: np.ndarray, protocol: str = "sysu",
-                  max_rank: int = 20) -> tuple[np.ndarray, float, float, int]:
-    """One query at a time: sort (stable), remove by the camera rule, CMC (deduplicated unless regdb),
-    AP, INP. Returns (CMC, mAP, mINP, number of valid queries); queries with no true match are skipped."""
+def evaluate_loop(
+    distmat: np.ndarray,
+    q_pids: np.ndarray,
+    g_pids: np.ndarray,
+    q_cams: np.ndarray,
+    g_cams: np.ndarray,
+    protocol: str = "sysu",
+    max_rank: int = 20,
+) -> tuple[np.ndarray, float, float, int]:
+    """One query at a time: sort (stable), remove by the camera rule, CMC (deduplicated unless
+    regdb), AP, INP. Returns (CMC, mAP, mINP, number of valid queries); queries with no true match
+    are skipped."""
     all_cmc, all_ap, all_inp = [], [], []
     for i in range(distmat.shape[0]):
         order = np.argsort(distmat[i], kind="stable")
@@ -48,9 +57,16 @@ def evaluate_loop(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray, q
     return np.mean(all_cmc, axis=0), float(np.mean(all_ap)), float(np.mean(all_inp)), len(all_ap)
 
 
-def re_ranking(q_g_dist: np.ndarray, q_q_dist: np.ndarray, g_g_dist: np.ndarray, k1: int = 20, k2: int = 6,
-               lambda_value: float = 0.3) -> np.ndarray:
-    """The widely copied dense re-ranking (Zhong et al. 2017, distance-matrix version), step by step.
+def re_ranking(
+    q_g_dist: np.ndarray,
+    q_q_dist: np.ndarray,
+    g_g_dist: np.ndarray,
+    k1: int = 20,
+    k2: int = 6,
+    lambda_value: float = 0.3,
+) -> np.ndarray:
+    """The widely copied dense re-ranking (Zhong et al. 2017, distance-matrix version), step by
+    step.
 
     1. M: all distances D = [[q_q, q_g], [q_g^T, g_g]] squared (cast to float32), each column
        divided by its maximum, transposed; ``initial_rank``: every row of M argsorted.
@@ -59,11 +75,16 @@ def re_ranking(q_g_dist: np.ndarray, q_q_dist: np.ndarray, g_g_dist: np.ndarray,
        when more than 2/3 of it lies in R(i).
     3. V(i, j) = exp(-M(i, j)) over the expanded set, normalised to sum 1.
     4. Local query expansion: V(i) <- mean of V over the top k2 of i (k2 = 1: none).
-    5. Jaccard distance 1 - s / (2 - s), s(i, j) = sum_k min(V(i, k), V(j, k)), via an inverted index.
+    5. Jaccard distance 1 - s / (2 - s), s(i, j) = sum_k min(V(i, k), V(j, k)), via an inverted
+       index.
     6. final = (1 - lambda) * Jaccard + lambda * M, cut to the (q, g) block.
     """
     original_dist = np.concatenate(
-        [np.concatenate([q_q_dist, q_g_dist], axis=1), np.concatenate([q_g_dist.T, g_g_dist], axis=1)], axis=0
+        [
+            np.concatenate([q_q_dist, q_g_dist], axis=1),
+            np.concatenate([q_g_dist.T, g_g_dist], axis=1),
+        ],
+        axis=0,
     )
     original_dist = np.power(original_dist, 2).astype(np.float32)
     original_dist = np.transpose(1.0 * original_dist / np.max(original_dist, axis=0))
@@ -73,13 +94,13 @@ def re_ranking(q_g_dist: np.ndarray, q_q_dist: np.ndarray, g_g_dist: np.ndarray,
     all_num = original_dist.shape[0]
     half = int(np.around(k1 / 2.0))
     for i in range(all_num):
-        forward = initial_rank[i, :k1 + 1]
-        backward = initial_rank[forward, :k1 + 1]
+        forward = initial_rank[i, : k1 + 1]
+        backward = initial_rank[forward, : k1 + 1]
         k_reciprocal_index = forward[np.where(backward == i)[0]]
         expansion = k_reciprocal_index
         for candidate in k_reciprocal_index:
-            c_forward = initial_rank[candidate, :half + 1]
-            c_backward = initial_rank[c_forward, :half + 1]
+            c_forward = initial_rank[candidate, : half + 1]
+            c_backward = initial_rank[c_forward, : half + 1]
             c_reciprocal = c_forward[np.where(c_backward == candidate)[0]]
             if len(np.intersect1d(c_reciprocal, k_reciprocal_index)) > 2.0 / 3 * len(c_reciprocal):
                 expansion = np.append(expansion, c_reciprocal)

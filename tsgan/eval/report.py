@@ -12,6 +12,7 @@ re-ranked result records the path it took).
 The report (a JSON-ready dict) states the dataset, the draw, the direction and every trial's
 numbers; ``format_table`` prints it in the layout of paper Table I.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,11 +42,15 @@ def summarize(result: dict[str, Any]) -> dict[str, float]:
     """R1/R5/R10/R20 (from the CMC), mAP, mINP and the number of valid queries of one evaluation."""
     cmc = result["cmc"]
     out = {f"R{k}": float(cmc[min(k, len(cmc)) - 1]) for k in (1, 5, 10, 20)}
-    out.update(mAP=float(result["mAP"]), mINP=float(result["mINP"]), num_valid=int(result["num_valid"]))
+    out.update(
+        mAP=float(result["mAP"]), mINP=float(result["mINP"]), num_valid=int(result["num_valid"])
+    )
     return out
 
 
-def protocol_trials(cfg: Config, settings: Sequence[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
+def protocol_trials(
+    cfg: Config, settings: Sequence[tuple[str, int]] | None = None
+) -> list[dict[str, Any]]:
     """Every (setting, trial) of the configured protocol with its query and gallery samples."""
     d, e = cfg.data, cfg.eval
     root = resolve_path(d.root)
@@ -56,32 +61,72 @@ def protocol_trials(cfg: Config, settings: Sequence[tuple[str, int]] | None = No
         split_file = resolve_path(e.split_file) if e.split_file else None
         for mode, shots in settings or [(e.mode, e.shots)]:
             for t in range(e.trials):
-                q, g = sysu_protocol(root, mode=mode, shots=shots, trial=t, draw=e.draw, split_file=split_file)
+                q, g = sysu_protocol(
+                    root, mode=mode, shots=shots, trial=t, draw=e.draw, split_file=split_file
+                )
                 setting = f"{mode}-search {SHOT_NAMES[shots]}"
-                trials.append(dict(setting=setting, mode=mode, shots=shots, direction="ir_to_rgb", draw=e.draw,
-                                   protocol="sysu", trial=t, queries=q, gallery=g))
+                trials.append(
+                    dict(
+                        setting=setting,
+                        mode=mode,
+                        shots=shots,
+                        direction="ir_to_rgb",
+                        draw=e.draw,
+                        protocol="sysu",
+                        trial=t,
+                        queries=q,
+                        gallery=g,
+                    )
+                )
     elif d.dataset == "regdb":
         for direction in ("visible_to_thermal", "thermal_to_visible"):
             q, g = regdb_protocol(root, trial=d.regdb_trial, direction=direction)
-            trials.append(dict(setting=direction.replace("_to_", " -> "), direction=direction, draw="fixed lists",
-                               protocol="regdb", trial=d.regdb_trial, queries=q, gallery=g))
+            trials.append(
+                dict(
+                    setting=direction.replace("_to_", " -> "),
+                    direction=direction,
+                    draw="fixed lists",
+                    protocol="regdb",
+                    trial=d.regdb_trial,
+                    queries=q,
+                    gallery=g,
+                )
+            )
     elif d.dataset == "llcm":
         for direction in ("ir_to_rgb", "rgb_to_ir"):
             for t in range(e.trials):
                 q, g = llcm_protocol(root, trial=t, direction=direction)
-                trials.append(dict(setting=direction.replace("_to_", " -> "), direction=direction, draw="seeded",
-                                   protocol="llcm", trial=t, queries=q, gallery=g))
+                trials.append(
+                    dict(
+                        setting=direction.replace("_to_", " -> "),
+                        direction=direction,
+                        draw="seeded",
+                        protocol="llcm",
+                        trial=t,
+                        queries=q,
+                        gallery=g,
+                    )
+                )
     else:
-        raise ValueError(f"no test protocol for dataset {d.dataset!r}; expected one of sysu, synthetic, regdb, llcm")
+        raise ValueError(
+            f"no test protocol for dataset {d.dataset!r}; "
+            "expected one of sysu, synthetic, regdb, llcm"
+        )
     return trials
 
 
 def _ids(samples: Sequence[Sample], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return (torch.tensor([s.pid for s in samples], device=device), torch.tensor([s.cam for s in samples], device=device))
+    return (
+        torch.tensor([s.pid for s in samples], device=device),
+        torch.tensor([s.cam for s in samples], device=device),
+    )
 
 
-def trial_distances(features: torch.Tensor, rows: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[torch.Tensor]:
-    """Euclidean (q, g) distances of each trial given as (query rows, gallery rows) of ``features``, in order.
+def trial_distances(
+    features: torch.Tensor, rows: Sequence[tuple[torch.Tensor, torch.Tensor]]
+) -> Iterator[torch.Tensor]:
+    """Euclidean (q, g) distances of each trial given as (query rows, gallery rows) of
+    ``features``, in order.
 
     Trials with the same query rows (every SYSU-MM01 trial and setting) share one matrix product:
     queries x the union of their galleries, computed when the first of them comes and dropped after
@@ -100,36 +145,61 @@ def trial_distances(features: torch.Tensor, rows: Sequence[tuple[torch.Tensor, t
             del shared[key]
 
 
-def evaluate_features(features: torch.Tensor, index: dict[str, int], trials: list[dict[str, Any]], cfg: Config,
-                      progress: bool = True) -> list[dict[str, Any]]:
+def evaluate_features(
+    features: torch.Tensor,
+    index: dict[str, int],
+    trials: list[dict[str, Any]],
+    cfg: Config,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
     """Score every trial from precomputed features (``index`` maps an image path to its row)."""
     e = cfg.eval
     if e.feat_norm:
         features = torch.nn.functional.normalize(features, dim=1)
     q_q_cache: dict[tuple, torch.Tensor] = {}
     rows: dict[tuple, dict[str, Any]] = {}
-    trial_rows = [tuple(torch.tensor([index[s.path] for s in t[side]], device=features.device) for side in ("queries", "gallery"))
-                  for t in trials]
+    trial_rows = [
+        tuple(
+            torch.tensor([index[s.path] for s in t[side]], device=features.device)
+            for side in ("queries", "gallery")
+        )
+        for t in trials
+    ]
     distances = trial_distances(features, trial_rows)
-    for t, (qi, gi), q_g in tqdm(zip(trials, trial_rows, distances), total=len(trials), desc="trials", leave=False,
-                                 disable=not progress):
+    for t, (qi, gi), q_g in tqdm(
+        zip(trials, trial_rows, distances),
+        total=len(trials),
+        desc="trials",
+        leave=False,
+        disable=not progress,
+    ):
         (qp, qc), (gp, gc) = _ids(t["queries"], q_g.device), _ids(t["gallery"], q_g.device)
         variants = [(False, q_g)]
         if e.rerank:
             qf, gf = features[qi], features[gi]
             path, why = rerank_path(len(qi), len(gi), features.element_size())
-            if path == "features":   # the matrices would not fit: no N x N matrix at all
+            if path == "features":  # the matrices would not fit: no N x N matrix at all
                 variants.append((True, rerank_features(qf, gf, e.k1, e.k2, e.lambda_)))
             else:
                 q_key = tuple(qi.tolist())
                 if q_key not in q_q_cache:
                     q_q_cache[q_key] = euclidean_distance(qf, qf)
-                variants.append((True, rerank(q_g, q_q_cache[q_key], euclidean_distance(gf, gf), e.k1, e.k2, e.lambda_)))
+                variants.append(
+                    (
+                        True,
+                        rerank(
+                            q_g, q_q_cache[q_key], euclidean_distance(gf, gf), e.k1, e.k2, e.lambda_
+                        ),
+                    )
+                )
         for reranked, dist in variants:
             scores = summarize(evaluate_rank(dist, qp, gp, qc, gc, protocol=t["protocol"]))
             key = (t["setting"], t["direction"], reranked)
-            row = rows.setdefault(key, {k: t.get(k) for k in ("setting", "mode", "shots", "direction", "draw", "protocol")}
-                                  | {"reranked": reranked, "num_query": len(qi), "trials": []})
+            row = rows.setdefault(
+                key,
+                {k: t.get(k) for k in ("setting", "mode", "shots", "direction", "draw", "protocol")}
+                | {"reranked": reranked, "num_query": len(qi), "trials": []},
+            )
             row["trials"].append({"trial": t["trial"], "num_gallery": len(gi), **scores})
             if reranked:
                 row.setdefault("rerank_path", {})[path] = why
@@ -138,16 +208,24 @@ def evaluate_features(features: torch.Tensor, index: dict[str, int], trials: lis
     return list(rows.values())
 
 
-def evaluate_model(feature_fn: FeatureFn, cfg: Config, settings: Sequence[tuple[str, int]] | None = None,
-                   name: str = "TS-GAN", progress: bool = True) -> dict[str, Any]:
-    """All trials of the configured protocol (``settings``: SYSU (mode, shots) pairs; default the config's)."""
+def evaluate_model(
+    feature_fn: FeatureFn,
+    cfg: Config,
+    settings: Sequence[tuple[str, int]] | None = None,
+    name: str = "TS-GAN",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """All trials of the configured protocol (``settings``: SYSU (mode, shots) pairs; default the
+    config's)."""
     trials = protocol_trials(cfg, settings)
     unique: dict[str, Sample] = {}
     for t in trials:
         for s in list(t["queries"]) + list(t["gallery"]):
             unique.setdefault(s.path, s)
     samples = list(unique.values())
-    features = extract_features(feature_fn, samples, cfg, cfg.eval.batch_size, flip=cfg.eval.flip, progress=progress)
+    features = extract_features(
+        feature_fn, samples, cfg, cfg.eval.batch_size, flip=cfg.eval.flip, progress=progress
+    )
     index = {s.path: i for i, s in enumerate(samples)}
     e = cfg.eval
     return {
@@ -157,32 +235,50 @@ def evaluate_model(feature_fn: FeatureFn, cfg: Config, settings: Sequence[tuple[
         "draw": sorted({t["draw"] for t in trials}),
         "split_file": e.split_file or None,
         "trials": len({t["trial"] for t in trials}),
-        "features": {"flip": e.flip, "feat_norm": e.feat_norm, "dim": int(features.shape[1]), "images": len(samples)},
+        "features": {
+            "flip": e.flip,
+            "feat_norm": e.feat_norm,
+            "dim": int(features.shape[1]),
+            "images": len(samples),
+        },
         "rerank": {"k1": e.k1, "k2": e.k2, "lambda": e.lambda_} if e.rerank else None,
         "results": evaluate_features(features, index, trials, cfg, progress),
     }
 
 
 def format_table(report: dict[str, Any], metrics: Sequence[str] = TABLE_METRICS) -> str:
-    """Paper Table I layout: one column group per setting, one row per method (with / without re-ranking), in %."""
+    """Paper Table I layout: one column group per setting, one row per method (with / without
+    re-ranking), in %."""
     settings = list(dict.fromkeys(r["setting"] for r in report["results"]))
     group = 7 * len(metrics)
     name_w = len(report["name"]) + 15
     lines = [
         " " * name_w + "".join(f"|{s:^{group}}" for s in settings),
-        f"{'method':<{name_w}}" + "".join("|" + "".join(f"{m:>7}" for m in metrics) for _ in settings),
+        f"{'method':<{name_w}}"
+        + "".join("|" + "".join(f"{m:>7}" for m in metrics) for _ in settings),
     ]
     lines.append("-" * len(lines[1]))
     for reranked in (False, True):
         rows = {r["setting"]: r["mean"] for r in report["results"] if r["reranked"] == reranked}
         if rows:
             label = report["name"] + (" + re-ranking" if reranked else "")
-            lines.append(f"{label:<{name_w}}" + "".join(
-                "|" + "".join(f"{100 * rows[s][m]:7.2f}" if s in rows else f"{'-':>7}" for m in metrics) for s in settings))
+            lines.append(
+                f"{label:<{name_w}}"
+                + "".join(
+                    "|"
+                    + "".join(
+                        f"{100 * rows[s][m]:7.2f}" if s in rows else f"{'-':>7}" for m in metrics
+                    )
+                    for s in settings
+                )
+            )
     directions = "/".join(sorted({r["direction"] for r in report["results"]}))
     split = f", split file {report['split_file']}" if report["split_file"] else ""
-    lines.append(f"dataset {report['dataset']}, draw {'/'.join(report['draw'])}, {report['trials']} trial(s), "
-                 f"query -> gallery: {directions}{split}")
+    lines.append(
+        f"dataset {report['dataset']}, draw {'/'.join(report['draw'])}, "
+        f"{report['trials']} trial(s), "
+        f"query -> gallery: {directions}{split}"
+    )
     return "\n".join(lines)
 
 

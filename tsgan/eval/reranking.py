@@ -40,6 +40,7 @@ Speed (``benchmarks/bench_rerank.py``, SYSU multi-shot sizes, N = 6,813, one CPU
 25x faster than the dense original, same metrics; blocks are sized to stay in cache, because on
 CPU memory traffic and page faults, not arithmetic, set the pace.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -51,13 +52,13 @@ import torch
 
 from .metrics import _as_tensor
 
-_BLOCK_ELEMENTS = 1 << 22   # rows per block so that a (rows, N) float32 block is ~16 MB
-_PAIR_BLOCK = 1 << 18       # (query entry, gallery entry) pairs per Jaccard block
-_CACHE_ELEMENTS = 1 << 18   # ~2 MB of float64: blocks that stay in a CPU cache
-_ACCELERATOR_SCALE = 64     # on a GPU, blocks this much larger: fewer, fuller kernel launches
-_CHUNK = 32                 # rows of D per chunk in the chunked neighbour search (a power of two)
-_SUB = 4                    # interleaved parts of a chunk, each checked on its own
-_MAX_CANDIDATES = 1024      # columns with more candidates than this (mass ties) are sorted whole
+_BLOCK_ELEMENTS = 1 << 22  # rows per block so that a (rows, N) float32 block is ~16 MB
+_PAIR_BLOCK = 1 << 18  # (query entry, gallery entry) pairs per Jaccard block
+_CACHE_ELEMENTS = 1 << 18  # ~2 MB of float64: blocks that stay in a CPU cache
+_ACCELERATOR_SCALE = 64  # on a GPU, blocks this much larger: fewer, fuller kernel launches
+_CHUNK = 32  # rows of D per chunk in the chunked neighbour search (a power of two)
+_SUB = 4  # interleaved parts of a chunk, each checked on its own
+_MAX_CANDIDATES = 1024  # columns with more candidates than this (mass ties) are sorted whole
 
 
 class _FullDistance:
@@ -78,12 +79,17 @@ class _FullDistance:
         """
         q, n = self.q, self.n
         if stop <= q:
-            left = _squared32(self.q_q[:, start:stop], self.q_q.new_empty((q, stop - start), dtype=torch.float32))
-            right = _squared32(self.q_g[start:stop], self.q_g.new_empty((stop - start, self.g), dtype=torch.float32))
+            left = _squared32(
+                self.q_q[:, start:stop], self.q_q.new_empty((q, stop - start), dtype=torch.float32)
+            )
+            right = _squared32(
+                self.q_g[start:stop],
+                self.q_g.new_empty((stop - start, self.g), dtype=torch.float32),
+            )
             return torch.cat([left.T.contiguous(), right], dim=1)
         cols = self.q_g.new_empty((n, stop - start), dtype=torch.float32)
-        _squared32(self.q_g[:, start - q:stop - q], cols[:q])
-        _squared32(self.g_g[:, start - q:stop - q], cols[q:])
+        _squared32(self.q_g[:, start - q : stop - q], cols[:q])
+        _squared32(self.g_g[:, start - q : stop - q], cols[q:])
         return cols.T.contiguous()
 
     def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -94,7 +100,7 @@ class _FullDistance:
         for mask, mat, r, c in (
             (rq & cq, self.q_q, rows, cols),
             (rq & ~cq, self.q_g, rows, cols - q),
-            (~rq & cq, self.q_g, cols, rows - q),   # lower-left block is q_g transposed
+            (~rq & cq, self.q_g, cols, rows - q),  # lower-left block is q_g transposed
             (~rq & ~cq, self.g_g, rows - q, cols - q),
         ):
             out[mask] = mat[r[mask], c[mask]]
@@ -105,9 +111,10 @@ class _FeatureDistance:
     """D from features, as the callers build it: ``euclidean_distance`` on queries and gallery.
 
     Only blocks of columns (for the neighbour search) and single entries (for the weights) are
-    computed, so no (N, N) matrix exists. Every entry is rounded exactly as in the caller's matrices:
-    the dot products come from the same matrix product (symmetric, and the same in a block of 8 or
-    more rows as in the whole product), and the squared norms are added in the caller's order,
+    computed, so no (N, N) matrix exists. Every entry is rounded exactly as in the caller's
+    matrices: the dot products come from the same matrix product (symmetric, and the same in a
+    block of 8 or more rows as in the whole product), and the squared norms are added in the
+    caller's order,
     (-2 x.y + |x|^2) + |y|^2 with x the row of q_q, q_g or g_g: the query in a query-gallery pair.
     """
 
@@ -118,14 +125,15 @@ class _FeatureDistance:
         self.n = self.q + self.g
 
     def squared_columns_as_rows(self, start: int, stop: int) -> torch.Tensor:
-        """(stop - start, N) float32: row r is column ``start + r`` of D squared (see _FullDistance)."""
+        """(stop - start, N) float32: row r is column ``start + r`` of D squared (see
+        _FullDistance)."""
         q = self.q
         d = (self.x[start:stop] @ self.x.T).mul_(-2.0)
         own = self.sq[start:stop, None]
-        if stop <= q:   # query columns: q_q[j, i] = x_j first; q_g[i, j - q] = the query x_i first
+        if stop <= q:  # query columns: q_q[j, i] = x_j first; q_g[i, j - q] = the query x_i first
             d[:, :q].add_(self.sq[None, :q]).add_(own)
             d[:, q:].add_(own).add_(self.sq[None, q:])
-        else:           # gallery columns: q_g[j, i - q] and g_g[j - q, i - q], x_j first
+        else:  # gallery columns: q_g[j, i - q] and g_g[j - q, i - q], x_j first
             d.add_(self.sq[None, :]).add_(own)
         d = d.clamp_(min=0).sqrt_()
         if d.dtype == torch.float32:
@@ -133,21 +141,25 @@ class _FeatureDistance:
         return _squared32(d, torch.empty(d.shape, dtype=torch.float32, device=d.device))
 
     def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        """D[rows, cols] for index tensors of equal shape, all < N; a bounded number of pairs at a time."""
+        """D[rows, cols] for index tensors of equal shape, all < N; a bounded number of pairs at a
+        time."""
         out = torch.empty(rows.shape, dtype=self.x.dtype, device=rows.device)
         r, c, o = rows.reshape(-1), cols.reshape(-1), out.view(-1)
         step = max(1, _BLOCK_ELEMENTS // self.x.shape[1])
         for s, e in _blocks(0, len(r), step):
             a, b = r[s:e], c[s:e]
             dot = (_rows(self.x, a) * _rows(self.x, b)).sum(1).mul_(-2.0)
-            first = torch.where((b < self.q) & (a >= self.q), b, a)   # the row point of q_q, q_g or g_g
+            first = torch.where(
+                (b < self.q) & (a >= self.q), b, a
+            )  # the row point of q_q, q_g or g_g
             second = torch.where(first == a, b, a)
             o[s:e] = dot.add_(self.sq[first]).add_(self.sq[second]).clamp_(min=0).sqrt_()
         return out
 
 
 def _cache_elements(t: torch.Tensor) -> int:
-    """Working-block size (elements) for tensors on t's device: cache-sized on CPU, larger elsewhere."""
+    """Working-block size (elements) for tensors on t's device: cache-sized on CPU, larger
+    elsewhere."""
     return _CACHE_ELEMENTS if t.device.type == "cpu" else _CACHE_ELEMENTS * _ACCELERATOR_SCALE
 
 
@@ -169,17 +181,21 @@ def _neighbours(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, t
 
 
 def _require_finite(col_max: torch.Tensor, first: int = 0) -> None:
-    """NaN and inf survive into the column maxima (maxima propagate NaN): one cheap check for all of D."""
+    """NaN and inf survive into the column maxima (maxima propagate NaN): one cheap check for all
+    of D."""
     bad = (~torch.isfinite(col_max)).nonzero()[:, 0]
     if len(bad):
         raise ValueError(
-            f"rerank needs finite distances, but {len(bad)} column(s) of [[q_q, q_g], [q_g^T, g_g]] hold NaN or "
-            f"inf (first: column {first + int(bad[0])}); check the features that produced them (a NaN feature gives NaN "
-            "distances to everything)"
+            f"rerank needs finite distances, but {len(bad)} column(s) of "
+            "[[q_q, q_g], [q_g^T, g_g]] hold NaN or "
+            f"inf (first: column {first + int(bad[0])}); check the features that produced them "
+            "(a NaN feature gives NaN distances to everything)"
         )
 
 
-def _smallest(vals: torch.Tensor, K: int, idx: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _smallest(
+    vals: torch.Tensor, K: int, idx: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row, the ``idx`` (default: the positions) of the K smallest ``vals`` and their values,
     ordered by value and, among equal values, by index: the order of a stable sort.
 
@@ -197,7 +213,11 @@ def _smallest(vals: torch.Tensor, K: int, idx: torch.Tensor | None = None) -> tu
     if kk > K:
         tied = (v[:, K - 1] == v[:, K]).nonzero()[:, 0]
         if len(tied):
-            all_i = torch.arange(width, device=vals.device).expand(len(tied), width) if idx is None else idx[tied]
+            all_i = (
+                torch.arange(width, device=vals.device).expand(len(tied), width)
+                if idx is None
+                else idx[tied]
+            )
             o = all_i.argsort(1)
             all_v, all_i = vals[tied].gather(1, o), all_i.gather(1, o)
             o = all_v.argsort(dim=1, stable=True)[:, :kk]
@@ -206,15 +226,16 @@ def _smallest(vals: torch.Tensor, K: int, idx: torch.Tensor | None = None) -> tu
 
 
 def _even_blocks(start: int, stop: int, size: int):
-    """Blocks of at most ``size`` covering [start, stop), of nearly equal length (no 1-row remainder:
-    a matrix product of one row takes another code path, with other rounding)."""
+    """Blocks of at most ``size`` covering [start, stop), of nearly equal length (no 1-row
+    remainder: a matrix product of one row takes another code path, with other rounding)."""
     count = -(-(stop - start) // max(1, size))
     bounds = [start + (stop - start) * b // max(1, count) for b in range(count + 1)]
     return zip(bounds[:-1], bounds[1:])
 
 
-def _neighbours_dense(D: _FullDistance | _FeatureDistance, K: int,
-                      rows: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _neighbours_dense(
+    D: _FullDistance | _FeatureDistance, K: int, rows: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Step 1 on M built a block of rows at a time (column blocks of D, transposed).
 
     Also the whole of step 1 for :func:`rerank_features`, where D exists only a block at a time."""
@@ -229,7 +250,7 @@ def _neighbours_dense(D: _FullDistance | _FeatureDistance, K: int,
             m = D.squared_columns_as_rows(s, e)
             mx = m.amax(1, keepdim=True)
             _require_finite(mx[:, 0], s)
-            m.div_(mx)                                     # / np.max(axis=0), then transposed
+            m.div_(mx)  # / np.max(axis=0), then transposed
             col_max[s:e] = mx[:, 0]
             if e <= q:
                 m_qg[s:e] = m[:, q:]
@@ -238,9 +259,11 @@ def _neighbours_dense(D: _FullDistance | _FeatureDistance, K: int,
 
 
 def _tree(v: torch.Tensor, op, keep: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(b, m, c) -> (b, c): ``op`` (torch.minimum / torch.maximum) folded over dim 1 by halves (m a power
-    of two); elementwise halves on a cache-sized block beat torch's own reduction over a middle dim.
-    With ``keep`` (a power of two), also the (b, keep, c) level: entry s folds rows s, s + keep, ..."""
+    """(b, m, c) -> (b, c): ``op`` (torch.minimum / torch.maximum) folded over dim 1 by halves (m a
+    power of two); elementwise halves on a cache-sized block beat torch's own reduction over a
+    middle dim.
+    With ``keep`` (a power of two), also the (b, keep, c) level: entry s folds rows s, s + keep,
+    ..."""
     kept = v if keep == v.shape[1] else None
     while v.shape[1] > 1:
         h = v.shape[1] // 2
@@ -252,8 +275,8 @@ def _tree(v: torch.Tensor, op, keep: int = 0) -> tuple[torch.Tensor, torch.Tenso
 
 def _chunk_extrema(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Over every run of C = ``_CHUNK`` rows of x (r, c) (the last run may be shorter): the minima,
-    (ceil(r / C), c), and the minima of its S = ``_SUB`` interleaved parts, (ceil(r / C), S, c), part
-    s holding the rows s, s + S, s + 2S, ... of the run; and the column maxima of x, (c,).
+    (ceil(r / C), c), and the minima of its S = ``_SUB`` interleaved parts, (ceil(r / C), S, c),
+    part s holding the rows s, s + S, s + 2S, ... of the run; and the column maxima of x, (c,).
     A cache-sized block of rows at a time."""
     r, c = x.shape
     full = r // _CHUNK
@@ -263,11 +286,11 @@ def _chunk_extrema(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
     col_max = x.new_full((c,), -float("inf"))
     per = max(1, _cache_elements(x) // (_CHUNK * c))
     for s, e in _blocks(0, full, per):
-        v = x[s * _CHUNK:e * _CHUNK].view(e - s, _CHUNK, c)
+        v = x[s * _CHUNK : e * _CHUNK].view(e - s, _CHUNK, c)
         mins[s:e], parts[s:e] = _tree(v, torch.minimum, n_parts)
         torch.maximum(col_max, _tree(v, torch.maximum)[0].amax(0), out=col_max)
     if full * _CHUNK < r:
-        tail = x[full * _CHUNK:]
+        tail = x[full * _CHUNK :]
         mins[full] = tail.amin(0)
         torch.maximum(col_max, tail.amax(0), out=col_max)
         for p in range(n_parts):
@@ -276,7 +299,8 @@ def _chunk_extrema(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
 
 
 def _chunk_minima_along_rows(x: torch.Tensor) -> torch.Tensor:
-    """(r, ceil(c / C)) minima of x (r, c) over every run of C = ``_CHUNK`` columns (contiguous runs)."""
+    """(r, ceil(c / C)) minima of x (r, c) over every run of C = ``_CHUNK`` columns (contiguous
+    runs)."""
     r, c = x.shape
     full = c // _CHUNK * _CHUNK
     parts = [x[:, :full].unflatten(1, (full // _CHUNK, _CHUNK)).amin(2)]
@@ -299,15 +323,18 @@ def _squared32(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _neighbours_chunked(
+    D: _FullDistance, K: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Step 1 without building or transposing M.
 
     Row i of M is column i of D divided by its maximum, through x -> float32(x^2) / max, which never
     decreases: ordering row i of M is ordering column i of D. Cut every column of D into chunks of
-    C consecutive rows. Each chunk minimum is an entry of the column, so with t the (K + 1)-th smallest
-    chunk minimum at least K + 1 entries are <= t, and the K smallest entries of the column are among
-    the entries <= t: a short candidate list per column (~30 of 6,813 at SYSU size), gathered from
-    the parts of chunks (S interleaved groups of C / S rows) whose minimum is <= t.
+    C consecutive rows. Each chunk minimum is an entry of the column, so with t the (K + 1)-th
+    smallest chunk minimum at least K + 1 entries are <= t, and the K smallest entries of the
+    column are among the entries <= t: a short candidate list per column (~30 of 6,813 at SYSU
+    size), gathered from the parts of chunks (S interleaved groups of C / S rows) whose
+    minimum is <= t.
     One condition makes this exact after the mapping into M: the K-th smallest candidate value must
     be strictly below M(t) (otherwise an entry above t could round to a tie with it); the rare
     columns where it is not, or with very many candidates, are sorted whole.
@@ -316,10 +343,14 @@ def _neighbours_chunked(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.T
     """
     thr, col_max, parts = _chunk_thresholds(D, K)
     ci, cj, cd = _candidates(D, thr, parts)
-    cm = _squared32(cd, torch.empty(ci.shape, dtype=torch.float32, device=ci.device)).div_(col_max[ci])
+    cm = _squared32(cd, torch.empty(ci.shape, dtype=torch.float32, device=ci.device)).div_(
+        col_max[ci]
+    )
     rank, unsure = _smallest_candidates(ci, cj, cm, D.n, K, thr, col_max)
     _sort_whole_columns(D, rank, unsure, col_max, K)
-    m_qg = _squared32(D.q_g, torch.empty((D.q, D.g), dtype=torch.float32, device=ci.device)).div_(col_max[:D.q, None])
+    m_qg = _squared32(D.q_g, torch.empty((D.q, D.g), dtype=torch.float32, device=ci.device)).div_(
+        col_max[: D.q, None]
+    )
     return rank, col_max, m_qg
 
 
@@ -330,15 +361,21 @@ def _chunk_thresholds(D: _FullDistance, K: int) -> tuple[torch.Tensor, torch.Ten
     qq, qg, gg = D.q_q, D.q_g, D.g_g
     n = D.n
     # chunk extrema of every column of D: chunks of rows j < q, then of rows j >= q
-    min_qq, parts_qq, max_qq = _chunk_extrema(qq)             # columns i < q, rows j < q
-    min_qg_top, parts_qg, max_qg_top = _chunk_extrema(qg)     # columns i >= q, rows j < q
-    min_gg, parts_gg, max_gg = _chunk_extrema(gg)             # columns i >= q, rows j >= q
-    min_qg_side = _chunk_minima_along_rows(qg)      # columns i < q, rows j >= q: D[j, i] = q_g[i, j - q]
+    min_qq, parts_qq, max_qq = _chunk_extrema(qq)  # columns i < q, rows j < q
+    min_qg_top, parts_qg, max_qg_top = _chunk_extrema(qg)  # columns i >= q, rows j < q
+    min_gg, parts_gg, max_gg = _chunk_extrema(gg)  # columns i >= q, rows j >= q
+    min_qg_side = _chunk_minima_along_rows(
+        qg
+    )  # columns i < q, rows j >= q: D[j, i] = q_g[i, j - q]
     top = torch.maximum(max_qq, qg.amax(1))
     bottom = torch.maximum(max_qg_top, max_gg)
-    col_max = _squared32(torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=qg.device))
+    col_max = _squared32(
+        torch.cat([top, bottom]), torch.empty(n, dtype=torch.float32, device=qg.device)
+    )
     _require_finite(col_max)
-    chunk_min = torch.cat([torch.cat([min_qq.T, min_qg_side], 1), torch.cat([min_qg_top.T, min_gg.T], 1)])
+    chunk_min = torch.cat(
+        [torch.cat([min_qq.T, min_qg_side], 1), torch.cat([min_qg_top.T, min_gg.T], 1)]
+    )
     thr = torch.topk(chunk_min, K + 1, dim=1, largest=False, sorted=True).values[:, K]
     return thr, col_max, (parts_qq, parts_qg, parts_gg, min_qg_side)
 
@@ -356,8 +393,10 @@ def _candidates(D: _FullDistance, thr: torch.Tensor, parts: tuple) -> tuple[torc
     offs = torch.arange(0, _CHUNK, parts_qq.shape[1], device=dev)
     cand_i, cand_j, cand_d = [], [], []
     for mat, part, r0, c0 in ((qq, parts_qq, 0, 0), (qg, parts_qg, 0, q), (gg, parts_gg, q, q)):
-        c, p, i = (part <= thr[c0:c0 + mat.shape[1]]).nonzero(as_tuple=True)   # chunk-major, then column
-        j = (c * _CHUNK + p)[None, :] + offs[:, None]                   # (C / S, pairs) rows of mat
+        c, p, i = (part <= thr[c0 : c0 + mat.shape[1]]).nonzero(
+            as_tuple=True
+        )  # chunk-major, then column
+        j = (c * _CHUNK + p)[None, :] + offs[:, None]  # (C / S, pairs) rows of mat
         inside = j < mat.shape[0]
         j.clamp_(max=mat.shape[0] - 1)
         sub = mat.reshape(-1).index_select(0, (j * mat.shape[1] + i).view(-1)).view(j.shape)
@@ -366,7 +405,7 @@ def _candidates(D: _FullDistance, thr: torch.Tensor, parts: tuple) -> tuple[torc
     offs = torch.arange(_CHUNK, device=dev)
     # rows j >= q of columns i < q: D[j, i] = q_g[i, j - q], contiguous runs of q_g's rows
     i, c = (min_qg_side <= thr[:q, None]).nonzero(as_tuple=True)
-    j = (c * _CHUNK)[:, None] + offs                                    # (pairs, C) gallery rows j - q
+    j = (c * _CHUNK)[:, None] + offs  # (pairs, C) gallery rows j - q
     inside = j < g
     j.clamp_(max=g - 1)
     sub = qg.reshape(-1).index_select(0, (i[:, None] * g + j).view(-1)).view(j.shape)
@@ -375,8 +414,15 @@ def _candidates(D: _FullDistance, thr: torch.Tensor, parts: tuple) -> tuple[torc
     return torch.cat(cand_i), torch.cat(cand_j), torch.cat(cand_d)
 
 
-def _smallest_candidates(ci: torch.Tensor, cj: torch.Tensor, cm: torch.Tensor, n: int, K: int, thr: torch.Tensor,
-                         col_max: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _smallest_candidates(
+    ci: torch.Tensor,
+    cj: torch.Tensor,
+    cm: torch.Tensor,
+    n: int,
+    K: int,
+    thr: torch.Tensor,
+    col_max: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Step 1, chunked search, part c: the K nearest of every column among its candidates (values
     ``cm`` already in M's units), and the columns whose answer is unsure: the K-th candidate is not
     strictly below M(t) (a tie could hide above t) or the column has too many candidates."""
@@ -400,13 +446,17 @@ def _smallest_candidates(ci: torch.Tensor, cj: torch.Tensor, cm: torch.Tensor, n
     return rank, unsure
 
 
-def _sort_whole_columns(D: _FullDistance, rank: torch.Tensor, unsure: torch.Tensor, col_max: torch.Tensor,
-                        K: int) -> None:
-    """Step 1, chunked search, part d: the unsure columns sorted whole (rows of M), into ``rank``."""
+def _sort_whole_columns(
+    D: _FullDistance, rank: torch.Tensor, unsure: torch.Tensor, col_max: torch.Tensor, K: int
+) -> None:
+    """Step 1, chunked search, part d: the unsure columns sorted whole (rows of M), into
+    ``rank``."""
     n, dev = D.n, rank.device
     for u in unsure.split(max(1, _BLOCK_ELEMENTS // n)) if len(unsure) else ():
         grid = torch.arange(n, device=dev).expand(len(u), n)
-        full = _squared32(D.entries(grid, u[:, None].expand(len(u), n)), torch.empty((len(u), n), device=dev))
+        full = _squared32(
+            D.entries(grid, u[:, None].expand(len(u), n)), torch.empty((len(u), n), device=dev)
+        )
         rank[u] = _smallest(full.div_(col_max[u, None]), K)[0]
 
 
@@ -436,28 +486,33 @@ def _expanded_sets(rank: torch.Tensor, k1: int) -> torch.Tensor:
     O(rows * N)); only the members of a joining R_half(c) that R(i) lacks are added.
     """
     n = rank.shape[0]
-    nbr = rank[:, :min(k1 + 1, n)]
-    half = rank[:, :min(int(np.around(k1 / 2.0)) + 1, n)]
+    nbr = rank[:, : min(k1 + 1, n)]
+    half = rank[:, : min(int(np.around(k1 / 2.0)) + 1, n)]
     recip, half_recip = _reciprocal(nbr), _reciprocal(half)
     k, kh = nbr.shape[1], half.shape[1]
-    r_set = nbr.masked_fill(~recip, n)                                 # R(i), n where not reciprocal
+    r_set = nbr.masked_fill(~recip, n)  # R(i), n where not reciprocal
     parts = []
     cache = _cache_elements(rank)
     rows = max(1, min(n, cache * 8 // (n + 1), cache // (k * kh)))
-    member = torch.zeros((rows, n + 1), dtype=torch.bool, device=rank.device)   # row r: R(s + r) as a bitmap
+    member = torch.zeros(
+        (rows, n + 1), dtype=torch.bool, device=rank.device
+    )  # row r: R(s + r) as a bitmap
     for s, e in _blocks(0, n, rows):
-        cand = nbr[s:e]                                                # candidate c = R(i)[m]
-        c_set, c_ok = _rows(half, cand).flatten(1), _rows(half_recip, cand).flatten(1)   # R_half(c), (b, k * kh)
-        table = member[:e - s]
+        cand = nbr[s:e]  # candidate c = R(i)[m]
+        c_set, c_ok = (
+            _rows(half, cand).flatten(1),
+            _rows(half_recip, cand).flatten(1),
+        )  # R_half(c), (b, k * kh)
+        table = member[: e - s]
         table.scatter_(1, r_set[s:e], True)
-        found = table.gather(1, c_set) & c_ok                          # R_half(c)[m] is in R(i)
+        found = table.gather(1, c_set) & c_ok  # R_half(c)[m] is in R(i)
         table.scatter_(1, r_set[s:e], False)
         inside = found.view(-1, k, kh).sum(-1)
         size = c_ok.view(-1, k, kh).sum(-1)
         joins = recip[s:e] & (inside.double() > (2.0 / 3) * size.double())
-        new = (joins[..., None].expand(-1, k, kh).flatten(1) & c_ok & ~found)
+        new = joins[..., None].expand(-1, k, kh).flatten(1) & c_ok & ~found
         width = int(new.sum(1).max()) if len(new) else 0
-        place = torch.where(new, new.cumsum(1) - 1, width)                 # compact the new members
+        place = torch.where(new, new.cumsum(1) - 1, width)  # compact the new members
         extra = torch.full((e - s, width + 1), n, dtype=rank.dtype, device=rank.device)
         extra.scatter_(1, place, c_set)
         parts.append(_unique_rows(torch.cat([r_set[s:e], extra[:, :width]], dim=1), n))
@@ -465,20 +520,28 @@ def _expanded_sets(rank: torch.Tensor, k1: int) -> torch.Tensor:
 
 
 def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``table[index]`` for an index tensor of any shape: whole rows through ``index_select``, several
-    times faster than advanced indexing on CPU."""
+    """``table[index]`` for an index tensor of any shape: whole rows through ``index_select``,
+    several times faster than advanced indexing on CPU."""
     return table.index_select(0, index.reshape(-1)).view(*index.shape, *table.shape[1:])
 
 
 def _stack_rows(parts: list[torch.Tensor], n: int) -> torch.Tensor:
-    """Concatenate row blocks of indices whose entries != n come first, cut or padded (with n) to the
-    widest block's count."""
+    """Concatenate row blocks of indices whose entries != n come first, cut or padded (with n) to
+    the widest block's count."""
     width = max(max(int((p != n).sum(1).max()) for p in parts if len(p)), 1)
-    return torch.cat([torch.nn.functional.pad(p[:, :width], (0, max(0, width - p.shape[1])), value=n) for p in parts])
+    return torch.cat(
+        [
+            torch.nn.functional.pad(p[:, :width], (0, max(0, width - p.shape[1])), value=n)
+            for p in parts
+        ]
+    )
 
 
-def _weights(D: _FullDistance | _FeatureDistance, sets: torch.Tensor, col_max: torch.Tensor) -> torch.Tensor:
-    """Step 3: V values exp(-M(i, j)) / sum over the set, 0 on padding; M(i, j) = D(j, i)^2 / max."""
+def _weights(
+    D: _FullDistance | _FeatureDistance, sets: torch.Tensor, col_max: torch.Tensor
+) -> torch.Tensor:
+    """Step 3: V values exp(-M(i, j)) / sum over the set, 0 on padding;
+    M(i, j) = D(j, i)^2 / max."""
     n = D.n
     vals = torch.zeros(sets.shape, dtype=torch.float32, device=sets.device)
     rows = max(1, _BLOCK_ELEMENTS // sets.shape[1])
@@ -514,10 +577,12 @@ def _query_expansion(sets: torch.Tensor, vals: torch.Tensor, rank: torch.Tensor,
         out_idx.append(uniq)
         out_val.append((summed / k2).masked_fill(uniq >= n, 0.0))
     idx = _stack_rows(out_idx, n)
-    return idx, torch.cat([v[:, :idx.shape[1]] for v in out_val])
+    return idx, torch.cat([v[:, : idx.shape[1]] for v in out_val])
 
 
-def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Tensor, lambda_: float) -> torch.Tensor:
+def _jaccard_mix(
+    sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Tensor, lambda_: float
+) -> torch.Tensor:
     """Steps 5 and 6: (q, g) Jaccard distances between the query and gallery rows of the sparse V,
     mixed with the original distances, (1 - lambda) * J + lambda * M[:q, q:], written into ``m_qg``.
 
@@ -531,19 +596,32 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
     n = sets.shape[0]
     g = n - q
     dev = sets.device
-    qk, qv, row_of, hits, width, table_row, table_val, spill, spill_ptr, spill_row, spill_v = _inverted_index(sets, vals, q)
+    qk, qv, row_of, hits, width, table_row, table_val, spill, spill_ptr, spill_row, spill_v = (
+        _inverted_index(sets, vals, q)
+    )
     # queries [s, e) own the query entries [first[s], first[e])
     spills = (spill[qk] > 0).nonzero()[:, 0]
     spills_list = spills.tolist()
     per_query = torch.bincount(row_of, minlength=q)
-    work = torch.zeros(q, dtype=torch.long, device=dev).index_add_(0, row_of, hits) + per_query * width
+    work = (
+        torch.zeros(q, dtype=torch.long, device=dev).index_add_(0, row_of, hits) + per_query * width
+    )
     first = [0] + per_query.cumsum(0).tolist()
-    cost = work.cumsum(0).tolist()                                  # work per query, for the blocks
+    cost = work.cumsum(0).tolist()  # work per query, for the blocks
     cache = _cache_elements(sets)
     rows_max = max(1, cache // (g + 1))
     s = 0
     while s < q:
-        e = min(max(s + 1, bisect.bisect_right(cost, (cost[s - 1] if s else 0) + _PAIR_BLOCK * cache // _CACHE_ELEMENTS, lo=s)), s + rows_max, q)
+        e = min(
+            max(
+                s + 1,
+                bisect.bisect_right(
+                    cost, (cost[s - 1] if s else 0) + _PAIR_BLOCK * cache // _CACHE_ELEMENTS, lo=s
+                ),
+            ),
+            s + rows_max,
+            q,
+        )
         a, b = first[s], first[e]
         row_start = (row_of[a:b] - s).mul_(g + 1)
         target = _rows(table_row, qk[a:b]).add_(row_start[:, None])
@@ -553,19 +631,24 @@ def _jaccard_mix(sets: torch.Tensor, vals: torch.Tensor, q: int, m_qg: torch.Ten
         lo, hi = bisect.bisect_left(spills_list, a), bisect.bisect_left(spills_list, b)
         if hi > lo:
             over = spills[lo:hi]
-            t, m = _overflow_pairs(qk[over], qv[over], row_start[over - a], spill, spill_ptr, spill_row, spill_v)
+            t, m = _overflow_pairs(
+                qk[over], qv[over], row_start[over - a], spill, spill_ptr, spill_row, spill_v
+            )
             s_min.index_add_(0, t, m)
         s_min = s_min.view(e - s, g + 1)[:, :g]
-        # (1 - lambda) * (1 - s / (2 - s)) + lambda * M  =  lambda * M + 2 (1 - lambda) (1 - s) / (2 - s),
+        # (1 - lambda) * (1 - s / (2 - s)) + lambda * M
+        #   =  lambda * M + 2 (1 - lambda) (1 - s) / (2 - s),
         # in place in m_qg (its pages are already mapped); within a few float32 ulps of the original
-        m_qg[s:e].mul_(lambda_).addcdiv_(torch.add(2 * (1 - lambda_), s_min, alpha=-2 * (1 - lambda_)), torch.rsub(s_min, 2.0))
+        m_qg[s:e].mul_(lambda_).addcdiv_(
+            torch.add(2 * (1 - lambda_), s_min, alpha=-2 * (1 - lambda_)), torch.rsub(s_min, 2.0)
+        )
         s = e
     return m_qg
 
 
-
-
-def _inverted_index(sets: torch.Tensor, vals: torch.Tensor, q: int) -> tuple[torch.Tensor | int, ...]:
+def _inverted_index(
+    sets: torch.Tensor, vals: torch.Tensor, q: int
+) -> tuple[torch.Tensor | int, ...]:
     """Step 5's index: the query entries (column k, value, query row) and, for every column k, the
     gallery entries holding it: the first L in a padded (N, L) table (gallery row, value; padding
     points at a spare column g), the rest in an overflow list (``spill`` per column, from
@@ -575,24 +658,26 @@ def _inverted_index(sets: torch.Tensor, vals: torch.Tensor, q: int) -> tuple[tor
     dev = sets.device
     i32 = torch.int32
     width_v = sets.shape[1]
-    at = (sets[q:] < n).view(-1).nonzero()[:, 0]                    # gallery entries, row-major
+    at = (sets[q:] < n).view(-1).nonzero()[:, 0]  # gallery entries, row-major
     g_row, g_col, g_v = (at // width_v).to(i32), sets[q:].reshape(-1)[at], vals[q:].reshape(-1)[at]
-    order = torch.argsort(g_col, stable=True)                    # inverted index: gallery entries by column k
+    order = torch.argsort(g_col, stable=True)  # inverted index: gallery entries by column k
     g_row, g_col, g_v = g_row[order], g_col[order], g_v[order]
     count = torch.bincount(g_col, minlength=n)
     ptr = torch.cumsum(count, 0) - count
-    at = (sets[:q] < n).view(-1).nonzero()[:, 0]                    # query entries, row-major
+    at = (sets[:q] < n).view(-1).nonzero()[:, 0]  # query entries, row-major
     qk, qv, row_of = sets[:q].reshape(-1)[at], vals[:q].reshape(-1)[at], (at // width_v).to(i32)
-    hits = count[qk]                                                # gallery entries each query entry meets
+    hits = count[qk]  # gallery entries each query entry meets
     width = _table_width(hits)
-    slot = torch.arange(len(g_col), device=dev) - ptr[g_col]       # place of an entry within its column
+    slot = torch.arange(len(g_col), device=dev) - ptr[g_col]  # place of an entry within its column
     head = (slot < width).nonzero()[:, 0]
-    table_row = torch.full((n, width), g, dtype=i32, device=dev)   # padding points at a spare column g
+    table_row = torch.full(
+        (n, width), g, dtype=i32, device=dev
+    )  # padding points at a spare column g
     table_val = torch.zeros((n, width), dtype=torch.float32, device=dev)
     place = g_col[head] * width + slot[head]
     table_row.view(-1)[place] = g_row[head]
     table_val.view(-1)[place] = g_v[head]
-    spill = (count - width).clamp_(min=0)                           # overflow: a second inverted index
+    spill = (count - width).clamp_(min=0)  # overflow: a second inverted index
     spill_ptr = torch.cumsum(spill, 0) - spill
     tail = slot >= width
     spill_row, spill_v = g_row[tail], g_v[tail]
@@ -602,10 +687,11 @@ def _inverted_index(sets: torch.Tensor, vals: torch.Tensor, q: int) -> tuple[tor
 
 def _table_width(hits: torch.Tensor) -> int:
     """Width L of the padded inverted index: a multiple of 8 that minimises padded slots plus
-    (about three times dearer) overflow pairs, given the number of gallery entries each query entry meets."""
+    (about three times dearer) overflow pairs, given the number of gallery entries each query
+    entry meets."""
     if not len(hits):
         return 1
-    hist = torch.bincount(hits).double()                            # hist[h]: query entries meeting h
+    hist = torch.bincount(hits).double()  # hist[h]: query entries meeting h
     h = torch.arange(len(hist), dtype=torch.float64, device=hits.device)
     # spilled(L) = sum_{h > L} (h - L) hist[h] = S1(L) - L * S0(L), with tail sums S0, S1 over h > L
     s0 = hist.flip(0).cumsum(0).flip(0)
@@ -618,25 +704,34 @@ def _table_width(hits: torch.Tensor) -> int:
 
 
 def _overflow_pairs(qk, qv, row_start, spill, spill_ptr, spill_row, spill_v):
-    """(target, min) for every (query entry, overflow gallery entry of the same column) pair, laid out
-    by repetition."""
+    """(target, min) for every (query entry, overflow gallery entry of the same column) pair, laid
+    out by repetition."""
     i32 = torch.int32
     cnt = spill[qk]
     total = int(cnt.sum())
     cnt32 = cnt.to(i32)
-    pos = torch.repeat_interleave((spill_ptr[qk] - (torch.cumsum(cnt, 0) - cnt)).to(i32), cnt32, output_size=total)
+    pos = torch.repeat_interleave(
+        (spill_ptr[qk] - (torch.cumsum(cnt, 0) - cnt)).to(i32), cnt32, output_size=total
+    )
     pos += torch.arange(total, dtype=i32, device=qk.device)
-    target = spill_row.index_select(0, pos).add_(torch.repeat_interleave(row_start, cnt32, output_size=total))
-    mins = torch.minimum(spill_v.index_select(0, pos), torch.repeat_interleave(qv, cnt32, output_size=total))
+    target = spill_row.index_select(0, pos).add_(
+        torch.repeat_interleave(row_start, cnt32, output_size=total)
+    )
+    mins = torch.minimum(
+        spill_v.index_select(0, pos), torch.repeat_interleave(qv, cnt32, output_size=total)
+    )
     return target, mins
 
 
 def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
-    """Steps 1-2 on one full (N, N) distance matrix, for inspection: for every point its top ``k1 + 1``
-    neighbours, its k-reciprocal set R(i) and the expanded set R*(i) (as index lists)."""
+    """Steps 1-2 on one full (N, N) distance matrix, for inspection: for every point its top
+    ``k1 + 1`` neighbours, its k-reciprocal set R(i) and the expanded set R*(i) (as index
+    lists)."""
     d = _as_tensor(dist, "dist")
     if d.dim() != 2 or d.shape[0] != d.shape[1]:
-        raise ValueError(f"dist must be a square (N, N) distance matrix, got shape {tuple(d.shape)}")
+        raise ValueError(
+            f"dist must be a square (N, N) distance matrix, got shape {tuple(d.shape)}"
+        )
     n = d.shape[0]
     D = _FullDistance(d.new_zeros((n, 0)), d, d.new_zeros((0, 0)))
     rank, _, _ = _neighbours(D, min(k1 + 1, n))
@@ -663,7 +758,8 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
     qq, gg = _as_tensor(q_q, "q_q", qg.device), _as_tensor(g_g, "g_g", qg.device)
     if qg.dim() != 2 or qq.shape != (qg.shape[0],) * 2 or gg.shape != (qg.shape[1],) * 2:
         raise ValueError(
-            f"expected q_g (q, g), q_q (q, q) and g_g (g, g); got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
+            "expected q_g (q, g), q_q (q, q) and g_g (g, g); "
+            f"got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
         )
     D = _FullDistance(*(x.to(_work_dtype(qg, qq, gg)).contiguous() for x in (qg, qq, gg)))
     final = _rerank(D, k1, k2, lambda_, _neighbours)
@@ -672,7 +768,9 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
 
 def _check_parameters(k1: int, k2: int, lambda_: float) -> None:
     if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
-        raise ValueError(f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}")
+        raise ValueError(
+            f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}"
+        )
 
 
 def _work_dtype(*xs: torch.Tensor) -> torch.dtype:
@@ -685,7 +783,9 @@ def _work_dtype(*xs: torch.Tensor) -> torch.dtype:
     return torch.float32 if work.itemsize < 4 else work
 
 
-def _rerank(D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: float, search) -> torch.Tensor:
+def _rerank(
+    D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: float, search
+) -> torch.Tensor:
     """Steps 1-6 on D; ``search`` finds step 1's neighbours."""
     K = min(max(k1 + 1, k2), D.n)
     rank, col_max, m_qg = search(D, K)
@@ -700,7 +800,8 @@ def available_memory() -> int:
     """Bytes of memory available to a new allocation now: psutil's estimate when it is installed,
     else the kernel's MemAvailable, else the free physical pages."""
     try:
-        import psutil   # optional: deferred so that the package does not need it
+        import psutil  # optional: deferred so that the package does not need it
+
         return int(psutil.virtual_memory().available)
     except ImportError:
         pass
@@ -725,15 +826,26 @@ def rerank_path(q: int, g: int, itemsize: int = 4, available: int | None = None)
     available = available_memory() if available is None else available
     inputs = (q * g + q * q + g * g) * itemsize
     need = inputs + inputs // 5 + q * g * 4
-    gb = 2 ** 30
+    gb = 2**30
     if need <= available // 2:
-        return "matrices", f"three distance matrices, ~{need / gb:.1f} GB of {available / gb:.1f} GB available"
-    return "features", (f"the three distance matrices would need ~{need / gb:.1f} GB, "
-                        f"more than half of the {available / gb:.1f} GB available")
+        return (
+            "matrices",
+            f"three distance matrices, ~{need / gb:.1f} GB of {available / gb:.1f} GB available",
+        )
+    return "features", (
+        f"the three distance matrices would need ~{need / gb:.1f} GB, "
+        f"more than half of the {available / gb:.1f} GB available"
+    )
 
 
-def rerank_features(query_feats: Any, gallery_feats: Any, k1: int = 20, k2: int = 6,
-                    lambda_: float = 0.3, block_rows: int = 0) -> Any:
+def rerank_features(
+    query_feats: Any,
+    gallery_feats: Any,
+    k1: int = 20,
+    k2: int = 6,
+    lambda_: float = 0.3,
+    block_rows: int = 0,
+) -> Any:
     """Re-ranked (q, g) distances straight from features: :func:`rerank` without its three inputs.
 
     The same numbers as ``rerank(euclidean_distance(qf, gf), euclidean_distance(qf, qf),
@@ -761,7 +873,10 @@ def rerank_features(query_feats: Any, gallery_feats: Any, k1: int = 20, k2: int 
     work = _work_dtype(qf, gf)
     D = _FeatureDistance(qf.to(work).contiguous(), gf.to(work).contiguous())
     if not torch.isfinite(D.sq).all():
-        raise ValueError("rerank_features needs finite features, but some hold NaN or inf; check the model's output")
+        raise ValueError(
+            "rerank_features needs finite features, but some hold NaN or inf; "
+            "check the model's output"
+        )
     scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
     rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
     final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_dense(d, k, rows))
