@@ -1,4 +1,4 @@
-"""Tiny fake dataset trees in the real layouts of SYSU-MM01, RegDB and LLCM (DESIGN section 5).
+"""Tiny fake dataset trees in the real layouts of SYSU-MM01, RegDB and LLCM (docs/ARCHITECTURE.md).
 
 Images are real, very small files (JPEG, or BMP for RegDB) whose colour encodes (pid, cam, image)
 so that two different images never decode to the same pixels. IR images are 3-channel grayscale,

@@ -1,5 +1,5 @@
-"""Test protocols: which images are queries and which form the gallery, trial by trial (DESIGN
-section 5).
+"""Test protocols: which images are queries and which form the gallery, trial by trial (the
+dataset facts are summarised in docs/ARCHITECTURE.md, "Evaluation").
 
 * **SYSU-MM01** (:func:`sysu_protocol`): queries are every IR test image (cam3, cam6) in both
   modes; the gallery takes ``shots`` images per (identity, RGB camera) from cams 1, 2, 4, 5
