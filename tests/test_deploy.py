@@ -26,8 +26,9 @@ NUM_CLASSES = 6
 
 
 def cli(*words):
-    """``python -m tsgan WORDS...`` in process (paths and numbers as strings)."""
-    return main([str(w) for w in words])
+    """``python -m tsgan --debug WORDS...`` in process (paths and numbers as strings): errors
+    propagate as exceptions (without --debug, main prints their one line and returns 2)."""
+    return main(["--debug", *(str(w) for w in words)])
 
 
 @pytest.fixture(scope="module")

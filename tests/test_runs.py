@@ -14,6 +14,7 @@ from tsgan.engine.runs import run_key
 NOT_RESULT = {
     "train.device",
     "train.log_every",
+    "train.log",
     "train.ckpt_every",
     "train.out_dir",
     "train.compile",

@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 
-LOG_CHOICES = ("files", "tensorboard")
 
 
 class MissingExtraError(ImportError):
@@ -57,6 +56,4 @@ class TensorBoardLog:
 
 def open_log(log: str, run_path: str | Path) -> TensorBoardLog | None:
     """The extra logger for ``train.log`` (None for the default, files only)."""
-    if log not in LOG_CHOICES:
-        raise ValueError(f"train.log must be one of {LOG_CHOICES}, got {log!r}")
     return TensorBoardLog(run_path) if log == "tensorboard" else None
