@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 
-
 class MissingExtraError(ImportError):
     """An option needs an optional package that is not installed; the message names the extra."""
 
