@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -28,29 +26,11 @@ import numpy as np
 import torch
 
 from tsgan.data.synthetic import GENERATOR_VERSION, read_synthetic
+from tsgan.engine.provenance import cpu_model, git_state
 from tsgan.eval.twins import twin_floors
 from tsgan.experiments.calibration import PROBE_BUDGET, SETTINGS, calibrate
 
 TARGETS = {"RGB->RGB": (0.85, 1.0), "IR->IR": (0.85, 1.0), "IR->RGB": (0.25, 0.55)}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def one_seed(root: str, seed: int, threads: int) -> tuple[dict, float]:
@@ -140,7 +120,7 @@ def main() -> None:
             },
             "protocol": "all-search, single-shot, 10 seeded trials (tsgan.data.protocols)",
             "provenance": {
-                "git_commit": git_commit(),
+                "git_commit": (git_state() or {}).get("commit", "unknown"),
                 "generator_version": GENERATOR_VERSION,
                 "data_seed": 0,
                 "seeds": args.seeds,
