@@ -29,6 +29,7 @@ to step.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from itertools import chain
 from typing import Any
 
@@ -51,7 +52,7 @@ from ..models import ReIDBackbone, Teacher, build_backbone, build_discriminators
 from .base import StepModel, backbone_optimizer
 
 
-class GANPhases(StepModel):
+class GANPhases(StepModel, ABC):
     """The image-generation module's lines of Algorithm 1: G_I, G_R, D_I, D_R, O_G and O_D.
 
     A subclass says where the joint D_I's feature maps come from: :meth:`generator_fmap` for line 1,
@@ -89,9 +90,9 @@ class GANPhases(StepModel):
             self.rec_I = G_I(self.fake_R)
         self.X_I_fake = to_image(self.fake_I)
 
+    @abstractmethod
     def generator_fmap(self, X_I_fake: torch.Tensor) -> torch.Tensor:
         """f(X_I') for the joint D_I in line 1, computed by a frozen network (gradients reach G)."""
-        raise NotImplementedError
 
     def backward_G(self) -> None:
         """Line 1 (loss): L_G, Eq. (7); D_I judges (X_I', f(X_I')), f frozen, so only G learns."""
