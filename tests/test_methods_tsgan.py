@@ -3,6 +3,7 @@ paper preset."""
 
 import pytest
 import torch
+from engine_helpers import tiny_step_config
 
 from tsgan.config import get_config
 from tsgan.methods.tsgan import TSGAN
@@ -25,16 +26,7 @@ def _model(cfg, num_classes=4):
     return TSGAN(cfg, num_classes, torch.device("cpu"), teacher).train()
 
 
-def _cfg(**kw):
-    base = {
-        "data.height": 32,
-        "data.width": 16,
-        "model.gen_filters": 4,
-        "model.gen_blocks": 1,
-        "model.disc_filters": 4,
-        "model.disc_layers": 1,
-    }
-    return get_config("cpu", {**base, **kw})
+_cfg = tiny_step_config
 
 
 def _grads(model, names):

@@ -15,6 +15,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from engine_helpers import tiny_step_config
 
 from tsgan.config import get_config
 from tsgan.imaging import from_gan, ir_to_1ch, ir_to_3ch, to_gan
@@ -44,16 +45,7 @@ def _model(cfg, num_classes: int = 4) -> TSGAN:
     return TSGAN(cfg, num_classes, torch.device("cpu"), teacher).train()
 
 
-def _tiny(**kw):
-    base = {
-        "data.height": 32,
-        "data.width": 16,
-        "model.gen_filters": 4,
-        "model.gen_blocks": 1,
-        "model.disc_filters": 4,
-        "model.disc_layers": 1,
-    }
-    return get_config("cpu", {**base, **kw})
+_tiny = tiny_step_config
 
 
 def _bce_real(logits: torch.Tensor) -> torch.Tensor:
