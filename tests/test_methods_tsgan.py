@@ -6,6 +6,7 @@ import torch
 from engine_helpers import tiny_step_config
 
 from tsgan.config import get_config
+from tsgan.freeze import frozen
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
 
@@ -191,3 +192,50 @@ def test_compiled_step_matches_eager():
     model.set_input(_batch(2, 2, 32, 16, seed=1))
     assert all(torch.isfinite(torch.tensor(v)) for v in model.optimize_parameters().values())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.nets["backbone"].parameters()))
+
+
+def _backbone_grads(model):
+    return [p.grad.clone() for p in model.nets["backbone"].parameters() if p.grad is not None]
+
+
+def test_gan_warmup_trains_the_backbone_as_the_backbone_row_then_lets_fakes_join():
+    """During optim.gan_warmup_epochs line 3 is the Backbone row's loss (same gradient, no TS or
+    L_ReID^GAN term) while D_I still gets f(X_I'); after them X_I' joins (the paper's line 3)."""
+    cfg = _cfg(**{"optim.gan_warmup_epochs": 1})
+    torch.manual_seed(0)
+    teacher = build_backbone(cfg.model, 4)
+    warm = TSGAN(cfg, 4, torch.device("cpu"), teacher).train()
+    plain_cfg = _cfg(**{"train.use_gan": False, "train.use_teacher": False})
+    plain = TSGAN(plain_cfg, 4, torch.device("cpu"), teacher).train()
+    batch = _batch(2, 2, 32, 16)
+    for m in (warm, plain):
+        m.set_input(batch)
+    warm.forward()
+    buffers = {k: v.clone() for k, v in warm.nets["backbone"].state_dict().items()}
+    warm.backward_B()
+    plain.backward_B()
+    assert {"B_ts", "B_gan"}.isdisjoint(warm.losses)
+    assert all(
+        torch.allclose(a, b, atol=1e-6)
+        for a, b in zip(_backbone_grads(warm), _backbone_grads(plain), strict=True)
+    )
+    with frozen(warm.backbone), torch.no_grad():  # D_I's f(X_I'): the frozen student's map
+        expected = warm.backbone.former(warm.X_I_fake)
+    assert torch.allclose(warm.fmap_fake, expected, atol=1e-6)
+    running = [k for k in buffers if "running" in k]
+    after = warm.nets["backbone"].state_dict()
+    # only the real batch's forward moves BN statistics, exactly as in the Backbone row
+    plain_after = plain.nets["backbone"].state_dict()
+    assert all(torch.allclose(after[k], plain_after[k], atol=1e-6) for k in running)
+    warm.step("B")
+    warm.end_epoch()  # one epoch done: the fakes join
+    warm.zero_grad("B")
+    warm.backward_B()
+    assert {"B_ts", "B_gan"} <= set(warm.losses)
+    assert warm.fmap_fake.requires_grad
+
+
+def test_gan_warmup_must_leave_epochs_for_the_fakes():
+    cfg = _cfg(**{"optim.gan_warmup_epochs": 8, "optim.epochs": 8})
+    with pytest.raises(ValueError, match="gan_warmup_epochs=8 must be in"):
+        _model(cfg)

@@ -243,3 +243,25 @@ def test_cyclegan_step_updates_generators_and_discriminators_only():
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
     with pytest.raises(ValueError, match="fmap_net"):
         CycleGAN(cfg)
+
+
+def test_narrow_resnet18_has_scaled_stages_and_the_same_split():
+    """model.width=w: stages of w, 2w, 4w, 8w channels; f_map and V follow; ~1/4 of the work at
+    w=32 (a quarter of the weights of every 3x3 conv)."""
+    full, narrow = ReIDBackbone("resnet18", 5), ReIDBackbone("resnet18", 5, width=32)
+    out = narrow(torch.rand(2, 3, 64, 32))
+    assert out["fmap"].shape == (2, 128, 4, 2) and out["V"].shape == (2, 256)
+    assert (narrow.fmap_channels, narrow.feat_dim) == (128, 256)
+    assert [narrow.FE[i][0].conv1.out_channels for i in (4, 5, 6)] == [32, 64, 128]
+    assert narrow.LE[0].conv1.stride == (1, 1)  # last stride 1 still applies
+    ratio = sum(p.numel() for p in narrow.LE.parameters()) / sum(
+        p.numel() for p in full.LE.parameters()
+    )
+    assert ratio == pytest.approx(0.25, rel=0.01)
+
+
+def test_narrow_width_refuses_bottleneck_archs_and_pretrained_weights():
+    with pytest.raises(ValueError, match="needs a BasicBlock ResNet"):
+        ReIDBackbone("resnet50", 5, width=32)
+    with pytest.raises(ValueError, match="has no pretrained weights"):
+        ReIDBackbone("resnet18", 5, width=32, pretrained="imagenet")

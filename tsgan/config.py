@@ -88,6 +88,8 @@ class ModelConfig(_Checked):
     # "" (random init) | "imagenet" (torchvision cache) | path to a state dict
     pretrained: str = field(default="imagenet", metadata=TEACHER)
     last_stride: int = field(default=1, metadata=TEACHER)  # BoT: last stride 1
+    # base width of a ResNet-18/34 (64: torchvision's; 32 costs ~1/4 of the multiply-adds)
+    width: int = field(default=64, metadata=TEACHER)
     neck_feat: NeckFeat = "V"  # test feature: "V" (GAP, paper) | "bn" (after the BN-neck)
     gen_filters: int = 64  # CycleGAN ResNet generator width (ngf)
     gen_blocks: int = 9  # residual blocks in the generator
@@ -126,6 +128,9 @@ class OptimConfig:
     gamma: float = field(default=0.3, metadata=TEACHER)
     epochs: int = 120
     gan_lr: float = 2e-4  # generators and discriminators (CycleGAN's Adam)
+    # epochs at the start of TS-GAN in which G and D learn but the backbone trains on X_R and X_I
+    # alone (the Backbone row's loss): fakes, L_ReID^GAN and L_TS join after them (0: paper)
+    gan_warmup_epochs: int = 0
     gan_beta1: float = 0.5
     gan_beta2: float = 0.999
 
@@ -221,30 +226,33 @@ def _paper() -> Config:
 
 
 def _cpu() -> Config:
-    """Small images and networks: every notebook and the demo run in minutes on 2 CPU cores."""
+    """Small images and networks: every notebook and the demo run in minutes on 2 CPU cores.
+
+    Each choice is a decision row in docs/ARCHITECTURE.md ("The cpu recipe"): a ResNet-18 of half
+    width (1/4 of the work), 64x32 inputs, Adam at 1e-3 (nothing is pretrained), a 600-step teacher,
+    240 TS-GAN steps of which the first 80 are a GAN warm-up (the backbone trains as the Backbone
+    row while G and D learn, so no row sees noise as fake IR).
+    """
     cfg = Config(name="cpu")
     cfg.data.height, cfg.data.width = 64, 32
     cfg.data.P, cfg.data.K = 8, 2
     cfg.data.pad = 4
     cfg.data.workers = 0
     cfg.data.cache = True
+    cfg.data.batches_per_epoch = 20  # short epochs: 600 teacher steps, 240 TS-GAN steps
     cfg.model.arch = "resnet18"
+    cfg.model.width = 32
     cfg.model.pretrained = ""
-    cfg.model.student_init = (
-        "teacher"  # no ImageNet weights offline: the IR teacher is the student's pretraining
-    )
+    # no ImageNet weights offline: the IR teacher is the student's pretraining
+    cfg.model.student_init = "teacher"
     cfg.model.gen_filters, cfg.model.gen_blocks = 16, 3
     cfg.model.disc_filters, cfg.model.disc_layers = 16, 2
-    cfg.data.batches_per_epoch = (
-        20  # short epochs: 200 teacher steps (~30 s), 160 TS-GAN steps (~2 min)
-    )
-    cfg.optim.epochs = 8
+    cfg.optim.lr = 1e-3
+    cfg.optim.epochs = 12
+    cfg.optim.gan_warmup_epochs = 4
     cfg.optim.warmup_epochs = 1
-    cfg.optim.milestones = (
-        7,
-        9,
-    )  # the teacher decays at 7 and 9 of its 10 epochs, TS-GAN at 7 of 8
-    cfg.train.teacher_epochs = 10
+    cfg.optim.milestones = (10, 25)  # the teacher decays at 10 and 25 of its 30 epochs, TS-GAN at 10
+    cfg.train.teacher_epochs = 30
     cfg.eval.batch_size = 256
     return cfg
 

@@ -38,7 +38,7 @@ SETTINGS = {
     "IR->IR": ((3,), (6,), "regdb"),
     "IR->RGB": ((3, 6), (1, 2, 4, 5), "sysu"),
 }
-PROBE_BUDGET = {"size": (32, 16), "epochs": 10, "batch_size": 64, "lr": 3e-3, "width": 16}
+PROBE_BUDGET = {"size": (64, 32), "epochs": 30, "batch_size": 64, "lr": 3e-3, "width": 32}
 
 
 def baseline_retrieval(

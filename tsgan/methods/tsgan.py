@@ -168,6 +168,11 @@ class TSGAN(GANPhases):
                 "train.use_teacher=true and model.student_init=teacher need the pretrained IR "
                 "teacher backbone: pass teacher=load_backbone(get_or_train_teacher(cfg))[0]"
             )
+        if self.use_gan and not 0 <= cfg.optim.gan_warmup_epochs < cfg.optim.epochs:
+            raise ValueError(
+                f"optim.gan_warmup_epochs={cfg.optim.gan_warmup_epochs} must be in "
+                f"[0, optim.epochs={cfg.optim.epochs}): the fakes would never join line 3"
+            )
         backbone = build_backbone(cfg.model, num_classes)
         if cfg.model.student_init == "teacher":  # stands in for ImageNet weights (none offline)
             backbone.load_state_dict(teacher.state_dict())
@@ -187,19 +192,33 @@ class TSGAN(GANPhases):
         with frozen(self.backbone):
             return self.backbone.former(X_I_fake)
 
+    def fakes_join(self) -> bool:
+        """Whether X_I' enters line 3: with the GAN, once ``optim.gan_warmup_epochs`` epochs are
+        done (the backbone scheduler's epoch count, restored on resume)."""
+        warmup = self.cfg.optim.gan_warmup_epochs
+        return self.use_gan and self.schedulers["B"].last_epoch >= warmup
+
     def backward_B(self) -> None:
-        """Line 3: L_Backbone = L_ReID + L_TS on X_R, X_I and the detached X_I' (Eq. 8-16)."""
+        """Line 3: L_Backbone = L_ReID + L_TS on X_R, X_I and the detached X_I' (Eq. 8-16).
+
+        During the GAN warm-up (:meth:`fakes_join` false) the loss is L_ReID on X_R and X_I alone,
+        and f(X_I') for D_I (line 5) comes from the frozen student, as in line 1.
+        """
         lc = self.cfg.loss
+        join = self.fakes_join()
         images = {"X_R": self.X_R, "X_I": self.X_I}
-        if self.use_gan:
+        if join:
             images["X_I_fake"] = self.X_I_fake.detach()
         with self.autocast():
             out = self.train_nets["backbone"](torch.cat(list(images.values())))
             fmaps = dict(zip(images, out["fmap"].chunk(len(images)), strict=True))
             self.fmap_real = fmaps["X_I"]
             self.fmap_fake = fmaps.get("X_I_fake")
+            if self.use_gan and not join:
+                with torch.no_grad():
+                    self.fmap_fake = self.generator_fmap(self.X_I_fake.detach())
             gan = None
-            if self.use_gan and self.D_I.joint:
+            if join and self.D_I.joint:
                 gan = reid_gan_loss(
                     self.D_I, self.real_I, self.fake_I, self.fmap_real, self.fmap_fake, self.gan
                 )
@@ -217,7 +236,7 @@ class TSGAN(GANPhases):
             )
             self.losses.update(B_id=L["id"], B_tri=L["tri"])
             total = L["total"]
-            if self.use_teacher:
+            if self.use_teacher and join:
                 ts = ts_losses(
                     fT_real_ir=self.teacher(self.X_I),
                     fS_real_ir=fmaps["X_I"],

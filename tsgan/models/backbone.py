@@ -33,6 +33,34 @@ ARCHS = {
     "resnet101": (tvm.resnet101, tvm.ResNet101_Weights, 1024, 2048),
 }
 NECK_FEATS = ("V", "bn")
+BASIC_BLOCK_ARCHS = ("resnet18", "resnet34")  # the archs whose base width can change
+
+
+def narrow_resnet(arch: str, width: int) -> tvm.ResNet:
+    """torchvision's ``arch`` (ResNet-18/34) with base width ``width`` instead of 64: the four
+    stages have ``width, 2 width, 4 width, 8 width`` channels, so a width of 32 costs ~1/4 of the
+    multiply-adds. Same module names as torchvision's ResNet (conv1, bn1, layer1..4), random init.
+    """
+    if arch not in BASIC_BLOCK_ARCHS:
+        raise ValueError(
+            f"model.width={width} needs a BasicBlock ResNet ({', '.join(BASIC_BLOCK_ARCHS)}), "
+            f"got arch {arch!r}; keep model.width=64 for {arch}"
+        )
+    if width < 8:
+        raise ValueError(f"model.width must be at least 8, got {width}")
+    net = ARCHS[arch][0](weights=None)
+    blocks = [len(getattr(net, f"layer{i}")) for i in range(1, 5)]
+    net.inplanes = width
+    net.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+    net.bn1 = nn.BatchNorm2d(width)
+    for i, n in enumerate(blocks):
+        layer = net._make_layer(tvm.resnet.BasicBlock, width * 2**i, n, stride=1 if i == 0 else 2)
+        setattr(net, f"layer{i + 1}", layer)
+    net.fc = nn.Linear(8 * width, 1000)
+    for m in net.modules():  # torchvision's initialisation of its ResNets
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return net
 
 
 class ImageNetNormalize(nn.Module):
@@ -103,6 +131,7 @@ class ReIDBackbone(nn.Module):
         last_stride: int = 1,
         pretrained: str = "",
         neck_feat: str = "V",
+        width: int = 64,
     ) -> None:
         super().__init__()
         if arch not in ARCHS:
@@ -114,7 +143,14 @@ class ReIDBackbone(nn.Module):
         if num_classes < 1:
             raise ValueError(f"num_classes must be positive, got {num_classes}")
         constructor, _, self.fmap_channels, self.feat_dim = ARCHS[arch]
-        net = constructor(weights=None)
+        if width != 64 and pretrained:
+            raise ValueError(
+                f"model.width={width} has no pretrained weights (torchvision's are 64 wide); "
+                "set model.pretrained='' or model.width=64"
+            )
+        net = constructor(weights=None) if width == 64 else narrow_resnet(arch, width)
+        if width != 64:
+            self.fmap_channels, self.feat_dim = 4 * width, 8 * width
         if pretrained:
             load_pretrained(net, arch, pretrained)
         block = net.layer4[0]
@@ -168,4 +204,5 @@ def build_backbone(model_cfg: ModelConfig, num_classes: int) -> ReIDBackbone:
         last_stride=model_cfg.last_stride,
         pretrained=model_cfg.pretrained,
         neck_feat=model_cfg.neck_feat,
+        width=model_cfg.width,
     )
