@@ -229,7 +229,8 @@ def _cpu() -> Config:
     """Small images and networks: every notebook and the demo run in minutes on 2 CPU cores.
 
     Each choice is a decision row in docs/ARCHITECTURE.md ("The cpu recipe"): a ResNet-18 of half
-    width (1/4 of the work), 64x32 inputs, Adam at 1e-3 (nothing is pretrained), a 600-step teacher,
+    width (1/4 of the work), 64x32 inputs, Adam at 1e-3 for every network (nothing is pretrained),
+    a 600-step teacher,
     240 TS-GAN steps of which the first 80 are a GAN warm-up (the backbone trains as the Backbone
     row while G and D learn, so no row sees noise as fake IR).
     """
@@ -248,6 +249,7 @@ def _cpu() -> Config:
     cfg.model.gen_filters, cfg.model.gen_blocks = 16, 3
     cfg.model.disc_filters, cfg.model.disc_layers = 16, 2
     cfg.optim.lr = 1e-3
+    cfg.optim.gan_lr = 1e-3  # 2e-4 (CycleGAN's) leaves G_I at noise after 240 steps
     cfg.optim.epochs = 12
     cfg.optim.gan_warmup_epochs = 4
     cfg.optim.warmup_epochs = 1
