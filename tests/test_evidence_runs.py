@@ -49,9 +49,10 @@ def test_probes_measure_g_i_and_the_gap_and_leave_the_model_as_it_was(twin_cfg):
         k: {p: t.clone() for p, t in net.state_dict().items()} for k, net in model.nets.items()
     }
     rng = torch.get_rng_state()
+    modes = {k: net.training for k, net in model.nets.items()}  # the frozen teacher stays in eval
     values = probes(model)
     assert set(values) == {"gap_fmap", "gap_feat", "twin_L1", "twin_SSIM"}
-    assert all(net.training for net in model.nets.values())
+    assert modes["backbone"] and modes == {k: net.training for k, net in model.nets.items()}
     assert torch.equal(torch.get_rng_state(), rng)
     for k, net in model.nets.items():  # BN running statistics included
         assert all(torch.equal(t, before[k][p]) for p, t in net.state_dict().items()), k
