@@ -69,7 +69,8 @@ def test_probes_measure_g_i_and_the_gap_and_leave_the_model_as_it_was(twin_cfg):
 
 
 def test_a_run_with_probes_ends_with_the_weights_of_one_without(twin_cfg, tmp_path):
-    teacher = random_teacher(twin_cfg, tmp_path / "teacher.pt")
+    n_ids = load_dataset(twin_cfg).num_train_ids  # the student starts from the teacher's weights
+    teacher = random_teacher(twin_cfg, tmp_path / "teacher.pt", n_ids)
     final = {}
     for n in (0, 4):
         cfg = replace(twin_cfg, train__probe_images=n)
