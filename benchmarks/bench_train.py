@@ -5,10 +5,15 @@
    ResNet of the same architecture, input size and last stride, within 5%.
 2. Training: steps/s and image pairs/s of the backbone-only step (Table II "Backbone") against the
    full Algorithm 1 step (G, backbone, D updates plus the frozen teacher).
+3. Time to accuracy (``--time-to R1``): the preset's teacher and TS-GAN trained for real (cached
+   in ``runs/bench/cache/``, so a second call only reads the logs) with the test protocol scored
+   at every epoch end (``train.probe_eval``); prints the minutes of training (probes excluded)
+   until R1 first reaches the target, and the teacher's minutes before it.
 
     python benchmarks/bench_train.py                       # paper preset (ResNet-50, 288x144), CPU
     python benchmarks/bench_train.py --device cuda --batch 64 --amp bf16 --channels-last
     python benchmarks/bench_train.py --preset cpu          # the small CPU model
+    python benchmarks/bench_train.py --preset cpu --time-to 20   # + minutes of training to R1 20%
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import time
 import torch
 import torchvision
 
-from tsgan.config import get_config
+from tsgan.config import PRESETS, Config, get_config, replace
 from tsgan.engine.device import autocast, resolve_device
+from tsgan.engine.runs import cached_run, get_or_train_tsgan, needs_teacher
+from tsgan.eval.probes import time_to_accuracy
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
+from tsgan.paths import runs_dir
 
 
 def plain_resnet(arch: str, last_stride: int) -> torch.nn.Module:
@@ -84,9 +92,38 @@ def train_steps_per_second(cfg, device: torch.device, steps: int) -> float:
     return steps / (time.perf_counter() - t)
 
 
+def time_to_accuracy_line(cfg: Config, target: float, metric: str = "R1") -> str:
+    """Train (or read) ``cfg``'s teacher and TS-GAN with per-epoch evaluation; one line saying how
+    many minutes of training reached ``metric`` >= ``target`` (%)."""
+    cfg = replace(
+        cfg, train__probe_eval=True, train__out_dir=cfg.train.out_dir or str(runs_dir() / "bench")
+    )
+    get_or_train_tsgan(cfg)
+    probes = cached_run(cfg, "tsgan").read_metrics("probe")
+    teacher = ""
+    if needs_teacher(cfg):
+        t_epochs = cached_run(cfg, "teacher").read_metrics("epoch")
+        if t_epochs and "seconds" in t_epochs[-1]:
+            teacher = f", after {t_epochs[-1]['seconds'] / 60:.1f} min of teacher pretraining"
+    hit = time_to_accuracy(probes, target, metric)
+    best = max(probes, key=lambda p: p[metric])
+    head = f"time to {metric} >= {target:g}% ({cfg.name} preset, {cfg.data.dataset}): "
+    if hit is None:
+        return (
+            f"{head}not reached in {probes[-1]['epoch']} epochs "
+            f"({probes[-1]['seconds'] / 60:.1f} min of TS-GAN training{teacher}); "
+            f"best {metric} {best[metric]:.1f} at epoch {best['epoch']}"
+        )
+    return (
+        f"{head}{hit['seconds'] / 60:.1f} min of TS-GAN training (epoch {hit['epoch']} of "
+        f"{probes[-1]['epoch']}, {metric} {hit[metric]:.1f}){teacher}; "
+        f"final {metric} {probes[-1][metric]:.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="paper", choices=("paper", "cpu"))
+    parser.add_argument("--preset", default="paper", choices=sorted(PRESETS))
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch", type=int, default=8, help="test-time batch size")
     parser.add_argument("--reps", type=int, default=7)
@@ -95,6 +132,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2, help="timed training steps")
     parser.add_argument("--amp", default="off", choices=("off", "bf16", "fp16"))
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument(
+        "--time-to",
+        type=float,
+        default=None,
+        metavar="R1",
+        help="also train the preset (+ overrides); print the minutes of training to this R1 (%%)",
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="section.field=value for --time-to (e.g. data.root=...)"
+    )
     args = parser.parse_args()
     device = resolve_device(args.device)
     cfg = get_config(
@@ -150,6 +197,8 @@ def main() -> None:
         )
         sps = train_steps_per_second(c, device, args.steps)
         print(f"  {name:<40} {sps:8.3f} steps/s  {sps * args.P * args.K:8.1f} pairs/s")
+    if args.time_to is not None:
+        print(time_to_accuracy_line(get_config(args.preset, args.overrides), args.time_to))
 
 
 if __name__ == "__main__":

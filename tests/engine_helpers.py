@@ -48,15 +48,16 @@ def tiny_dataset(tmp: Path) -> Path:
     )
 
 
-def random_teacher(cfg: Config, path: Path) -> Path:
+def random_teacher(cfg: Config, path: Path, num_classes: int = len(TRAIN_IDS + VAL_IDS)) -> Path:
     """A teacher checkpoint with random weights (what train_teacher writes, without the
-    training)."""
-    net = build_backbone(cfg.model, len(TRAIN_IDS + VAL_IDS))
+    training); ``num_classes``: the training identities of the data (the tiny tree's by
+    default)."""
+    net = build_backbone(cfg.model, num_classes)
     return save_checkpoint(
         path,
         {
             "config": cfg.to_dict(),
-            "num_classes": len(TRAIN_IDS + VAL_IDS),
+            "num_classes": num_classes,
             "kind": "teacher",
             "models": {"backbone": net.state_dict()},
         },

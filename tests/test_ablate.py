@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from engine_helpers import tiny_config, tiny_dataset  # noqa: E402
+from engine_helpers import TEST_IDS, tiny_config, tiny_dataset  # noqa: E402
 
 from tsgan.__main__ import main  # noqa: E402
 from tsgan.config import get_config  # noqa: E402
@@ -20,7 +20,14 @@ from tsgan.data.transforms import ChannelAugmentation, build_transforms  # noqa:
 from tsgan.engine import runs  # noqa: E402
 from tsgan.experiments import ablate  # noqa: E402
 from tsgan.experiments.ablate import ROWS, Row, select_rows  # noqa: E402
-from tsgan.experiments.ablate_report import aggregate, format_markdown, plot_ablation, write_results  # noqa: E402
+from tsgan.experiments.ablate_report import (  # noqa: E402
+    aggregate,
+    format_markdown,
+    load_results,
+    results_document,
+    write_results,
+)
+from tsgan.experiments.recheck import recheck  # noqa: E402
 from tsgan.figures import grouped_bars  # noqa: E402
 from tsgan.methods.tsgan import TSGAN  # noqa: E402
 from tsgan.models import build_backbone  # noqa: E402
@@ -35,6 +42,7 @@ INTENDED = {
     "jd-rerank": (True, True, "joint", "all", False),
     "ca": (False, False, None, None, True),
     "jd-ca": (True, True, "joint", "all", True),
+    "gray": (False, False, None, None, False),
 }
 
 
@@ -202,7 +210,8 @@ def test_aggregate_against_a_hand_computation():
 
 
 def test_table_writers(tmp_path):
-    summary = aggregate(_records(), [ROW["backbone"], ROW["jd"]])
+    doc = results_document(_records(), [ROW["backbone"], ROW["jd"]], get_config("cpu"))
+    summary = doc["summary"]
     lines = format_markdown(summary).splitlines()
     assert lines[0].split("|")[1:-1] == [
         " setting ",
@@ -217,43 +226,39 @@ def test_table_writers(tmp_path):
         " paper R20 ",
         " paper mAP ",
     ]
+    # 95% CI of 3 seeds: mean +- t_{.975,2} s / sqrt(3) = 4.303 * 2 / 1.732 = 4.97 (R1)
     assert [c.strip() for c in lines[2].split("|")[1:-1]] == [
         "Backbone",
         "3",
-        "12.0 ± 2.0",
-        "52.0 ± 2.0",
-        "90.0 ± 0.0",
-        "23.0 ± 3.0",
-        "11.5 ± 1.5",
+        "12.0 [7.0, 17.0]",
+        "52.0 [47.0, 57.0]",
+        "90.0 [90.0, 90.0]",
+        "23.0 [15.5, 30.5]",
+        "11.5 [7.8, 15.2]",
         "41.4",
         "77.0",
         "85.0",
         "39.9",
     ]
     assert [c.strip() for c in lines[3].split("|")[1:4]] == ["TS-GAN_JD", "1", "30.0"]
-    paths = write_results(summary, _records(), tmp_path / "out", get_config("cpu"))
+    paths = write_results(doc, tmp_path / "out")
     rows = list(csv.DictReader(paths["csv"].open()))
     assert [r["row"] for r in rows] == ["backbone", "jd"]
-    assert (
-        float(rows[0]["mAP_std"]) == pytest.approx(3.0)
-        and rows[1]["R1_std"] == ""
-        and rows[1]["paper_R1"] == "49.8"
-    )
-    data = json.loads(paths["json"].read_text())
-    assert (
-        data["summary"] == summary and len(data["records"]) == 4 and data["config"]["name"] == "cpu"
-    )
-    assert format_markdown(summary) in paths["markdown"].read_text()
-    fig = plot_ablation(summary)
-    ours, paper = fig.axes
-    heights = [p.get_height() for p in ours.patches]
-    assert heights == pytest.approx([12.0, 30.0, 23.0, 33.0])  # R1 bars of both rows, then mAP bars
-    assert [p.get_height() for p in paper.patches] == pytest.approx([41.4, 49.8, 39.9, 47.4])
-    ours, paper = plot_ablation(summary, metrics=("R1", "mINP")).axes
-    assert [p.get_height() for p in ours.patches] == pytest.approx([12.0, 30.0, 11.5, 16.5])
-    assert [p.get_height() for p in paper.patches] == pytest.approx(
-        [41.4, 49.8]
-    )  # no mINP in the paper
+    assert float(rows[0]["mAP_std"]) == pytest.approx(3.0) and rows[1]["R1_std"] == ""
+    assert float(rows[0]["R1_ci_low"]) == pytest.approx(summary[0]["ci95"]["R1"][0])
+    assert rows[1]["paper_R1"] == "49.8"
+    data = load_results(paths["json"])
+    assert data["summary"] == summary and len(data["records"]) == 4
+    assert data["config"]["name"] == "cpu" and data["budget"]["optim.epochs"] == 8
+    # one common seed (0): a paired difference without an interval
+    (r1, mAP) = data["paired"]
+    assert (r1["a"], r1["b"], r1["seeds"], r1["ci"]) == ("jd", "backbone", [0], None)
+    assert r1["mean"] == 20 and mAP["mean"] == 33 - 20
+    text = paths["markdown"].read_text()
+    assert format_markdown(summary) in text and "jd - backbone R1: +20.00 no CI (one seed)" in text
+    (tmp_path / "bad.json").write_text('{"summary": []}')
+    with pytest.raises(ValueError, match="not a tsgan-ablation/1 results file"):
+        load_results(tmp_path / "bad.json")
 
 
 def _overrides(cfg):
@@ -278,8 +283,11 @@ def test_ablate_command_end_to_end_and_reuses_cached_runs(tmp_path, monkeypatch)
         "backbone",
         "jd",
         "jd-rerank",
+        "gray",
         "--out",
         str(tmp_path / "out"),
+        "--results",
+        str(tmp_path / "results" / "ablation.json"),
         *_overrides(cfg),
     ]
     assert main(argv) == 0
@@ -291,12 +299,35 @@ def test_ablate_command_end_to_end_and_reuses_cached_runs(tmp_path, monkeypatch)
         "ablation.png",
     }
     first = json.loads((out / "ablation.json").read_text())
+    assert first == load_results(tmp_path / "results" / "ablation.json")
     assert [(r["row"], r["seed"]) for r in first["records"]] == [
-        (r, s) for s in (0, 1) for r in ("backbone", "jd", "jd-rerank")
+        (r, s) for s in (0, 1) for r in ("backbone", "jd", "jd-rerank", "gray")
     ]
-    # TS-GAN_JD + re-ranking is the TS-GAN_JD model: 2 rows x 2 seeds trained, one teacher per seed
+    # TS-GAN_JD + re-ranking is the TS-GAN_JD model: 3 rows x 2 seeds trained, one teacher per
+    # seed (the grayscale row shares it: the teacher sees IR images only)
     cache = tmp_path / "runs" / "cache"
-    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["teacher"] * 2 + ["tsgan"] * 4
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["teacher"] * 2 + ["tsgan"] * 6
+    # equal budgets, provenance and the per-epoch probes in every record
+    assert {r["steps"] for r in first["records"]} == {3}  # 1 epoch of 3 batches
+    for r in first["records"]:
+        assert r["train_seconds"] > 0 and r["teacher"]["train_seconds"] > 0
+        assert r["run"].endswith(r["run_key"]) and len(r["provenance"]) == 1
+        assert {"commit", "cpu", "torch", "threads"} <= set(r["provenance"][0])
+        assert [p["epoch"] for p in r["curve"]] == [1] and "gap_fmap" in r["curve"][0]
+    assert first["chance"]["R1"] == pytest.approx(100 / len(TEST_IDS))
+    assert first["twin_floors"] is None  # a SYSU-layout tree without IR twins
+    assert [(d["a"], d["b"], d["metric"]) for d in first["paired"]] == [
+        (a, b, m)
+        for a, b in (("jd", "backbone"), ("jd-rerank", "jd"), ("backbone", "gray"))
+        for m in ("R1", "mAP")
+    ]
+    jd_minus_bb = [
+        {s: r["R1"] for r in first["records"] if r["row"] == row for s in [r["seed"]]}
+        for row in ("jd", "backbone")
+    ]
+    assert first["paired"][0]["diffs"] == pytest.approx(
+        [jd_minus_bb[0][s] - jd_minus_bb[1][s] for s in (0, 1)]
+    )
     jd = {r["seed"]: r["run"] for r in first["records"] if r["row"] == "jd"}
     assert jd == {r["seed"]: r["run"] for r in first["records"] if r["row"] == "jd-rerank"}
     assert all(
@@ -309,9 +340,33 @@ def test_ablate_command_end_to_end_and_reuses_cached_runs(tmp_path, monkeypatch)
     monkeypatch.setattr(runs, "train_tsgan", refuse)
     monkeypatch.setattr(runs, "train_teacher", refuse)
     monkeypatch.setattr(ablate, "evaluate_model", refuse)
+    monkeypatch.setattr("tsgan.cli.ablate.chance_level", lambda cfg: first["chance"])
     (out / "ablation.json").unlink()
     assert main(argv) == 0
     assert json.loads((out / "ablation.json").read_text())["records"] == first["records"]
+
+    # the CI re-check: the cached run of the same machine reproduces the committed entry exactly
+    results = tmp_path / "results" / "ablation.json"
+    check = recheck(results, "backbone", seed=1)
+    bb1 = next(r for r in first["records"] if (r["row"], r["seed"]) == ("backbone", 1))
+    assert (
+        check["ok"]
+        and check["checks"]["R1"]["rerun"] == bb1["R1"] == check["checks"]["R1"]["committed_seed"]
+    )
+    assert main(["ablate", "--recheck", "backbone", "--results", str(results)]) == 0
+    # mutation: committed numbers far from what this code computes -> outside the band
+    doc = load_results(results)
+    for r in doc["records"]:
+        if r["row"] == "backbone":
+            r["R1"] = bb1["R1"] + 30.0  # equal seeds: the band is the 1-point floor
+    doc["summary"] = aggregate(doc["records"], [ROW[k] for k in doc["rows"]])
+    assert not recheck(doc, "backbone", seed=1)["checks"]["R1"]["ok"]
+    assert recheck(doc, "backbone", seed=1)["checks"]["mAP"]["ok"]
+    doc["records"][0]["run_key"] = "0123456789"
+    with pytest.raises(ValueError, match="changed what a run computes"):
+        recheck(doc, doc["records"][0]["row"], seed=doc["records"][0]["seed"])
+    with pytest.raises(KeyError, match="no row 'ca'"):
+        recheck(doc, "ca")
 
 
 def test_grouped_bars_checks_its_input():

@@ -20,6 +20,9 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 # Field metadata read by Config.digest, the key of cached runs (tsgan.engine.runs.run_key):
 NOT_RESULT = {"result": False}  # the field does not change what a run computes
 TEACHER = {"teacher": True}  # the IR teacher's result depends on it (as on all of ``data``)
+# a data field that acts on RGB images only: left out of the IR teacher's key; and left out of every
+# key while at its default, so adding it kept the keys of the runs cached before it existed
+RGB_ONLY = {"rgb_only": True}
 
 # Fields with a few allowed values are typed with Literal; every assignment is checked against them.
 StudentInit = Literal["pretrained", "teacher"]
@@ -79,6 +82,8 @@ class DataConfig:
     pad: int = 10  # pad-and-crop pixels
     erasing: float = 0.5  # random erasing probability
     channel_aug: bool = False  # random channel copy / grayscale on RGB images (CAJ-style)
+    # RGB images (training and test) replaced by their grayscale: the "grayscale input" baseline
+    grayscale: bool = field(default=False, metadata=RGB_ONLY)
 
 
 @dataclass
@@ -153,6 +158,11 @@ class TrainConfig(_Checked):
     )  # "" = $TSGAN_RUNS or runs/; cache in <out_dir>/cache/
     use_gan: bool = True  # False: backbone only (Table II "Backbone")
     use_teacher: bool = True
+    # per-epoch mechanism probes of TS-GAN runs on this many training identities (G_I twin error,
+    # RGB-IR feature gap; tsgan.eval.probes): 0 = off
+    probe_images: int = field(default=32, metadata=NOT_RESULT)
+    # also score the test protocol at each epoch end (time to accuracy; one evaluation per epoch)
+    probe_eval: bool = field(default=False, metadata=NOT_RESULT)
 
 
 @dataclass
@@ -203,7 +213,7 @@ class Config:
                 value = {
                     g.name: plain[g.name]
                     for g in fields(value)
-                    if _in_key(g, teacher and f.name != "data")
+                    if _in_key(g, plain[g.name], teacher, f.name == "data")
                 }
             d[f.name] = value
         d.update(extra or {})
@@ -217,8 +227,14 @@ class Config:
         return from_dict(json.loads(Path(path).read_text()))
 
 
-def _in_key(f: Field, teacher: bool) -> bool:
-    return f.metadata.get("result", True) and (not teacher or f.metadata.get("teacher", False))
+def _in_key(f: Field, value: Any, teacher: bool, data: bool) -> bool:
+    """Whether field ``f`` (holding ``value``) enters a run key; ``data``: it is a data field (the
+    teacher's key keeps all of those but the RGB-only ones)."""
+    if not f.metadata.get("result", True):
+        return False
+    if f.metadata.get("rgb_only") and (teacher or value == f.default):
+        return False
+    return not teacher or data or f.metadata.get("teacher", False)
 
 
 def _paper() -> Config:

@@ -181,6 +181,63 @@ def grouped_bars(
     return ax
 
 
+def _probe_curves(
+    runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]], key: str, ax: Axes
+) -> Axes:
+    """Per label: each run's ``key`` against the epoch (thin) and the mean over its runs (thick)."""
+    for i, (label, curves) in enumerate(runs.items()):
+        color = f"C{i}"
+        points = [[(p["epoch"], p[key]) for p in c if key in p] for c in curves]
+        points = [p for p in points if p]
+        if not points:
+            raise ValueError(
+                f"{label!r} has no {key!r} in its probe records; was it trained with "
+                "train.probe_images > 0 (and, for twin_*, a G_I on the embedded data)?"
+            )
+        for p in points:
+            ax.plot(*zip(*p), color=color, lw=0.8, alpha=0.4)
+        epochs = sorted({e for p in points for e, _ in p})
+        mean = [np.mean([v for p in points for e2, v in p if e2 == e]) for e in epochs]
+        ax.plot(epochs, mean, color=color, lw=2, marker="o", ms=3, label=f"{label} ({len(points)})")
+    ax.set_xlabel("epoch")
+    return ax
+
+
+def twin_error_curves(
+    runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]],
+    floors: Mapping[str, Mapping[str, float]] | None = None,
+    metric: str = "L1",
+    ax: Axes | None = None,
+) -> Axes:
+    """G_I's twin error (``twin_L1`` or ``twin_SSIM`` of the per-epoch probes) over training: per
+    label (e.g. an ablation row) its runs' probe records, thin per run, thick the mean; the
+    training-free ``floors`` (:func:`tsgan.eval.twins.twin_floors`) as dashed lines."""
+    ax = _axes(ax, (5, 3.2))
+    _probe_curves(runs, f"twin_{metric}", ax)
+    for i, (name, value) in enumerate((floors or {}).items()):
+        ax.axhline(value[metric], color="black", ls=("--", ":")[i % 2], lw=1, label=f"{name} floor")
+    ax.set_ylabel(f"twin {metric}" + (" (lower is better)" if metric == "L1" else ""))
+    ax.set_title("G_I against the true IR twin")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def feature_gap_curves(
+    runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]],
+    key: str = "gap_fmap",
+    ax: Axes | None = None,
+) -> Axes:
+    """The student's RGB-IR modality gap (``gap_fmap``: on f_map, where the TS losses act;
+    ``gap_feat``: on the test feature) over training, per label its runs (thin) and their mean."""
+    ax = _axes(ax, (5, 3.2))
+    _probe_curves(runs, key, ax)
+    where = {"gap_fmap": "f_map (layer 3)", "gap_feat": "test feature"}.get(key, key)
+    ax.set_ylabel(f"modality gap, {where}")
+    ax.set_title("student's RGB-IR gap")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def plot_generated(X_R, X_I_fake, X_I, ax=None, n: int = 8):
     """Paper Fig. 5: real RGB images (top), their fake IR G_I(X_R) (middle), real IR images of the
     same people (bottom)."""
@@ -230,16 +287,11 @@ def example_pairs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(X_R, X_I): the first RGB and the first IR image of ``n`` identities of ``split``, with the
     test transforms, in [0, 1]."""
-    samples = dataset.subset(split)
-    first = {}
-    for s in samples:
-        first.setdefault((s.pid, s.modality), s)
-    pids = sorted({pid for pid, m in first if m == "rgb"} & {pid for pid, m in first if m == "ir"})[
-        :n
-    ]
     transform = build_transforms(data_cfg, False)
-    load = lambda m: torch.stack([ImageDataset([first[(p, m)]], transform)[0]["img"] for p in pids])  # noqa: E731
-    return load("rgb"), load("ir")
+    return tuple(
+        torch.stack([ImageDataset([s], transform)[0]["img"] for s in samples])
+        for samples in dataset.first_pairs(n, split)
+    )
 
 
 # Loss terms grouped by the Algorithm 1 step that minimises them.

@@ -66,6 +66,16 @@ class CrossModalityDataset:
             if (modality is None or s.modality == modality) and (cams is None or s.cam in cams)
         ]
 
+    def first_pairs(self, n: int, split: str = "test") -> tuple[list[Sample], list[Sample]]:
+        """The first RGB and the first IR record (in list order) of the first ``n`` identities
+        (ascending pid) of ``split`` that have both: a fixed probe set."""
+        first: dict[tuple[int, str], Sample] = {}
+        for s in self.subset(split):
+            first.setdefault((s.pid, s.modality), s)
+        both = {p for p, m in first if m == "rgb"} & {p for p, m in first if m == "ir"}
+        pids = sorted(both)[:n]
+        return [first[p, "rgb"] for p in pids], [first[p, "ir"] for p in pids]
+
     def summary(self) -> str:
         """A short, deterministic text table of counts per split and modality."""
         lines = [f"{self.name} @ {self.root}"]

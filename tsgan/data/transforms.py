@@ -14,6 +14,11 @@ fills with a mean value in normalised space; our datasets are not normalised).
 Channel augmentation (Ye et al., "Channel Augmented Joint Learning", ICCV 2021), RGB only: with
 probability 0.5 the image becomes one of its channels copied three times (R, G or B) or its
 grayscale, chosen uniformly. On IR images (three equal channels) it would change nothing.
+
+Grayscale input (``data.grayscale``, the "grayscale input" baseline of the ablation): every RGB
+image, in training and at test time, becomes its grayscale (torchvision's luma) in three channels.
+The test transform is shared by both modalities, so :class:`Grayscale` leaves an image whose three
+channels are already equal (an IR image) exactly as it is.
 """
 
 from __future__ import annotations
@@ -86,10 +91,21 @@ class ChannelAugmentation(torch.nn.Module):
         return F.rgb_to_grayscale(x, num_output_channels=3)
 
 
+class Grayscale(torch.nn.Module):
+    """A float (3, H, W) RGB image -> its grayscale in three channels; an image with three equal
+    channels (IR) is returned unchanged."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.equal(x[0], x[1]) and torch.equal(x[1], x[2]):
+            return x
+        return F.rgb_to_grayscale(x, num_output_channels=3)
+
+
 def build_transforms(data_cfg: DataConfig, train: bool, modality: str = "rgb") -> Transform:
     """Training (``train=True``) or test transforms for images of ``modality`` ("rgb" or "ir").
 
-    Channel augmentation is added for RGB training images when ``data_cfg.channel_aug`` is set.
+    Channel augmentation is added for RGB training images when ``data_cfg.channel_aug`` is set;
+    :class:`Grayscale` for RGB training images and every test image when ``data_cfg.grayscale`` is.
     """
     size = (data_cfg.height, data_cfg.width)
     steps: list[torch.nn.Module] = [Resize(size)]
@@ -100,6 +116,8 @@ def build_transforms(data_cfg: DataConfig, train: bool, modality: str = "rgb") -
             v2.RandomCrop(size),
         ]
     steps.append(v2.ToDtype(torch.float32, scale=True))
+    if data_cfg.grayscale and (modality == "rgb" or not train):
+        steps.append(Grayscale())
     if train:
         steps.append(
             v2.RandomErasing(

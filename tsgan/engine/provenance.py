@@ -91,3 +91,20 @@ def read_provenance(run_path: str | Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def session_summaries(run_path: str | Path) -> list[dict[str, Any]]:
+    """Per session of a run: when it started, the commit (and dirty flag) and the machine (CPU
+    model, torch, threads, device): what a results file keeps of ``provenance.jsonl``."""
+    out = []
+    for r in read_provenance(run_path):
+        env, git = r.get("environment", {}), r.get("git") or {}
+        out.append(
+            {
+                "started": r.get("started"),
+                "commit": git.get("commit"),
+                "dirty": git.get("dirty"),
+                **{k: env.get(k) for k in ("cpu", "torch", "threads", "device")},
+            }
+        )
+    return out

@@ -20,9 +20,9 @@ from typing import Any
 
 from ..config import Config
 
-# Fields that choose where and how a run is recorded, not what it computes: a run may be resumed
-# with other values.
-_WHERE_NOT_WHAT = {"train.out_dir", "train.log"}
+# Fields that choose where and how a run is recorded (and what it measures on the side), not what it
+# computes: a run may be resumed with other values.
+_WHERE_NOT_WHAT = {"train.out_dir", "train.log", "train.probe_images", "train.probe_eval"}
 
 
 class RunDir:

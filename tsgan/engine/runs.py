@@ -20,6 +20,7 @@ from ..data import CrossModalityDataset, get_dataset
 from ..data.check import require_valid
 from ..data.dataset import build_train_loader
 from ..data.synthetic import GENERATOR_VERSION
+from ..eval.probes import EpochProbes
 from ..figures import save_loss_figure
 from ..methods.base import StepModel
 from ..methods.teacher import IRBaseline
@@ -75,6 +76,7 @@ def _train(
     epochs: int,
     desc: str,
     stop_at_step: int | None,
+    probes: bool = False,
 ) -> Path | None:
     # real datasets: stop before anything is written, naming the first layout problem
     require_valid(cfg.data.dataset, cfg.data.root)
@@ -88,11 +90,15 @@ def _train(
         record_provenance(run.path, device)
         board = open_log(cfg.train.log, run.path)  # before the data: a missing extra fails at once
     dataset = load_dataset(cfg)
+    # before the seeding, though the probes draw no random numbers
+    probe = None
+    if probes and info.is_main and cfg.train.probe_images:
+        probe = EpochProbes(cfg, dataset)
     seed_everything(cfg.train.seed + info.rank)
     num_classes = dataset.num_train_ids
     model = make_model(cfg, num_classes, device)
     loader = build_train_loader(cfg, dataset, info.rank, info.world_size)
-    trainer = Trainer(model, loader, run, epochs, num_classes, info, desc, board)
+    trainer = Trainer(model, loader, run, epochs, num_classes, info, desc, board, probe)
     if not trainer.fit(stop_at_step):
         return None
     trainer.export(run.final)
@@ -115,7 +121,8 @@ def train_tsgan(
 ) -> Path | None:
     """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by
     default the cached one for ``cfg`` (trained first if needed) when the run needs one
-    (:func:`needs_teacher`)."""
+    (:func:`needs_teacher`). The per-epoch probes (``train.probe_images``,
+    :mod:`tsgan.eval.probes`) go to the run's log."""
     require_valid(cfg.data.dataset, cfg.data.root)  # before the teacher's run folder is made
     teacher_net = None
     if needs_teacher(cfg):
@@ -124,7 +131,7 @@ def train_tsgan(
     def make(cfg: Config, num_classes: int, device) -> TSGAN:
         return TSGAN(cfg, num_classes, device, teacher_net)
 
-    return _train(cfg, run_dir, make, cfg.optim.epochs, "TS-GAN", stop_at_step)
+    return _train(cfg, run_dir, make, cfg.optim.epochs, "TS-GAN", stop_at_step, probes=True)
 
 
 def cached_run(cfg: Config, kind: str) -> RunDir:

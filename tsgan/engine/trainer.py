@@ -11,6 +11,11 @@ stopped at any step (``stop_at_step``, Ctrl-C) and resumed ends with the same we
 uninterrupted one on CPU with ``data.workers=0``; with loader workers it is exact at epoch
 boundaries (worker seeds come from (seed, epoch), not from the global RNG).
 
+Training time and probes: every epoch record carries ``seconds``, the training time so far (kept
+across resumes, probes excluded). An optional ``probes`` callable (:class:`tsgan.eval.probes.
+EpochProbes`) is called with the model at each epoch end on rank 0; what it returns is logged as a
+``"probe"`` record (mechanism curves, time to accuracy).
+
 Divergence guard: a NaN or infinite loss stops training with :class:`DivergenceError` naming the
 loss and the step; no checkpoint is written after it, so ``last.pt`` stays the last good one.
 """
@@ -19,6 +24,8 @@ from __future__ import annotations
 
 import math
 import random
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +108,7 @@ class Trainer:
         info: DistInfo = _SINGLE_PROCESS,
         desc: str = "train",
         board: TensorBoardLog | None = None,
+        probes: Callable[[StepModel], dict[str, float]] | None = None,
     ):
         self.model, self.loader, self.run, self.epochs = model, loader, run, epochs
         self.num_classes, self.info, self.desc = num_classes, info, desc
@@ -111,6 +119,13 @@ class Trainer:
             str, float
         ] = {}  # sums of this epoch's losses (the epoch means in the log)
         self.board = board  # optional TensorBoard mirror of the log (rank 0 only)
+        self.probes = probes
+        # training seconds before this session, its start and the probes' share of it
+        self.seconds_before, self.started, self.probe_seconds = 0.0, time.perf_counter(), 0.0
+
+    def seconds(self) -> float:
+        """Training time so far (earlier sessions of a resumed run included, probes excluded)."""
+        return self.seconds_before + time.perf_counter() - self.started - self.probe_seconds
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
@@ -125,6 +140,7 @@ class Trainer:
                 "batch": self.batch,
                 "step": self.step,
                 "totals": self.totals,
+                "seconds": self.seconds(),
             },
         }
 
@@ -149,6 +165,7 @@ class Trainer:
             pos["step"],
             pos["totals"],
         )
+        self.seconds_before = pos.get("seconds", 0.0)  # checkpoints before the clock had none
         if self.info.is_main:
             self.run.truncate_log(self.step)
         rngs = state["rng"]
@@ -165,6 +182,7 @@ class Trainer:
                 self.board.close()
 
     def _fit(self, stop_at_step: int | None) -> bool:
+        self.started, self.probe_seconds = time.perf_counter(), 0.0
         rng = self.resume()
         tc = self.cfg.train
         self.model.train()
@@ -224,21 +242,26 @@ class Trainer:
         return True
 
     def end_epoch(self, save: bool = False) -> None:
-        """Epoch means to the log, the schedulers' step, and ``last.pt`` every ``train.ckpt_every``
-        epochs."""
+        """Epoch means to the log, the probes, the schedulers' step, and ``last.pt`` every
+        ``train.ckpt_every`` epochs."""
         n = max(1, self.batch)
         if self.info.is_main:
+            where = {"step": self.step, "epoch": self.epoch + 1, "seconds": self.seconds()}
             self.log(
                 {
                     "kind": "epoch",
-                    "step": self.step,
-                    "epoch": self.epoch + 1,
+                    **where,
                     **{k: v / n for k, v in self.totals.items()},
                     **self.model.lr(),
                 }
             )
             if self.board is not None:
                 self.board.images(self.model.visuals(), self.step)
+            if self.probes is not None:
+                t = time.perf_counter()
+                values = self.probes(self.model)
+                self.probe_seconds += time.perf_counter() - t
+                self.log({"kind": "probe", **where, **values})
         self.model.end_epoch()
         self.epoch, self.batch, self.totals = self.epoch + 1, 0, {}
         if save or self.epoch % self.cfg.train.ckpt_every == 0 or self.epoch == self.epochs:

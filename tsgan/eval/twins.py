@@ -9,6 +9,7 @@ unpaired, as in the paper).
 fed (``to_gan``: [-1, 1], 3 channels) and reads the fake IR back with ``from_gan`` and
 ``ir_to_1ch`` (grey in [0, 1]); it reports the mean absolute error (L1, grey levels in [0, 1]) and
 the mean SSIM (Gaussian window 11, sigma 1.5, Wang et al. 2004 constants) against the twin's grey.
+``load_twins`` + ``score_twins`` are the same in two steps (render the twins once, score often).
 Two reference "generators" that need no training give the floors a learned G_I must beat:
 
 * :func:`grayscale`: ITU-R BT.601 luminance ``0.299 R + 0.587 G + 0.114 B``;
@@ -68,10 +69,16 @@ def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5)
     return s.mean(dim=(1, 2, 3))
 
 
-def _load(
-    samples: Sequence[Sample | str | Path], size: tuple[int, int] | None
+def load_twins(
+    samples: Sequence[Sample | str | Path], size: tuple[int, int] | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """RGB pictures (B, 3, H, W) and their twins' grey (B, 1, H, W), both in [0, 1]."""
+    """RGB pictures (B, 3, H, W) and their twins' grey (B, 1, H, W), both in [0, 1]; ``size``
+    (H, W) resizes both (bilinear)."""
+    if callable(samples) or not len(samples):
+        raise TypeError(
+            "twin_error(generator, samples): samples must be a non-empty sequence of "
+            "generated RGB Samples or paths"
+        )
     rgb, twin = [], []
     for s in samples:
         a = Image.open(s.path if isinstance(s, Sample) else s).convert("RGB")
@@ -87,6 +94,38 @@ def _load(
 
 
 @torch.no_grad()
+def score_twins(
+    generator: Generator, rgb: torch.Tensor, twin: torch.Tensor, batch_size: int = 64
+) -> dict[str, float]:
+    """:func:`twin_error` of pictures already loaded by :func:`load_twins` (what a per-epoch probe
+    calls: the twins are rendered once)."""
+    if not callable(generator) or isinstance(generator, (list, tuple)):
+        raise TypeError(
+            f"twin_error(generator, samples): generator must be callable, got "
+            f"{type(generator).__name__}; did you swap the two arguments?"
+        )
+    params = (
+        next(iter(generator.parameters()), None) if isinstance(generator, torch.nn.Module) else None
+    )
+    device = params.device if params is not None else torch.device("cpu")
+    l1, sim = [], []
+    for i in range(0, len(rgb), batch_size):
+        x, y = rgb[i : i + batch_size], twin[i : i + batch_size]
+        fake = ir_to_1ch(from_gan(generator(to_gan(x).to(device)))).float().cpu()
+        if fake.shape != y.shape:
+            raise ValueError(
+                f"G_I returned {tuple(fake.shape)} for input {tuple(x.shape)}; "
+                "expected the input's height and width"
+            )
+        l1.append((fake - y).abs().mean(dim=(1, 2, 3)))
+        sim.append(ssim(fake, y))
+    return {
+        "L1": float(torch.cat(l1).mean()),
+        "SSIM": float(torch.cat(sim).mean()),
+        "images": len(rgb),
+    }
+
+
 def twin_error(
     generator: Generator,
     samples: Sequence[Sample | str | Path],
@@ -102,31 +141,7 @@ def twin_error(
             f"twin_error(generator, samples): generator must be callable, got "
             f"{type(generator).__name__}; did you swap the two arguments?"
         )
-    if callable(samples) or not len(samples):
-        raise TypeError(
-            "twin_error(generator, samples): samples must be a non-empty sequence of "
-            "generated RGB Samples or paths"
-        )
-    params = (
-        next(iter(generator.parameters()), None) if isinstance(generator, torch.nn.Module) else None
-    )
-    device = params.device if params is not None else torch.device("cpu")
-    l1, sim = [], []
-    for i in range(0, len(samples), batch_size):
-        rgb, twin = _load(samples[i : i + batch_size], size)
-        fake = ir_to_1ch(from_gan(generator(to_gan(rgb).to(device)))).float().cpu()
-        if fake.shape != twin.shape:
-            raise ValueError(
-                f"G_I returned {tuple(fake.shape)} for input {tuple(rgb.shape)}; "
-                "expected the input's height and width"
-            )
-        l1.append((fake - twin).abs().mean(dim=(1, 2, 3)))
-        sim.append(ssim(fake, twin))
-    return {
-        "L1": float(torch.cat(l1).mean()),
-        "SSIM": float(torch.cat(sim).mean()),
-        "images": len(samples),
-    }
+    return score_twins(generator, *load_twins(samples, size), batch_size=batch_size)
 
 
 def twin_floors(

@@ -1,15 +1,16 @@
-r"""``python -m tsgan ablate``: the rows of paper Table II (and two beyond it) trained over seeds.
+r"""``python -m tsgan ablate``: the rows of paper Table II (and three beyond it) trained over seeds.
 
 Each :class:`Row` is a set of config switches on top of a preset (``--preset cpu`` by default);
 every (row, seed) is one cached TS-GAN run (``get_or_train_tsgan``, shared with the notebooks and
 the demo), evaluated with the SYSU-MM01 protocol (all-search single-shot, ``eval.trials`` gallery
 draws) of the configured dataset. "TS-GAN_JD + re-ranking" is the TS-GAN_JD model scored after
 k-reciprocal re-ranking: it is trained once. Evaluation reports are cached next to the run, so a
-second call trains and evaluates nothing. The table (mean and standard deviation over seeds of R1,
-R10, R20, mAP, mINP, with the paper's numbers) and a bar plot go to ``--out``
-(:mod:`tsgan.experiments.ablate_report`)::
+second call trains and evaluates nothing. Every row has the same budget (:func:`check_budgets`).
+The table (mean and 95% confidence interval over seeds of R1, R10, R20, mAP, mINP, with the
+paper's numbers), the paired differences, chance and a bar plot go to ``--out``, and the results
+document to ``results/ablation_<preset>.json`` (:mod:`tsgan.experiments.ablate_report`)::
 
-    python -m tsgan ablate --preset cpu --seeds 3
+    python -m tsgan ablate --preset cpu --seeds 5
     python -m tsgan ablate --preset cpu --seeds 1 --rows backbone jd jd-rerank optim.epochs=4
     torchrun --nproc_per_node=4 -m tsgan ablate --preset paper --seeds 3 \
         data.dataset=sysu data.root=/data/SYSU-MM01
@@ -22,14 +23,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from tqdm.auto import tqdm
 
 from ..config import Config, replace
 from ..engine.checkpoint import load_backbone
 from ..engine.device import resolve_device
 from ..engine.distributed import barrier, env_dist_info, init_distributed
-from ..engine.runs import cached_run, get_or_train_tsgan, run_key
-from ..eval.report import evaluate_model, save_report
+from ..engine.provenance import session_summaries
+from ..engine.runs import cached_run, get_or_train_tsgan, needs_teacher, run_key
+from ..eval.report import evaluate_model, protocol_trials, save_report
 
 METRICS = ("R1", "R10", "R20", "mAP", "mINP")
 PAPER_METRICS = ("R1", "R10", "R20", "mAP")
@@ -44,7 +47,20 @@ SWITCH_DEFAULTS: dict[str, Any] = {
     "model.discriminator": "joint",
     "loss.ts_losses": "all",
     "data.channel_aug": False,
+    "data.grayscale": False,
 }
+
+# What every row trains for: rows may differ in switches only, never in budget (checked by
+# check_budgets before anything trains).
+BUDGET_FIELDS = (
+    "optim.epochs",
+    "data.batches_per_epoch",
+    "data.P",
+    "data.K",
+    "train.teacher_epochs",
+    "optim.warmup_epochs",
+    "optim.milestones",
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,7 @@ ROWS: tuple[Row, ...] = (
     Row("jd-rerank", "TS-GAN_JD + re-ranking", {}, rerank=True, paper=(58.3, 87.8, 94.1, 55.1)),
     Row("ca", "Channel augmentation", {**NO_GAN, "data.channel_aug": True}),
     Row("jd-ca", "TS-GAN_JD + channel aug.", {"data.channel_aug": True}),
+    Row("gray", "Backbone, grayscale input", {**NO_GAN, "data.grayscale": True}),
 )
 
 
@@ -104,6 +121,43 @@ def select_rows(keys: Sequence[str] | None = None) -> list[Row]:
     if unknown:
         raise ValueError(f"unknown ablation row(s) {unknown}; choose from {list(by_key)}")
     return [by_key[k] for k in keys]
+
+
+def budget(cfg: Config) -> dict[str, Any]:
+    """The :data:`BUDGET_FIELDS` of ``cfg`` (dotted name -> value)."""
+    out = {}
+    for name in BUDGET_FIELDS:
+        section, field_name = name.split(".")
+        value = getattr(getattr(cfg, section), field_name)
+        out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def check_budgets(configs: Mapping[str, Config]) -> dict[str, Any]:
+    """The budget all ``configs`` (row key -> config) share; an error names the rows that differ."""
+    budgets = {key: budget(cfg) for key, cfg in configs.items()}
+    first_key, first = next(iter(budgets.items()))
+    differ = {k: b for k, b in budgets.items() if b != first}
+    if differ:
+        raise ValueError(
+            f"ablation rows must train with equal budgets; {sorted(differ)} differ from "
+            f"{first_key!r}: {differ} vs {first}"
+        )
+    return first
+
+
+def chance_level(cfg: Config) -> dict[str, Any]:
+    """Chance on the ablation's protocol: ``gallery_identities`` of the first trial, ``R1`` =
+    100 / that number (a random ranking puts a right identity first about that often), and
+    ``random_features``: every metric (%) of seeded random features (one Gaussian vector per
+    image), scored like the rows."""
+    trial = protocol_trials(cfg)[0]
+    ids = len({s.pid for s in trial["gallery"]})
+    g = torch.Generator().manual_seed(0)
+    report = evaluate_model(
+        lambda x: torch.randn(len(x), 128, generator=g), cfg, name="random", progress=False
+    )
+    return {"gallery_identities": ids, "R1": 100 / ids, "random_features": scores(report, False)}
 
 
 def check_protocol(cfg: Config) -> None:
@@ -156,10 +210,13 @@ def run_ablation(
 ) -> list[dict[str, Any]]:
     """Train (or load) and evaluate every (row, seed); one record per pair, metrics in %.
 
-    Records: ``row`` (key), ``name``, ``seed``, ``run`` (the cached run folder's name), ``reranked``
-    and the :data:`METRICS`. Under torchrun every rank trains, rank 0 evaluates; other ranks get [].
+    Records: ``row`` (key), ``name``, ``seed``, ``run`` (the cached run folder's name),
+    ``reranked``, the :data:`METRICS` and where the numbers came from (:func:`run_record`). Under
+    torchrun every rank trains, rank 0 evaluates; other ranks get []. Rows with unequal budgets
+    are refused before anything trains.
     """
     check_protocol(base)
+    check_budgets({row.key: row.config(base, seeds[0]) for row in rows})
     info = init_distributed(resolve_device(base.train.device, env_dist_info().local_rank))
     pairs = [(row, seed) for seed in seeds for row in rows]
     keys = {(row.key, seed): run_key(row.config(base, seed), "tsgan") for row, seed in pairs}
@@ -175,15 +232,48 @@ def run_ablation(
             )
         if info.is_main:
             report = evaluate_run(cfg, keys[row.key, seed] in rerank_keys, progress)
-            records.append(
-                {
-                    "row": row.key,
-                    "name": row.name,
-                    "seed": seed,
-                    "run": cached_run(cfg, "tsgan").path.name,
-                    "reranked": row.rerank,
-                    **scores(report, row.rerank),
-                }
-            )
+            records.append(run_record(row, seed, cfg, scores(report, row.rerank)))
         barrier()
     return records
+
+
+# the per-epoch probe values a record keeps (tsgan.eval.probes)
+CURVE_KEYS = ("epoch", "step", "seconds", "gap_fmap", "gap_feat", "twin_L1", "twin_SSIM")
+
+
+def run_record(row: Row, seed: int, cfg: Config, metrics: Mapping[str, float]) -> dict[str, Any]:
+    """One (row, seed) entry of the results: its ``metrics`` and their provenance.
+
+    ``run_key`` (the config digest that names the cached run), ``eval_key`` (digest of the eval
+    section), ``steps`` and ``train_seconds`` (training time from the run's log, probes excluded;
+    None for runs logged before the clock existed), the ``teacher`` run (key, seconds) when there
+    is one, ``provenance`` (per training session: commit, machine, from provenance.jsonl) and
+    ``curve``: the run's per-epoch probes (:data:`CURVE_KEYS`).
+    """
+    run = cached_run(cfg, "tsgan")
+    epochs = run.read_metrics("epoch")
+    teacher = None
+    if needs_teacher(cfg):
+        t_run = cached_run(cfg, "teacher")
+        t_epochs = t_run.read_metrics("epoch")
+        teacher = {
+            "run": t_run.path.name,
+            "run_key": run_key(cfg, "teacher"),
+            "train_seconds": t_epochs[-1].get("seconds") if t_epochs else None,
+            "provenance": session_summaries(t_run.path),
+        }
+    return {
+        "row": row.key,
+        "name": row.name,
+        "seed": seed,
+        "run": run.path.name,
+        "run_key": run_key(cfg, "tsgan"),
+        "eval_key": cfg.digest("eval"),
+        "reranked": row.rerank,
+        **metrics,
+        "steps": epochs[-1]["step"] if epochs else None,
+        "train_seconds": epochs[-1].get("seconds") if epochs else None,
+        "teacher": teacher,
+        "provenance": session_summaries(run.path),
+        "curve": [{k: p[k] for k in CURVE_KEYS if k in p} for p in run.read_metrics("probe")],
+    }
