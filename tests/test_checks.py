@@ -202,13 +202,15 @@ def table_ts_reaching_le():
         (
             checks.check_fake_set,
             with_real_pair,
-            r"case 'joint D_I, Eq. 5': expected the pairs \[\(\"X_I\", \"f\(X_I'\)\"\), "
-            r".*got \[\(\"X_I\", \"f\(X_I\)\"\)",
+            r"case 'joint D_I, Eq. 5': expected the pairs \(X_I, f\(X_I'\)\), \(X_I', "
+            r"f\(X_I'\)\), \(X_I', f\(X_I\)\), got \(X_I, f\(X_I'\)\), \(X_I, f\(X_I\)\), "
+            r"\(X_I', f\(X_I'\)\)\.",
         ),
         (
             checks.check_fake_set,
             without_the_ordinary_case,
-            r"case 'ordinary D_I \(TS-GAN_OD\)': expected the pairs \[\(\"X_I'\", \"None\"\)\]",
+            r"case 'ordinary D_I \(TS-GAN_OD\)': expected the pairs \(X_I', None\), got "
+            r"\(X_I, f\(X_I'\)\), ",
         ),
         (
             checks.check_ts_losses,
@@ -246,13 +248,14 @@ def table_ts_reaching_le():
         (
             checks.check_gradient_flow,
             table_backbone_in_line_1,
-            r"row 'adv_I' \(line 1, L_G\^adv against D_I, Eq. 1\): expected G_I, got FE, G_I; "
-            r"not reached: FE",
+            r"row 'adv_I' \(line 1, L_G\^adv against D_I, Eq. 1\): expected \{G_I\}, got "
+            r"\{FE, G_I\}; not reached: \{FE\}",
         ),
         (
             checks.check_gradient_flow,
             table_ts_reaching_le,
-            r"row 'ts' \(line 3, L_TS, Eq. 13-16\): expected FE, got FE, LE; not reached: LE",
+            r"row 'ts' \(line 3, L_TS, Eq. 13-16\): expected \{FE\}, got \{FE, LE\}; "
+            r"not reached: \{LE\}",
         ),
     ],
 )

@@ -260,8 +260,9 @@ def check_fake_set(student: Callable) -> None:
             raise ExerciseNotDone("fake_set") from None
         pairs = sorted((name_of(x), name_of(f)) for x, f in got)
         if pairs != expected:
+            shown = [", ".join(f"({x}, {f})" for x, f in ps) or "none" for ps in (expected, pairs)]
             raise CheckFailed(
-                f"fake_set, case '{case}': expected the pairs {expected}, got {pairs}. "
+                f"fake_set, case '{case}': expected the pairs {shown[0]}, got {shown[1]}. "
                 "Every pair containing something generated is fake; the real pair "
                 "(X_I, f(X_I)) is not."
             )
