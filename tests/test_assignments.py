@@ -145,3 +145,42 @@ def test_student_notebook_runs_to_the_first_exercise_and_stops_at_its_check(tmp_
     assert "check_cycle_loss" in ran[-1].source  # it stopped at the check cell, not before
     instructor = nbformat.read(tmp_path / "instructor" / source.name, as_version=4)
     assert any("(X_R_rec - X_R).abs().mean()" in c.source for c in instructor.cells)
+
+
+EXERCISES = {
+    "02_teacher_pretraining.ipynb": ["id_loss", "triplet"],
+    "03_cyclegan_joint_discriminator.ipynb": ["cycle_loss", "fake_set"],
+    "04_teacher_student_losses.ipynb": ["ts_losses"],
+    "05_full_training.ipynb": ["gradient_flow", "algorithm1_step"],
+    "06_evaluation_and_reranking.ipynb": ["sysu_removed", "cmc_ap", "k_reciprocal"],
+}
+
+
+def test_the_notebooks_hold_every_exercise_each_followed_by_its_check(tmp_path):
+    """Building the real notebooks finds every exercise, and the cell after each solution runs the
+    check of the same name (docs/TEACHING.md lists the same exercises)."""
+    from tsgan import checks
+    from tsgan.paths import REPO_ROOT
+
+    paths = sorted((REPO_ROOT / "notebooks").glob("0*.ipynb"))
+    assert build_assignments(paths, tmp_path) == EXERCISES
+    for name in EXERCISES:
+        cells = nbformat.read(tmp_path / "student" / name, as_version=4).cells
+        for k, cell in enumerate(cells):
+            for exercise in EXERCISES[name]:
+                if f"raise ExerciseNotDone({exercise!r})" in cell.source:
+                    assert f"check_{exercise}(" in cells[k + 1].source, (name, exercise)
+                    assert hasattr(checks, f"check_{exercise}")
+
+
+@pytest.mark.parametrize(
+    "exercise", ["fake_set", "ts_losses", "gradient_flow", "sysu_removed", "cmc_ap", "k_reciprocal"]
+)
+def test_a_student_stub_gets_the_not_done_message(exercise):
+    from tsgan import checks
+
+    def stub(*args):
+        raise ExerciseNotDone("exercise")
+
+    with pytest.raises(ExerciseNotDone, match=f"Exercise '{exercise}' is not done yet"):
+        getattr(checks, f"check_{exercise}")(stub)

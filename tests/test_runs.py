@@ -78,6 +78,7 @@ def test_each_field_changes_the_keys_it_should(key):
     in_teacher = (section == "data" and key not in RGB_ONLY) or key in TEACHER
     assert (run_key(new, "tsgan") != run_key(cfg, "tsgan")) == (in_tsgan or in_teacher), key
     assert (run_key(new, "teacher") != run_key(cfg, "teacher")) == in_teacher, key
+    assert (run_key(new, "rgb_baseline") != run_key(cfg, "rgb_baseline")) == in_teacher, key
 
 
 def _reference_key(cfg: Config, kind: str, version: int) -> str:
@@ -128,5 +129,12 @@ def test_keys_are_those_of_the_earlier_recipe(preset, overrides):
 
 
 def test_unknown_kind():
-    with pytest.raises(ValueError, match="'teacher' or 'tsgan'"):
+    with pytest.raises(ValueError, match="'teacher', 'rgb_baseline', 'tsgan'"):
         run_key(get_config("cpu"), "student")
+
+
+@pytest.mark.parametrize("preset", ["cpu", "paper"])
+def test_the_rgb_baseline_has_its_own_key(preset):
+    """Table III's RGB row is keyed like the teacher plus its modality: never the teacher's run."""
+    cfg = get_config(preset)
+    assert run_key(cfg, "rgb_baseline") not in (run_key(cfg, "teacher"), run_key(cfg, "tsgan"))

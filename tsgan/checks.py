@@ -2,7 +2,10 @@
 
 Each ``check_*`` function runs the student's function and the package's reference on seeded
 inputs and edge cases, and either prints a one-line verdict or raises :class:`CheckFailed` naming
-the case that failed with the expected and the obtained value. A stub that was never filled in
+the case that failed with the expected and the obtained value. The cases of the exercises written
+for teaching (``fake_set``, ``ts_losses``, ``cmc_ap``, ``sysu_removed``, ``k_reciprocal``,
+``gradient_flow``) run smallest first, so the case a failure names is the smallest one that fails:
+the one to work through by hand. A stub that was never filled in
 raises :class:`ExerciseNotDone`, which the checks turn into a message that says what to do.
 """
 
@@ -16,7 +19,9 @@ import torch
 
 from .config import get_config
 from .eval import evaluate_rank
-from .losses import batch_hard_triplet, cycle_loss, id_loss, ts_losses
+from .eval.metrics import keep_mask
+from .eval.reranking import neighbourhoods
+from .losses import batch_hard_triplet, cycle_loss, id_loss, joint_fake_set, ts_losses
 from .methods.tsgan import TSGAN
 from .models import build_backbone
 
@@ -40,6 +45,10 @@ class CheckFailed(AssertionError):
 def _fmt(x: Any) -> str:
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray) and x.dtype == bool:
+        return repr(x.tolist())
+    if isinstance(x, (set, frozenset)):
+        return "{" + ", ".join(map(str, sorted(x))) + "}" if x else "{} (empty)"
     if isinstance(x, np.ndarray):
         return np.array2string(np.asarray(x, dtype=float), precision=4, threshold=12)
     if isinstance(x, float):
@@ -79,6 +88,11 @@ def run_cases(
 
 
 def _compare(name: str, case: str, expected: Any, got: Any, tol: float) -> None:
+    if expected is None or got is None or isinstance(expected, (set, frozenset)):
+        same = expected is got if expected is None or got is None else _as_set(got) == expected
+        if not same:
+            raise CheckFailed(f"{name}, case '{case}': expected {_fmt(expected)}, got {_fmt(got)}")
+        return
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) < set(expected):
             raise CheckFailed(
@@ -111,6 +125,15 @@ def _compare(name: str, case: str, expected: Any, got: Any, tol: float) -> None:
             f"{name}, case '{case}': expected {_fmt(expected)}, got {_fmt(got)} "
             f"(relative error {err:.2e} > {tol:g})"
         )
+
+
+def _as_set(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        x = x.tolist()
+    try:
+        return {int(i) for i in x}
+    except (TypeError, ValueError):
+        return x
 
 
 # ----------------------------------------------------------------------------------------------
@@ -207,9 +230,9 @@ def check_cycle_loss(student: Callable) -> None:
 
 
 def check_fake_set(student: Callable) -> None:
-    """The joint discriminator's fake set M, Eq. (5):
-    ``student(X_I, X_I_fake, fmap_real, fmap_fake)`` -> list of (image, feature map) pairs. The
-    order of the pairs does not matter."""
+    """The pairs D_I must call fake: ``student(X_I, X_I_fake, fmap_real, fmap_fake, joint)`` -> list
+    of (image, feature map) pairs. ``joint=True``: the set M of Eq. (5); ``joint=False``: the
+    ordinary D_I of TS-GAN_OD, which sees images alone (feature map None). Order does not matter."""
     g = _gen(3)
     named = {
         "X_I": torch.randn(2, 1, 8, 4, generator=g),
@@ -217,40 +240,59 @@ def check_fake_set(student: Callable) -> None:
         "f(X_I)": torch.randn(2, 6, 2, 1, generator=g),
         "f(X_I')": torch.randn(2, 6, 2, 1, generator=g),
     }
-    expected = {("X_I'", "f(X_I')"), ("X_I'", "f(X_I)"), ("X_I", "f(X_I')")}
 
     def name_of(t: Any) -> str:
+        if t is None:
+            return "None"
         for key, ref in named.items():
             if isinstance(t, torch.Tensor) and t.shape == ref.shape and torch.equal(t, ref):
                 return key
         return "something else"
 
-    try:
-        got = student(named["X_I"], named["X_I'"], named["f(X_I)"], named["f(X_I')"])
-    except ExerciseNotDone:
-        raise ExerciseNotDone("fake_set") from None
-    pairs = [(name_of(x), name_of(f)) for x, f in got]
-    if len(pairs) != 3 or set(pairs) != expected:
-        raise CheckFailed(
-            f"fake_set, case 'Eq. 5': expected the pairs {sorted(expected)}, got {pairs}. "
-            "Every pair containing something generated is fake; the real pair (X_I, f(X_I)) is not."
-        )
-    print("check fake_set: all 1 cases passed")
+    args = [named[k] for k in ("X_I", "X_I'", "f(X_I)", "f(X_I')")]
+    cases = [("ordinary D_I (TS-GAN_OD)", False), ("joint D_I, Eq. 5", True)]
+    for case, joint in cases:
+        reference = joint_fake_set(*args) if joint else [(args[1], None)]
+        expected = sorted((name_of(x), name_of(f)) for x, f in reference)
+        try:
+            got = student(*args, joint)
+        except ExerciseNotDone:
+            raise ExerciseNotDone("fake_set") from None
+        pairs = sorted((name_of(x), name_of(f)) for x, f in got)
+        if pairs != expected:
+            shown = [", ".join(f"({x}, {f})" for x, f in ps) or "none" for ps in (expected, pairs)]
+            raise CheckFailed(
+                f"fake_set, case '{case}': expected the pairs {shown[0]}, got {shown[1]}. "
+                "Every pair containing something generated is fake; the real pair "
+                "(X_I, f(X_I)) is not."
+            )
+    print(f"check fake_set: all {len(cases)} cases passed")
 
 
 def check_ts_losses(student: Callable) -> None:
-    """Teacher-student losses, Eq. (13)-(16) with mean squared errors:
-    ``student(fT_real_ir, fS_real_ir, fT_fake_ir, fS_fake_ir, fS_rgb, alpha_c, alpha_s)`` -> dict
-    with real_ir, fake_ir, cd, total."""
+    """Teacher-student losses, Eq. (13)-(16), with the training's reduction ``channel_sum`` (the
+    squared distance between the C-dim feature vectors at each position, averaged over positions
+    and images): ``student(fT_real_ir, fS_real_ir, fT_fake_ir, fS_fake_ir, fS_rgb, alpha_c,
+    alpha_s)`` -> dict with real_ir, fake_ir, cd, total."""
     g = _gen(4)
+    one = [torch.tensor([[[[a]], [[b]]]], dtype=torch.float32) for a, b in ((1, 2), (0, 0), (3, 1))]
+    one += [torch.tensor([[[[1.0]], [[1.0]]]]), torch.tensor([[[[2.0]], [[0.0]]]])]
+    grid = [torch.arange(4.0).reshape(1, 1, 2, 2) * (k + 1) for k in range(5)]
     maps = [torch.randn(2, 8, 4, 2, generator=g) for _ in range(5)]
     same = [maps[0], maps[0].clone(), maps[2], maps[2].clone(), maps[4]]
     cases = [
+        ("one image, 2 channels, 1x1 map", (*one, 1.0, 1.0), {}),
+        ("one image, 1 channel, 2x2 map", (*grid, 1.0, 1.0), {}),
+        ("one image, 2 channels, 1x1 map, other weights", (*one, 1.0, 0.5), {}),
         ("random maps", (*maps, 0.006, 0.003), {}),
         ("student equals teacher on IR", (*same, 0.006, 0.003), {}),
-        ("other weights", (*maps, 1.0, 0.5), {}),
     ]
-    run_cases("ts_losses", student, lambda *a: ts_losses(*a, which="all", reduction="mean"), cases)
+    run_cases(
+        "ts_losses",
+        student,
+        lambda *a: ts_losses(*a, which="all", reduction="channel_sum"),
+        cases,
+    )
 
 
 def _one_query_reference(
@@ -260,17 +302,21 @@ def _one_query_reference(
     g_pids: torch.Tensor,
     g_cams: torch.Tensor,
     max_rank: int = 10,
-) -> tuple[np.ndarray, float]:
-    r = evaluate_rank(
-        dist[None], torch.tensor([q_pid]), g_pids, torch.tensor([q_cam]), g_cams, "sysu", max_rank
-    )
+) -> tuple[np.ndarray, float] | None:
+    q_pids, q_cams = torch.tensor([q_pid]), torch.tensor([q_cam])
+    try:
+        r = evaluate_rank(dist[None], q_pids, g_pids, q_cams, g_cams, "sysu", max_rank)
+    except ValueError:  # no true match left: the evaluator skips the query
+        return None
     return np.asarray(r["cmc"], dtype=np.float64), float(r["mAP"])
 
 
 def check_cmc_ap(student: Callable) -> None:
     """CMC and AP of one query under the SYSU-MM01 rule:
     ``student(dist, q_pid, q_cam, g_pids, g_cams, max_rank)`` -> (cmc of length max_rank with 0/1
-    entries, AP)."""
+    entries, AP), or None when no gallery image of the query's identity is left after the camera
+    rule (``tsgan.eval.evaluate_rank`` skips such a query: it counts in neither the CMC nor the
+    mAP)."""
     g = _gen(5)
     g_pids = torch.tensor([1, 2, 1, 3, 2, 4, 1, 5])
     g_cams = torch.tensor([2, 1, 1, 4, 2, 5, 4, 1])
@@ -278,7 +324,20 @@ def check_cmc_ap(student: Callable) -> None:
     order_first_cam2 = torch.tensor(
         [0.1, 0.5, 0.4, 0.2, 0.3, 0.6, 0.7, 0.8]
     )  # nearest: pid 1 in cam2
+    two = (torch.tensor([1, 2]), torch.tensor([1, 1]))
     cases = [
+        ("two images, match first", (torch.tensor([0.1, 0.2]), 1, 6, *two, 2), {}),
+        ("two images, match second", (torch.tensor([0.3, 0.2]), 1, 6, *two, 2), {}),
+        (
+            "cam3 query, its only match in cam2: no valid match, skipped",
+            (torch.tensor([0.1, 0.2]), 1, 3, torch.tensor([1, 2]), torch.tensor([2, 1]), 2),
+            {},
+        ),
+        (
+            "three images, identity counted once",
+            (torch.tensor([0.1, 0.2, 0.3]), 1, 6, torch.tensor([2, 2, 1]), torch.ones(3).long(), 3),
+            {},
+        ),
         ("cam6 query, random distances", (dist, 1, 6, g_pids, g_cams, 10), {}),
         (
             "cam3 query: every cam2 image is removed",
@@ -298,6 +357,81 @@ def check_cmc_ap(student: Callable) -> None:
         ),
     ]
     run_cases("cmc_ap", student, _one_query_reference, cases)
+
+
+def check_sysu_removed(student: Callable) -> None:
+    """The SYSU-MM01 camera rule: ``student(q_pid, q_cam, g_pids, g_cams)`` -> bool tensor, True
+    for each gallery image removed from this query's ranking (``tsgan.eval.metrics.keep_mask``)."""
+
+    def reference(q_pid: int, q_cam: int, g_pids: torch.Tensor, g_cams: torch.Tensor):
+        return ~keep_mask("sysu", torch.tensor([q_pid]), torch.tensor([q_cam]), g_pids, g_cams)[0]
+
+    t = torch.tensor
+    cases = [
+        ("cam3 query, one cam2 image of its identity", (1, 3, t([1]), t([2])), {}),
+        ("cam3 query, one cam2 image of another identity", (1, 3, t([2]), t([2])), {}),
+        ("cam6 query, one cam2 image of its identity", (1, 6, t([1]), t([2])), {}),
+        ("cam3 query, one cam1 image of its identity", (1, 3, t([1]), t([1])), {}),
+        (
+            "cam3 query, a gallery of every RGB camera",
+            (1, 3, t([1, 2, 1, 3, 2, 1, 4, 5]), t([2, 1, 1, 4, 2, 5, 4, 2])),
+            {},
+        ),
+        (
+            "cam6 query, a gallery of every RGB camera",
+            (1, 6, t([1, 2, 1, 3, 2, 1, 4, 5]), t([2, 1, 1, 4, 2, 5, 4, 2])),
+            {},
+        ),
+    ]
+    for case, args, _ in cases:
+        expected = reference(*args)
+        try:
+            got = student(*args)
+        except ExerciseNotDone:
+            raise ExerciseNotDone("sysu_removed") from None
+        got = torch.as_tensor(got)
+        if got.shape != expected.shape or not torch.equal(got.bool(), expected):
+            raise CheckFailed(
+                f"sysu_removed, case '{case}' (gallery pids {args[2].tolist()}, cams "
+                f"{args[3].tolist()}): expected removed = {expected.tolist()}, "
+                f"got {got.tolist()}"
+            )
+    print(f"check sysu_removed: all {len(cases)} cases passed")
+
+
+def check_k_reciprocal(student: Callable) -> None:
+    """The k-reciprocal set of step 2 of re-ranking: ``student(dist, p, k)`` -> the set of indices
+    R(p, k) = {g in N(p, k) : p in N(g, k)}, N(x, k) the k + 1 nearest points of x in the (N, N)
+    distance matrix ``dist`` (x itself included). Checked against
+    ``tsgan.eval.reranking.neighbourhoods``."""
+    line = torch.tensor([0.0, 1.0, 3.0])
+    line = (line[:, None] - line[None]).abs()
+    pts = torch.tensor([[0.0, 0], [1, 0], [0, 1.2], [5, 5], [5.5, 5], [2.2, 2.1]])
+    chain = torch.cdist(pts, pts)
+    g = _gen(6)
+    cloud = torch.rand(12, 2, generator=g)
+    cloud = torch.cdist(cloud, cloud)
+    cases = [
+        ("3 points on a line, p=2, k=1", (line, 2, 1)),
+        ("3 points on a line, p=0, k=1", (line, 0, 1)),
+        ("6 points, p=5, k=2", (chain, 5, 2)),
+        ("6 points, p=0, k=2", (chain, 0, 2)),
+        ("6 points, p=3, k=3", (chain, 3, 3)),
+        ("12 random points, p=4, k=4", (cloud, 4, 4)),
+    ]
+    for case, (dist, p, k) in cases:
+        expected = set(neighbourhoods(dist, k1=k)["reciprocal"][p])
+        try:
+            got = student(dist, p, k)
+        except ExerciseNotDone:
+            raise ExerciseNotDone("k_reciprocal") from None
+        if _as_set(got) != expected:
+            shown = np.array2string(dist.numpy(), precision=2) if len(dist) <= 6 else ""
+            raise CheckFailed(
+                f"k_reciprocal, case '{case}': expected R(p, k) = {_fmt(expected)}, "
+                f"got {_fmt(_as_set(got))}" + (f"\ndist =\n{shown}" if shown else "")
+            )
+    print(f"check k_reciprocal: all {len(cases)} cases passed")
 
 
 def _tiny_tsgan(seed: int):
@@ -365,3 +499,98 @@ def check_algorithm1_step(student: Callable) -> None:
                 f"(return model.end_step()), got {_fmt(got)}"
             )
     print("check algorithm1_step: all 2 cases passed")
+
+
+# The networks of one TS-GAN step, and the losses of Algorithm 1 whose reach the gradient-flow
+# exercise asks for: row -> (line of Algorithm 1, the ``TSGAN.losses`` terms it sums, what it is).
+NETWORKS = ("G_I", "G_R", "D_I", "D_R", "FE", "LE", "head", "teacher")
+GRADIENT_ROWS = {
+    "adv_I": ("1", ("G_adv_I",), "L_G^adv against D_I, Eq. 1"),
+    "adv_R": ("1", ("G_adv_R",), "L_G^adv against D_R"),
+    "cyc": ("1", ("G_cyc",), "L_cyc, Eq. 6"),
+    "id": ("3", ("B_id",), "L_ID, Eq. 9-10"),
+    "tri": ("3", ("B_tri",), "L_tri, Eq. 11"),
+    "reid_gan": ("3", ("B_gan",), "L_ReID^GAN, Eq. 12"),
+    "ts": ("3", ("B_ts",), "L_TS, Eq. 13-16"),
+    "D_I": ("5-6", ("D_I_real", "D_I_fake"), "L_D of D_I, Eq. 2-5"),
+    "D_R": ("5-6", ("D_R_real", "D_R_fake"), "L_D of D_R"),
+}
+
+
+def _network_parameters(model: TSGAN) -> dict[str, list[torch.Tensor]]:
+    """The trainable parameters of each network of ``NETWORKS`` (the teacher has none)."""
+    b = model.backbone
+    groups = {name: list(model.nets[name].parameters()) for name in ("G_I", "G_R", "D_I", "D_R")}
+    groups["FE"], groups["LE"] = list(b.FE.parameters()), list(b.LE.parameters())
+    groups["head"] = list(b.bnneck.parameters()) + list(b.classifier.parameters())
+    groups["teacher"] = list(model.nets["teacher"].parameters())
+    return {n: [p for p in ps if p.requires_grad] for n, ps in groups.items()}
+
+
+def gradient_table(model: TSGAN) -> dict[str, set[str]]:
+    """For each row of ``GRADIENT_ROWS``, the networks its loss sends gradients to, measured with
+    autograd: the lines of Algorithm 1 build their losses as in training (frozen networks,
+    detached inputs), their backward passes are left out, and ``torch.autograd.grad`` asks each
+    loss which parameters it reaches. A network is reached when any of its parameters is."""
+    groups = _network_parameters(model)
+    model.losses = {}
+    model.backward = lambda loss: None  # keep the graphs; nothing is updated
+    try:
+        model.forward()
+        model.backward_G()
+        model.backward_B()
+        model.backward_D()
+    finally:
+        del model.backward
+    table = {}
+    for row, (_, terms, _) in GRADIENT_ROWS.items():
+        loss = sum(model.losses[t] for t in terms)
+        table[row] = {
+            net
+            for net, params in groups.items()
+            if params
+            and any(
+                g is not None
+                for g in torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+            )
+        }
+    return table
+
+
+def check_gradient_flow(student: Callable) -> None:
+    """Which networks each loss of Algorithm 1 reaches: ``student()`` -> {row: set of network
+    names} for every row of ``GRADIENT_ROWS`` (names from ``NETWORKS``: FE and LE the student
+    backbone's former and latter encoders, head its BN-neck and classifier, teacher the frozen
+    FE_T). Compared row by row, in the order of Algorithm 1, with :func:`gradient_table`."""
+    try:
+        table = student()
+    except ExerciseNotDone:
+        raise ExerciseNotDone("gradient_flow") from None
+    if not isinstance(table, dict) or set(table) != set(GRADIENT_ROWS):
+        keys = sorted(table) if isinstance(table, dict) else _fmt(table)
+        raise CheckFailed(
+            f"gradient_flow: expected a dict with the rows {list(GRADIENT_ROWS)}, got {keys}"
+        )
+    unknown = set().union(*map(_as_set_of_names, table.values())) - set(NETWORKS)
+    if unknown:
+        raise CheckFailed(
+            f"gradient_flow: unknown network names {sorted(unknown)}; use those of {NETWORKS}"
+        )
+    model = _tiny_tsgan(0)
+    model.set_input(_tiny_batch(0))
+    truth = gradient_table(model)
+    for row, (line, _, what) in GRADIENT_ROWS.items():
+        got = _as_set_of_names(table[row])
+        if got != truth[row]:
+            missing, extra = truth[row] - got, got - truth[row]
+            raise CheckFailed(
+                f"gradient_flow, row '{row}' (line {line}, {what}): expected "
+                f"{_fmt(truth[row])}, got {_fmt(got)}"
+                + (f"; also reached: {_fmt(missing)}" if missing else "")
+                + (f"; not reached: {_fmt(extra)}" if extra else "")
+            )
+    print(f"check gradient_flow: all {len(GRADIENT_ROWS)} cases passed")
+
+
+def _as_set_of_names(x: Any) -> set[str]:
+    return {x} if isinstance(x, str) else set(x)

@@ -5,9 +5,10 @@ Example::
     python -m tsgan runs list
     python -m tsgan runs list --root /scratch/tsgan_runs      # another train.out_dir
 
-One row per run folder: kind (teacher | tsgan), preset, steps done / total, finished or not, and
-the scores of its first evaluation report (rank-1 and mAP, %) when it has been evaluated. It only
-reads what the runs wrote (config.json, metrics.jsonl, checkpoints/final.pt, eval reports).
+One row per run folder: kind (teacher | rgb_baseline | tsgan), preset, steps done / total, finished
+or not, and the scores of its first evaluation report (rank-1 and mAP, %) when it has been
+evaluated. It only reads what the runs wrote (config.json, metrics.jsonl, checkpoints/final.pt,
+eval reports).
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from typing import Any
 
 from ..paths import cache_dir
 
-EPOCHS_FIELD = {"teacher": ("train", "teacher_epochs"), "tsgan": ("optim", "epochs")}
+EPOCHS_FIELD = {
+    "teacher": ("train", "teacher_epochs"),
+    "rgb_baseline": ("train", "teacher_epochs"),
+    "tsgan": ("optim", "epochs"),
+}
 COLUMNS = ("run", "kind", "preset", "steps", "finished", "R1", "mAP", "evaluated on")
 
 

@@ -4,6 +4,7 @@ images).
 Examples::
 
     python -m tsgan train-teacher --preset cpu
+    python -m tsgan train-teacher --preset cpu --modality rgb    # Table III's RGB row
     torchrun --nproc_per_node=4 -m tsgan train-teacher --preset paper \
         data.dataset=sysu data.root=/data/SYSU-MM01
 
@@ -15,24 +16,32 @@ from __future__ import annotations
 import argparse
 
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..engine.runs import cached_run, train_teacher
+from ..engine.runs import baseline, cached_run, train_teacher
 from .common import add_config_arguments, config_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
+    parser.add_argument(
+        "--modality",
+        choices=("ir", "rgb"),
+        default="ir",
+        help="train on the IR half of each batch (the teacher) or on the RGB half (Table III's "
+        "RGB baseline, its own run folder)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    run_dir = args.run_dir or cached_run(cfg, "teacher").path
+    kind = baseline(args.modality).kind
+    run_dir = args.run_dir or cached_run(cfg, kind).path
     try:
-        final = train_teacher(cfg, run_dir, stop_at_step=args.stop_at_step)
+        final = train_teacher(cfg, run_dir, stop_at_step=args.stop_at_step, modality=args.modality)
     finally:
         cleanup_distributed()
     if env_dist_info().is_main:
         print(
-            f"teacher {'stopped early, resumable' if final is None else 'trained'}: "
+            f"{kind} {'stopped early, resumable' if final is None else 'trained'}: "
             f"{final or run_dir}"
         )
     return 0

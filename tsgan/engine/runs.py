@@ -5,6 +5,8 @@ and return the finished checkpoint. ``get_or_train_teacher(cfg)`` / ``get_or_tra
 are the "load if present, else train" versions the notebooks and the demo share: their run folders
 live under ``runs/cache/`` and are named by a digest of exactly the config fields that change the
 result, so any notebook can run first and an interrupted cached run resumes where it stopped.
+``modality="rgb"`` trains the teacher's recipe on RGB images instead (Table III's RGB row), in its
+own ``rgb_baseline`` run folder.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..data.synthetic import GENERATOR_VERSION
 from ..eval.probes import EpochProbes
 from ..figures import save_loss_figure
 from ..methods.base import StepModel
-from ..methods.teacher import IRBaseline
+from ..methods.teacher import BASELINES
 from ..methods.tsgan import TSGAN
 from ..paths import cache_dir
 from .checkpoint import load_backbone
@@ -36,22 +38,29 @@ from .trainer import Trainer, seed_everything
 
 # The sections that make a training run's result (``eval`` only scores it).
 RESULT_SECTIONS = ("data", "model", "loss", "optim", "train")
+# Run kinds: the single-modality baselines (keyed like the teacher), then TS-GAN.
+KINDS = tuple(b.kind for b in BASELINES.values()) + ("tsgan",)
 
 
 def run_key(cfg: Config, kind: str) -> str:
-    """Digest of the config fields that determine a ``kind`` ("teacher" | "tsgan") run's result.
+    """Digest of the config fields that determine a ``kind`` run's result (``KINDS``: "teacher",
+    "rgb_baseline", "tsgan").
 
     ``Config.digest`` leaves out the fields marked NOT_RESULT (device, logging, compile); the
     teacher's key keeps only the data and the fields marked TEACHER, so ablations share one teacher.
+    The RGB baseline is keyed like the teacher plus its modality (the IR teacher's key is unchanged
+    by it, so existing teacher runs stay valid).
     """
-    if kind not in ("teacher", "tsgan"):
-        raise ValueError(f"kind must be 'teacher' or 'tsgan', got {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
     extra: dict[str, Any] = {}
     if kind == "tsgan" and needs_teacher(cfg):
         extra["teacher"] = run_key(cfg, "teacher")
+    if kind == BASELINES["rgb"].kind:
+        extra["modality"] = "rgb"
     if cfg.data.dataset == "synthetic":  # regenerated embedded data must not reuse old runs
         extra["synthetic_version"] = GENERATOR_VERSION
-    return cfg.digest(*RESULT_SECTIONS, teacher=kind == "teacher", extra=extra)
+    return cfg.digest(*RESULT_SECTIONS, teacher=kind != "tsgan", extra=extra)
 
 
 def needs_teacher(cfg: Config) -> bool:
@@ -107,10 +116,20 @@ def _train(
     return run.final
 
 
-def train_teacher(cfg: Config, run_dir: str | Path, stop_at_step: int | None = None) -> Path | None:
-    """Pretrain the IR teacher (``train.teacher_epochs`` epochs); the final checkpoint, None if
-    stopped early."""
-    return _train(cfg, run_dir, IRBaseline, cfg.train.teacher_epochs, "teacher", stop_at_step)
+def baseline(modality: str) -> type[StepModel]:
+    """The single-modality step model for ``modality`` ("ir": the teacher, "rgb": its RGB twin)."""
+    if modality not in BASELINES:
+        raise ValueError(f"modality must be one of {sorted(BASELINES)}, got {modality!r}")
+    return BASELINES[modality]
+
+
+def train_teacher(
+    cfg: Config, run_dir: str | Path, stop_at_step: int | None = None, modality: str = "ir"
+) -> Path | None:
+    """Pretrain the IR teacher (``train.teacher_epochs`` epochs), or with ``modality="rgb"`` the
+    same recipe on RGB images; the final checkpoint, None if stopped early."""
+    model = baseline(modality)
+    return _train(cfg, run_dir, model, cfg.train.teacher_epochs, model.kind, stop_at_step)
 
 
 def train_tsgan(
@@ -158,12 +177,12 @@ def run_lock(run: RunDir) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def get_or_train_teacher(cfg: Config) -> Path:
-    """The teacher checkpoint for ``cfg``: loaded from runs/cache when finished, else trained (or
-    resumed)."""
-    run = cached_run(cfg, "teacher")
+def get_or_train_teacher(cfg: Config, modality: str = "ir") -> Path:
+    """The teacher checkpoint for ``cfg`` (``modality="rgb"``: the RGB baseline's): loaded from
+    runs/cache when finished, else trained (or resumed)."""
+    run = cached_run(cfg, baseline(modality).kind)
     with run_lock(run):
-        return run.final if run.finished else train_teacher(cfg, run.path)
+        return run.final if run.finished else train_teacher(cfg, run.path, modality=modality)
 
 
 def get_or_train_tsgan(cfg: Config) -> Path:

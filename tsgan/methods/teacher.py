@@ -1,10 +1,15 @@
-"""The IR Teacher's pretraining (paper Sec. III-C): a BoT baseline trained on IR images only.
+"""The IR Teacher's pretraining (paper Sec. III-C): a BoT baseline trained on IR images only,
+and its RGB twin (Table III's other row).
 
 "We pretrain a baseline model using Resnet50 on the IR images of SYSU-MM01 training set by the
 triplet loss and identification classification loss. After pretraining, we fix its weights."
 The training batches are the cross-modality sampler's (P identities x K pairs); this model uses
 their IR half, so the teacher sees P x K IR images of P identities per step, as BoT would.
 Only FE_T (stem + layer1..3) of the result is used later (``tsgan.models.Teacher``).
+
+Table III of the paper has two rows, a model trained on IR and one trained on RGB, each tested
+within its modality. :class:`RGBBaseline` is the second: the same recipe on the RGB half of each
+batch. It is not used by TS-GAN; ``BASELINES`` maps a modality to its class.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class IRBaseline(StepModel):
     """IR-only BoT: L_ReID of Eq. (8) without its GAN term (ID + triplet), one optimizer ``B``."""
 
     kind = "teacher"
+    modality = "ir"  # the half of each (RGB, IR) batch the backbone trains on
 
     def __init__(self, cfg: Config, num_classes: int, device: torch.device):
         super().__init__(cfg, device)
@@ -30,12 +36,12 @@ class IRBaseline(StepModel):
         self.add_optimizer("B", backbone_optimizer(self.backbone.parameters(), cfg))
 
     def set_input(self, batch: dict[str, Any]) -> None:
-        self.X_I, self.labels = batch["ir"], batch["label"]
+        self.X, self.labels = batch[self.modality], batch["label"]
 
     def optimize_parameters(self) -> dict[str, float]:
         lc = self.cfg.loss
         with self.autocast():
-            out = self.train_nets["backbone"](self.X_I)
+            out = self.train_nets["backbone"](self.X)
             L = reid_loss(
                 out["logits"],
                 out["V"],
@@ -50,3 +56,13 @@ class IRBaseline(StepModel):
         self.backward(L["total"])
         self.step("B")
         return self.end_step()
+
+
+class RGBBaseline(IRBaseline):
+    """The same BoT recipe trained on RGB images only: Table III's RGB row (not a teacher)."""
+
+    kind = "rgb_baseline"
+    modality = "rgb"
+
+
+BASELINES: dict[str, type[IRBaseline]] = {"ir": IRBaseline, "rgb": RGBBaseline}
