@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +136,12 @@ def write_results(
 
 
 def plot_ablation(
-    summary: Sequence[dict[str, Any]], metrics: Sequence[str] = ("R1", "mAP")
+    summary: Sequence[dict[str, Any]],
+    metrics: Sequence[str] = ("R1", "mAP"),
+    chance: Mapping[str, float] | None = None,
 ) -> Figure:
-    """Left: this ablation, mean with ± one standard deviation error bars; right: the paper's
+    """Left: this ablation, mean with ± one standard deviation error bars and, when given, the
+    ``chance`` score of each metric (random features, %) as dashed ticks; right: the paper's
     Table II (the ``metrics`` it reports)."""
     fig, (ax, ax_paper) = plt.subplots(
         1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [7, 5]}
@@ -152,6 +155,7 @@ def plot_ablation(
         },
         ax=ax,
         ylabel="%",
+        chance=chance,
         title=f"this run: mean ± std over {seeds} seeds"
         if seeds > 1
         else "this run: one seed (no error bars)",
