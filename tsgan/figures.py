@@ -193,6 +193,7 @@ def bar_chart(
     reference: Mapping[str, float] | None = None,
     reference_label: str = "",
     chance: float | None = None,
+    xlabel: str = "",
 ) -> Axes:
     """Bars of ``values`` (coloured by modality when a key names one); optional ``reference``
     values for the same keys drawn as black ticks, optional ``chance`` level as a dashed line."""
@@ -217,8 +218,7 @@ def bar_chart(
     if reference is not None or chance is not None:
         legend_outside(ax)
     ax.set_xticks(x, names)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return ax
 
 
