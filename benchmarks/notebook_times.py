@@ -45,6 +45,7 @@ def execute(path: Path, runs: Path, timeout: int) -> float:
         nbclient.NotebookClient(
             nb,
             timeout=timeout,
+            startup_timeout=600,  # a busy machine can take minutes to start a kernel
             kernel_name="python3",
             resources={"metadata": {"path": path.parent}},
         ).execute()
