@@ -7,7 +7,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
 LOCK := requirements.lock
 
-.PHONY: venv lock demo test unit lab notebooks bench clean
+.PHONY: venv lock demo test unit lab notebooks notebook-times bench clean
 
 ## venv: the exact versions of requirements.lock when present, else the ranges of pyproject.toml
 venv: $(STAMP)
@@ -31,11 +31,11 @@ lock:
 demo: $(STAMP)
 	$(PY) -m tsgan demo
 
-## test: lint and format checks, unit tests and every notebook under nbval
+## test: lint and format checks, unit tests and every notebook under strict nbval (docs/TEACHING.md)
 test: $(STAMP)
 	$(VENV)/bin/ruff check tsgan tests benchmarks
 	$(VENV)/bin/ruff format --check tsgan tests benchmarks
-	$(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg tests notebooks
 
 ## unit: unit tests only (fast)
 unit: $(STAMP)
@@ -51,9 +51,13 @@ notebooks: $(STAMP)
 	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb || exit 1; \
 	done
 
+## notebook-times: execute every notebook cold and warm, write the times table into README.md
+notebook-times: $(STAMP)
+	$(PY) benchmarks/notebook_times.py
+
 ## bench: run the benchmark scripts
 bench: $(STAMP)
-	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf runs .pytest_cache

@@ -11,7 +11,21 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from tsgan.figures import as_chw, bar_chart, histograms, show_images  # noqa: E402
+from tsgan.figures import (  # noqa: E402
+    FAKE_IR_COLOUR,
+    IR_COLOUR,
+    RGB_COLOUR,
+    as_chw,
+    bar_chart,
+    cmc_curves,
+    distance_heatmap,
+    grouped_bars,
+    histograms,
+    log_axis,
+    modality_colour,
+    seed_bars,
+    show_images,
+)
 
 
 def teardown_function():
@@ -61,3 +75,82 @@ def test_bar_chart_draws_the_values_and_the_reference():
     assert [b.get_height() for b in ax.patches] == pytest.approx(list(values.values()))
     assert [t.get_text() for t in ax.get_xticklabels()] == list(values)
     assert ax.collections[0].get_offsets()[:, 1].tolist() == pytest.approx([0.02] * 3)
+
+
+def test_modality_colours_follow_the_label_prefix():
+    assert modality_colour("IR->RGB") == IR_COLOUR
+    assert modality_colour("fake IR -> RGB") == FAKE_IR_COLOUR  # the longest prefix wins
+    assert modality_colour("rgb 4") == RGB_COLOUR
+    assert modality_colour("random", "k") == "k"
+    assert len({RGB_COLOUR, IR_COLOUR, FAKE_IR_COLOUR}) == 3
+    ax = bar_chart({"RGB->RGB": 0.5, "IR->IR": 0.3})
+    assert [tuple(b.get_facecolor()[:3]) for b in ax.patches] == [RGB_COLOUR, IR_COLOUR]
+
+
+def test_chance_line_and_legend_outside_the_axes():
+    ax = bar_chart({"IR->RGB": 0.4}, chance=0.02)
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "chance"]
+    assert line.get_ydata()[0] == pytest.approx(0.02)
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # right of the data, not over it
+
+
+def test_log_axis_labels_ticks_with_plain_numbers():
+    ax = plt.subplots()[1]
+    ax.plot([1, 2, 3], [0.6, 1.5, 4.0])
+    log_axis(ax)
+    ax.figure.canvas.draw()
+    assert ax.get_yscale() == "log"
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert {"1", "2"} <= set(labels), labels  # less than a decade of data still gets labels
+
+
+def test_cmc_curves_at_report_ranks_with_chance():
+    ax = cmc_curves(
+        {"model": np.array([0.2, 0.5, 0.7, 0.9])},
+        chance=np.array([0.02, 0.1, 0.2, 0.4]),
+        ranks=(1, 5, 10, 20),
+    )
+    model, chance = ax.get_lines()
+    assert model.get_xdata().tolist() == [1, 5, 10, 20]
+    assert chance.get_ydata().tolist() == pytest.approx([2, 10, 20, 40])
+    assert chance.get_linestyle() == "--"
+    with pytest.raises(ValueError, match="one value per rank"):
+        cmc_curves({"model": np.array([0.2, 0.5])}, ranks=(1, 5, 10))
+
+
+def test_grouped_bars_draw_chance_per_metric():
+    ax = grouped_bars(
+        {"a": {"R1": 30.0, "mAP": 20.0}, "b": {"R1": 40.0, "mAP": 25.0}},
+        chance={"R1": 2.0, "mAP": 3.0},
+    )
+    segments = [seg for coll in ax.collections for seg in coll.get_segments()]
+    assert sorted(seg[0][1] for seg in segments) == [2.0, 2.0, 3.0, 3.0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()].count("chance") == 1
+
+
+def test_seed_bars_mean_and_interval_over_seeds():
+    records = [
+        {"row": r, "seed": s, "R1": v}
+        for r, vals in (("a", (10, 20, 30)), ("b", (5, 5, 5)))
+        for s, v in enumerate(vals)
+    ]
+    ax = seed_bars(records, x="row", y="R1", chance=1.0)
+    assert [b.get_height() for b in ax.patches] == pytest.approx([20, 5])
+    intervals = [ln for ln in ax.get_lines() if ln.get_label() != "chance"]
+    spread = [np.nanmax(ln.get_ydata()) - np.nanmin(ln.get_ydata()) for ln in intervals]
+    assert spread[0] > 0 and spread[1] == pytest.approx(0)  # seeds differ in a, agree in b
+
+
+def test_distance_heatmap_shows_the_matrix():
+    dist = np.arange(6, dtype=float).reshape(2, 3)
+    ax = distance_heatmap(dist)
+    assert np.asarray(ax.collections[0].get_array()).reshape(2, 3).tolist() == dist.tolist()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("gallery", "query")
+
+
+def test_show_images_titles_have_room_above_each_row():
+    ax = show_images([np.zeros((40, 20), np.uint8)] * 4, nrow=2, titles=list("abcd"))
+    image_top = ax.get_images()[0].get_array().shape[0]
+    assert image_top == 2 * 40 + 3 * round(0.16 * 40)  # pad grows with titles

@@ -6,7 +6,12 @@
 * training: :func:`plot_losses`, :func:`save_loss_figure` (every logged loss term of a run);
 * evaluation: :func:`ranked_lists` (paper Fig. 4), :func:`cmc_curves`, :func:`neighbourhood`
   (k-reciprocal sets);
-* numbers: :func:`histograms`, :func:`bar_chart`, :func:`grouped_bars`.
+* numbers: :func:`histograms`, :func:`bar_chart`, :func:`grouped_bars`, :func:`seed_bars` (mean
+  and 95% CI over seeds, seaborn), :func:`distance_heatmap` (seaborn);
+* style, owned here so every notebook looks alike: :func:`set_style` (seaborn theme),
+  :data:`MODALITY_COLOURS` (RGB / IR / fake IR), :func:`chance_line` (the score of a random
+  ranking, on every retrieval plot), :func:`log_axis` (log scale with plain-number tick labels),
+  :func:`legend_outside` (legends right of the data, never over it).
 
 Every helper draws on a matplotlib ``ax`` (a new figure when ``ax`` is None) and returns it, so a
 notebook can compose figures and end the line with ``;``. Images follow the project convention:
@@ -21,9 +26,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.ticker import FuncFormatter, LogLocator
 from torchvision.utils import make_grid
 
 from .config import DataConfig
@@ -35,6 +43,67 @@ from .eval.metrics import keep_mask, stable_argsort
 from .imaging import to_image
 
 Image = torch.Tensor | np.ndarray
+
+# One colour per modality in every figure (seaborn's colour-blind palette): RGB blue, IR red,
+# generated IR (G_I(X_R), "fake IR") orange, generated RGB green.
+RGB_COLOUR, IR_COLOUR, FAKE_IR_COLOUR, FAKE_RGB_COLOUR = (
+    sns.color_palette("colorblind")[i] for i in (0, 3, 1, 2)
+)
+MODALITY_COLOURS = {
+    "RGB": RGB_COLOUR,
+    "IR": IR_COLOUR,
+    "fake IR": FAKE_IR_COLOUR,
+    "fake RGB": FAKE_RGB_COLOUR,
+}
+CHANCE_COLOUR = "0.35"
+
+
+def set_style() -> None:
+    """The project's figure style: seaborn's ``whitegrid`` theme, colour-blind palette, small
+    fonts so that multi-panel figures stay readable. Every notebook calls it once."""
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette="colorblind",
+        font_scale=0.85,
+        rc={"figure.dpi": 90, "axes.titlesize": 10, "legend.fontsize": 8},
+    )
+
+
+def modality_colour(label: str, default: object = None) -> object:
+    """The colour of a modality named at the start of ``label`` ("IR", "fake IR -> RGB", "rgb 3"):
+    the longest :data:`MODALITY_COLOURS` key that ``label`` starts with (any case), else
+    ``default``."""
+    keys = [k for k in MODALITY_COLOURS if label.lower().startswith(k.lower())]
+    return MODALITY_COLOURS[max(keys, key=len)] if keys else default
+
+
+def chance_line(ax: Axes, value: float, label: str = "chance", axis: str = "y") -> Axes:
+    """A dashed line at the score of a random ranking (e.g. R1 chance = matches / gallery size),
+    so a reader sees how far a result is from guessing; ``axis="x"`` draws it vertically."""
+    draw = ax.axhline if axis == "y" else ax.axvline
+    draw(value, ls="--", lw=1.2, color=CHANCE_COLOUR, label=label, zorder=1)
+    return ax
+
+
+def _plain_number(value: float, _pos: int) -> str:
+    return f"{value:g}"
+
+
+def log_axis(ax: Axes, axis: str = "y") -> Axes:
+    """A log scale whose ticks read as plain numbers (0.5, 1, 2, 5, 10 rather than 10^0 or no
+    label at all when the data span less than a decade)."""
+    getattr(ax, f"set_{axis}scale")("log")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(_plain_number))
+    target.set_minor_formatter(FuncFormatter(lambda v, p: ""))
+    return ax
+
+
+def legend_outside(ax: Axes, **kwargs: object) -> Legend:
+    """The legend to the right of the axes, outside the data (``kwargs`` go to ``ax.legend``)."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
 
 
 def as_chw(img: Image) -> torch.Tensor:
@@ -68,6 +137,8 @@ def show_images(
     imgs = [as_chw(im) for im in images]
     if not imgs:
         raise ValueError("show_images got no images")
+    if titles is not None:  # room above every image for its title, clear of the row above
+        pad = max(pad, round(0.16 * imgs[0].shape[1]))
     if len({tuple(im.shape) for im in imgs}) > 1:
         raise ValueError(
             f"all images must have one size, got {sorted({tuple(im.shape) for im in imgs})}"
@@ -105,11 +176,12 @@ def histograms(
     for label, h in hists.items():
         h = np.asarray(h, dtype=float)
         edges = np.linspace(0, 1, len(h) + 1)
-        ax.stairs(h / max(h.sum(), 1e-12), edges, label=label, fill=True, alpha=0.45)
+        colour = modality_colour(label)
+        ax.stairs(h / max(h.sum(), 1e-12), edges, label=label, fill=True, alpha=0.45, color=colour)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of pixels")
     ax.set_title(title)
-    ax.legend()
+    legend_outside(ax)
     return ax
 
 
@@ -120,12 +192,16 @@ def bar_chart(
     title: str = "",
     reference: Mapping[str, float] | None = None,
     reference_label: str = "",
+    chance: float | None = None,
+    xlabel: str = "",
 ) -> Axes:
-    """Bars of ``values``; optional ``reference`` values for the same keys drawn as black ticks."""
+    """Bars of ``values`` (coloured by modality when a key names one); optional ``reference``
+    values for the same keys drawn as black ticks, optional ``chance`` level as a dashed line."""
     ax = _axes(ax, (5, 3))
     names = list(values)
     x = np.arange(len(names))
-    bars = ax.bar(x, [values[n] for n in names], color="tab:blue", alpha=0.8)
+    colours = [modality_colour(n, RGB_COLOUR) for n in names]
+    bars = ax.bar(x, [values[n] for n in names], color=colours, alpha=0.85)
     ax.bar_label(bars, fmt="%.3g", fontsize=8)
     if reference is not None:
         ax.scatter(
@@ -137,10 +213,12 @@ def bar_chart(
             label=reference_label,
             zorder=3,
         )
-        ax.legend()
+    if chance is not None:
+        chance_line(ax, chance)
+    if reference is not None or chance is not None:
+        legend_outside(ax)
     ax.set_xticks(x, names)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return ax
 
 
@@ -150,9 +228,12 @@ def grouped_bars(
     ax: Axes | None = None,
     ylabel: str = "",
     title: str = "",
+    chance: Mapping[str, float] | None = None,
 ) -> Axes:
     """Grouped bars: one group per outer key of ``values``, one bar per inner key (same inner keys
-    every group); optional ``errors`` (same shape) as error bars, NaN/missing for none."""
+    every group); optional ``errors`` (same shape) as error bars, NaN/missing for none; optional
+    ``chance`` level per inner key (a metric's score for a random ranking) as a dashed tick on
+    each of that key's bars."""
     groups = list(values)
     if not groups:
         raise ValueError("grouped_bars got no groups")
@@ -174,10 +255,75 @@ def grouped_bars(
             label=s,
             alpha=0.85,
         )
+        if chance is not None and s in chance:
+            centres = x + (i - (len(series) - 1) / 2) * width
+            ax.hlines(
+                [chance[s]] * len(groups),
+                centres - width / 2,
+                centres + width / 2,
+                colors=CHANCE_COLOUR,
+                linestyles="--",
+                label="chance"
+                if i == min(j for j, t in enumerate(series) if t in chance)
+                else None,
+                zorder=3,
+            )
     ax.set_xticks(x, groups, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
+    return ax
+
+
+def seed_bars(
+    records: Sequence[Mapping[str, object]],
+    x: str,
+    y: str,
+    hue: str | None = None,
+    ax: Axes | None = None,
+    chance: float | None = None,
+    ylabel: str = "",
+    title: str = "",
+) -> Axes:
+    """Bars of the mean of ``y`` per ``x`` (and ``hue``) with a 95% bootstrap confidence
+    interval over the records (one per seed), seaborn's ``barplot``; a single seed draws no
+    interval. ``records``: long-form rows such as ``{"row": ..., "seed": 0, "R1": 31.2}``."""
+    if not records:
+        raise ValueError("seed_bars got no records")
+    ax = _axes(ax, (6, 3.2))
+    sns.barplot(
+        data={k: [r[k] for r in records] for k in records[0]},
+        x=x,
+        y=y,
+        hue=hue,
+        errorbar=("ci", 95),
+        capsize=0.1,
+        ax=ax,
+    )
+    if chance is not None:
+        chance_line(ax, chance)
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel or y)
+    ax.set_title(title)
+    if hue is not None or chance is not None:
+        legend_outside(ax)
+    return ax
+
+
+def distance_heatmap(
+    distmat: np.ndarray | torch.Tensor,
+    ax: Axes | None = None,
+    xlabel: str = "gallery",
+    ylabel: str = "query",
+    title: str = "",
+) -> Axes:
+    """A query x gallery distance matrix as a seaborn heatmap (small distances dark)."""
+    dist = np.asarray(torch.as_tensor(np.asarray(distmat)).float())
+    if dist.ndim != 2:
+        raise ValueError(f"distance_heatmap expects a 2-D matrix, got shape {dist.shape}")
+    ax = _axes(ax, (5, 4))
+    sns.heatmap(dist, ax=ax, cmap="rocket", cbar_kws={"label": "distance"}, square=False)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return ax
 
 
@@ -331,8 +477,9 @@ def plot_losses(records: list[dict], axes=None):
                 v if isinstance(v := r.get(k), (int, float)) and v > 0 else math.nan for r in steps
             ]
             ax.plot(x, y, label=k, lw=2.2 if k in ("G", "B", "D") else 1.0)
-        ax.set(yscale="log", xlabel="step", title=title)
-        ax.legend(fontsize=7, ncol=2)
+        log_axis(ax)
+        ax.set(xlabel="training step", ylabel="loss (log scale)", title=title)
+        ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     return axes
 
 
@@ -417,18 +564,40 @@ def image_rows(
     return fig
 
 
-def cmc_curves(curves: Mapping[str, np.ndarray], ax: Axes | None = None, title: str = "") -> Axes:
-    """CMC curves (rank 1..len) in percent, one line per label."""
+def cmc_curves(
+    curves: Mapping[str, np.ndarray],
+    ax: Axes | None = None,
+    title: str = "",
+    chance: np.ndarray | None = None,
+    ranks: Sequence[int] | None = None,
+) -> Axes:
+    """CMC curves in percent, one line per label, at ``ranks`` (default 1..len; e.g. (1, 5, 10,
+    20) for the R1/R5/R10/R20 of a report); ``chance`` (the CMC of a random ranking at the same
+    ranks) as a dashed line."""
     ax = plt.subplots(figsize=(5, 3.5))[1] if ax is None else ax
+    n = len(next(iter(curves.values())))
+    x = np.arange(1, n + 1) if ranks is None else np.asarray(ranks)
+    if any(len(c) != len(x) for c in curves.values()) or (
+        chance is not None and len(chance) != len(x)
+    ):
+        raise ValueError(f"every curve (and chance) needs one value per rank {x.tolist()}")
     for label, cmc in curves.items():
-        ranks = np.arange(1, len(cmc) + 1)
-        ax.plot(ranks, 100 * np.asarray(cmc), marker="o", markersize=3, label=label)
+        ax.plot(x, 100 * np.asarray(cmc), marker="o", markersize=3, label=label)
+    if ranks is not None:
+        ax.set_xticks(x, [str(r) for r in x])
+    if chance is not None:
+        ax.plot(
+            x,
+            100 * np.asarray(chance),
+            ls="--",
+            color=CHANCE_COLOUR,
+            label="chance",
+        )
     ax.set_xlabel("rank")
     ax.set_ylabel("matching rate (%)")
     ax.set_ylim(0, 100)
     ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     return ax
 
 
@@ -462,7 +631,8 @@ def neighbourhood(
             label=label,
         )
     ax.scatter(*pts[centre], marker="*", s=250, c="gold", edgecolors="k", label="probe", zorder=3)
-    ax.legend(fontsize=8, loc="best")
+    legend_outside(ax)
+    ax.set(xlabel="feature dimension 1 (2-D projection)", ylabel="feature dimension 2")
     ax.set_xticks([])
     ax.set_yticks([])
     return ax

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..paths import cache_dir
+from ..progress import bar
 from .images import load_image
 from .transforms import resize
 
@@ -66,10 +66,10 @@ class ImageCache:
                 tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size[0], size[1], 3)
             )
             for i, p in enumerate(
-                tqdm(
+                bar(
                     paths,
                     desc=f"caching {len(paths)} images at {size[0]}x{size[1]}",
-                    disable=not progress,
+                    enabled=progress,
                 )
             ):
                 out[i] = resize(load_image(p), size).permute(1, 2, 0).numpy()

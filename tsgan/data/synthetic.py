@@ -39,9 +39,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from ..paths import resolve_path
+from ..progress import bar
 from .records import CrossModalityDataset, DatasetError, Sample
 from .synth_identity import Camera, Identity, sample_camera, sample_identity
 from .synth_render import draw_pose, render, render_background
@@ -294,23 +294,23 @@ def _write_sysu(root: Path, seed: int, opts: dict, progress: bool) -> None:
     for cam in ALL_CAMS:
         (root / f"cam{cam}").mkdir()
     jobs = [(root, seed, pid, cam, n, h, w) for (pid, cam), n in plan.counts.items()]
-    bar = tqdm(
+    folders = bar(
         total=len(jobs),
         desc="rendering SYSU-layout data",
         unit="folder",
-        disable=not progress,
+        enabled=progress,
         leave=False,
     )
     workers = min(WORKERS, os.cpu_count() or 1) if len(jobs) >= PARALLEL_FROM else 1
     if workers > 1:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             for _ in pool.imap_unordered(_write_folder, jobs, chunksize=8):
-                bar.update()
+                folders.update()
     else:
         for job in jobs:
             _write_folder(job)
-            bar.update()
-    bar.close()
+            folders.update()
+    folders.close()
     (root / "exp").mkdir()
     for name, ids in (("train", plan.train_ids), ("val", plan.val_ids), ("test", plan.test_ids)):
         (root / "exp" / f"{name}_id.txt").write_text(",".join(map(str, ids)) + "\n")
@@ -322,11 +322,11 @@ def _write_regdb(root: Path, seed: int, opts: dict, progress: bool) -> None:
     cameras = world(seed, h, w, REGDB_CAMS, ir_physics="thermal")
     files: dict[tuple[int, str], list[str]] = {}
     serial = 0
-    for pid in tqdm(
+    for pid in bar(
         range(1, opts["num_ids"] + 1),
         desc="rendering RegDB-layout data",
         unit="id",
-        disable=not progress,
+        enabled=progress,
         leave=False,
     ):
         ident = identity(seed, pid)

@@ -2,8 +2,9 @@
 
 It knows nothing of the model beyond :class:`tsgan.methods.base.StepModel` (``set_input``,
 ``optimize_parameters``, ``end_epoch``, ``state_dict``). Each epoch it positions the sampler
-(``set_epoch(epoch, start_batch)``), runs the steps under a tqdm bar, logs to ``metrics.jsonl``,
-and writes ``checkpoints/last.pt`` atomically every ``train.ckpt_every`` epochs and at the end.
+(``set_epoch(epoch, start_batch)``), runs the steps under a progress bar (one line per epoch
+outside a terminal, :mod:`tsgan.progress`), logs to ``metrics.jsonl``, and writes
+``checkpoints/last.pt`` atomically every ``train.ckpt_every`` epochs and at the end.
 
 Exact resume: ``last.pt`` holds the networks, the optimizers, the schedulers, the AMP scaler, the
 RNG states of python, numpy and torch (every rank's) and the position (epoch, batch, step). A run
@@ -33,9 +34,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from ..methods.base import StepModel
+from ..progress import bar as progress_bar
+from ..progress import summary
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import move_batch
 from .distributed import DistInfo, barrier, mean_over_ranks
@@ -196,13 +198,14 @@ class Trainer:
                 restore_rng(rng)
                 rng = None
             stop = False
-            bar = tqdm(
+            desc = f"{self.desc} {self.epoch + 1}/{self.epochs}"
+            bar = progress_bar(
                 batches,
                 total=self.sampler.batches_per_epoch,
                 initial=self.batch,
                 leave=False,
-                desc=f"{self.desc} {self.epoch + 1}/{self.epochs}",
-                disable=not self.info.is_main,
+                desc=desc,
+                enabled=self.info.is_main,
             )
             try:
                 for raw in bar:
@@ -236,6 +239,12 @@ class Trainer:
                 raise
             finally:
                 bar.close()
+            means = {k: v / max(1, self.batch) for k, v in self.totals.items()}
+            summary(
+                f"{desc}: {self.batch} steps, mean "
+                + ", ".join(f"{k} {v:.3g}" for k, v in list(means.items())[-3:]),
+                enabled=self.info.is_main,
+            )
             self.end_epoch(save=stop)
             if stop:
                 return False

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
-from tqdm import tqdm
 
 from ..config import Config, DataConfig
 from ..data.dataset import build_test_loader
 from ..data.records import Sample
+from ..progress import bar
 
 FeatureFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -55,8 +55,8 @@ def extract_features(
     try:
         loader = build_test_loader(samples, data_cfg, batch_size)
         feats = []
-        for batch in tqdm(
-            loader, desc=f"features ({len(samples)} images)", leave=False, disable=not progress
+        for batch in bar(
+            loader, desc=f"features ({len(samples)} images)", leave=False, enabled=progress
         ):
             x = batch["img"].to(device, non_blocking=True)
             f = feature_fn(x)

@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..config import Config
 from ..data.protocols import llcm_protocol, regdb_protocol, sysu_protocol
 from ..data.records import Sample
 from ..data.synthetic import ensure_synthetic
 from ..paths import resolve_path
+from ..progress import bar
 from .features import FeatureFn, extract_features
 from .metrics import euclidean_distance, evaluate_rank
 from .reranking import rerank, rerank_features, rerank_path
@@ -166,12 +166,12 @@ def evaluate_features(
         for t in trials
     ]
     distances = trial_distances(features, trial_rows)
-    for t, (qi, gi), q_g in tqdm(
+    for t, (qi, gi), q_g in bar(
         zip(trials, trial_rows, distances),
         total=len(trials),
         desc="trials",
         leave=False,
-        disable=not progress,
+        enabled=progress,
     ):
         (qp, qc), (gp, gc) = _ids(t["queries"], q_g.device), _ids(t["gallery"], q_g.device)
         variants = [(False, q_g)]

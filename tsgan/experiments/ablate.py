@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from ..config import Config, replace
 from ..engine.checkpoint import load_backbone
@@ -33,6 +32,7 @@ from ..engine.distributed import barrier, env_dist_info, init_distributed
 from ..engine.provenance import session_summaries
 from ..engine.runs import cached_run, get_or_train_tsgan, needs_teacher, run_key
 from ..eval.report import evaluate_model, protocol_trials, save_report
+from ..progress import bar
 
 METRICS = ("R1", "R10", "R20", "mAP", "mINP")
 PAPER_METRICS = ("R1", "R10", "R20", "mAP")
@@ -223,7 +223,7 @@ def run_ablation(
     # rows that share a trained model (TS-GAN_JD and its re-ranked score) share one evaluation
     rerank_keys = {keys[row.key, seed] for row, seed in pairs if row.rerank}
     records = []
-    for row, seed in tqdm(pairs, desc="ablation", disable=not (progress and info.is_main)):
+    for row, seed in bar(pairs, desc="ablation", enabled=progress and info.is_main):
         cfg = row.config(base, seed)
         final = get_or_train_tsgan(cfg)
         if final is None:
