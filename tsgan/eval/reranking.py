@@ -348,9 +348,10 @@ def _neighbours_chunked(
     )
     rank, unsure = _smallest_candidates(ci, cj, cm, D.n, K, thr, col_max)
     _sort_whole_columns(D, rank, unsure, col_max, K)
-    m_qg = _squared32(D.q_g, torch.empty((D.q, D.g), dtype=torch.float32, device=ci.device)).div_(
-        col_max[: D.q, None]
-    )
+    m_qg = torch.empty((D.q, D.g), dtype=torch.float32, device=ci.device)
+    for s, e in _blocks(0, D.q, max(1, _cache_elements(m_qg) // max(1, D.g))):
+        # squared and divided while the block is in cache: one pass over M[:q, q:], not two
+        _squared32(D.q_g[s:e], m_qg[s:e]).div_(col_max[s:e, None])
     return rank, col_max, m_qg
 
 
