@@ -28,6 +28,7 @@ TEACHER = {
     "model.arch",
     "model.pretrained",
     "model.last_stride",
+    "model.width",
     "loss.lambda1",
     "loss.lambda2",
     "loss.label_smooth",
