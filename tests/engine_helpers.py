@@ -32,6 +32,7 @@ def tiny_config(root: Path, **overrides) -> Config:
         "model.disc_filters": 4,
         "model.disc_layers": 1,
         "optim.epochs": 2,
+        "optim.gan_warmup_epochs": 0,  # the paper's line 3 from the first step
         "optim.warmup_epochs": 1,
         "optim.milestones": (1,),
         "train.teacher_epochs": 1,
@@ -74,5 +75,6 @@ def tiny_step_config(**overrides) -> Config:
         "model.gen_blocks": 1,
         "model.disc_filters": 4,
         "model.disc_layers": 1,
+        "optim.gan_warmup_epochs": 0,  # the paper's line 3 from the first step
     }
     return get_config("cpu", {**base, **overrides})

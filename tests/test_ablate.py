@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import matplotlib
 
@@ -115,6 +116,7 @@ def _tiny_cfg(row, **extra):
             "model.gen_blocks": 1,
             "model.disc_filters": 4,
             "model.disc_layers": 1,
+            "optim.gan_warmup_epochs": 0,  # one step of line 3 as written: X_I' joins at once
             **extra,
         },
     )
@@ -249,7 +251,7 @@ def test_table_writers(tmp_path):
     assert rows[1]["paper_R1"] == "49.8"
     data = load_results(paths["json"])
     assert data["summary"] == summary and len(data["records"]) == 4
-    assert data["config"]["name"] == "cpu" and data["budget"]["optim.epochs"] == 8
+    assert data["config"]["name"] == "cpu" and data["budget"]["optim.epochs"] == 12
     # one common seed (0): a paired difference without an interval
     (r1, mAP) = data["paired"]
     assert (r1["a"], r1["b"], r1["seeds"], r1["ci"]) == ("jd", "backbone", [0], None)
@@ -344,6 +346,14 @@ def test_ablate_command_end_to_end_and_reuses_cached_runs(tmp_path, monkeypatch)
     (out / "ablation.json").unlink()
     assert main(argv) == 0
     assert json.loads((out / "ablation.json").read_text())["records"] == first["records"]
+
+    # --cached-only trains nothing: a run missing from the cache leaves its (row, seed) out
+    gray1 = next(r for r in first["records"] if (r["row"], r["seed"]) == ("gray", 1))
+    shutil.rmtree(cache / gray1["run"])
+    assert main([*argv, "--cached-only"]) == 0
+    partial = json.loads((out / "ablation.json").read_text())["records"]
+    assert partial == [r for r in first["records"] if r is not gray1]
+    assert not (cache / gray1["run"]).exists()
 
     # the CI re-check: the cached run of the same machine reproduces the committed entry exactly
     results = tmp_path / "results" / "ablation.json"

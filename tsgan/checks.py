@@ -445,6 +445,7 @@ def _tiny_tsgan(seed: int):
             "model.gen_blocks": 1,
             "model.disc_filters": 4,
             "model.disc_layers": 1,
+            "optim.gan_warmup_epochs": 0,  # Algorithm 1 as written: X_I' in line 3 from step 1
             "train.device": "cpu",
         },
     )

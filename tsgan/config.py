@@ -269,7 +269,8 @@ def _cpu() -> Config:
     cfg.optim.epochs = 12
     cfg.optim.gan_warmup_epochs = 4
     cfg.optim.warmup_epochs = 1
-    cfg.optim.milestones = (10, 25)  # the teacher decays at 10 and 25 of its 30 epochs, TS-GAN at 10
+    # the teacher decays at epochs 10 and 25 of its 30, TS-GAN at 10 of its 12
+    cfg.optim.milestones = (10, 25)
     cfg.train.teacher_epochs = 30
     cfg.eval.batch_size = 256
     return cfg

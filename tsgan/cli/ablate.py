@@ -50,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ROW",
         help=f"rows to run (default all): {' '.join(r.key for r in ROWS)}",
     )
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="train nothing: score the (row, seed) runs already finished in the run cache",
+    )
     parser.add_argument("--out", default=None, help="output folder (default runs/ablate/<preset>)")
     parser.add_argument(
         "--results",
@@ -88,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     rows = select_rows(args.rows)
     seeds = [base.train.seed + i for i in range(args.seeds)]
     try:
-        records = run_ablation(base, rows, seeds)
+        records = run_ablation(base, rows, seeds, cached_only=args.cached_only)
     finally:
         cleanup_distributed()
     if not env_dist_info().is_main:

@@ -206,9 +206,16 @@ def scores(report: dict[str, Any], reranked: bool) -> dict[str, float]:
 
 
 def run_ablation(
-    base: Config, rows: Sequence[Row], seeds: Sequence[int], progress: bool = True
+    base: Config,
+    rows: Sequence[Row],
+    seeds: Sequence[int],
+    progress: bool = True,
+    cached_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Train (or load) and evaluate every (row, seed); one record per pair, metrics in %.
+
+    ``cached_only``: train nothing; score the pairs whose runs are finished in the run cache (a
+    row may then hold fewer seeds than asked; the results record which).
 
     Records: ``row`` (key), ``name``, ``seed``, ``run`` (the cached run folder's name),
     ``reranked``, the :data:`METRICS` and where the numbers came from (:func:`run_record`). Under
@@ -219,6 +226,8 @@ def run_ablation(
     check_budgets({row.key: row.config(base, seeds[0]) for row in rows})
     info = init_distributed(resolve_device(base.train.device, env_dist_info().local_rank))
     pairs = [(row, seed) for seed in seeds for row in rows]
+    if cached_only:
+        pairs = [(r, s) for r, s in pairs if cached_run(r.config(base, s), "tsgan").finished]
     keys = {(row.key, seed): run_key(row.config(base, seed), "tsgan") for row, seed in pairs}
     # rows that share a trained model (TS-GAN_JD and its re-ranked score) share one evaluation
     rerank_keys = {keys[row.key, seed] for row, seed in pairs if row.rerank}
