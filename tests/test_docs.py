@@ -109,3 +109,24 @@ def test_a_wrong_entry_is_reported(old, new, problem):
     assert old in text
     problems = check_table(text.replace(old, new, 1))
     assert problems and any(problem in p for p in problems), problems
+
+
+def readme_ablation_block(doc: dict) -> str:
+    """The README's ablation block as the committed results file makes it."""
+    from tsgan.experiments.ablate_report import format_markdown, format_paired
+
+    paired = "\n".join("- " + line for line in format_paired(doc["paired"]).splitlines())
+    return format_markdown(doc["summary"]) + "\n\n" + paired
+
+
+def test_readme_ablation_table_is_the_committed_results_file():
+    """README quotes Table II from results/ablation_cpu.json, never typed numbers."""
+    from tsgan.experiments.ablate_report import load_results
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- ablation:start -->\n", 1)[1].split("\n<!-- ablation:end -->", 1)[0]
+    assert block == readme_ablation_block(load_results(ROOT / "results" / "ablation_cpu.json"))
+    # mutation: one changed digit in the file's summary no longer matches
+    doc = load_results(ROOT / "results" / "ablation_cpu.json")
+    doc["summary"][0]["mean"]["R1"] += 0.1
+    assert block != readme_ablation_block(doc)
