@@ -198,6 +198,8 @@ def _backbone_grads(model):
     return [p.grad.clone() for p in model.nets["backbone"].parameters() if p.grad is not None]
 
 
+# only O_B stepped before end_epoch steps every scheduler: torch warns about O_G and O_D
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)`")
 def test_gan_warmup_trains_the_backbone_as_the_backbone_row_then_lets_fakes_join():
     """During optim.gan_warmup_epochs line 3 is the Backbone row's loss (same gradient, no TS or
     L_ReID^GAN term) while D_I still gets f(X_I'); after them X_I' joins (the paper's line 3)."""
