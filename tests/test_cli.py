@@ -30,6 +30,7 @@ def _overrides(cfg):
         "model.disc_layers",
         "optim.epochs",
         "optim.warmup_epochs",
+        "optim.gan_warmup_epochs",
         "train.teacher_epochs",
         "train.device",
     ]

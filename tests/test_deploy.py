@@ -78,7 +78,7 @@ def _pytorch_features(ckpt_path, samples):
 
 def _check_metadata(meta, cfg, feature):
     assert meta["input_height"] == "64" and meta["input_width"] == "32"
-    assert meta["output_feature"] == feature and meta["output_dim"] == "512"
+    assert meta["output_feature"] == feature and meta["output_dim"] == "256"  # width 32
     assert meta["config_digest"] == cfg.digest() and meta["checkpoint_kind"] == "tsgan"
     assert json.loads(meta["normalisation_mean"]) == [0.485, 0.456, 0.406]
     assert "inside the model" in meta["normalisation"] and "[0, 1]" in meta["input_range"]
@@ -174,7 +174,7 @@ def test_extract_writes_features_and_paths_in_order(tmp_path, images, ckpt):
     assert saved["flip"] is False and saved["feat_norm"] is True  # the run's eval settings
     expected, _ = _pytorch_features(ckpt, samples)
     assert saved["features"].dtype == torch.float32
-    assert saved["features"].shape == (len(samples), 512)
+    assert saved["features"].shape == (len(samples), 256)  # the cpu preset's V
     assert torch.allclose(saved["features"], expected, atol=1e-5)
     # rows follow paths: the 4th row is the feature of the 4th path alone
     one, _ = _pytorch_features(ckpt, [samples[3]])

@@ -47,15 +47,15 @@ def test_resnet50_paper_shapes_and_last_stride():
 
 
 def test_resnet18_cpu_shapes_strides_and_neck_feature():
-    cfg = get_config("cpu")
+    cfg = get_config("cpu")  # ResNet-18 of width 32 at 64x32
     net = build_backbone(cfg.model, num_classes=7).eval()
     x = torch.rand(3, 3, cfg.data.height, cfg.data.width)
     with torch.no_grad():
         out = net(x)
         assert (
-            net.fmap_channels == 256
-            and out["fmap"].shape == (3, 256, 4, 2)
-            and out["V"].shape == (3, 512)
+            net.fmap_channels == 128
+            and out["fmap"].shape == (3, 128, 4, 2)
+            and out["V"].shape == (3, 256)
         )
         bn_net = ReIDBackbone("resnet18", 7, neck_feat="bn").eval()
         assert torch.equal(bn_net.features(x), bn_net(x)["bn"])
