@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from engine_helpers import TEST_IDS, tiny_config, tiny_dataset  # noqa: E402
+from engine_helpers import TEST_IDS, tiny_config, tiny_dataset, tiny_step_config  # noqa: E402
 
 from tsgan.__main__ import main  # noqa: E402
 from tsgan.config import get_config  # noqa: E402
@@ -106,21 +106,9 @@ def test_unknown_rows_and_switches_are_refused():
     assert [r.key for r in select_rows(None)] == list(INTENDED)
 
 
-def _tiny_cfg(row, **extra):
-    base = get_config(
-        "cpu",
-        {
-            "data.height": 32,
-            "data.width": 16,
-            "model.gen_filters": 4,
-            "model.gen_blocks": 1,
-            "model.disc_filters": 4,
-            "model.disc_layers": 1,
-            "optim.gan_warmup_epochs": 0,  # one step of line 3 as written: X_I' joins at once
-            **extra,
-        },
-    )
-    return row.config(base, 0)
+def _tiny_cfg(row):
+    """``row`` on the smallest one-step config (no GAN warm-up: X_I' joins line 3 at once)."""
+    return row.config(tiny_step_config(), 0)
 
 
 @pytest.mark.parametrize(
