@@ -61,3 +61,38 @@ def test_scheduler_state_survives_a_checkpoint(tmp_path):
         opt2.step()
         sched2.step()
     assert opt2.param_groups[0]["lr"] == pytest.approx(PAPER[70], rel=1e-12)
+
+
+def _lr_per_epoch(model, epochs):
+    sched, opt = model.schedulers["B"], model.optimizers["B"]
+    out = []
+    for _ in range(epochs):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_the_teacher_decays_at_its_own_milestones():
+    """IR teacher and RGB baseline follow train.teacher_milestones, TS-GAN optim.milestones."""
+    from tsgan.methods.teacher import IRBaseline, RGBBaseline
+    from tsgan.methods.tsgan import TSGAN
+
+    overrides = {
+        "optim.warmup_epochs": 0,
+        "optim.milestones": (3,),
+        "train.teacher_milestones": (1,),
+        "train.use_gan": False,
+        "train.use_teacher": False,
+        "model.student_init": "pretrained",
+        "model.width": 8,
+    }
+    cfg = get_config("cpu", overrides)
+    lr = cfg.optim.lr
+    cpu = torch.device("cpu")
+    for kind in (IRBaseline, RGBBaseline):
+        assert _lr_per_epoch(kind(cfg, 4, cpu), 4) == pytest.approx(
+            [lr, lr * 0.3, lr * 0.3, lr * 0.3]
+        )
+    student = TSGAN(cfg, 4, cpu)
+    assert _lr_per_epoch(student, 4) == pytest.approx([lr, lr, lr, lr * 0.3])

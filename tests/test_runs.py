@@ -36,12 +36,13 @@ TEACHER = {
     "optim.lr",
     "optim.weight_decay",
     "optim.warmup_epochs",
-    "optim.milestones",
     "optim.gamma",
     "train.seed",
     "train.amp",
     "train.channels_last",
     "train.teacher_epochs",
+    "train.teacher_milestones",
+    "train.teacher_K",
 }
 SECTIONS = ("data", "model", "loss", "optim", "train", "eval")
 
@@ -139,3 +140,20 @@ def test_the_rgb_baseline_has_its_own_key(preset):
     """Table III's RGB row is keyed like the teacher plus its modality: never the teacher's run."""
     cfg = get_config(preset)
     assert run_key(cfg, "rgb_baseline") not in (run_key(cfg, "teacher"), run_key(cfg, "tsgan"))
+
+
+@pytest.mark.parametrize("modality", ["ir", "rgb"])
+def test_the_teacher_trains_on_its_own_batch(monkeypatch, tmp_path, modality):
+    """train.teacher_K sets the pairs per identity of the pretraining's batches, not TS-GAN's."""
+    import tsgan.engine.runs as runs
+
+    seen = {}
+
+    def fake_train(cfg, run_dir, make_model, epochs, desc, stop_at_step, probes=False):
+        seen.update(K=cfg.data.K, P=cfg.data.P, epochs=epochs, kind=make_model.kind)
+
+    monkeypatch.setattr(runs, "_train", fake_train)
+    cfg = get_config("cpu", {"data.K": 2, "train.teacher_K": 3, "train.teacher_epochs": 5})
+    runs.train_teacher(cfg, tmp_path, modality=modality)
+    assert seen == {"K": 3, "P": cfg.data.P, "epochs": 5, "kind": runs.baseline(modality).kind}
+    assert cfg.data.K == 2  # the caller's config (TS-GAN's batch) is untouched

@@ -128,7 +128,8 @@ class OptimConfig:
     weight_decay: float = field(default=5e-4, metadata=TEACHER)
     # linear warm-up from lr/warmup_epochs to lr
     warmup_epochs: int = field(default=10, metadata=TEACHER)
-    milestones: tuple[int, ...] = field(default=(40, 70), metadata=TEACHER)
+    # TS-GAN's (and CycleGAN's) decay epochs; the IR teacher uses train.teacher_milestones
+    milestones: tuple[int, ...] = (40, 70)
     # lr factor at each milestone (paper: decay factor 0.3)
     gamma: float = field(default=0.3, metadata=TEACHER)
     epochs: int = 120
@@ -148,6 +149,10 @@ class TrainConfig(_Checked):
     channels_last: bool = field(default=False, metadata=TEACHER)
     compile: bool = field(default=False, metadata=NOT_RESULT)  # torch.compile the networks
     teacher_epochs: int = field(default=60, metadata=TEACHER)  # IR-only teacher pretraining
+    # the teacher's learning-rate decay epochs (BoT's 40 and 70, as optim.milestones)
+    teacher_milestones: tuple[int, ...] = field(default=(40, 70), metadata=TEACHER)
+    # pairs per identity in the teacher's batches: it learns from P x teacher_K IR images a step
+    teacher_K: int = field(default=4, metadata=TEACHER)
     log_every: int = field(default=20, metadata=NOT_RESULT)  # steps between metric log lines
     log: TrainLog = field(
         default="files", metadata=NOT_RESULT
@@ -254,6 +259,7 @@ def _cpu() -> Config:
     cfg.data.height, cfg.data.width = 64, 32
     cfg.data.P, cfg.data.K = 8, 2
     cfg.data.pad = 4
+    cfg.data.erasing = 0.0  # BoT's erasing regularises 120-epoch runs; it halves what 600 steps learn
     cfg.data.workers = 0
     cfg.data.cache = True
     cfg.data.batches_per_epoch = 20  # short epochs: 600 teacher steps, 240 TS-GAN steps
@@ -269,9 +275,11 @@ def _cpu() -> Config:
     cfg.optim.epochs = 12
     cfg.optim.gan_warmup_epochs = 4
     cfg.optim.warmup_epochs = 1
-    # the teacher decays at epochs 10 and 25 of its 30, TS-GAN at 10 of its 12
-    cfg.optim.milestones = (10, 25)
-    cfg.train.teacher_epochs = 30
+    cfg.optim.milestones = (10,)  # TS-GAN decays at epoch 10 of its 12
+    # the teacher: 1,500 steps of 8 x 4 IR images (the paper's batch), decays at 50 and 65 of 75
+    cfg.train.teacher_epochs = 75
+    cfg.train.teacher_milestones = (50, 65)
+    cfg.train.teacher_K = 4
     cfg.eval.batch_size = 256
     return cfg
 

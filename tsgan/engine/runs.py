@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, from_dict
 from ..data import CrossModalityDataset, get_dataset
 from ..data.check import require_valid
 from ..data.dataset import build_train_loader
@@ -126,10 +126,13 @@ def baseline(modality: str) -> type[StepModel]:
 def train_teacher(
     cfg: Config, run_dir: str | Path, stop_at_step: int | None = None, modality: str = "ir"
 ) -> Path | None:
-    """Pretrain the IR teacher (``train.teacher_epochs`` epochs), or with ``modality="rgb"`` the
-    same recipe on RGB images; the final checkpoint, None if stopped early."""
+    """Pretrain the IR teacher (``train.teacher_epochs`` epochs of P x ``train.teacher_K`` IR
+    images), or with ``modality="rgb"`` the same recipe on RGB images; the final checkpoint, None
+    if stopped early."""
     model = baseline(modality)
-    return _train(cfg, run_dir, model, cfg.train.teacher_epochs, model.kind, stop_at_step)
+    tcfg = from_dict(cfg.to_dict())
+    tcfg.data.K = cfg.train.teacher_K  # the run's config.json records the batch it trained on
+    return _train(tcfg, run_dir, model, cfg.train.teacher_epochs, model.kind, stop_at_step)
 
 
 def train_tsgan(

@@ -27,9 +27,9 @@ class WarmupMultiStep:
     """The factor as a callable for ``LambdaLR``; its three numbers are saved with the scheduler
     state."""
 
-    def __init__(self, optim_cfg: OptimConfig):
+    def __init__(self, optim_cfg: OptimConfig, milestones: tuple[int, ...] | None = None):
         self.warmup_epochs = optim_cfg.warmup_epochs
-        self.milestones = tuple(optim_cfg.milestones)
+        self.milestones = tuple(optim_cfg.milestones if milestones is None else milestones)
         self.gamma = optim_cfg.gamma
 
     def __call__(self, epoch: int) -> float:
@@ -37,7 +37,11 @@ class WarmupMultiStep:
 
 
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, optim_cfg: OptimConfig
+    optimizer: torch.optim.Optimizer,
+    optim_cfg: OptimConfig,
+    milestones: tuple[int, ...] | None = None,
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Per-epoch scheduler: call ``.step()`` once at the end of every epoch."""
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupMultiStep(optim_cfg))
+    """Per-epoch scheduler: call ``.step()`` once at the end of every epoch. ``milestones``
+    replaces ``optim_cfg.milestones`` (the IR teacher's pretraining has its own,
+    ``train.teacher_milestones``)."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupMultiStep(optim_cfg, milestones))

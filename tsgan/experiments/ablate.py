@@ -60,6 +60,8 @@ BUDGET_FIELDS = (
     "train.teacher_epochs",
     "optim.warmup_epochs",
     "optim.milestones",
+    "train.teacher_milestones",
+    "train.teacher_K",
 )
 
 

@@ -56,7 +56,11 @@ class StepModel:
     def add_optimizer(self, name: str, optimizer: torch.optim.Optimizer) -> None:
         """Register an optimizer and its per-epoch warm-up + step scheduler (paper Sec. IV-B)."""
         self.optimizers[name] = optimizer
-        self.schedulers[name] = build_scheduler(optimizer, self.cfg.optim)
+        self.schedulers[name] = build_scheduler(optimizer, self.cfg.optim, self.milestones())
+
+    def milestones(self) -> tuple[int, ...]:
+        """Epochs at which the learning rates decay (``optim.milestones``; the teacher's differ)."""
+        return self.cfg.optim.milestones
 
     def autocast(self):
         return autocast(self.device, self.cfg.train.amp)

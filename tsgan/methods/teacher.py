@@ -35,6 +35,11 @@ class IRBaseline(StepModel):
         self.backbone = self.add_net("backbone", build_backbone(cfg.model, num_classes))
         self.add_optimizer("B", backbone_optimizer(self.backbone.parameters(), cfg))
 
+    def milestones(self) -> tuple[int, ...]:
+        """The pretraining's own decay epochs, ``train.teacher_milestones``: its length
+        (``train.teacher_epochs``) is not TS-GAN's."""
+        return self.cfg.train.teacher_milestones
+
     def set_input(self, batch: dict[str, Any]) -> None:
         self.X, self.labels = batch[self.modality], batch["label"]
 
