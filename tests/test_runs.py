@@ -23,7 +23,7 @@ NOT_RESULT = {
 }
 # Data fields that act on RGB images only: never in the teacher's key, in the TS-GAN key only away
 # from their default (the keys cached before they existed stay valid).
-RGB_ONLY = {"data.grayscale"}
+RGB_ONLY = {"data.grayscale", "data.channel_aug"}
 TEACHER = {
     "model.arch",
     "model.pretrained",
@@ -80,7 +80,9 @@ def test_each_field_changes_the_keys_it_should(key):
     in_teacher = (section == "data" and key not in RGB_ONLY) or key in TEACHER
     assert (run_key(new, "tsgan") != run_key(cfg, "tsgan")) == (in_tsgan or in_teacher), key
     assert (run_key(new, "teacher") != run_key(cfg, "teacher")) == in_teacher, key
-    assert (run_key(new, "rgb_baseline") != run_key(cfg, "rgb_baseline")) == in_teacher, key
+    # the RGB baseline sees RGB images: the RGB-only fields change its key
+    in_rgb = in_teacher or key in RGB_ONLY
+    assert (run_key(new, "rgb_baseline") != run_key(cfg, "rgb_baseline")) == in_rgb, key
 
 
 def _reference_key(cfg: Config, kind: str, version: int) -> str:

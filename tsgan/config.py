@@ -81,7 +81,8 @@ class DataConfig:
     flip: float = 0.5  # random horizontal flip probability
     pad: int = 10  # pad-and-crop pixels
     erasing: float = 0.5  # random erasing probability
-    channel_aug: bool = False  # random channel copy / grayscale on RGB images (CAJ-style)
+    # random channel copy / grayscale on RGB training images (CAJ-style)
+    channel_aug: bool = field(default=False, metadata=RGB_ONLY)
     # RGB images (training and test) replaced by their grayscale: the "grayscale input" baseline
     grayscale: bool = field(default=False, metadata=RGB_ONLY)
 
@@ -201,12 +202,17 @@ class Config:
         return asdict(self)
 
     def digest(
-        self, *sections: str, teacher: bool = False, extra: dict[str, Any] | None = None
+        self,
+        *sections: str,
+        teacher: bool = False,
+        rgb: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> str:
         """Short stable hash of the given sections (all when none), the key of cached runs.
 
         Fields marked ``NOT_RESULT`` are left out; ``teacher=True`` keeps only the fields marked
-        ``TEACHER``; ``extra`` entries (e.g. the synthetic data version) join the hashed dict.
+        ``TEACHER``, and drops the ``RGB_ONLY`` ones unless ``rgb`` (a single-modality model that
+        sees RGB images); ``extra`` entries (e.g. the synthetic data version) join the hashed dict.
         """
         d: dict[str, Any] = {}
         for f in fields(self):
@@ -218,7 +224,7 @@ class Config:
                 value = {
                     g.name: plain[g.name]
                     for g in fields(value)
-                    if _in_key(g, plain[g.name], teacher, f.name == "data")
+                    if _in_key(g, plain[g.name], teacher, f.name == "data", rgb)
                 }
             d[f.name] = value
         d.update(extra or {})
@@ -232,12 +238,12 @@ class Config:
         return from_dict(json.loads(Path(path).read_text()))
 
 
-def _in_key(f: Field, value: Any, teacher: bool, data: bool) -> bool:
+def _in_key(f: Field, value: Any, teacher: bool, data: bool, rgb: bool = False) -> bool:
     """Whether field ``f`` (holding ``value``) enters a run key; ``data``: it is a data field (the
-    teacher's key keeps all of those but the RGB-only ones)."""
+    teacher's key keeps all of those but the RGB-only ones, unless ``rgb``)."""
     if not f.metadata.get("result", True):
         return False
-    if f.metadata.get("rgb_only") and (teacher or value == f.default):
+    if f.metadata.get("rgb_only") and ((teacher and not rgb) or value == f.default):
         return False
     return not teacher or data or f.metadata.get("teacher", False)
 

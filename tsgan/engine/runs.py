@@ -60,7 +60,8 @@ def run_key(cfg: Config, kind: str) -> str:
         extra["modality"] = "rgb"
     if cfg.data.dataset == "synthetic":  # regenerated embedded data must not reuse old runs
         extra["synthetic_version"] = GENERATOR_VERSION
-    return cfg.digest(*RESULT_SECTIONS, teacher=kind != "tsgan", extra=extra)
+    rgb = kind == BASELINES["rgb"].kind
+    return cfg.digest(*RESULT_SECTIONS, teacher=kind != "tsgan", rgb=rgb, extra=extra)
 
 
 def needs_teacher(cfg: Config) -> bool:
