@@ -141,6 +141,10 @@ def test_seed_bars_mean_and_interval_over_seeds():
     intervals = [ln for ln in ax.get_lines() if ln.get_label() != "chance"]
     spread = [np.nanmax(ln.get_ydata()) - np.nanmin(ln.get_ydata()) for ln in intervals]
     assert spread[0] > 0 and spread[1] == pytest.approx(0)  # seeds differ in a, agree in b
+    # the Student-t interval of the results tables, not a bootstrap: 20 -+ t(0.975, 2) 10 / sqrt 3
+    half = 4.302652729911275 * 10 / np.sqrt(3)
+    ends = (np.nanmin(intervals[0].get_ydata()), np.nanmax(intervals[0].get_ydata()))
+    assert ends == pytest.approx((20 - half, 20 + half))
 
 
 def test_distance_heatmap_shows_the_matrix():

@@ -285,9 +285,16 @@ def seed_bars(
     ylabel: str = "",
     title: str = "",
 ) -> Axes:
-    """Bars of the mean of ``y`` per ``x`` (and ``hue``) with a 95% bootstrap confidence
-    interval over the records (one per seed), seaborn's ``barplot``; a single seed draws no
+    """Bars of the mean of ``y`` per ``x`` (and ``hue``) with the Student-t 95% confidence
+    interval of the mean over the records (one per seed; the interval of the results tables,
+    :func:`tsgan.experiments.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no
     interval. ``records``: long-form rows such as ``{"row": ..., "seed": 0, "R1": 31.2}``."""
+    from .experiments.stats import mean_ci
+
+    def t_interval(values: np.ndarray) -> tuple[float, float]:
+        ci = mean_ci(values)["ci"]
+        return (np.nan, np.nan) if ci is None else (ci[0], ci[1])
+
     if not records:
         raise ValueError("seed_bars got no records")
     ax = _axes(ax, (6, 3.2))
@@ -296,7 +303,7 @@ def seed_bars(
         x=x,
         y=y,
         hue=hue,
-        errorbar=("ci", 95),
+        errorbar=t_interval,
         capsize=0.1,
         ax=ax,
     )
