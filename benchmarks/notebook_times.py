@@ -84,14 +84,59 @@ def update_readme(text: str, times: dict[str, tuple[float, float]], note: str) -
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
+def junit_times(path: Path) -> dict[str, float]:
+    """Seconds per notebook in a pytest ``--junitxml`` report of an nbval run: the sum of the
+    notebook's cell test cases (``file`` or ``classname`` naming ``notebooks/<stem>.ipynb``)."""
+    import xml.etree.ElementTree as ET
+
+    out: dict[str, float] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        where = case.get("file") or case.get("classname") or ""
+        m = re.search(r"notebooks[/.]([\w-]+)\.ipynb", where)
+        if m:
+            out[m[1]] = out.get(m[1], 0.0) + float(case.get("time", 0))
+    if not out:
+        raise ValueError(
+            f"{path} holds no notebook test cases: pass the --junitxml report of "
+            "`pytest --nbval ... notebooks`"
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument(
+        "--cold-from-junit",
+        type=Path,
+        metavar="XML",
+        help="take the cold times from this pytest --junitxml report of a fresh clone's "
+        "`make test` (notebooks run in order, sharing one empty run cache) and measure only the "
+        "warm times, with the run cache of this checkout (runs/ or $TSGAN_RUNS)",
+    )
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     times = {}
+    if args.cold_from_junit:
+        cold_times = junit_times(args.cold_from_junit)
+        runs = Path(os.environ.get("TSGAN_RUNS", ROOT / "runs"))
+        for path in paths:
+            if path.stem not in cold_times:
+                raise ValueError(f"{args.cold_from_junit} has no cells of {path.name}")
+            warm = execute(path.resolve(), runs, args.timeout)
+            times[path.stem] = (cold_times[path.stem], warm)
+            print(f"{path.stem}: cold {cold_times[path.stem]:.0f} s, warm {warm:.0f} s", flush=True)
+        note = (
+            f"Cold: the notebook's cells in `make test` from a fresh clone (`pytest --junitxml`, "
+            "notebooks in order, one empty run cache); warm: `python benchmarks/notebook_times.py "
+            f"--cold-from-junit` with the cache filled, on {platform.machine()}, "
+            f"{os.cpu_count()} CPUs, python {platform.python_version()}."
+        )
+        args.readme.write_text(update_readme(args.readme.read_text(), times, note))
+        print(f"updated {args.readme}")
+        return 0
     with tempfile.TemporaryDirectory(prefix="tsgan-runs-") as runs:
         for path in paths:
             fresh = Path(runs) / path.stem

@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 spec = importlib.util.spec_from_file_location(
     "notebook_times", Path(__file__).resolve().parents[1] / "benchmarks" / "notebook_times.py"
 )
@@ -21,3 +23,23 @@ def test_table_is_added_then_updated_row_by_row():
     assert nt.parse_table(again) == {"01_a": ("30", "20"), "02_b": ("100", "10")}
     assert again.count(nt.START) == 1 and "first run" not in again and "second run" in again
     assert again.rstrip().endswith("## After")  # text after the block is kept
+
+
+def test_cold_times_from_a_junit_report(tmp_path):
+    """The cold column read from `make test`'s junit XML: the cells of each notebook summed."""
+    xml = tmp_path / "ci.xml"
+    xml.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="notebooks.01_data_exploration.ipynb" name="Cell 0" time="1.5"/>'
+        '<testcase classname="notebooks.01_data_exploration.ipynb" name="Cell 3" time="2.0"/>'
+        '<testcase file="notebooks/02_teacher_pretraining.ipynb" name="Cell 1" time="40"/>'
+        '<testcase classname="tests.test_config" name="test_paper" time="9"/>'
+        "</testsuite></testsuites>"
+    )
+    assert nt.junit_times(xml) == {"01_data_exploration": 3.5, "02_teacher_pretraining": 40.0}
+    only_tests = tmp_path / "unit.xml"
+    only_tests.write_text(
+        '<testsuite><testcase classname="tests.x" name="t" time="1"/></testsuite>'
+    )
+    with pytest.raises(ValueError, match="no notebook test cases"):
+        nt.junit_times(only_tests)
