@@ -386,7 +386,8 @@ def _candidates(D: _FullDistance, thr: torch.Tensor, parts: tuple) -> tuple[torc
 
     Only the parts of chunks whose minimum is <= thr[i] can hold one. Their entries are gathered
     chunk by chunk and, within a chunk, row by row in increasing column order, so that the reads
-    stay close together."""
+    stay close together. Hits are taken by flat position with ``index_select``, which is several
+    times faster on CPU than indexing with (row, column) pairs."""
     qq, qg, gg = D.q_q, D.q_g, D.g_g
     q, g = D.q, D.g
     dev = qg.device
@@ -401,8 +402,10 @@ def _candidates(D: _FullDistance, thr: torch.Tensor, parts: tuple) -> tuple[torc
         inside = j < mat.shape[0]
         j.clamp_(max=mat.shape[0] - 1)
         sub = mat.reshape(-1).index_select(0, (j * mat.shape[1] + i).view(-1)).view(j.shape)
-        r, k = ((sub <= thr[i + c0]) & inside).nonzero(as_tuple=True)
-        cand_i.append(i[k] + c0), cand_j.append(j[r, k] + r0), cand_d.append(sub[r, k])
+        hit = ((sub <= thr[i + c0]) & inside).view(-1).nonzero()[:, 0]  # flat (row of j, pair)
+        cand_i.append(i.index_select(0, hit % len(i)) + c0)
+        cand_j.append(j.view(-1).index_select(0, hit) + r0)
+        cand_d.append(sub.view(-1).index_select(0, hit))
     offs = torch.arange(_CHUNK, device=dev)
     # rows j >= q of columns i < q: D[j, i] = q_g[i, j - q], contiguous runs of q_g's rows
     i, c = (min_qg_side <= thr[:q, None]).nonzero(as_tuple=True)
@@ -410,8 +413,10 @@ def _candidates(D: _FullDistance, thr: torch.Tensor, parts: tuple) -> tuple[torc
     inside = j < g
     j.clamp_(max=g - 1)
     sub = qg.reshape(-1).index_select(0, (i[:, None] * g + j).view(-1)).view(j.shape)
-    r, k = ((sub <= thr[i, None]) & inside).nonzero(as_tuple=True)
-    cand_i.append(i[r]), cand_j.append(j[r, k] + q), cand_d.append(sub[r, k])
+    hit = ((sub <= thr[i, None]) & inside).view(-1).nonzero()[:, 0]  # flat (pair, row of j)
+    cand_i.append(i.index_select(0, hit // _CHUNK))
+    cand_j.append(j.view(-1).index_select(0, hit) + q)
+    cand_d.append(sub.view(-1).index_select(0, hit))
     return torch.cat(cand_i), torch.cat(cand_j), torch.cat(cand_d)
 
 
@@ -431,16 +436,19 @@ def _smallest_candidates(
     # pack per column: (n, width) values (inf padding) and row indices
     count = torch.bincount(ci, minlength=n)
     crowded = count > _MAX_CANDIDATES
-    keep = ~crowded[ci]
-    ci, cj, cm = ci[keep], cj[keep], cm[keep]
+    if crowded.any():  # rare (mass ties): their candidates are dropped, the columns sorted whole
+        keep = (~crowded[ci]).nonzero()[:, 0]
+        ci, cj, cm = ci.index_select(0, keep), cj.index_select(0, keep), cm.index_select(0, keep)
     order = torch.argsort(ci, stable=True)
-    ci, cj, cm = ci[order], cj[order], cm[order]
+    ci, cj, cm = ci.index_select(0, order), cj.index_select(0, order), cm.index_select(0, order)
     kept = count.masked_fill(crowded, 0)
     width = max(K + 1, int(kept.max()))
-    pos = torch.arange(len(ci), device=dev) - (torch.cumsum(kept, 0) - kept)[ci]
+    first = (torch.cumsum(kept, 0) - kept).index_select(0, ci)  # column ci's first candidate
+    place = ci * width + torch.arange(len(ci), device=dev) - first  # flat (column, position)
     vals = torch.full((n, width), float("inf"), device=dev)
     idx = torch.full((n, width), n, dtype=torch.long, device=dev)
-    vals[ci, pos], idx[ci, pos] = cm, cj
+    vals.view(-1).index_copy_(0, place, cm)
+    idx.view(-1).index_copy_(0, place, cj)
     rank, kth = _smallest(vals, K, idx)
     bound = _squared32(thr, torch.empty(n, dtype=torch.float32, device=dev)).div_(col_max)
     unsure = ((kth[:, K - 1] >= bound) | crowded).nonzero()[:, 0]
