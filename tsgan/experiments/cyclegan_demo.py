@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-
 from ..config import Config
 from ..data.dataset import build_train_loader
 from ..data.synthetic import GENERATOR_VERSION
