@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fakes import make_sysu_tree
 
+from tsgan.checks import tiny_step_config  # noqa: F401  (the tests' tiny Algorithm 1 config)
 from tsgan.config import Config, get_config
 from tsgan.engine.checkpoint import save_checkpoint
 from tsgan.models import build_backbone
@@ -63,18 +64,3 @@ def random_teacher(cfg: Config, path: Path, num_classes: int = len(TRAIN_IDS + V
             "models": {"backbone": net.state_dict()},
         },
     )
-
-
-def tiny_step_config(**overrides) -> Config:
-    """The cpu preset at 32x16 with the smallest generators and discriminators: one Algorithm 1
-    step runs in well under a second (no dataset needed)."""
-    base = {
-        "data.height": 32,
-        "data.width": 16,
-        "model.gen_filters": 4,
-        "model.gen_blocks": 1,
-        "model.disc_filters": 4,
-        "model.disc_layers": 1,
-        "optim.gan_warmup_epochs": 0,  # the paper's line 3 from the first step
-    }
-    return get_config("cpu", {**base, **overrides})

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import get_config
+from .config import Config, get_config
 from .eval import evaluate_rank
 from .eval.metrics import keep_mask
 from .eval.reranking import neighbourhoods
@@ -434,21 +434,25 @@ def check_k_reciprocal(student: Callable) -> None:
     print(f"check k_reciprocal: all {len(cases)} cases passed")
 
 
-def _tiny_tsgan(seed: int):
-    """A TS-GAN small enough to step in a fraction of a second, with a random teacher."""
-    cfg = get_config(
-        "cpu",
-        {
-            "data.height": 32,
-            "data.width": 16,
-            "model.gen_filters": 4,
-            "model.gen_blocks": 1,
-            "model.disc_filters": 4,
-            "model.disc_layers": 1,
-            "optim.gan_warmup_epochs": 0,  # Algorithm 1 as written: X_I' in line 3 from step 1
-            "train.device": "cpu",
-        },
-    )
+def tiny_step_config(**overrides: Any) -> Config:
+    """The cpu preset at 32x16 with the smallest generators and discriminators: one Algorithm 1
+    step runs in a fraction of a second (no dataset needed). The exercise checks below and the
+    tests step this model; ``overrides``: dotted config fields, e.g. ``**{"train.amp": "bf16"}``."""
+    base = {
+        "data.height": 32,
+        "data.width": 16,
+        "model.gen_filters": 4,
+        "model.gen_blocks": 1,
+        "model.disc_filters": 4,
+        "model.disc_layers": 1,
+        "optim.gan_warmup_epochs": 0,  # Algorithm 1 as written: X_I' in line 3 from step 1
+    }
+    return get_config("cpu", {**base, **overrides})
+
+
+def _tiny_tsgan(seed: int) -> TSGAN:
+    """A TS-GAN of :func:`tiny_step_config` on the CPU, with a random teacher."""
+    cfg = tiny_step_config(**{"train.device": "cpu"})
     torch.manual_seed(seed)
     teacher = build_backbone(cfg.model, 3)
     return TSGAN(cfg, 3, torch.device("cpu"), teacher).train()
