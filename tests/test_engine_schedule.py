@@ -24,9 +24,12 @@ PAPER = {
 }
 
 
-def _lrs(epochs, cfg):
-    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=cfg.optim.lr)
-    sched = build_scheduler(opt, cfg.optim)
+def _lrs(epochs, cfg, opt=None, sched=None):
+    """The learning rate of each epoch, for ``opt`` and ``sched`` (default: a fresh optimizer and
+    the scheduler ``cfg`` builds)."""
+    if opt is None:
+        opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=cfg.optim.lr)
+        sched = build_scheduler(opt, cfg.optim)
     out = []
     for _ in range(epochs):
         out.append(opt.param_groups[0]["lr"])
@@ -64,13 +67,7 @@ def test_scheduler_state_survives_a_checkpoint(tmp_path):
 
 
 def _lr_per_epoch(model, epochs):
-    sched, opt = model.schedulers["B"], model.optimizers["B"]
-    out = []
-    for _ in range(epochs):
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return out
+    return _lrs(epochs, model.cfg, model.optimizers["B"], model.schedulers["B"])
 
 
 def test_the_teacher_decays_at_its_own_milestones():
