@@ -116,13 +116,16 @@ def test_grayscale_is_a_data_switch_for_rgb_images_only():
 def test_grayscale_keeps_old_run_keys_and_shares_the_teacher():
     cfg = get_config("cpu")
     gray = replace(cfg, data__grayscale=True)
-    # at its default the field is not hashed: the key of the data section as it was without it
-    plain = {k: v for k, v in asdict(cfg.data).items() if k != "grayscale"}
+    # at their defaults the RGB-only fields are not hashed: the data section's key without them
+    rgb_only = ("grayscale", "channel_aug")
+    plain = {k: v for k, v in asdict(cfg.data).items() if k not in rgb_only}
     old = hashlib.sha1(json.dumps({"data": plain}, sort_keys=True).encode()).hexdigest()[:10]
     assert cfg.digest("data") == old != gray.digest("data")
-    assert run_key(gray, "tsgan") != run_key(cfg, "tsgan")
-    assert run_key(gray, "teacher") == run_key(cfg, "teacher")  # the teacher sees IR only
-    assert run_key(replace(cfg, data__channel_aug=True), "teacher") != run_key(cfg, "teacher")
+    channel_aug = replace(cfg, data__channel_aug=True)
+    for rgb_row in (gray, channel_aug):
+        assert run_key(rgb_row, "tsgan") != run_key(cfg, "tsgan")
+        assert run_key(rgb_row, "teacher") == run_key(cfg, "teacher")  # the teacher sees IR only
+        assert run_key(rgb_row, "rgb_baseline") != run_key(cfg, "rgb_baseline")
     row = ROW["gray"].config(cfg, 3)
     assert (row.data.grayscale, row.train.use_gan, row.train.use_teacher) == (True, False, False)
 
