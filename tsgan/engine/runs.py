@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, from_dict
+from ..config import Config, replace
 from ..data import CrossModalityDataset, get_dataset
 from ..data.check import require_valid
 from ..data.dataset import build_train_loader
@@ -53,15 +53,19 @@ def run_key(cfg: Config, kind: str) -> str:
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = data_version(cfg)
     if kind == "tsgan" and needs_teacher(cfg):
         extra["teacher"] = run_key(cfg, "teacher")
     if kind == BASELINES["rgb"].kind:
         extra["modality"] = "rgb"
-    if cfg.data.dataset == "synthetic":  # regenerated embedded data must not reuse old runs
-        extra["synthetic_version"] = GENERATOR_VERSION
     rgb = kind == BASELINES["rgb"].kind
     return cfg.digest(*RESULT_SECTIONS, teacher=kind != "tsgan", rgb=rgb, extra=extra)
+
+
+def data_version(cfg: Config) -> dict[str, Any]:
+    """The key entry of the embedded data's generator version (regenerated data must not reuse
+    old runs); empty for the real datasets."""
+    return {"synthetic_version": GENERATOR_VERSION} if cfg.data.dataset == "synthetic" else {}
 
 
 def needs_teacher(cfg: Config) -> bool:
@@ -131,8 +135,8 @@ def train_teacher(
     images), or with ``modality="rgb"`` the same recipe on RGB images; the final checkpoint, None
     if stopped early."""
     model = baseline(modality)
-    tcfg = from_dict(cfg.to_dict())
-    tcfg.data.K = cfg.train.teacher_K  # the run's config.json records the batch it trained on
+    # the run's config.json records the batch it trained on
+    tcfg = replace(cfg, data__K=cfg.train.teacher_K)
     return _train(tcfg, run_dir, model, cfg.train.teacher_epochs, model.kind, stop_at_step)
 
 

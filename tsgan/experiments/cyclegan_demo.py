@@ -17,11 +17,10 @@ from typing import Any
 
 from ..config import Config
 from ..data.dataset import build_train_loader
-from ..data.synthetic import GENERATOR_VERSION
 from ..engine.checkpoint import load_checkpoint, save_checkpoint
 from ..engine.device import move_batch, resolve_device
 from ..engine.rundir import RunDir
-from ..engine.runs import RESULT_SECTIONS, load_dataset, run_lock
+from ..engine.runs import RESULT_SECTIONS, data_version, load_dataset, run_lock
 from ..engine.trainer import seed_everything
 from ..methods.cyclegan import CycleGAN
 from ..paths import cache_dir
@@ -47,9 +46,7 @@ def _check(cfg: Config, steps: int, snapshots: Sequence[int]) -> list[int]:
 def cyclegan_key(cfg: Config, steps: int, snapshots: Sequence[int]) -> str:
     """Digest of what makes the demo's result: the config's result sections, the steps, the
     snapshot steps (and the embedded data's generator version)."""
-    extra: dict[str, Any] = {"steps": steps, "snapshots": _check(cfg, steps, snapshots)}
-    if cfg.data.dataset == "synthetic":  # regenerated embedded data must not reuse old runs
-        extra["synthetic_version"] = GENERATOR_VERSION
+    extra = {"steps": steps, "snapshots": _check(cfg, steps, snapshots), **data_version(cfg)}
     return cfg.digest(*RESULT_SECTIONS, extra=extra)
 
 
