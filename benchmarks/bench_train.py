@@ -31,12 +31,18 @@ from tsgan.engine.runs import cached_run, get_or_train_tsgan, needs_teacher
 from tsgan.eval.probes import time_to_accuracy
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
+from tsgan.models.backbone import narrow_resnet
 from tsgan.paths import runs_dir
 
 
-def plain_resnet(arch: str, last_stride: int) -> torch.nn.Module:
-    """torchvision's ResNet with the classifier removed and the same last stride as the student."""
-    net = getattr(torchvision.models, arch)(weights=None)
+def plain_resnet(arch: str, last_stride: int, width: int = 64) -> torch.nn.Module:
+    """torchvision's ResNet with the classifier removed and the same last stride and base width as
+    the student (``narrow_resnet`` is torchvision's ResNet class with narrower stages)."""
+    net = (
+        getattr(torchvision.models, arch)(weights=None)
+        if width == 64
+        else narrow_resnet(arch, width)
+    )
     block = net.layer4[0]
     (block.conv2 if hasattr(block, "conv3") else block.conv1).stride = (last_stride, last_stride)
     block.downsample[0].stride = (last_stride, last_stride)
@@ -68,7 +74,7 @@ def images_per_second(fns: dict, x: torch.Tensor, reps: int, amp: str) -> dict[s
 
 def train_steps_per_second(cfg, device: torch.device, steps: int) -> float:
     torch.manual_seed(0)
-    teacher = build_backbone(cfg.model, 8) if cfg.train.use_teacher else None
+    teacher = build_backbone(cfg.model, 8) if needs_teacher(cfg) else None
     model = TSGAN(cfg, 8, device, teacher).train()
     P, K, h, w = cfg.data.P, cfg.data.K, cfg.data.height, cfg.data.width
     batch = {
@@ -157,7 +163,11 @@ def main() -> None:
     h, w = cfg.data.height, cfg.data.width
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
     student = build_backbone(cfg.model, 395).to(device, memory_format=fmt).eval()
-    plain = plain_resnet(cfg.model.arch, cfg.model.last_stride).to(device, memory_format=fmt).eval()
+    plain = (
+        plain_resnet(cfg.model.arch, cfg.model.last_stride, cfg.model.width)
+        .to(device, memory_format=fmt)
+        .eval()
+    )
     x = torch.rand(args.batch, 3, h, w, device=device).contiguous(memory_format=fmt)
     ips = images_per_second(
         {
