@@ -36,14 +36,16 @@ from tsgan.models import build_backbone  # noqa: E402
 ROW = {r.key: r for r in ROWS}
 # what each row must train: (use_gan, use_teacher, discriminator, ts_losses, channel_aug)
 INTENDED = {
-    "backbone": (False, False, None, None, False),
-    "od-single": (True, True, "ordinary", "cross", False),
-    "od": (True, True, "ordinary", "all", False),
-    "jd": (True, True, "joint", "all", False),
-    "jd-rerank": (True, True, "joint", "all", False),
-    "ca": (False, False, None, None, True),
-    "jd-ca": (True, True, "joint", "all", True),
-    "gray": (False, False, None, None, False),
+    "backbone": (False, False, None, None, False, "generator"),
+    "od-single": (True, True, "ordinary", "cross", False, "generator"),
+    "od": (True, True, "ordinary", "all", False, "generator"),
+    "jd": (True, True, "joint", "all", False, "generator"),
+    "jd-rerank": (True, True, "joint", "all", False, "generator"),
+    "ca": (False, False, None, None, True, "generator"),
+    "jd-ca": (True, True, "joint", "all", True, "generator"),
+    "gray": (False, False, None, None, False, "generator"),
+    "twins": (False, True, None, "all", False, "twins"),
+    "twins-no-ts": (False, False, None, None, False, "twins"),
 }
 
 
@@ -54,6 +56,7 @@ def _switches(cfg):
         cfg.model.discriminator,
         cfg.loss.ts_losses,
         cfg.data.channel_aug,
+        cfg.train.fakes,
     )
 
 
@@ -68,6 +71,7 @@ def test_rows_map_to_the_intended_configs(key):
             "data.channel_aug": True,
             "train.use_gan": False,
             "train.use_teacher": False,
+            "train.fakes": "twins",
         },
     )
     cfg = ROW[key].config(base, seed=7)

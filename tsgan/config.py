@@ -23,6 +23,8 @@ TEACHER = {"teacher": True}  # the IR teacher's result depends on it (as on all 
 # a data field that acts on RGB images only: left out of the IR teacher's key; and left out of every
 # key while at its default, so adding it kept the keys of the runs cached before it existed
 RGB_ONLY = {"rgb_only": True}
+# left out of every key while at its default: adding the field kept the keys of earlier runs
+KEYED_WHEN_SET = {"keyed_when_set": True}
 
 # Fields with a few allowed values are typed with Literal; every assignment is checked against them.
 StudentInit = Literal["pretrained", "teacher"]
@@ -36,6 +38,8 @@ TrainLog = Literal["files", "tensorboard"]
 EvalMode = Literal["all", "indoor"]
 Shots = Literal[1, 10]
 Draw = Literal["seeded", "official"]
+Fakes = Literal["generator", "twins"]
+GenUpsample = Literal["deconv", "resize"]
 
 
 def choices(section: type, name: str) -> tuple[Any, ...]:
@@ -99,6 +103,9 @@ class ModelConfig(_Checked):
     neck_feat: NeckFeat = "V"  # test feature: "V" (GAP, paper) | "bn" (after the BN-neck)
     gen_filters: int = 64  # CycleGAN ResNet generator width (ngf)
     gen_blocks: int = 9  # residual blocks in the generator
+    # up-sampling of the generator: deconv (CycleGAN's transposed convolutions) | resize
+    # (nearest-neighbour resize + 3x3 convolution, Odena et al. 2016: no checkerboard artefacts)
+    gen_upsample: GenUpsample = field(default="deconv", metadata=KEYED_WHEN_SET)
     disc_filters: int = 64  # PatchGAN width (ndf)
     disc_layers: int = 3  # PatchGAN depth (3 -> 70x70 receptive field)
     discriminator: Discriminator = "joint"  # joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
@@ -164,6 +171,9 @@ class TrainConfig(_Checked):
     )  # "" = $TSGAN_RUNS or runs/; cache in <out_dir>/cache/
     use_gan: bool = True  # False: backbone only (Table II "Backbone")
     use_teacher: bool = True
+    # where X_I' comes from: "generator" (G_I, the paper) | "twins" (the embedded data's true IR
+    # twins of X_R, an oracle G_I for the ablation; needs train.use_gan=false)
+    fakes: Fakes = field(default="generator", metadata=KEYED_WHEN_SET)
     # per-epoch mechanism probes of TS-GAN runs on this many training identities (G_I twin error,
     # RGB-IR feature gap; tsgan.eval.probes): 0 = off
     probe_images: int = field(default=32, metadata=NOT_RESULT)
@@ -244,6 +254,8 @@ def _in_key(f: Field, value: Any, teacher: bool, data: bool, rgb: bool = False) 
     if not f.metadata.get("result", True):
         return False
     if f.metadata.get("rgb_only") and ((teacher and not rgb) or value == f.default):
+        return False
+    if f.metadata.get("keyed_when_set") and value == f.default:
         return False
     return not teacher or data or f.metadata.get("teacher", False)
 

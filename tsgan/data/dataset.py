@@ -2,7 +2,9 @@
 
 * :class:`ImageDataset`: one image per item (feature extraction, evaluation);
 * :class:`PairDataset`: one (RGB, IR) pair of the same identity per item, indexed by the pairs
-  that :class:`CrossModalityBatchSampler` yields (training; X_R and X_I of Algorithm 1).
+  that :class:`CrossModalityBatchSampler` yields (training; X_R and X_I of Algorithm 1); with
+  ``twins`` also the true IR twin of the RGB image under the same flip and crop (``ir_twin``: the
+  oracle X_I' of ``train.fakes=twins``).
 
 Both read pixels from an :class:`ImageCache` when one is given, else decode the files.
 The train loader yields ``{"rgb": (B,3,H,W), "ir": (B,3,H,W), "label": (B,)}`` with B = P*K and
@@ -23,9 +25,17 @@ from .cache import ImageCache
 from .images import load_image
 from .records import CrossModalityDataset, Sample
 from .sampler import CrossModalityBatchSampler
-from .transforms import Transform, build_transforms
+from .synthetic import ir_twin
+from .transforms import Transform, build_transforms, resize
 
-__all__ = ["load_image", "ImageDataset", "PairDataset", "build_train_loader", "build_test_loader"]
+__all__ = [
+    "load_image",
+    "ImageDataset",
+    "PairDataset",
+    "build_train_loader",
+    "build_test_loader",
+    "render_twins",
+]
 
 
 def read_pixels(sample: Sample, cache: ImageCache | None) -> Image.Image | torch.Tensor:
@@ -94,11 +104,18 @@ class PairDataset(Dataset):
         transform_ir: Transform,
         pid2label: dict[int, int],
         cache: ImageCache | None = None,
+        twins: Sequence[torch.Tensor] | None = None,
     ) -> None:
         check_cache(list(rgb_samples) + list(ir_samples), cache)
         self.rgb, self.ir = list(rgb_samples), list(ir_samples)
         self.transform_rgb, self.transform_ir = transform_rgb, transform_ir
         self.pid2label, self.cache = pid2label, cache
+        if twins is not None and len(twins) != len(self.rgb):
+            raise ValueError(
+                f"twins holds {len(twins)} images for {len(self.rgb)} RGB samples; pass one IR "
+                "twin per RGB sample, in the same order (render_twins(rgb_samples, size))"
+            )
+        self.twins = twins
 
     def __getitem__(self, pair: tuple[int, int]) -> dict:
         rgb, ir = self.rgb[pair[0]], self.ir[pair[1]]
@@ -107,11 +124,22 @@ class PairDataset(Dataset):
                 f"pair {pair} mixes identities {rgb.pid} (RGB) and {ir.pid} (IR); "
                 "pairs must come from CrossModalityBatchSampler over the same label lists"
             )
-        return {
-            "rgb": self.transform_rgb(read_pixels(rgb, self.cache)),
-            "ir": self.transform_ir(read_pixels(ir, self.cache)),
-            "label": self.pid2label[rgb.pid],
-        }
+        state = torch.get_rng_state()
+        item = {"rgb": self.transform_rgb(read_pixels(rgb, self.cache))}
+        if self.twins is not None:  # replay the RGB image's random draws on its twin
+            after = torch.get_rng_state()
+            torch.set_rng_state(state)
+            item["ir_twin"] = self.transform_rgb(self.twins[pair[0]])
+            torch.set_rng_state(after)
+        item["ir"] = self.transform_ir(read_pixels(ir, self.cache))
+        item["label"] = self.pid2label[rgb.pid]
+        return item
+
+
+def render_twins(samples: Sequence[Sample], size: tuple[int, int]) -> list[torch.Tensor]:
+    """The IR twin (:func:`tsgan.data.ir_twin`) of each generated RGB sample as a uint8 (3, H, W)
+    tensor resized to ``size`` like the image cache; raises on data without twins."""
+    return [resize(torch.from_numpy(ir_twin(s)).permute(2, 0, 1), size) for s in samples]
 
 
 def build_train_loader(
@@ -123,8 +151,15 @@ def build_train_loader(
     rgb, ir = dataset.subset("train", "rgb"), dataset.subset("train", "ir")
     pid2label = dataset.pid2label
     cache = ImageCache.build([s.path for s in rgb + ir], (d.height, d.width)) if d.cache else None
+    twins = render_twins(rgb, (d.height, d.width)) if cfg.train.fakes == "twins" else None
     pairs = PairDataset(
-        rgb, ir, build_transforms(d, True, "rgb"), build_transforms(d, True, "ir"), pid2label, cache
+        rgb,
+        ir,
+        build_transforms(d, True, "rgb"),
+        build_transforms(d, True, "ir"),
+        pid2label,
+        cache,
+        twins,
     )
     sampler = CrossModalityBatchSampler(
         [pid2label[s.pid] for s in rgb],

@@ -48,6 +48,7 @@ SWITCH_DEFAULTS: dict[str, Any] = {
     "loss.ts_losses": "all",
     "data.channel_aug": False,
     "data.grayscale": False,
+    "train.fakes": "generator",
 }
 
 # What every row trains for: rows may differ in switches only, never in budget (checked by
@@ -97,6 +98,7 @@ class Row:
 
 
 NO_GAN = {"train.use_gan": False, "train.use_teacher": False}
+ORACLE = {**NO_GAN, "train.fakes": "twins"}
 ROWS: tuple[Row, ...] = (
     Row("backbone", "Backbone", NO_GAN, paper=(41.4, 77.0, 85.0, 39.9)),
     Row(
@@ -111,6 +113,9 @@ ROWS: tuple[Row, ...] = (
     Row("ca", "Channel augmentation", {**NO_GAN, "data.channel_aug": True}),
     Row("jd-ca", "TS-GAN_JD + channel aug.", {"data.channel_aug": True}),
     Row("gray", "Backbone, grayscale input", {**NO_GAN, "data.grayscale": True}),
+    # oracle rows: X_I' is the true IR twin of X_R (a perfect G_I), with and without the teacher
+    Row("twins", "TS losses on true IR twins (oracle G_I)", {**ORACLE, "train.use_teacher": True}),
+    Row("twins-no-ts", "Backbone + true IR twins (oracle G_I)", ORACLE),
 )
 
 

@@ -34,7 +34,14 @@ from .stats import mean_ci, paired_difference
 RESULTS_FORMAT = "tsgan-ablation/1"
 # (a, b): "a - b" over the seeds both rows have, for R1 and mAP: the claims (TS-GAN_JD
 # above the Backbone, re-ranking helping) and whether colour helps the Backbone at all
-PAIRS = (("jd", "backbone"), ("jd-rerank", "jd"), ("backbone", "gray"))
+PAIRS = (
+    ("jd", "backbone"),
+    ("jd-rerank", "jd"),
+    ("backbone", "gray"),
+    ("twins", "backbone"),
+    ("twins", "od"),
+    ("twins-no-ts", "backbone"),
+)
 PAIRED_METRICS = ("R1", "mAP")
 
 

@@ -157,18 +157,25 @@ class TSGAN(GANPhases):
     ):
         super().__init__(cfg, device)
         self.use_gan, self.use_teacher = cfg.train.use_gan, cfg.train.use_teacher
-        if self.use_teacher and not self.use_gan:
+        self.twins = cfg.train.fakes == "twins"
+        if self.twins and self.use_gan:
             raise ValueError(
-                "train.use_teacher=true needs train.use_gan=true: the TS losses (Eq. 14-16) "
-                "compare teacher and student on generated IR images. For the paper's 'Backbone' "
-                "row set both train.use_gan=false and train.use_teacher=false"
+                "train.fakes=twins replaces G_I by the true IR twins of X_R, so there is no GAN "
+                "to train: set train.use_gan=false with it"
+            )
+        self.has_fakes = self.use_gan or self.twins
+        if self.use_teacher and not self.has_fakes:
+            raise ValueError(
+                "train.use_teacher=true needs train.use_gan=true (or train.fakes=twins): the TS "
+                "losses (Eq. 14-16) compare teacher and student on generated IR images. For the "
+                "paper's 'Backbone' row set both train.use_gan=false and train.use_teacher=false"
             )
         if (self.use_teacher or cfg.model.student_init == "teacher") and teacher is None:
             raise ValueError(
                 "train.use_teacher=true and model.student_init=teacher need the pretrained IR "
                 "teacher backbone: pass teacher=load_backbone(get_or_train_teacher(cfg))[0]"
             )
-        if self.use_gan and not 0 <= cfg.optim.gan_warmup_epochs < cfg.optim.epochs:
+        if self.has_fakes and not 0 <= cfg.optim.gan_warmup_epochs < cfg.optim.epochs:
             raise ValueError(
                 f"optim.gan_warmup_epochs={cfg.optim.gan_warmup_epochs} must be in "
                 f"[0, optim.epochs={cfg.optim.epochs}): the fakes would never join line 3"
@@ -192,11 +199,24 @@ class TSGAN(GANPhases):
         with frozen(self.backbone):
             return self.backbone.former(X_I_fake)
 
+    def set_input(self, batch: dict[str, Any]) -> None:
+        """Algorithm 1 input; with ``train.fakes=twins`` X_I' is the batch's true IR twins of X_R
+        (``ir_twin``, same flip and crop), standing in for a perfect G_I."""
+        super().set_input(batch)
+        if self.twins:
+            if "ir_twin" not in batch:
+                raise ValueError(
+                    "train.fakes=twins needs batches with 'ir_twin' (the loader of "
+                    "tsgan.data.build_train_loader renders them for the embedded data)"
+                )
+            self.X_I_fake = batch["ir_twin"]
+
     def fakes_join(self) -> bool:
-        """Whether X_I' enters line 3: with the GAN, once ``optim.gan_warmup_epochs`` epochs are
-        done (the backbone scheduler's epoch count, restored on resume)."""
+        """Whether X_I' enters line 3: with the GAN (or the twins), once
+        ``optim.gan_warmup_epochs`` epochs are done (the backbone scheduler's epoch count, restored
+        on resume)."""
         warmup = self.cfg.optim.gan_warmup_epochs
-        return self.use_gan and self.schedulers["B"].last_epoch >= warmup
+        return self.has_fakes and self.schedulers["B"].last_epoch >= warmup
 
     def backward_B(self) -> None:
         """Line 3: L_Backbone = L_ReID + L_TS on X_R, X_I and the detached X_I' (Eq. 8-16).
@@ -218,7 +238,7 @@ class TSGAN(GANPhases):
                 with torch.no_grad():
                     self.fmap_fake = self.generator_fmap(self.X_I_fake.detach())
             gan = None
-            if join and self.D_I.joint:
+            if join and self.use_gan and self.D_I.joint:
                 gan = reid_gan_loss(
                     self.D_I, self.real_I, self.fake_I, self.fmap_real, self.fmap_fake, self.gan
                 )
@@ -279,4 +299,6 @@ class TSGAN(GANPhases):
     def visuals(self) -> dict[str, torch.Tensor]:
         """The batch's real RGB and IR images and, with the GAN, the generated IR G_I(x_R)."""
         shown = {"real RGB": self.X_R, "real IR": self.X_I}
+        if self.twins:
+            return {**shown, "IR twin (X_I')": self.X_I_fake}
         return {**shown, "fake IR": self.X_I_fake} if self.use_gan else shown

@@ -53,9 +53,16 @@ class ResnetGenerator(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, ngf: int = 64, n_blocks: int = 9
+        self,
+        in_channels: int,
+        out_channels: int,
+        ngf: int = 64,
+        n_blocks: int = 9,
+        upsample: str = "deconv",
     ) -> None:
         super().__init__()
+        if upsample not in ("deconv", "resize"):
+            raise ValueError(f"upsample must be 'deconv' or 'resize', got {upsample!r}")
         if ngf < 1 or n_blocks < 0:
             raise ValueError(
                 f"ResnetGenerator needs ngf >= 1 and n_blocks >= 0, "
@@ -76,13 +83,19 @@ class ResnetGenerator(nn.Module):
             ]
         layers += [ResnetBlock(ngf * 4) for _ in range(n_blocks)]
         for mult in (4, 2):
-            layers += [
-                nn.ConvTranspose2d(
-                    ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1
-                ),
-                nn.InstanceNorm2d(ngf * mult // 2),
-                nn.ReLU(True),
-            ]
+            if upsample == "deconv":
+                up = [
+                    nn.ConvTranspose2d(
+                        ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1
+                    )
+                ]
+            else:  # resize-convolution: no uneven kernel overlap, so no checkerboard pattern
+                up = [
+                    nn.Upsample(scale_factor=2, mode="nearest"),
+                    nn.ReflectionPad2d(1),
+                    nn.Conv2d(ngf * mult, ngf * mult // 2, 3),
+                ]
+            layers += [*up, nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
         init_weights(self)
@@ -106,6 +119,11 @@ class ResnetGenerator(nn.Module):
 def build_generators(model_cfg: ModelConfig) -> tuple[ResnetGenerator, ResnetGenerator]:
     """(G_I, G_R): RGB (3 channels) -> IR (1 channel) and back, sized by
     ``gen_filters``/``gen_blocks``."""
-    G_I = ResnetGenerator(3, 1, ngf=model_cfg.gen_filters, n_blocks=model_cfg.gen_blocks)
-    G_R = ResnetGenerator(1, 3, ngf=model_cfg.gen_filters, n_blocks=model_cfg.gen_blocks)
+    size = {
+        "ngf": model_cfg.gen_filters,
+        "n_blocks": model_cfg.gen_blocks,
+        "upsample": model_cfg.gen_upsample,
+    }
+    G_I = ResnetGenerator(3, 1, **size)
+    G_R = ResnetGenerator(1, 3, **size)
     return G_I, G_R
