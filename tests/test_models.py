@@ -143,6 +143,34 @@ def test_generator_matches_cyclegan_parameter_count_and_ranges():
         G_R(x)
 
 
+def test_resize_upsampling_replaces_the_transposed_convolutions():
+    """model.gen_upsample=resize: nearest-neighbour x2 then a 3x3 convolution at each up-sampling
+    (same parameter count as CycleGAN's transposed 3x3), and the image shape is kept."""
+    for upsample in ("deconv", "resize"):
+        cfg = get_config("cpu", [f"model.gen_upsample={upsample}"]).model
+        G_I, G_R = build_generators(cfg)
+        kinds = {type(m).__name__ for m in G_I.modules()}
+        assert ("ConvTranspose2d" in kinds) == (upsample == "deconv")
+        assert ("Upsample" in kinds) == (upsample == "resize")
+        x = torch.rand(2, 3, 64, 32) * 2 - 1
+        assert G_I(x).shape == (2, 1, 64, 32) and G_R(G_I(x)).shape == (2, 3, 64, 32)
+    assert count(ResnetGenerator(3, 1, 16, 3, "resize")) == count(ResnetGenerator(3, 1, 16, 3))
+    # an up-sampling step of the resize generator is exactly upsample + reflection pad + conv
+    G = ResnetGenerator(3, 1, ngf=4, n_blocks=0, upsample="resize")
+    up, pad, conv = G.model[10], G.model[11], G.model[12]
+    z = torch.rand(1, 16, 4, 2)
+    want = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(
+            z.repeat_interleave(2, 2).repeat_interleave(2, 3), (1,) * 4, "reflect"
+        ),
+        conv.weight,
+        conv.bias,
+    )
+    assert torch.allclose(conv(pad(up(z))), want)
+    with pytest.raises(ValueError, match="'deconv' or 'resize'"):
+        ResnetGenerator(3, 1, upsample="bilinear")
+
+
 def test_patch_discriminator_matches_cyclegan_parameter_count():
     D = PatchDiscriminator(3, ndf=64, n_layers=3)
     assert count(D) == 2_764_737  # CycleGAN's 70x70 PatchGAN, "2.765 M"
