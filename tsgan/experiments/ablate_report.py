@@ -41,6 +41,7 @@ PAIRS = (
     ("twins", "backbone"),
     ("twins", "od"),
     ("twins-no-ts", "backbone"),
+    ("twins", "twins-no-ts"),
 )
 PAIRED_METRICS = ("R1", "mAP")
 
