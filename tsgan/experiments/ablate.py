@@ -114,8 +114,8 @@ ROWS: tuple[Row, ...] = (
     Row("jd-ca", "TS-GAN_JD + channel aug.", {"data.channel_aug": True}),
     Row("gray", "Backbone, grayscale input", {**NO_GAN, "data.grayscale": True}),
     # oracle rows: X_I' is the true IR twin of X_R (a perfect G_I), with and without the teacher
-    Row("twins", "TS losses on true IR twins (oracle G_I)", {**ORACLE, "train.use_teacher": True}),
-    Row("twins-no-ts", "Backbone + true IR twins (oracle G_I)", ORACLE),
+    Row("twins", "Oracle G_I: IR twins + TS", {**ORACLE, "train.use_teacher": True}),
+    Row("twins-no-ts", "Oracle G_I: IR twins, no TS", ORACLE),
 )
 
 
