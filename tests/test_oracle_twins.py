@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 from engine_helpers import tiny_step_config
+from fakes import make_sysu_tree
 from PIL import Image
 
 from tsgan.config import get_config
-from tsgan.data import ir_twin, read_sysu
+from tsgan.data import DatasetError, ir_twin, read_sysu
 from tsgan.data.dataset import PairDataset, build_train_loader, render_twins
 from tsgan.data.synthetic import generate
 from tsgan.data.transforms import build_transforms, resize
@@ -117,6 +118,14 @@ def test_the_loader_renders_the_twins_of_the_rgb_pictures(synth):
         assert torch.equal(twins[i], t)
     plain = build_train_loader(_twin_cfg(**{"train.fakes": "generator"}), synth)
     assert "ir_twin" not in next(iter(plain))
+
+
+def test_data_without_twins_is_refused_in_one_line(tmp_path):
+    """SYSU-MM01 (here a fake tree in its layout) has no IR twins: the oracle rows say so."""
+    real = read_sysu(make_sysu_tree(tmp_path / "sysu", [1, 2], [3], [4, 5], images_per_cam=1))
+    cfg = _twin_cfg(**{"data.root": str(real.root)})
+    with pytest.raises(DatasetError, match="train.fakes=twins needs the embedded SYSU-layout data"):
+        build_train_loader(cfg, real)
 
 
 def _tiny_oracle(teacher_on: bool = True) -> tuple[TSGAN, dict]:

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..config import Config, DataConfig
 from .cache import ImageCache
 from .images import load_image
-from .records import CrossModalityDataset, Sample
+from .records import CrossModalityDataset, DatasetError, Sample
 from .sampler import CrossModalityBatchSampler
 from .synthetic import ir_twin
 from .transforms import Transform, build_transforms, resize
@@ -139,7 +139,13 @@ class PairDataset(Dataset):
 def render_twins(samples: Sequence[Sample], size: tuple[int, int]) -> list[torch.Tensor]:
     """The IR twin (:func:`tsgan.data.ir_twin`) of each generated RGB sample as a uint8 (3, H, W)
     tensor resized to ``size`` like the image cache; raises on data without twins."""
-    return [resize(torch.from_numpy(ir_twin(s)).permute(2, 0, 1), size) for s in samples]
+    try:
+        return [resize(torch.from_numpy(ir_twin(s)).permute(2, 0, 1), size) for s in samples]
+    except DatasetError as e:
+        raise DatasetError(
+            "train.fakes=twins needs the embedded SYSU-layout data, whose RGB pictures have true "
+            f"IR twins; keep train.fakes=generator on other data ({e})"
+        ) from None
 
 
 def build_train_loader(
