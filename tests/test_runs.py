@@ -24,6 +24,8 @@ NOT_RESULT = {
 # Data fields that act on RGB images only: never in the teacher's key, in the TS-GAN key only away
 # from their default (the keys cached before they existed stay valid).
 RGB_ONLY = {"data.grayscale", "data.channel_aug"}
+# added after runs were cached: left out of every key while at their default
+KEYED_WHEN_SET = {"train.fakes", "model.gen_upsample"}
 TEACHER = {
     "model.arch",
     "model.pretrained",
@@ -93,6 +95,10 @@ def _reference_key(cfg: Config, kind: str, version: int) -> str:
         s, f = k.split(".")
         if kind == "teacher" or d[s][f] == defaults[s][f]:
             del d[s][f]
+    for k in KEYED_WHEN_SET:
+        s, f = k.split(".")
+        if d[s][f] == defaults[s][f]:
+            del d[s][f]
     if kind == "teacher":
         key = {"data": d["data"]}
         for k in sorted(TEACHER):
@@ -121,6 +127,7 @@ def _reference_key(cfg: Config, kind: str, version: int) -> str:
             ["train.use_gan=false", "train.use_teacher=false", "model.student_init=pretrained"],
         ),
         ("paper", ["data.dataset=sysu", "data.root=/data/SYSU-MM01", "train.amp=bf16"]),
+        ("cpu", ["train.use_gan=false", "train.fakes=twins", "model.gen_upsample=resize"]),
     ],
 )
 def test_keys_are_those_of_the_earlier_recipe(preset, overrides):
