@@ -124,7 +124,7 @@ class PairDataset(Dataset):
                 f"pair {pair} mixes identities {rgb.pid} (RGB) and {ir.pid} (IR); "
                 "pairs must come from CrossModalityBatchSampler over the same label lists"
             )
-        state = torch.get_rng_state()
+        state = torch.get_rng_state() if self.twins is not None else None
         item = {"rgb": self.transform_rgb(read_pixels(rgb, self.cache))}
         if self.twins is not None:  # replay the RGB image's random draws on its twin
             after = torch.get_rng_state()
