@@ -64,9 +64,16 @@ def re_ranking(
     k1: int = 20,
     k2: int = 6,
     lambda_value: float = 0.3,
+    kind: str = "quicksort",
 ) -> np.ndarray:
     """The widely copied dense re-ranking (Zhong et al. 2017, distance-matrix version), step by
     step.
+
+    ``kind`` is the sort of ``initial_rank``: the original's ``np.argsort`` default (quicksort,
+    not stable) or ``"stable"``. Under exact ties (duplicated images) the unstable sort orders the
+    tied neighbours differently from one CPU to another (numpy picks a vectorised sort where the
+    CPU has AVX-512), so the original's output is only defined for tie-free inputs; with
+    ``kind="stable"`` ties go in index order, as in :func:`tsgan.eval.rerank`.
 
     1. M: all distances D = [[q_q, q_g], [q_g^T, g_g]] squared (cast to float32), each column
        divided by its maximum, transposed; ``initial_rank``: every row of M argsorted.
@@ -89,7 +96,7 @@ def re_ranking(
     original_dist = np.power(original_dist, 2).astype(np.float32)
     original_dist = np.transpose(1.0 * original_dist / np.max(original_dist, axis=0))
     V = np.zeros_like(original_dist).astype(np.float32)
-    initial_rank = np.argsort(original_dist).astype(np.int32)
+    initial_rank = np.argsort(original_dist, kind=kind).astype(np.int32)
     query_num = q_g_dist.shape[0]
     all_num = original_dist.shape[0]
     half = int(np.around(k1 / 2.0))
