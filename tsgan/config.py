@@ -260,6 +260,69 @@ def _in_key(f: Field, value: Any, teacher: bool, data: bool, rgb: bool = False) 
     return not teacher or data or f.metadata.get("teacher", False)
 
 
+# The kinds of training :func:`check_config` knows: the single-modality baselines and TS-GAN.
+TRAINING_KINDS = ("teacher", "rgb_baseline", "tsgan")
+
+
+def check_config(cfg: Config, kinds: tuple[str, ...] = ("teacher", "tsgan")) -> None:
+    """Refuse a config that cannot train, before anything trains: a ValueError naming the field.
+
+    ``kinds``: the trainings the command will run ("teacher" / "rgb_baseline": the single-modality
+    pretraining, ``train.teacher_epochs``; "tsgan": Algorithm 1, ``optim.epochs``), so ``train``
+    checks the teacher's fields and TS-GAN's together when it would pretrain the teacher first. A
+    training of 0 steps is an error, never a finished run of random weights.
+    """
+    unknown = sorted(set(kinds) - set(TRAINING_KINDS))
+    if unknown:
+        raise ValueError(f"unknown training kind(s) {unknown}; known: {list(TRAINING_KINDS)}")
+    at_least = {
+        "data.P": 1,
+        "data.height": 1,
+        "data.width": 1,
+        "data.batches_per_epoch": 0,
+        "data.workers": 0,
+        "optim.warmup_epochs": 0,
+        "train.log_every": 1,
+        "train.ckpt_every": 1,
+    }
+    if "tsgan" in kinds:
+        at_least.update({"optim.epochs": 1, "data.K": 1})
+    if {"teacher", "rgb_baseline"} & set(kinds):
+        at_least.update({"train.teacher_epochs": 1, "train.teacher_K": 1})
+    for key, low in at_least.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value < low:
+            why = " (a training of 0 steps trains nothing)" if key.endswith("epochs") else ""
+            raise ValueError(f"{key}={value} must be at least {low}{why}")
+    if "tsgan" in kinds:
+        check_tsgan_switches(cfg)
+
+
+def check_tsgan_switches(cfg: Config) -> None:
+    """The TS-GAN switches that only work together (``train.use_gan``, ``train.use_teacher``,
+    ``train.fakes``) and the GAN warm-up, which must leave epochs in which the fakes join."""
+    t = cfg.train
+    if t.fakes == "twins" and t.use_gan:
+        raise ValueError(
+            "train.fakes=twins replaces G_I by the true IR twins of X_R, so there is no GAN "
+            "to train: set train.use_gan=false with it"
+        )
+    has_fakes = t.use_gan or t.fakes == "twins"
+    if t.use_teacher and not has_fakes:
+        raise ValueError(
+            "train.use_teacher=true needs train.use_gan=true (or train.fakes=twins): the TS "
+            "losses (Eq. 14-16) compare teacher and student on generated IR images. For the "
+            "paper's 'Backbone' row set both train.use_gan=false and train.use_teacher=false"
+        )
+    o = cfg.optim
+    if has_fakes and not 0 <= o.gan_warmup_epochs < o.epochs:
+        raise ValueError(
+            f"optim.gan_warmup_epochs={o.gan_warmup_epochs} must be in "
+            f"[0, optim.epochs={o.epochs}): the fakes would never join line 3"
+        )
+
+
 def _paper() -> Config:
     return Config(name="paper")
 
@@ -394,6 +457,8 @@ def replace(cfg: Config, **overrides: Any) -> Config:
 
 
 __all__ = [
+    "check_config",
+    "check_tsgan_switches",
     "choices",
     "Config",
     "DataConfig",

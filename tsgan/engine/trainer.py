@@ -184,6 +184,13 @@ class Trainer:
                 self.board.close()
 
     def _fit(self, stop_at_step: int | None) -> bool:
+        planned = self.epochs * self.sampler.batches_per_epoch
+        if planned < 1:  # a "finished" run of untrained weights would be cached as a result
+            raise ValueError(
+                f"{self.desc}: a training of 0 steps ({self.epochs} epochs of "
+                f"{self.sampler.batches_per_epoch} batches) trains nothing; give it at least one "
+                "epoch"
+            )
         self.started, self.probe_seconds = time.perf_counter(), 0.0
         rng = self.resume()
         tc = self.cfg.train

@@ -35,7 +35,7 @@ from typing import Any
 
 import torch
 
-from ..config import Config
+from ..config import Config, check_tsgan_switches
 from ..freeze import frozen
 from ..imaging import ir_to_1ch, to_gan, to_image
 from ..losses import (
@@ -158,27 +158,12 @@ class TSGAN(GANPhases):
         super().__init__(cfg, device)
         self.use_gan, self.use_teacher = cfg.train.use_gan, cfg.train.use_teacher
         self.twins = cfg.train.fakes == "twins"
-        if self.twins and self.use_gan:
-            raise ValueError(
-                "train.fakes=twins replaces G_I by the true IR twins of X_R, so there is no GAN "
-                "to train: set train.use_gan=false with it"
-            )
+        check_tsgan_switches(cfg)
         self.has_fakes = self.use_gan or self.twins
-        if self.use_teacher and not self.has_fakes:
-            raise ValueError(
-                "train.use_teacher=true needs train.use_gan=true (or train.fakes=twins): the TS "
-                "losses (Eq. 14-16) compare teacher and student on generated IR images. For the "
-                "paper's 'Backbone' row set both train.use_gan=false and train.use_teacher=false"
-            )
         if (self.use_teacher or cfg.model.student_init == "teacher") and teacher is None:
             raise ValueError(
                 "train.use_teacher=true and model.student_init=teacher need the pretrained IR "
                 "teacher backbone: pass teacher=load_backbone(get_or_train_teacher(cfg))[0]"
-            )
-        if self.has_fakes and not 0 <= cfg.optim.gan_warmup_epochs < cfg.optim.epochs:
-            raise ValueError(
-                f"optim.gan_warmup_epochs={cfg.optim.gan_warmup_epochs} must be in "
-                f"[0, optim.epochs={cfg.optim.epochs}): the fakes would never join line 3"
             )
         backbone = build_backbone(cfg.model, num_classes)
         if cfg.model.student_init == "teacher":  # stands in for ImageNet weights (none offline)
