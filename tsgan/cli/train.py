@@ -8,7 +8,10 @@ Examples::
     torchrun --nproc_per_node=4 -m tsgan train --preset paper \
         data.dataset=sysu data.root=/data/SYSU-MM01 train.amp=bf16
 
-Rerunning the same command resumes an interrupted run from its last checkpoint.
+Rerunning the same command resumes an interrupted run from its last checkpoint; a second command
+on the same run waits for the first. The whole command (TS-GAN's config and the teacher's, the
+device, the run folder, ``--teacher``) is checked before anything trains. A ``--teacher`` file is
+part of the run's identity (its sha256): another teacher trains another run.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import argparse
 
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..engine.runs import cached_run, train_tsgan
+from ..engine.runs import train_tsgan, validate
 from .common import add_config_arguments, config_from_args
 
 
@@ -31,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    run_dir = args.run_dir or cached_run(cfg, "tsgan").path
+    run_dir = validate(cfg, "tsgan", args.run_dir, args.teacher, teacher_name="--teacher").path
     try:
         final = train_tsgan(cfg, run_dir, teacher=args.teacher, stop_at_step=args.stop_at_step)
     finally:

@@ -8,7 +8,9 @@ Examples::
     torchrun --nproc_per_node=4 -m tsgan train-teacher --preset paper \
         data.dataset=sysu data.root=/data/SYSU-MM01
 
-Rerunning the same command resumes an interrupted run from its last checkpoint.
+Rerunning the same command resumes an interrupted run from its last checkpoint; a second command
+on the same run waits for the first. The config, the device and the run folder are checked before
+anything trains.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..engine.runs import baseline, cached_run, train_teacher
+from ..engine.runs import baseline, train_teacher, validate
 from .common import add_config_arguments, config_from_args
 
 
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     kind = baseline(args.modality).kind
-    run_dir = args.run_dir or cached_run(cfg, kind).path
+    run_dir = validate(cfg, kind, args.run_dir).path
     try:
         final = train_teacher(cfg, run_dir, stop_at_step=args.stop_at_step, modality=args.modality)
     finally:

@@ -13,6 +13,7 @@ A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import re
@@ -28,6 +29,10 @@ from ..models import build_backbone, build_generators
 
 class CheckpointError(RuntimeError):
     """A checkpoint file is missing, truncated, corrupt or not a tsgan checkpoint."""
+
+
+# mkstemp's names for a checkpoint being written: ``.<name>.<random>.tmp`` in the same folder
+_TEMPORARY = ".*.pt.*.tmp"
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
@@ -52,6 +57,25 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def remove_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files :func:`save_checkpoint` leaves when its process is killed
+    mid-write (never a checkpoint: those are renamed into place whole). Call it only while no
+    other process writes into ``folder`` (under the run's lock)."""
+    removed = sorted(Path(folder).glob(_TEMPORARY))
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def file_digest(path: str | Path) -> str:
+    """The sha256 of a file's bytes (hex): what identifies a checkpoint given by path."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _umask() -> int:
@@ -149,6 +173,56 @@ def backbone_from_state(
     backbone = build_backbone(replace(cfg, model__pretrained="").model, state["num_classes"])
     backbone.load_state_dict(models["backbone"])
     return backbone.to(map_location).eval(), cfg
+
+
+# the model fields that shape a backbone's weights (a teacher must match the student in them)
+SHAPE_FIELDS = ("arch", "width", "last_stride")
+
+
+def check_teacher(path: str | Path, cfg: Config, name: str = "teacher") -> None:
+    """Refuse a teacher checkpoint whose backbone does not fit the student of ``cfg``.
+
+    The TS losses compare the two networks' feature maps and ``model.student_init=teacher``
+    copies the teacher's weights, so every backbone weight must have the student's shape. The
+    error names ``name`` (the option the user typed) and the model fields that differ.
+    """
+    state = load_checkpoint(path)
+    models = state.get("models", {})
+    if "backbone" not in models or "num_classes" not in state:
+        raise CheckpointError(
+            f"{name} {path} holds no backbone (networks: {sorted(models)}); "
+            "give a checkpoint written by train-teacher"
+        )
+    theirs = checkpoint_config(state, path).model
+    student = _skeleton(replace(cfg, model__pretrained="").model, state["num_classes"])
+    ours = student.state_dict()
+    weights = models["backbone"]
+    bad = sorted(
+        k
+        for k in set(ours) | set(weights)
+        if k not in ours
+        or k not in weights
+        or tuple(ours[k].shape) != tuple(getattr(weights[k], "shape", ()))
+    )
+    if not bad:
+        return
+    fields = [
+        f"model.{f}={getattr(theirs, f)!r} there, {getattr(cfg.model, f)!r} here"
+        for f in SHAPE_FIELDS
+        if getattr(theirs, f) != getattr(cfg.model, f)
+    ]
+    what = "; ".join(fields) if fields else f"{len(bad)} weights differ, first {bad[0]!r}"
+    raise ValueError(
+        f"{name} {path} does not fit this run's student ({what}): its backbone must match the "
+        "student's; train a teacher with this config (python -m tsgan train-teacher with the "
+        "same overrides) or leave the teacher out to use the cached one"
+    )
+
+
+def _skeleton(model_cfg: Any, num_classes: int) -> torch.nn.Module:
+    """The backbone of ``model_cfg`` without allocating its weights (shapes only)."""
+    with torch.device("meta"):
+        return build_backbone(model_cfg, num_classes)
 
 
 def load_generators(

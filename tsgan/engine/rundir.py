@@ -6,6 +6,9 @@
     <run>/metrics.jsonl        one JSON object per line:
                                {"kind": "step" | "epoch" | ..., "step": ..., losses}
     <run>/provenance.jsonl     per start or resume: version, git commit, command line, machine
+    <run>/inputs.json          inputs beside the config (the teacher checkpoint's sha256 when a
+                               file was given), compared like the config when the run resumes
+    <run>/.lock                the run's lock file: the PID holding it (tsgan.engine.runs.run_lock)
     <run>/checkpoints/last.pt  everything needed to resume exactly (written atomically)
     <run>/checkpoints/final.pt the finished model (written last: its presence marks a finished run)
     <run>/figures/             plots written by the run
@@ -56,24 +59,74 @@ class RunDir:
         return self.path / "figures"
 
     @property
+    def inputs_path(self) -> Path:
+        return self.path / "inputs.json"
+
+    @property
     def finished(self) -> bool:
+        """``final.pt`` is present (it is written last); :meth:`steps_done` says how far the log
+        went."""
         return self.final.is_file()
 
-    def create(self, cfg: Config) -> RunDir:
-        """Make the folders and save the config; an existing run must have the same config."""
+    @property
+    def trained(self) -> bool:
+        """Finished after at least one step: a ``final.pt`` without any logged step (a training of
+        0 epochs, refused since) is not a trained run."""
+        return self.finished and self.steps_done() > 0
+
+    def steps_done(self) -> int:
+        """The last global step in the log (0 when nothing was logged)."""
+        return max((r.get("step", 0) for r in self.read_metrics()), default=0)
+
+    def check(self, cfg: Config, inputs: dict[str, Any] | None = None) -> None:
+        """Refuse to continue a run that holds another config or other inputs (nothing is written).
+
+        ``inputs``: what else the run trains from (e.g. the teacher file's digest); a run folder
+        without ``inputs.json`` was trained from the default inputs (``{}``).
+        """
+        if not self.config_path.is_file():
+            return
+        old = _flat(Config.load(self.config_path).to_dict())
+        new = _flat(cfg.to_dict())
+        diff = sorted(k for k, v in new.items() if old.get(k) != v and k not in _WHERE_NOT_WHAT)
+        if diff:
+            shown = "; ".join(f"{k} is {old.get(k)!r} there, {new[k]!r} here" for k in diff[:3])
+            more = f" (and {len(diff) - 3} more)" if len(diff) > 3 else ""
+            raise ValueError(
+                f"run folder {self.path} already holds a run with another config (differs in "
+                f"{diff}: {shown}{more}); resume it with its own config, or start fresh with "
+                "another --run-dir (or delete the folder)"
+            )
+        recorded = self.read_inputs()
+        given = dict(inputs or {})
+        if recorded != given:
+            keys = sorted(k for k in set(recorded) | set(given) if recorded.get(k) != given.get(k))
+            shown = "; ".join(
+                f"{k} is {recorded.get(k, 'the default')!r} there, "
+                f"{given.get(k, 'the default')!r} here"
+                for k in keys
+            )
+            raise ValueError(
+                f"run folder {self.path} was trained from other inputs ({shown}); resume it with "
+                "the same inputs, or start fresh with another --run-dir (or delete the folder)"
+            )
+
+    def read_inputs(self) -> dict[str, Any]:
+        """The recorded inputs beside the config (``{}``: the defaults)."""
+        if not self.inputs_path.is_file():
+            return {}
+        return json.loads(self.inputs_path.read_text())
+
+    def create(self, cfg: Config, inputs: dict[str, Any] | None = None) -> RunDir:
+        """Make the folders and save the config (and ``inputs``); an existing run must have the
+        same config and inputs (:meth:`check`)."""
+        self.check(cfg, inputs)
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.figures.mkdir(exist_ok=True)
-        if self.config_path.is_file():
-            old = _flat(Config.load(self.config_path).to_dict())
-            diff = {k for k, v in _flat(cfg.to_dict()).items() if old.get(k) != v} - _WHERE_NOT_WHAT
-            if diff:
-                raise ValueError(
-                    f"run folder {self.path} already holds a run with another config "
-                    f"(differs in {sorted(diff)}); "
-                    "use a new folder to start a new run, or the same config to resume it"
-                )
-        else:
+        if not self.config_path.is_file():
             cfg.save(self.config_path)
+            if inputs:
+                self.inputs_path.write_text(json.dumps(inputs, indent=2, sort_keys=True) + "\n")
         return self
 
     def log(self, record: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ from ..engine.checkpoint import load_backbone
 from ..engine.device import resolve_device
 from ..engine.distributed import barrier, env_dist_info, init_distributed
 from ..engine.provenance import session_summaries
-from ..engine.runs import cached_run, get_or_train_tsgan, needs_teacher, run_key
+from ..engine.runs import cached_run, get_or_train_tsgan, needs_teacher, run_key, validate
 from ..eval.report import evaluate_model, protocol_trials, save_report
 from ..progress import bar
 
@@ -153,6 +153,20 @@ def check_budgets(configs: Mapping[str, Config]) -> dict[str, Any]:
     return first
 
 
+def check_switches(base: Config) -> None:
+    """Refuse a base config that sets an ablation switch: every row sets all of
+    :data:`SWITCH_DEFAULTS` itself, so such an override would be silently replaced (e.g.
+    ``train.use_teacher=false`` would still train the TS-GAN_JD row with its teacher)."""
+    for name, default in SWITCH_DEFAULTS.items():
+        section, field_name = name.split(".")
+        value = getattr(getattr(base, section), field_name)
+        if value != default:
+            raise ValueError(
+                f"{name}={value!r} cannot be set for the ablation: each row sets {name} itself "
+                f"(rows differ in it); drop the override, or choose rows with --rows"
+            )
+
+
 def chance_level(cfg: Config) -> dict[str, Any]:
     """Chance on the ablation's protocol: ``gallery_identities`` of the first trial, ``R1`` =
     100 / that number (a random ranking puts a right identity first about that often), and
@@ -226,11 +240,17 @@ def run_ablation(
 
     Records: ``row`` (key), ``name``, ``seed``, ``run`` (the cached run folder's name),
     ``reranked``, the :data:`METRICS` and where the numbers came from (:func:`run_record`). Under
-    torchrun every rank trains, rank 0 evaluates; other ranks get []. Rows with unequal budgets
-    are refused before anything trains.
+    torchrun every rank trains, rank 0 evaluates; other ranks get []. Before anything trains,
+    refused: a base config that sets a row switch (:func:`check_switches`), rows with unequal
+    budgets, and any (row, seed) config that cannot train (:func:`tsgan.engine.runs.validate`).
     """
     check_protocol(base)
+    check_switches(base)
     check_budgets({row.key: row.config(base, seeds[0]) for row in rows})
+    if not cached_only:
+        for row in rows:
+            for seed in seeds:
+                validate(row.config(base, seed), "tsgan")
     info = init_distributed(resolve_device(base.train.device, env_dist_info().local_rank))
     pairs = [(row, seed) for seed in seeds for row in rows]
     if cached_only:
