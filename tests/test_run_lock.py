@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from engine_helpers import random_teacher, tiny_config, tiny_dataset
 from test_cli import _overrides
 
@@ -24,10 +25,13 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _wait_for(predicate, timeout: float, what: str) -> None:
+def _wait_for(predicate, timeout: float, what: str, procs=()) -> None:
+    """Poll ``predicate``; fail after ``timeout`` s, or at once when one of ``procs`` ended."""
     end = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < end, f"timed out waiting for {what}"
+        ended = [p.args for p in procs if p.poll() is not None]
+        assert not ended, f"a command ended while waiting for {what}: {ended}"
         time.sleep(0.2)
 
 
@@ -57,6 +61,7 @@ def test_two_identical_train_commands_train_the_run_once(tmp_path):
                 lambda: all("waiting for run folder" in log.read_text() for log in logs),
                 240,
                 "both commands to wait for the lock",
+                procs,
             )
         except AssertionError:
             for p in procs:
@@ -147,3 +152,35 @@ def test_a_failed_start_removes_only_a_folder_it_made(tmp_path):
             pass
     assert not made.path.exists()
     assert (existing.path / "notes.txt").read_text() == "a user's file"
+
+
+def test_a_waiter_on_a_removed_folder_locks_the_new_one(tmp_path):
+    """A process waiting on a run whose holder fails before its first step (and so removes the
+    folder) must lock the folder made afresh, not the removed file: else a third process could
+    lock the new one alongside it."""
+    run = RunDir(tmp_path / "run")
+    code = (
+        "import json, os\n"
+        "from tsgan.engine.rundir import RunDir\n"
+        "from tsgan.engine.runs import run_lock\n"
+        f"run = RunDir({str(run.path)!r})\n"
+        "with run_lock(run):\n"
+        "    print(json.loads((run.path / '.lock').read_text())['pid'] == os.getpid())\n"
+    )
+    log = tmp_path / "err.txt"
+    with pytest.raises(KeyboardInterrupt):
+        with run_lock(run):
+            waiter = subprocess.Popen(
+                [sys.executable, "-c", code],
+                cwd=REPO_ROOT,
+                env=_env(tmp_path),
+                stdout=subprocess.PIPE,
+                stderr=log.open("w"),
+            )
+            _wait_for(
+                lambda: "waiting for run folder" in log.read_text(), 120, "the waiter", [waiter]
+            )
+            raise KeyboardInterrupt  # fails before its first step: the folder it made goes
+    out = waiter.communicate(timeout=120)[0].decode()
+    assert waiter.returncode == 0 and out.strip() == "True", log.read_text()
+    assert (run.path / ".lock").read_text() == ""  # the waiter released the new file cleanly

@@ -229,3 +229,14 @@ def test_every_ablation_row_of_both_presets_validates():
         for row in ROWS:
             check_config(row.config(base, 0), ("tsgan", "teacher"))
     assert validate(get_config("cpu"), "tsgan").path == cached_run(get_config("cpu"), "tsgan").path
+
+
+def test_the_trainer_itself_refuses_zero_steps(tiny, tmp_path, monkeypatch):
+    """Behind validate, the loop refuses a 0-epoch training too: no final.pt, no folder left."""
+    import tsgan.engine.runs as runs
+
+    cfg, _ = tiny
+    monkeypatch.setattr(runs, "validate", lambda *args, **kwargs: None)
+    with pytest.raises(ValueError, match=r"teacher: a training of 0 steps \(0 epochs of 3"):
+        runs.train_teacher(replace(cfg, train__teacher_epochs=0), tmp_path / "t")
+    assert not (tmp_path / "t").exists()
