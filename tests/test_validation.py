@@ -240,3 +240,8 @@ def test_the_trainer_itself_refuses_zero_steps(tiny, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"teacher: a training of 0 steps \(0 epochs of 3"):
         runs.train_teacher(replace(cfg, train__teacher_epochs=0), tmp_path / "t")
     assert not (tmp_path / "t").exists()
+
+
+def test_ablate_refuses_zero_seeds_with_one_line(capsys):
+    assert main(["ablate", "--preset", "cpu", "--seeds", "0"]) == 2
+    assert "--seeds must be at least 1, got 0" in _error(capsys)

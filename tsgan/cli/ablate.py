@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_recheck(result))
         return 0 if result["ok"] else 1
     if args.seeds < 1:
-        raise SystemExit(f"--seeds must be at least 1, got {args.seeds}")
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
     base = config_from_args(args)
     rows = select_rows(args.rows)
     seeds = [base.train.seed + i for i in range(args.seeds)]
