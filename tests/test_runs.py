@@ -158,7 +158,7 @@ def test_the_teacher_trains_on_its_own_batch(monkeypatch, tmp_path, modality):
 
     seen = {}
 
-    def fake_train(cfg, run_dir, make_model, epochs, desc, stop_at_step, probes=False):
+    def fake_train(cfg, run_dir, make_model, epochs, desc, stop_at_step, **kwargs):
         seen.update(K=cfg.data.K, P=cfg.data.P, epochs=epochs, kind=make_model.kind)
 
     monkeypatch.setattr(runs, "_train", fake_train)

@@ -12,7 +12,15 @@ from tsgan.__main__ import main
 from tsgan.config import check_config, get_config, replace
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import cached_run, get_or_train_teacher, run_inputs, run_key, validate
+from tsgan.engine.runs import (
+    cached_run,
+    get_or_train_teacher,
+    run_inputs,
+    run_key,
+    same_run,
+    training_config,
+    validate,
+)
 from tsgan.experiments.ablate import ROWS, run_ablation, select_rows
 
 
@@ -245,3 +253,20 @@ def test_the_trainer_itself_refuses_zero_steps(tiny, tmp_path, monkeypatch):
 def test_ablate_refuses_zero_seeds_with_one_line(capsys):
     assert main(["ablate", "--preset", "cpu", "--seeds", "0"]) == 2
     assert "--seeds must be at least 1, got 0" in _error(capsys)
+
+
+def test_a_cached_run_is_matched_by_its_key_not_every_field(tiny):
+    """Ablation rows share the seed's teacher, saved with the first row's config; evaluation and
+    logging fields do not make another run. A field in the key still refuses, named alone."""
+    cfg, _ = tiny
+    backbone_row, jd_row = (r.config(cfg, 0) for r in select_rows(["backbone", "jd"]))
+    teacher = cached_run(backbone_row, "teacher")
+    assert teacher.path == cached_run(jd_row, "teacher").path
+    teacher.create(training_config(backbone_row, "teacher"))
+    assert validate(jd_row, "tsgan").path == cached_run(jd_row, "tsgan").path
+    run = cached_run(jd_row, "tsgan")
+    run.create(jd_row)
+    other = replace(jd_row, eval__trials=2, train__log_every=7)
+    assert validate(other, "tsgan").path == run.path
+    with pytest.raises(ValueError, match=r"differs in \['optim.lr'\]: optim.lr is 0.001 there"):
+        run.check(replace(other, optim__lr=0.5), {}, same_run("tsgan"))

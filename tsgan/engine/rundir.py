@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, replace
 
 # Fields that choose where and how a run is recorded (and what it measures on the side), not what it
 # computes: a run may be resumed with other values.
@@ -78,17 +79,30 @@ class RunDir:
         """The last global step in the log (0 when nothing was logged)."""
         return max((r.get("step", 0) for r in self.read_metrics()), default=0)
 
-    def check(self, cfg: Config, inputs: dict[str, Any] | None = None) -> None:
+    def check(
+        self,
+        cfg: Config,
+        inputs: dict[str, Any] | None = None,
+        same: Callable[[Config, Config], bool] | None = None,
+    ) -> None:
         """Refuse to continue a run that holds another config or other inputs (nothing is written).
 
         ``inputs``: what else the run trains from (e.g. the teacher file's digest); a run folder
-        without ``inputs.json`` was trained from the default inputs (``{}``).
+        without ``inputs.json`` was trained from the default inputs (``{}``). ``same(saved, cfg)``:
+        whether two configs make the same run (its key, :func:`tsgan.engine.runs.same_run`); without
+        it every field counts but those that only say where and how the run is recorded.
         """
         if not self.config_path.is_file():
             return
-        old = _flat(Config.load(self.config_path).to_dict())
-        new = _flat(cfg.to_dict())
+        saved = Config.load(self.config_path)
+        old, new = _flat(saved.to_dict()), _flat(cfg.to_dict())
         diff = sorted(k for k, v in new.items() if old.get(k) != v and k not in _WHERE_NOT_WHAT)
+        if same is not None:
+            if same(saved, cfg):
+                diff = []
+            else:  # name the fields that change the run, not those that only differ
+                alone = {k: replace(saved, **{k.replace(".", "__"): new[k]}) for k in diff}
+                diff = [k for k in diff if not same(saved, alone[k])] or diff
         if diff:
             shown = "; ".join(f"{k} is {old.get(k)!r} there, {new[k]!r} here" for k in diff[:3])
             more = f" (and {len(diff) - 3} more)" if len(diff) > 3 else ""
@@ -117,10 +131,15 @@ class RunDir:
             return {}
         return json.loads(self.inputs_path.read_text())
 
-    def create(self, cfg: Config, inputs: dict[str, Any] | None = None) -> RunDir:
+    def create(
+        self,
+        cfg: Config,
+        inputs: dict[str, Any] | None = None,
+        same: Callable[[Config, Config], bool] | None = None,
+    ) -> RunDir:
         """Make the folders and save the config (and ``inputs``); an existing run must have the
         same config and inputs (:meth:`check`)."""
-        self.check(cfg, inputs)
+        self.check(cfg, inputs, same)
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.figures.mkdir(exist_ok=True)
         if not self.config_path.is_file():

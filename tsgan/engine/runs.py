@@ -106,6 +106,14 @@ def run_inputs(teacher: str | Path | None = None) -> dict[str, Any]:
     return {} if teacher is None else {"teacher_sha256": file_digest(teacher)}
 
 
+def same_run(kind: str) -> Callable[[Config, Config], bool]:
+    """Whether a run folder's saved config and a new one make the same ``kind`` run: equal run
+    keys. Fields that do not change the result (device, logging, evaluation; for the teacher,
+    TS-GAN's own fields, as rows share it) may differ: a cached teacher saved by one ablation row
+    serves every row."""
+    return lambda saved, cfg: run_key(saved, kind) == run_key(cfg, kind)
+
+
 def training_config(cfg: Config, kind: str) -> Config:
     """The config a ``kind`` run trains with and saves: the single-modality pretraining takes its
     batch from ``train.teacher_K``."""
@@ -144,12 +152,12 @@ def validate(
     resolve_device(cfg.train.device, env_dist_info().local_rank)
     inputs = run_inputs(teacher)
     run = RunDir(run_dir) if run_dir is not None else cached_run(cfg, kind, inputs)
-    runs = [(run, training_config(cfg, kind), inputs)]
+    runs = [(run, kind, inputs)]
     if pretrain:
-        runs.append((cached_run(cfg, "teacher"), training_config(cfg, "teacher"), {}))
-    for folder, folder_cfg, folder_inputs in runs:
+        runs.append((cached_run(cfg, "teacher"), "teacher", {}))
+    for folder, folder_kind, folder_inputs in runs:
         check_writable(folder.path)
-        folder.check(folder_cfg, folder_inputs)
+        folder.check(training_config(cfg, folder_kind), folder_inputs, same_run(folder_kind))
     return run
 
 
@@ -186,6 +194,7 @@ def _train(
     stop_at_step: int | None,
     probes: bool = False,
     inputs: dict[str, Any] | None = None,
+    kind: str = "tsgan",
 ) -> Path | None:
     info = env_dist_info()
     device = resolve_device(cfg.train.device, info.local_rank)
@@ -201,7 +210,7 @@ def _train(
                     f"in {run.checkpoints}",
                     file=sys.stderr,
                 )
-            run.create(cfg, inputs)
+            run.create(cfg, inputs, same_run(kind))
             record_provenance(run.path, device)
             board = open_log(cfg.train.log, run.path)  # before the data: a missing extra fails
         dataset = load_dataset(cfg)
@@ -239,7 +248,8 @@ def train_teacher(
     validate(cfg, model.kind, run_dir)
     # the run's config.json records the batch it trained on
     tcfg = training_config(cfg, model.kind)
-    return _train(tcfg, run_dir, model, cfg.train.teacher_epochs, model.kind, stop_at_step)
+    epochs = cfg.train.teacher_epochs
+    return _train(tcfg, run_dir, model, epochs, model.kind, stop_at_step, kind=model.kind)
 
 
 def train_tsgan(
