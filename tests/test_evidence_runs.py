@@ -14,11 +14,11 @@ from tsgan.config import replace
 from tsgan.data.synthetic import generate
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import load_dataset, train_tsgan
-from tsgan.eval.probes import EpochProbes, probe_floors
 from tsgan.eval.twins import twin_error
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
+from tsgan.probes import EpochProbes, probe_floors
+from tsgan.training import load_dataset, train_tsgan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -107,6 +107,6 @@ def test_time_to_accuracy_line_from_per_epoch_evaluations(twin_cfg, tmp_path, mo
     def refuse(*args, **kwargs):
         raise AssertionError("the cached run was trained again")
 
-    monkeypatch.setattr("tsgan.engine.runs.train_tsgan", refuse)
+    monkeypatch.setattr("tsgan.training.train_tsgan", refuse)
     best = max(p["R1"] for p in probes)
     assert "not reached in 2 epochs" in bench.time_to_accuracy_line(cfg, best + 1)

@@ -17,11 +17,11 @@ from tsgan.data import DatasetError, ir_twin, read_sysu
 from tsgan.data.dataset import PairDataset, build_train_loader, render_twins
 from tsgan.data.synthetic import generate
 from tsgan.data.transforms import build_transforms, resize
-from tsgan.engine.runs import run_key
 from tsgan.experiments.ablate import select_rows
 from tsgan.losses import ts_losses
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
+from tsgan.training import run_key
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -287,9 +287,9 @@ def seed_bars(
 ) -> Axes:
     """Bars of the mean of ``y`` per ``x`` (and ``hue``) with the Student-t 95% confidence
     interval of the mean over the records (one per seed; the interval of the results tables,
-    :func:`tsgan.experiments.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no
+    :func:`tsgan.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no
     interval. ``records``: long-form rows such as ``{"row": ..., "seed": 0, "R1": 31.2}``."""
-    from .experiments.stats import mean_ci
+    from .stats import mean_ci
 
     def t_interval(values: np.ndarray) -> tuple[float, float]:
         ci = mean_ci(values)["ci"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..engine.runs import baseline, cached_run, train_teacher
+from ..training import baseline, cached_run, train_teacher
 from .common import add_config_arguments, config_from_args
 
 

@@ -30,9 +30,9 @@ from ..engine.checkpoint import load_backbone
 from ..engine.device import resolve_device
 from ..engine.distributed import barrier, env_dist_info, init_distributed
 from ..engine.provenance import session_summaries
-from ..engine.runs import cached_run, get_or_train_tsgan, needs_teacher, run_key
 from ..eval.report import evaluate_model, protocol_trials, save_report
 from ..progress import bar
+from ..training import cached_run, get_or_train_tsgan, needs_teacher, run_key
 
 METRICS = ("R1", "R10", "R20", "mAP", "mINP")
 PAPER_METRICS = ("R1", "R10", "R20", "mAP")
@@ -253,7 +253,7 @@ def run_ablation(
     return records
 
 
-# the per-epoch probe values a record keeps (tsgan.eval.probes)
+# the per-epoch probe values a record keeps (tsgan.probes)
 CURVE_KEYS = ("epoch", "step", "seconds", "gap_fmap", "gap_feat", "twin_L1", "twin_SSIM")
 
 

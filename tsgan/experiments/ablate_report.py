@@ -28,8 +28,8 @@ from matplotlib.figure import Figure
 from ..config import Config
 from ..engine.provenance import environment, git_state
 from ..figures import grouped_bars
+from ..stats import mean_ci, paired_difference
 from .ablate import METRICS, PAPER_METRICS, SETTING, Row, budget
-from .stats import mean_ci, paired_difference
 
 RESULTS_FORMAT = "tsgan-ablation/1"
 # (a, b): "a - b" over the seeds both rows have, for R1 and mAP: the claims (TS-GAN_JD
