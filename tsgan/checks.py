@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .config import Config, get_config
+from .data.noise import random_batch
 from .eval import evaluate_rank
 from .eval.metrics import keep_mask
 from .eval.reranking import neighbourhoods
@@ -458,23 +459,13 @@ def _tiny_tsgan(seed: int) -> TSGAN:
     return TSGAN(cfg, 3, torch.device("cpu"), teacher).train()
 
 
-def _tiny_batch(seed: int) -> dict[str, torch.Tensor]:
-    g = _gen(seed)
-    ir = torch.rand(6, 1, 32, 16, generator=g).expand(-1, 3, -1, -1).contiguous()
-    return {
-        "rgb": torch.rand(6, 3, 32, 16, generator=g),
-        "ir": ir,
-        "label": torch.tensor([0, 0, 1, 1, 2, 2]),
-    }
-
-
 def check_algorithm1_step(student: Callable) -> None:
     """One step of Algorithm 1: ``student(model)`` drives a :class:`tsgan.methods.tsgan.TSGAN` whose
     input is set, through its phases (``forward``, ``backward_G``, ``step("G")``, ...) and returns
     ``model.end_step()``. Every network must end with the reference step's weights."""
     for case, seed in (("first step", 0), ("another seed", 1)):
         mine, ref = _tiny_tsgan(seed), _tiny_tsgan(seed)
-        batch = _tiny_batch(seed)
+        batch = random_batch(3, 2, 32, 16, seed)
         mine.set_input(batch)
         ref.set_input(batch)
         torch.manual_seed(seed)
@@ -582,7 +573,7 @@ def check_gradient_flow(student: Callable) -> None:
             f"gradient_flow: unknown network names {sorted(unknown)}; use those of {NETWORKS}"
         )
     model = _tiny_tsgan(0)
-    model.set_input(_tiny_batch(0))
+    model.set_input(random_batch(3, 2, 32, 16, 0))
     truth = gradient_table(model)
     for row, (line, _, what) in GRADIENT_ROWS.items():
         got = _as_set_of_names(table[row])
