@@ -11,7 +11,6 @@ import torch
 from engine_helpers import random_teacher, tiny_config
 
 from tsgan.config import replace
-from tsgan.data.synthetic import generate
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
 from tsgan.eval.twins import twin_error
@@ -24,19 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def twin_cfg(tmp_path_factory):
-    """The tiny engine config on a small embedded tree (SYSU layout, with IR twins)."""
-    root = generate(
-        tmp_path_factory.mktemp("probe") / "sysu",
-        seed=1,
-        progress=False,
-        num_ids=12,
-        min_images=1,
-        max_images=2,
-        height=64,
-        width=32,
-    )
-    return tiny_config(root, **{"train.probe_images": 4})
+def twin_cfg(synthetic_sysu):
+    """The tiny engine config on the shared embedded tree (SYSU layout, with IR twins)."""
+    return tiny_config(synthetic_sysu, **{"train.probe_images": 4})
 
 
 def test_probes_measure_g_i_and_the_gap_and_leave_the_model_as_it_was(twin_cfg):
