@@ -30,7 +30,7 @@ from .engine.rundir import RunDir
 from .engine.step_model import StepModel
 from .engine.tensorboard import open_log
 from .engine.trainer import Trainer
-from .figures import save_loss_figure
+from .figure_inputs import save_loss_figure
 from .methods.teacher import BASELINES
 from .methods.tsgan import TSGAN
 from .paths import cache_dir
