@@ -25,21 +25,12 @@ import time
 import torch
 
 from tsgan.config import get_config
-from tsgan.engine.tsgan_model import TSGAN
+from tsgan.data.noise import random_batch
 from tsgan.losses import TS_REDUCTIONS, ts_losses
+from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
 
 NUM_CLASSES = {"cpu": 150, "paper": 395}  # embedded data (110 train + 40 val ids), SYSU-MM01
-
-
-def random_batch(P: int, K: int, h: int, w: int, seed: int) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    B = P * K
-    return {
-        "rgb": torch.rand(B, 3, h, w, generator=g),
-        "ir": torch.rand(B, 1, h, w, generator=g).expand(-1, 3, -1, -1),
-        "label": torch.arange(P).repeat_interleave(K),
-    }
 
 
 @torch.no_grad()
@@ -59,7 +50,11 @@ def one_step(
     preset: str, teacher_kind: str
 ) -> tuple[dict[str, float], dict[str, dict[str, float]], str]:
     """Losses of one step, and the TS terms of that step's feature maps under every reduction."""
-    cfg = get_config(preset, {"data.P": 2, "data.K": 1, "model.pretrained": ""})
+    cfg = get_config(
+        preset,
+        # Algorithm 1 as written (no GAN warm-up): line 3 sees X_I' at this first step
+        {"data.P": 2, "data.K": 1, "model.pretrained": "", "optim.gan_warmup_epochs": 0},
+    )
     h, w = cfg.data.height, cfg.data.width
     torch.manual_seed(0)
     teacher = build_backbone(cfg.model, NUM_CLASSES[preset])

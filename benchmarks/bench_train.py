@@ -27,12 +27,12 @@ import torchvision
 
 from tsgan.config import PRESETS, Config, get_config, replace
 from tsgan.engine.device import autocast, resolve_device
-from tsgan.engine.runs import cached_run, get_or_train_tsgan, needs_teacher
-from tsgan.eval.probes import time_to_accuracy
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
 from tsgan.models.backbone import narrow_resnet
 from tsgan.paths import runs_dir
+from tsgan.probes import time_to_accuracy
+from tsgan.training import cached_run, get_or_train_tsgan, needs_teacher
 
 
 def plain_resnet(arch: str, last_stride: int, width: int = 64) -> torch.nn.Module:

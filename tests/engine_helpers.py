@@ -1,4 +1,7 @@
-"""Tiny configs and a tiny SYSU-layout tree for the engine tests (seconds per run on a CPU)."""
+"""Tiny configs and a tiny SYSU-layout tree for the engine tests (seconds per run on a CPU).
+
+The shared embedded trees are fixtures of ``conftest.py``; these are plain functions because tests
+call them with overrides, at module level and inside their own helpers."""
 
 from __future__ import annotations
 
@@ -6,12 +9,27 @@ from pathlib import Path
 
 from fakes import make_sysu_tree
 
-from tsgan.checks import tiny_step_config  # noqa: F401  (the tests' tiny Algorithm 1 config)
 from tsgan.config import Config, get_config
 from tsgan.engine.checkpoint import save_checkpoint
 from tsgan.models import build_backbone
 
 TRAIN_IDS, VAL_IDS, TEST_IDS = [1, 2, 3, 4], [5], [6, 7]
+
+
+def tiny_step_config(**overrides) -> Config:
+    """The cpu preset at 32x16 with the smallest generators and discriminators: one Algorithm 1
+    step runs in a fraction of a second (no dataset needed); ``overrides``: dotted config fields,
+    e.g. ``**{"train.amp": "bf16"}``."""
+    base = {
+        "data.height": 32,
+        "data.width": 16,
+        "model.gen_filters": 4,
+        "model.gen_blocks": 1,
+        "model.disc_filters": 4,
+        "model.disc_layers": 1,
+        "optim.gan_warmup_epochs": 0,  # Algorithm 1 as written: X_I' in line 3 from step 1
+    }
+    return get_config("cpu", {**base, **overrides})
 
 
 def tiny_config(root: Path, **overrides) -> Config:

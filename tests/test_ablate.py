@@ -15,10 +15,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from engine_helpers import TEST_IDS, tiny_config, tiny_dataset, tiny_step_config  # noqa: E402
 
+from tsgan import training as runs  # noqa: E402
 from tsgan.__main__ import main  # noqa: E402
 from tsgan.config import get_config  # noqa: E402
 from tsgan.data.transforms import ChannelAugmentation, build_transforms  # noqa: E402
-from tsgan.engine import runs  # noqa: E402
 from tsgan.experiments import ablate  # noqa: E402
 from tsgan.experiments.ablate import ROWS, Row, select_rows  # noqa: E402
 from tsgan.experiments.ablate_report import (  # noqa: E402

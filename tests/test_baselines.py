@@ -6,7 +6,7 @@ from engine_helpers import tiny_config, tiny_dataset
 
 from tsgan.data.dataset import build_train_loader
 from tsgan.engine.checkpoint import load_checkpoint
-from tsgan.engine.runs import baseline, get_or_train_teacher, load_dataset, run_key
+from tsgan.training import baseline, get_or_train_teacher, load_dataset, run_key
 
 
 @pytest.mark.parametrize("modality, other", [("ir", "rgb"), ("rgb", "ir")])

@@ -8,7 +8,7 @@ from tsgan.__main__ import main
 from tsgan.config import get_config, replace
 from tsgan.engine.checkpoint import CheckpointError, load_backbone, load_generators
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import run_key
+from tsgan.training import run_key
 
 
 def _overrides(cfg):
@@ -89,7 +89,7 @@ def test_a_second_process_waits_for_the_run_instead_of_training_it(tmp_path):
     import fcntl
     import threading
 
-    from tsgan.engine.runs import run_lock
+    from tsgan.training import run_lock
 
     run = RunDir(tmp_path / "run")
     order = []
@@ -111,8 +111,8 @@ def test_a_second_process_waits_for_the_run_instead_of_training_it(tmp_path):
 def test_cached_runs_are_keyed_by_the_embedded_data_version(monkeypatch):
     """Regenerated embedded data (a new generator version) must not reuse runs trained on the old
     data."""
+    from tsgan import training as runs
     from tsgan.config import get_config
-    from tsgan.engine import runs
 
     cfg = get_config("cpu")
     real = get_config("cpu", ["data.dataset=sysu", "data.root=/data/SYSU-MM01"])

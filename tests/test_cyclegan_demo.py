@@ -7,11 +7,11 @@ import torch
 from engine_helpers import tiny_config, tiny_dataset
 
 from tsgan.data.dataset import build_train_loader
-from tsgan.engine.runs import load_dataset
-from tsgan.engine.trainer import seed_everything
 from tsgan.experiments import cyclegan_demo
 from tsgan.experiments.cyclegan_demo import cached_cyclegan, get_or_train_cyclegan
 from tsgan.methods.cyclegan import CycleGAN
+from tsgan.rng import seed_everything
+from tsgan.training import load_dataset
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,6 @@ from fakes import make_llcm_tree, make_sysu_tree
 from tsgan.__main__ import main
 from tsgan.data.check import check_dataset, first_problem, require_valid
 from tsgan.data.records import DatasetError
-from tsgan.data.synthetic import generate
-
-SMALL_SYSU = dict(num_ids=12, min_images=1, max_images=2, height=32, width=16)
-SMALL_REGDB = dict(num_ids=6, images_per_id=2, trials=2, height=32, width=16)
 
 
 def _rows(dataset, root):
@@ -19,14 +15,13 @@ def _rows(dataset, root):
 
 
 @pytest.fixture(scope="module")
-def sysu(tmp_path_factory):
-    return generate(tmp_path_factory.mktemp("d") / "sysu", seed=0, progress=False, **SMALL_SYSU)
+def sysu(synthetic_sysu):
+    return synthetic_sysu
 
 
 @pytest.fixture(scope="module")
-def regdb(tmp_path_factory):
-    out = tmp_path_factory.mktemp("d") / "regdb"
-    return generate(out, seed=0, layout="regdb", progress=False, **SMALL_REGDB)
+def regdb(synthetic_regdb):
+    return synthetic_regdb
 
 
 def _copy(tree, tmp_path):

@@ -29,8 +29,8 @@ def _worker(rank: int, world_size: int, port: int, root: str, out: str) -> None:
     )
     torch.set_num_threads(1)
     from tsgan.engine.distributed import cleanup_distributed
-    from tsgan.engine.runs import train_tsgan
     from tsgan.methods.tsgan import TSGAN
+    from tsgan.training import train_tsgan
 
     seen, models = [], []
     original = TSGAN.set_input

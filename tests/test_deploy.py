@@ -14,7 +14,6 @@ from tsgan.__main__ import main
 from tsgan.config import from_dict, get_config
 from tsgan.data.folder import folder_samples, image_files
 from tsgan.data.records import DatasetError
-from tsgan.data.synthetic import generate
 from tsgan.deploy import ExportError, read_metadata
 from tsgan.engine.checkpoint import CheckpointError, load_backbone, save_checkpoint
 from tsgan.eval.features import extract_features
@@ -32,18 +31,9 @@ def cli(*words):
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    """A tiny embedded dataset (SYSU layout: cam*/pid/*.jpg, RGB and grey IR images)."""
-    return generate(
-        tmp_path_factory.mktemp("synth") / "sysu",
-        seed=0,
-        progress=False,
-        num_ids=8,
-        min_images=1,
-        max_images=1,
-        height=64,
-        width=32,
-    )
+def images(synthetic_sysu):
+    """The shared tiny embedded dataset (SYSU layout: cam*/pid/*.jpg, RGB and grey IR images)."""
+    return synthetic_sysu
 
 
 def _checkpoint(path, neck_feat="V"):

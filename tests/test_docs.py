@@ -1,10 +1,16 @@
 """docs/ARCHITECTURE.md's "Where is equation N" table: every equation of the paper (1-16) and
-Algorithm 1 has one row, and every function, test and notebook section it names exists."""
+Algorithm 1 has one row, every function, test and notebook section it names exists, and the named
+test calls the row's function (so a row cannot point at a test of something else)."""
 
 import ast
 import importlib
+import inspect
 import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -53,6 +59,52 @@ def test_function_exists(reference: str) -> bool:
 test_function_exists.__test__ = False  # a helper, not a test
 
 
+_TRACED: dict[str, set[str]] = {}  # test node id -> "tsgan/x.py:qualname" of what it ran
+
+
+def traced_calls(tests: list[str]) -> dict[str, set[str]]:
+    """What each test runs of the package (``tests/call_trace_plugin.py``), in one pytest process
+    for the tests not traced yet; a test that fails to run records nothing."""
+    todo = sorted(set(tests) - set(_TRACED))
+    if todo:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "calls.json"
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
+                "TSGAN_CALL_TRACE": str(out),
+                "OMP_NUM_THREADS": "1",
+            }
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "call_trace_plugin",
+                    "-p",
+                    "no:cacheprovider",
+                    *todo,
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+            found = json.loads(out.read_text()) if out.is_file() else {}
+        for test in todo:
+            _TRACED[test] = set(found.get(test, ()))
+    return {test: _TRACED[test] for test in tests}
+
+
+def code_name(function: str) -> str:
+    """``tsgan.losses.id_loss`` -> ``tsgan/losses.py:id_loss`` (what the tracer records)."""
+    obj = inspect.unwrap(resolve_function(function))
+    code = obj.__code__
+    return f"{Path(code.co_filename).resolve().relative_to(ROOT).as_posix()}:{code.co_qualname}"
+
+
 def notebook_has_section(reference: str) -> bool:
     number, _, title = reference.partition(" § ")
     notebooks = sorted((ROOT / "notebooks").glob(f"{number}_*.ipynb"))
@@ -71,6 +123,8 @@ def check_table(text: str) -> list[str]:
     """Every problem of the table, as one line each (empty when it is right)."""
     problems = []
     rows = equation_rows(text)
+    named = [r["test"] for r in rows if test_function_exists(r["test"])]
+    calls = traced_calls(named)
     keys = [r["eq."] for r in rows]
     expected = [str(n) for n in range(1, 17)] + ["Alg. 1"]
     if keys != expected:
@@ -85,6 +139,12 @@ def check_table(text: str) -> list[str]:
             r["test"]
         ):
             problems.append(f"Eq. {r['eq.']}: no test {r['test']}")
+        else:
+            try:
+                if code_name(r["function"]) not in calls[r["test"]]:
+                    problems.append(f"Eq. {r['eq.']}: {r['test']} does not call {r['function']}")
+            except (ImportError, AttributeError):
+                pass  # reported above
         if not notebook_has_section(r["notebook section"]):
             problems.append(f"Eq. {r['eq.']}: no notebook section {r['notebook section']!r}")
     return problems
@@ -102,6 +162,14 @@ def test_equation_table_is_complete_and_resolves():
         ("test_cycle_loss_is_mean_l1_of_both_cycles`", "test_cycle_loss_is_gone`", "no test"),
         ("| 6 | L_cyc |", "| 66 | L_cyc |", "rows"),
         ("03 § 2. The cycle-consistency loss", "03 § 2. The cycle loss", "no notebook section"),
+        # the test exists but checks another function: Eq. 9 pointed at the triplet's test
+        (
+            "`tsgan.losses.id_loss` | "
+            "`tests/test_losses.py::test_id_loss_matches_hand_computation`",
+            "`tsgan.losses.id_loss` | "
+            "`tests/test_losses.py::test_batch_hard_triplet_matches_loop_over_all_triplets`",
+            "does not call tsgan.losses.id_loss",
+        ),
     ],
 )
 def test_a_wrong_entry_is_reported(old, new, problem):

@@ -10,8 +10,8 @@ from engine_helpers import random_teacher, tiny_config, tiny_dataset
 import tsgan.methods.tsgan as tsgan_model
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import train_tsgan
 from tsgan.engine.trainer import DivergenceError
+from tsgan.training import train_tsgan
 
 
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):

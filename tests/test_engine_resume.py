@@ -9,7 +9,7 @@ from engine_helpers import random_teacher, tiny_config, tiny_dataset
 
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import train_teacher, train_tsgan
+from tsgan.training import train_teacher, train_tsgan
 
 
 @pytest.fixture(scope="module")

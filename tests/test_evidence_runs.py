@@ -11,32 +11,21 @@ import torch
 from engine_helpers import random_teacher, tiny_config
 
 from tsgan.config import replace
-from tsgan.data.synthetic import generate
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import load_dataset, train_tsgan
-from tsgan.eval.probes import EpochProbes, probe_floors
 from tsgan.eval.twins import twin_error
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
+from tsgan.probes import EpochProbes, probe_floors
+from tsgan.training import load_dataset, train_tsgan
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def twin_cfg(tmp_path_factory):
-    """The tiny engine config on a small embedded tree (SYSU layout, with IR twins)."""
-    root = generate(
-        tmp_path_factory.mktemp("probe") / "sysu",
-        seed=1,
-        progress=False,
-        num_ids=12,
-        min_images=1,
-        max_images=2,
-        height=64,
-        width=32,
-    )
-    return tiny_config(root, **{"train.probe_images": 4})
+def twin_cfg(synthetic_sysu):
+    """The tiny engine config on the shared embedded tree (SYSU layout, with IR twins)."""
+    return tiny_config(synthetic_sysu, **{"train.probe_images": 4})
 
 
 def test_probes_measure_g_i_and_the_gap_and_leave_the_model_as_it_was(twin_cfg):
@@ -107,6 +96,6 @@ def test_time_to_accuracy_line_from_per_epoch_evaluations(twin_cfg, tmp_path, mo
     def refuse(*args, **kwargs):
         raise AssertionError("the cached run was trained again")
 
-    monkeypatch.setattr("tsgan.engine.runs.train_tsgan", refuse)
+    monkeypatch.setattr("tsgan.training.train_tsgan", refuse)
     best = max(p["R1"] for p in probes)
     assert "not reached in 2 epochs" in bench.time_to_accuracy_line(cfg, best + 1)

@@ -19,18 +19,18 @@ from torchvision.transforms.v2 import functional as F  # noqa: E402
 
 from tsgan.config import get_config, replace  # noqa: E402
 from tsgan.data.transforms import Grayscale, build_transforms  # noqa: E402
-from tsgan.engine.runs import run_key  # noqa: E402
-from tsgan.eval.probes import time_to_accuracy  # noqa: E402
 from tsgan.experiments.ablate import ROWS, budget, check_budgets  # noqa: E402
 from tsgan.experiments.ablate_report import aggregate, paired, plot_ablation  # noqa: E402
 from tsgan.experiments.recheck import acceptance_band  # noqa: E402
-from tsgan.experiments.stats import (  # noqa: E402
+from tsgan.figures import feature_gap_curves, twin_error_curves  # noqa: E402
+from tsgan.probes import time_to_accuracy  # noqa: E402
+from tsgan.stats import (  # noqa: E402
     mean_ci,
     paired_difference,
     prediction_interval,
     t_quantile,
 )
-from tsgan.figures import feature_gap_curves, twin_error_curves  # noqa: E402
+from tsgan.training import run_key  # noqa: E402
 
 ROW = {r.key: r for r in ROWS}
 

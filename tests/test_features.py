@@ -155,7 +155,8 @@ def test_evaluate_command_prints_the_table_and_writes_json(tree, tmp_path, capsy
 
 
 def test_ranked_list_figure_frames_true_matches_green(tree):
-    from tsgan.figures import GREEN, RED, ranked_lists
+    from tsgan.figure_inputs import ranked_lists
+    from tsgan.figures import GREEN, RED
 
     queries, gallery = sysu_protocol(tree, mode="all")
     dist = np.array(

@@ -205,6 +205,21 @@ def test_ts_losses_match_hand_sums_and_switches():
     assert L.ts_losses(fT_r, fS_r, fT_f, fS_f, fS_rgb, which="none")["total"].item() == 0.0
 
 
+def test_ts_losses_default_reduction_is_the_presets():
+    """Called without ``reduction`` (notebooks, exercises), the TS losses are what training uses."""
+    from tsgan.config import PRESETS, get_config
+
+    assert {get_config(p).loss.ts_reduction for p in PRESETS} == {"channel_sum"}
+    g = torch.Generator().manual_seed(2)
+    maps = [torch.randn(2, 3, 2, 2, generator=g, dtype=torch.float64) for _ in range(5)]
+    default = L.ts_losses(*maps, 0.6, 0.3)
+    for reduction in L.TS_REDUCTIONS:
+        given = L.ts_losses(*maps, 0.6, 0.3, reduction=reduction)
+        same = all(torch.equal(default[k], given[k]) for k in default)
+        assert same == (reduction == "channel_sum"), reduction
+    assert torch.equal(L.feature_mse(maps[0], maps[1]), default["real_ir"])
+
+
 def test_channel_sum_keeps_the_ts_scale_across_resolutions():
     """The same content at the cpu preset's 4x2 grid and the paper's 18x9 grid (nearest upsampling):
     ``channel_sum`` gives the same size of loss within 2x; ``sum`` grows with the positions."""

@@ -6,19 +6,10 @@ import torch
 from engine_helpers import tiny_step_config
 
 from tsgan.config import get_config
+from tsgan.data.noise import random_batch
 from tsgan.freeze import frozen
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
-
-
-def _batch(P, K, h, w, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    B = P * K
-    return {
-        "rgb": torch.rand(B, 3, h, w, generator=g),
-        "ir": torch.rand(B, 1, h, w, generator=g).expand(-1, 3, -1, -1),
-        "label": torch.arange(P).repeat_interleave(K),
-    }
 
 
 def _model(cfg, num_classes=4):
@@ -44,7 +35,7 @@ def _has_grad(model, name):
 def test_each_phase_updates_only_its_networks():
     """Lines 1-2 touch G only, 3-4 the backbone only, 5-7 D only; the teacher never changes."""
     model = _model(_cfg())
-    model.set_input(_batch(2, 2, 32, 16))
+    model.set_input(random_batch(2, 2, 32, 16))
     teacher_before = {k: v.clone() for k, v in model.nets["teacher"].state_dict().items()}
     model.forward()
     model.backward_G()
@@ -79,7 +70,7 @@ def test_losses_follow_the_equations():
     (Eq. 8, 16)."""
     cfg = _cfg()
     model = _model(cfg)
-    model.set_input(_batch(2, 2, 32, 16))
+    model.set_input(random_batch(2, 2, 32, 16))
     L = model.optimize_parameters()
     lc = cfg.loss
     ts = lc.alpha_c * L["B_ts_cd"] + lc.alpha_s * (L["B_ts_real_ir"] + L["B_ts_fake_ir"])
@@ -113,7 +104,7 @@ def test_losses_follow_the_equations():
 def test_ablation_switches(overrides, absent, nets):
     cfg = _cfg(**overrides)
     model = _model(cfg)
-    model.set_input(_batch(2, 2, 32, 16))
+    model.set_input(random_batch(2, 2, 32, 16))
     L = model.optimize_parameters()
     assert not absent & set(L) and set(model.nets) == nets
     if overrides.get("loss.ts_losses") == "cross":
@@ -131,7 +122,7 @@ def test_mixed_precision_step_on_cpu(amp):
     before = {
         n: [p.clone() for p in model.nets[n].parameters()] for n in ("backbone", "G_I", "D_I")
     }
-    model.set_input(_batch(2, 2, 32, 16))
+    model.set_input(random_batch(2, 2, 32, 16))
     L = model.optimize_parameters()
     assert all(torch.isfinite(torch.tensor(v)) for v in L.values())
     assert model.scaler.is_enabled() == (amp == "fp16")
@@ -154,7 +145,7 @@ def test_paper_preset_step_at_full_resolution():
     )
     model = _model(cfg, num_classes=395)
     assert model.backbone.fmap_channels == 1024
-    model.set_input(_batch(2, 1, 288, 144))
+    model.set_input(random_batch(2, 1, 288, 144))
     L = model.optimize_parameters()
     assert all(torch.isfinite(torch.tensor(v)) for v in L.values()), L
 
@@ -179,17 +170,17 @@ def test_compiled_step_matches_eager():
     compiler on CPU): the first Algorithm 1 step gives the eager losses to float32 rounding, and
     later steps reuse the graphs."""
     eager = _model(_cfg())
-    eager.set_input(_batch(2, 2, 32, 16))
+    eager.set_input(random_batch(2, 2, 32, 16))
     expected = eager.optimize_parameters()
     model = _model(_cfg(**{"train.compile": True}))
     assert all(type(net).__name__ == "OptimizedModule" for net in model.train_nets.values())
-    model.set_input(_batch(2, 2, 32, 16))
+    model.set_input(random_batch(2, 2, 32, 16))
     got = model.optimize_parameters()
     assert got.keys() == expected.keys()
     for k in expected:
         assert got[k] == pytest.approx(expected[k], rel=1e-5, abs=1e-5), k
     before = [p.clone() for p in model.nets["backbone"].parameters()]
-    model.set_input(_batch(2, 2, 32, 16, seed=1))
+    model.set_input(random_batch(2, 2, 32, 16, seed=1))
     assert all(torch.isfinite(torch.tensor(v)) for v in model.optimize_parameters().values())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.nets["backbone"].parameters()))
 
@@ -209,7 +200,7 @@ def test_gan_warmup_trains_the_backbone_as_the_backbone_row_then_lets_fakes_join
     warm = TSGAN(cfg, 4, torch.device("cpu"), teacher).train()
     plain_cfg = _cfg(**{"train.use_gan": False, "train.use_teacher": False})
     plain = TSGAN(plain_cfg, 4, torch.device("cpu"), teacher).train()
-    batch = _batch(2, 2, 32, 16)
+    batch = random_batch(2, 2, 32, 16)
     for m in (warm, plain):
         m.set_input(batch)
     warm.forward()

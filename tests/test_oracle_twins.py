@@ -15,30 +15,19 @@ from PIL import Image
 from tsgan.config import get_config
 from tsgan.data import DatasetError, ir_twin, read_sysu
 from tsgan.data.dataset import PairDataset, build_train_loader, render_twins
-from tsgan.data.synthetic import generate
 from tsgan.data.transforms import build_transforms, resize
-from tsgan.engine.runs import run_key
 from tsgan.experiments.ablate import select_rows
 from tsgan.losses import ts_losses
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
+from tsgan.training import run_key
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def synth(tmp_path_factory):
-    root = generate(
-        tmp_path_factory.mktemp("oracle") / "sysu",
-        seed=2,
-        progress=False,
-        num_ids=12,
-        min_images=2,
-        max_images=2,
-        height=64,
-        width=32,
-    )
-    return read_sysu(root)
+def synth(synthetic_sysu):
+    return read_sysu(synthetic_sysu)
 
 
 def _twin_cfg(**more):

@@ -8,7 +8,7 @@ from engine_helpers import tiny_config, tiny_dataset
 
 from tsgan import progress
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import train_teacher
+from tsgan.training import train_teacher
 
 
 class Stream(io.StringIO):

@@ -1,4 +1,4 @@
-"""One lock per run folder (tsgan.engine.runs.run_lock): two commands on one run never train it
+"""One lock per run folder (tsgan.training.run_lock): two commands on one run never train it
 together, a killed holder never blocks, and the lock is re-entrant within a process."""
 
 import json
@@ -15,8 +15,8 @@ from engine_helpers import random_teacher, tiny_config, tiny_dataset
 from test_cli import _overrides
 
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import run_lock
 from tsgan.paths import REPO_ROOT
+from tsgan.training import run_lock
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -87,7 +87,7 @@ def test_a_killed_holder_does_not_block_and_is_named(tmp_path, capsys):
             "-c",
             "import sys, time\n"
             "from tsgan.engine.rundir import RunDir\n"
-            "from tsgan.engine.runs import run_lock\n"
+            "from tsgan.training import run_lock\n"
             f"with run_lock(RunDir({str(run.path)!r})):\n"
             "    print('held', flush=True)\n"
             "    time.sleep(600)\n",
@@ -162,7 +162,7 @@ def test_a_waiter_on_a_removed_folder_locks_the_new_one(tmp_path):
     code = (
         "import json, os\n"
         "from tsgan.engine.rundir import RunDir\n"
-        "from tsgan.engine.runs import run_lock\n"
+        "from tsgan.training import run_lock\n"
         f"run = RunDir({str(run.path)!r})\n"
         "with run_lock(run):\n"
         "    print(json.loads((run.path / '.lock').read_text())['pid'] == os.getpid())\n"

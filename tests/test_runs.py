@@ -1,4 +1,4 @@
-"""Cached-run keys (tsgan.engine.runs.run_key, built on Config.digest): exactly the fields that
+"""Cached-run keys (tsgan.training.run_key, built on Config.digest): exactly the fields that
 change a run's result change its key, checked field by field against lists written out here."""
 
 import dataclasses
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tsgan.config import Config, choices, from_dict, get_config, set_field
-from tsgan.engine.runs import run_key
+from tsgan.training import run_key
 
 # Written out independently of the NOT_RESULT / TEACHER marks in tsgan/config.py.
 NOT_RESULT = {
@@ -154,7 +154,7 @@ def test_the_rgb_baseline_has_its_own_key(preset):
 @pytest.mark.parametrize("modality", ["ir", "rgb"])
 def test_the_teacher_trains_on_its_own_batch(monkeypatch, tmp_path, modality):
     """train.teacher_K sets the pairs per identity of the pretraining's batches, not TS-GAN's."""
-    import tsgan.engine.runs as runs
+    import tsgan.training as runs
 
     seen = {}
 

@@ -22,20 +22,17 @@ from tsgan.data import (
     ir_twin,
     read_regdb,
     read_sysu,
-    synth_render,
-    synthetic,
 )
-from tsgan.data.synth_baseline import pixel_features
-from tsgan.data.synth_identity import _colour, sample_identity
-from tsgan.data.synth_nir import dye_nir, hsv
-from tsgan.data.synth_render import draw_pose, render
+from tsgan.data.pixel_stats import pixel_features
 from tsgan.data.synthetic import (
     JPEG_QUALITY,
     MARKER,
     SYSU_DEFAULTS,
     TWIN_CAMS,
+    drawing,
     ensure_synthetic,
     generate,
+    generator,
     identity,
     options_for,
     picture,
@@ -43,6 +40,9 @@ from tsgan.data.synthetic import (
     twin_picture,
     world,
 )
+from tsgan.data.synthetic.attributes import _colour, sample_identity
+from tsgan.data.synthetic.drawing import draw_pose, render
+from tsgan.data.synthetic.nir import dye_nir, hsv
 from tsgan.experiments.calibration import SETTINGS, baseline_retrieval
 
 SMALL = {"num_ids": 16, "min_images": 1, "max_images": 2, "height": 64, "width": 32}
@@ -378,7 +378,7 @@ def test_ir_twin_has_the_silhouette_of_the_rgb_picture(monkeypatch, cam):
     render without the person; elsewhere neither does (blur aside): the same silhouette."""
     key = (0, 11, cam, 2, 64, 32)
     shots = picture(*key), twin_picture(*key)
-    monkeypatch.setattr(synth_render, "draw_person", lambda *args: None)
+    monkeypatch.setattr(drawing, "draw_person", lambda *args: None)
     empty = picture(*key), twin_picture(*key)
     rgb_mask, ir_mask = (np.abs(a.astype(int) - b).max(axis=2) > 4 for a, b in zip(shots, empty))
     assert rgb_mask.sum() > 100
@@ -386,7 +386,7 @@ def test_ir_twin_has_the_silhouette_of_the_rgb_picture(monkeypatch, cam):
 
 
 def test_generation_bytes_do_not_depend_on_the_number_of_workers(small, tmp_path, monkeypatch):
-    monkeypatch.setattr(synthetic, "PARALLEL_FROM", 0)
-    monkeypatch.setattr(synthetic, "WORKERS", 2)
+    monkeypatch.setattr(generator, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(generator, "WORKERS", 2)
     parallel = generate(tmp_path / "parallel", seed=3, progress=False, **SMALL)
     assert tree_digest(parallel) == tree_digest(small)

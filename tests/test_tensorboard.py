@@ -9,8 +9,8 @@ from test_cli import _overrides
 
 from tsgan.__main__ import main
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import train_teacher, train_tsgan
 from tsgan.engine.tensorboard import MissingExtraError
+from tsgan.training import train_teacher, train_tsgan
 
 
 def test_tsgan_run_writes_scalars_and_image_grids(tmp_path):

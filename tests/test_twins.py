@@ -9,24 +9,13 @@ import pytest
 import torch
 
 from tsgan.data import ir_twin
-from tsgan.data.synthetic import generate
 from tsgan.eval.twins import channel_copy, grayscale, ssim, twin_error, twin_floors
 from tsgan.imaging import to_gan
 
 
 @pytest.fixture(scope="module")
-def rgb_paths(tmp_path_factory) -> list[Path]:
-    root = generate(
-        tmp_path_factory.mktemp("tw") / "sysu",
-        seed=1,
-        progress=False,
-        num_ids=10,
-        min_images=1,
-        max_images=1,
-        height=64,
-        width=32,
-    )
-    return sorted(root.glob("cam[1245]/*/*.jpg"))[:12]
+def rgb_paths(synthetic_sysu) -> list[Path]:
+    return sorted(synthetic_sysu.glob("cam[1245]/*/*.jpg"))[:12]
 
 
 def test_an_oracle_that_returns_the_twin_scores_zero_and_the_floors_do_not(rgb_paths):

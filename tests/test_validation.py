@@ -1,4 +1,4 @@
-"""A training command is checked whole before its first step (tsgan.engine.runs.validate): config
+"""A training command is checked whole before its first step (tsgan.training.validate): config
 errors, a bad run folder or teacher stop it with one line and exit 2 before anything trains or any
 run folder is made; a teacher file is part of the run's key; a zero-step training is never a
 finished run."""
@@ -12,7 +12,8 @@ from tsgan.__main__ import main
 from tsgan.config import check_config, get_config, replace
 from tsgan.engine.checkpoint import load_checkpoint
 from tsgan.engine.rundir import RunDir
-from tsgan.engine.runs import (
+from tsgan.experiments.ablate import ROWS, run_ablation, select_rows
+from tsgan.training import (
     cached_run,
     get_or_train_teacher,
     run_inputs,
@@ -21,7 +22,6 @@ from tsgan.engine.runs import (
     training_config,
     validate,
 )
-from tsgan.experiments.ablate import ROWS, run_ablation, select_rows
 
 
 @pytest.fixture
@@ -241,7 +241,7 @@ def test_every_ablation_row_of_both_presets_validates():
 
 def test_the_trainer_itself_refuses_zero_steps(tiny, tmp_path, monkeypatch):
     """Behind validate, the loop refuses a 0-epoch training too: no final.pt, no folder left."""
-    import tsgan.engine.runs as runs
+    import tsgan.training as runs
 
     cfg, _ = tiny
     monkeypatch.setattr(runs, "validate", lambda *args, **kwargs: None)

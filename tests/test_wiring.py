@@ -18,21 +18,13 @@ import torch.nn.functional as F
 from engine_helpers import tiny_step_config
 
 from tsgan.config import get_config
+from tsgan.data.noise import random_batch
 from tsgan.imaging import from_gan, ir_to_1ch, ir_to_3ch, to_gan
 from tsgan.losses import batch_hard_triplet, id_loss
 from tsgan.methods.tsgan import TSGAN
 from tsgan.models import build_backbone
 
 NETS = ("backbone", "G_I", "G_R", "D_I", "D_R")
-
-
-def _batch(P: int, K: int, h: int, w: int, seed: int = 0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "rgb": torch.rand(P * K, 3, h, w, generator=g),
-        "ir": torch.rand(P * K, 1, h, w, generator=g).expand(-1, 3, -1, -1),
-        "label": torch.arange(P).repeat_interleave(K),
-    }
 
 
 def _model(cfg, num_classes: int = 4) -> TSGAN:
@@ -119,7 +111,7 @@ def step():
     """One spied step of a tiny TS-GAN_JD, and the networks as they were before it."""
     cfg = _tiny()
     model = _model(cfg)
-    batch = _batch(2, 2, 32, 16)
+    batch = random_batch(2, 2, 32, 16)
     before = {n: copy.deepcopy(model.nets[n]) for n in NETS}
     teacher = copy.deepcopy(model.nets["teacher"])
     teacher_state = {k: v.clone() for k, v in teacher.state_dict().items()}
@@ -283,7 +275,7 @@ def test_generator_step_leaves_backbone_statistics_untouched():
     statistics (cpu preset's ResNet-18; every buffer, num_batches_tracked included). Line 3 does
     update them (the student's own step). Caught: the old line 1 (plain train-mode FE_S)."""
     model = _model(get_config("cpu", {"model.gen_filters": 4, "model.gen_blocks": 1}))
-    model.set_input(_batch(2, 2, 64, 32))
+    model.set_input(random_batch(2, 2, 64, 32))
     buffers = {k: v.clone() for k, v in model.backbone.named_buffers()}
     model.forward()
     model.backward_G()

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .config import Config, get_config
+from .data.noise import random_batch
 from .eval import evaluate_rank
 from .eval.metrics import keep_mask
 from .eval.reranking import neighbourhoods
@@ -434,11 +435,10 @@ def check_k_reciprocal(student: Callable) -> None:
     print(f"check k_reciprocal: all {len(cases)} cases passed")
 
 
-def tiny_step_config(**overrides: Any) -> Config:
-    """The cpu preset at 32x16 with the smallest generators and discriminators: one Algorithm 1
-    step runs in a fraction of a second (no dataset needed). The exercise checks below and the
-    tests step this model; ``overrides``: dotted config fields, e.g. ``**{"train.amp": "bf16"}``."""
-    base = {
+def _exercise_config() -> Config:
+    """The model the Algorithm 1 exercises step: the cpu preset at 32x16 with the smallest
+    generators and discriminators (one step in a fraction of a second, no dataset needed)."""
+    small = {
         "data.height": 32,
         "data.width": 16,
         "model.gen_filters": 4,
@@ -446,26 +446,17 @@ def tiny_step_config(**overrides: Any) -> Config:
         "model.disc_filters": 4,
         "model.disc_layers": 1,
         "optim.gan_warmup_epochs": 0,  # Algorithm 1 as written: X_I' in line 3 from step 1
+        "train.device": "cpu",
     }
-    return get_config("cpu", {**base, **overrides})
+    return get_config("cpu", small)
 
 
 def _tiny_tsgan(seed: int) -> TSGAN:
-    """A TS-GAN of :func:`tiny_step_config` on the CPU, with a random teacher."""
-    cfg = tiny_step_config(**{"train.device": "cpu"})
+    """A TS-GAN of :func:`_exercise_config` on the CPU, with a random teacher."""
+    cfg = _exercise_config()
     torch.manual_seed(seed)
     teacher = build_backbone(cfg.model, 3)
     return TSGAN(cfg, 3, torch.device("cpu"), teacher).train()
-
-
-def _tiny_batch(seed: int) -> dict[str, torch.Tensor]:
-    g = _gen(seed)
-    ir = torch.rand(6, 1, 32, 16, generator=g).expand(-1, 3, -1, -1).contiguous()
-    return {
-        "rgb": torch.rand(6, 3, 32, 16, generator=g),
-        "ir": ir,
-        "label": torch.tensor([0, 0, 1, 1, 2, 2]),
-    }
 
 
 def check_algorithm1_step(student: Callable) -> None:
@@ -474,7 +465,7 @@ def check_algorithm1_step(student: Callable) -> None:
     ``model.end_step()``. Every network must end with the reference step's weights."""
     for case, seed in (("first step", 0), ("another seed", 1)):
         mine, ref = _tiny_tsgan(seed), _tiny_tsgan(seed)
-        batch = _tiny_batch(seed)
+        batch = random_batch(3, 2, 32, 16, seed)
         mine.set_input(batch)
         ref.set_input(batch)
         torch.manual_seed(seed)
@@ -582,7 +573,7 @@ def check_gradient_flow(student: Callable) -> None:
             f"gradient_flow: unknown network names {sorted(unknown)}; use those of {NETWORKS}"
         )
     model = _tiny_tsgan(0)
-    model.set_input(_tiny_batch(0))
+    model.set_input(random_batch(3, 2, 32, 16, 0))
     truth = gradient_table(model)
     for row, (line, _, what) in GRADIENT_ROWS.items():
         got = _as_set_of_names(table[row])

@@ -17,7 +17,7 @@ from dataclasses import Field, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-# Field metadata read by Config.digest, the key of cached runs (tsgan.engine.runs.run_key):
+# Field metadata read by Config.digest, the key of cached runs (tsgan.training.run_key):
 NOT_RESULT = {"result": False}  # the field does not change what a run computes
 TEACHER = {"teacher": True}  # the IR teacher's result depends on it (as on all of ``data``)
 # a data field that acts on RGB images only: left out of the IR teacher's key; and left out of every
@@ -175,7 +175,7 @@ class TrainConfig(_Checked):
     # twins of X_R, an oracle G_I for the ablation; needs train.use_gan=false)
     fakes: Fakes = field(default="generator", metadata=KEYED_WHEN_SET)
     # per-epoch mechanism probes of TS-GAN runs on this many training identities (G_I twin error,
-    # RGB-IR feature gap; tsgan.eval.probes): 0 = off
+    # RGB-IR feature gap; tsgan.probes): 0 = off
     probe_images: int = field(default=32, metadata=NOT_RESULT)
     # also score the test protocol at each epoch end (time to accuracy; one evaluation per epoch)
     probe_eval: bool = field(default=False, metadata=NOT_RESULT)

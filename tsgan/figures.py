@@ -1,11 +1,12 @@
-"""Every figure of the project, for the notebooks, the demo and the reports (one import place).
+"""Every plot of the project, for the notebooks, the demo and the reports: each takes numbers,
+tensors or arrays (what to load is :mod:`tsgan.figure_inputs`'s job: dataset images, run folders,
+ranked gallery images), so this module imports nothing of the package but the image conventions.
 
 * images: :func:`show_images` (a grid), :func:`plot_generated` (paper Fig. 5: X_R, G_I(X_R), X_I),
-  :func:`plot_translations` (a CycleGAN's images over training, notebook 03), :func:`example_pairs`
-  (the RGB and IR images such figures show);
-* training: :func:`plot_losses`, :func:`save_loss_figure` (every logged loss term of a run);
-* evaluation: :func:`ranked_lists` (paper Fig. 4), :func:`cmc_curves`, :func:`neighbourhood`
-  (k-reciprocal sets);
+  :func:`plot_translations` (a CycleGAN's images over training, notebook 03);
+* training: :func:`plot_losses` (every logged loss term of a run's records);
+* evaluation: :func:`framed_rows` (the layout of paper Fig. 4), :func:`cmc_curves`,
+  :func:`neighbourhood` (k-reciprocal sets);
 * numbers: :func:`histograms`, :func:`bar_chart`, :func:`grouped_bars`, :func:`seed_bars` (mean
   and 95% CI over seeds, seaborn), :func:`distance_heatmap` (seaborn);
 * style, owned here so every notebook looks alike: :func:`set_style` (seaborn theme),
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,12 +34,6 @@ from matplotlib.legend import Legend
 from matplotlib.ticker import FuncFormatter, LogLocator
 from torchvision.utils import make_grid
 
-from .config import DataConfig
-from .data.dataset import ImageDataset, load_image
-from .data.records import CrossModalityDataset, Sample
-from .data.transforms import build_transforms, resize
-from .engine.rundir import RunDir
-from .eval.metrics import keep_mask, stable_argsort
 from .imaging import to_image
 
 Image = torch.Tensor | np.ndarray
@@ -287,9 +281,9 @@ def seed_bars(
 ) -> Axes:
     """Bars of the mean of ``y`` per ``x`` (and ``hue``) with the Student-t 95% confidence
     interval of the mean over the records (one per seed; the interval of the results tables,
-    :func:`tsgan.experiments.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no
+    :func:`tsgan.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no
     interval. ``records``: long-form rows such as ``{"row": ..., "seed": 0, "R1": 31.2}``."""
-    from .experiments.stats import mean_ci
+    from .stats import mean_ci
 
     def t_interval(values: np.ndarray) -> tuple[float, float]:
         ci = mean_ci(values)["ci"]
@@ -435,18 +429,6 @@ def plot_translations(snapshots: list[tuple[int, dict[str, torch.Tensor]]], n: i
     return fig
 
 
-def example_pairs(
-    dataset: CrossModalityDataset, data_cfg: DataConfig, n: int = 8, split: str = "test"
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(X_R, X_I): the first RGB and the first IR image of ``n`` identities of ``split``, with the
-    test transforms, in [0, 1]."""
-    transform = build_transforms(data_cfg, False)
-    return tuple(
-        torch.stack([ImageDataset([s], transform)[0]["img"] for s in samples])
-        for samples in dataset.first_pairs(n, split)
-    )
-
-
 # Loss terms grouped by the Algorithm 1 step that minimises them.
 STEP_PREFIXES = (
     ("G", "generators O_G (line 1-2)"),
@@ -490,19 +472,6 @@ def plot_losses(records: list[dict], axes=None):
     return axes
 
 
-def save_loss_figure(run: RunDir) -> Path:
-    """Write ``figures/losses.png`` of a run folder (no display, no pyplot state)."""
-    records = run.read_metrics()
-    n = len(loss_groups(list(next((r for r in records if r.get("kind") == "step"), {}))))
-    fig = Figure(figsize=(4.5 * max(n, 1), 3.2))
-    plot_losses(records, fig.subplots(1, max(n, 1), squeeze=False)[0])
-    fig.tight_layout()
-    run.figures.mkdir(parents=True, exist_ok=True)
-    out = run.figures / "losses.png"
-    fig.savefig(out, dpi=110)
-    return out
-
-
 GREEN, RED = (0.1, 0.7, 0.2), (0.85, 0.1, 0.1)
 
 
@@ -517,45 +486,13 @@ def _bordered(
     return out
 
 
-def ranked_lists(
-    queries: Sequence[Sample],
-    gallery: Sequence[Sample],
-    distmat: np.ndarray | torch.Tensor,
-    rows: Sequence[int],
-    topk: int = 10,
-    protocol: str = "sysu",
-    size: tuple[int, int] = (128, 64),
+def framed_rows(
+    rows: Sequence[Sequence[tuple[torch.Tensor, tuple[float, float, float] | None, str]]],
     border: int = 4,
 ) -> Figure:
-    """Paper Fig. 4: each row a query and its top-``topk`` gallery images after the protocol's
-    camera rule, framed green when they show the query's identity and red otherwise."""
-    dist = torch.as_tensor(np.asarray(distmat))
-    q_pids = torch.tensor([queries[i].pid for i in rows])
-    q_cams = torch.tensor([queries[i].cam for i in rows])
-    order = stable_argsort(dist[list(rows)])
-    g_pids, g_cams = torch.tensor([s.pid for s in gallery]), torch.tensor([s.cam for s in gallery])
-    keep = keep_mask(protocol, q_pids, q_cams, g_pids[order], g_cams[order])
-    grid = []
-    for r, qi in enumerate(rows):
-        ranked = order[r][keep[r]][:topk].tolist()
-        q, hits = queries[qi], [gallery[j] for j in ranked]
-        grid.append(
-            [(q.path, None, f"query\nid {q.pid} c{q.cam}")]
-            + [
-                (g.path, GREEN if g.pid == q.pid else RED, f"{k + 1}\nid {g.pid} c{g.cam}")
-                for k, g in enumerate(hits)
-            ]
-        )
-    return image_rows(grid, size, border)
-
-
-def image_rows(
-    rows: Sequence[Sequence[tuple[str, tuple[float, float, float] | None, str]]],
-    size: tuple[int, int] = (128, 64),
-    border: int = 4,
-) -> Figure:
-    """A grid of images, one row per list of (path, frame colour or None, title): the layout of
-    paper Fig. 4, shared by :func:`ranked_lists` and ``tsgan search`` (unlabelled images)."""
+    """A grid of images, one row per list of ((3, H, W) image in [0, 1], frame colour or None,
+    title): the layout of paper Fig. 4 (:func:`tsgan.figure_inputs.ranked_lists`,
+    ``tsgan search``)."""
     cols = max(len(r) for r in rows)
     fig, axes = plt.subplots(
         len(rows), cols, figsize=(0.85 * cols, 1.75 * len(rows)), squeeze=False
@@ -564,8 +501,8 @@ def image_rows(
         for c, ax in enumerate(axes[r]):
             ax.axis("off")
             if c < len(items):
-                path, colour, title = items[c]
-                ax.imshow(_bordered(resize(load_image(path), size).float() / 255, colour, border))
+                img, colour, title = items[c]
+                ax.imshow(_bordered(img, colour, border))
                 ax.set_title(title, fontsize=7)
     fig.tight_layout()
     return fig

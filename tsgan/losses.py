@@ -258,7 +258,7 @@ def discriminator_loss_R(
 
 
 def feature_mse(
-    teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean"
+    teacher: torch.Tensor, student: torch.Tensor, reduction: str = "channel_sum"
 ) -> torch.Tensor:
     """||f_T - f_S||_2^2 between (B, C, H, W) feature maps, reduced as ``reduction`` says.
 
@@ -291,7 +291,7 @@ def ts_losses(
     alpha_c: float = 0.006,
     alpha_s: float = 0.003,
     which: str = "all",
-    reduction: str = "mean",
+    reduction: str = "channel_sum",
 ) -> dict[str, torch.Tensor]:
     """The teacher-student losses, Eq. (13)-(16), on FE outputs (layer-3 feature maps).
 

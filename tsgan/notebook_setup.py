@@ -46,9 +46,3 @@ def colab_url(notebook: str) -> str:
     """The "Open in Colab" address of ``notebook`` (e.g. ``01_data_exploration.ipynb``)."""
     repo = REPOSITORY_URL.removeprefix("https://github.com/")
     return f"https://colab.research.google.com/github/{repo}/blob/{BRANCH}/notebooks/{notebook}"
-
-
-def colab_badge(notebook: str) -> str:
-    """A markdown "Open in Colab" badge linking to :func:`colab_url`."""
-    badge = "https://colab.research.google.com/assets/colab-badge.svg"
-    return f"[![Open in Colab]({badge})]({colab_url(notebook)})"

@@ -19,8 +19,6 @@ from pathlib import Path
 from ..config import get_config
 from ..data.records import DatasetError
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..engine.runs import load_dataset
-from ..eval.probes import probe_floors
 from ..experiments.ablate import ROWS, chance_level, run_ablation, select_rows
 from ..experiments.ablate_report import (
     format_markdown,
@@ -32,6 +30,8 @@ from ..experiments.ablate_report import (
 )
 from ..experiments.recheck import format_recheck, recheck
 from ..paths import REPO_ROOT, runs_dir
+from ..probes import probe_floors
+from ..training import load_dataset
 from .common import add_config_arguments, config_from_args
 
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         top_matches,
         write_ranking_csv,
     )
-    from ..figures import image_rows
+    from ..figure_inputs import image_rows
 
     if args.top < 1 or args.figure_queries < 1:
         raise ValueError(

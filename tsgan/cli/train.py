@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..engine.runs import train_tsgan, validate
+from ..training import train_tsgan, validate
 from .common import add_config_arguments, config_from_args
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..engine.runs import baseline, train_teacher, validate
+from ..training import baseline, train_teacher, validate
 from .common import add_config_arguments, config_from_args
 
 

@@ -8,7 +8,7 @@
     <run>/provenance.jsonl     per start or resume: version, git commit, command line, machine
     <run>/inputs.json          inputs beside the config (the teacher checkpoint's sha256 when a
                                file was given), compared like the config when the run resumes
-    <run>/.lock                the run's lock file: the PID holding it (tsgan.engine.runs.run_lock)
+    <run>/.lock                the run's lock file: the PID holding it (tsgan.training.run_lock)
     <run>/checkpoints/last.pt  everything needed to resume exactly (written atomically)
     <run>/checkpoints/final.pt the finished model (written last: its presence marks a finished run)
     <run>/figures/             plots written by the run
@@ -89,7 +89,7 @@ class RunDir:
 
         ``inputs``: what else the run trains from (e.g. the teacher file's digest); a run folder
         without ``inputs.json`` was trained from the default inputs (``{}``). ``same(saved, cfg)``:
-        whether two configs make the same run (its key, :func:`tsgan.engine.runs.same_run`); without
+        whether two configs make the same run (its key, :func:`tsgan.training.same_run`); without
         it every field counts but those that only say where and how the run is recorded.
         """
         if not self.config_path.is_file():

@@ -1,6 +1,6 @@
 """The training loop shared by the teacher and TS-GAN: progress, metrics, checkpoints, exact resume.
 
-It knows nothing of the model beyond :class:`tsgan.methods.base.StepModel` (``set_input``,
+It knows nothing of the model beyond :class:`tsgan.engine.step_model.StepModel` (``set_input``,
 ``optimize_parameters``, ``end_epoch``, ``state_dict``). Each epoch it positions the sampler
 (``set_epoch(epoch, start_batch)``), runs the steps under a progress bar (one line per epoch
 outside a terminal, :mod:`tsgan.progress`), logs to ``metrics.jsonl``, and writes
@@ -13,7 +13,7 @@ uninterrupted one on CPU with ``data.workers=0``; with loader workers it is exac
 boundaries (worker seeds come from (seed, epoch), not from the global RNG).
 
 Training time and probes: every epoch record carries ``seconds``, the training time so far (kept
-across resumes, probes excluded). An optional ``probes`` callable (:class:`tsgan.eval.probes.
+across resumes, probes excluded). An optional ``probes`` callable (:class:`tsgan.probes.
 EpochProbes`) is called with the model at each epoch end on rank 0; what it returns is logged as a
 ``"probe"`` record (mechanism curves, time to accuracy).
 
@@ -24,65 +24,28 @@ loss and the step; no checkpoint is written after it, so ``last.pt`` stays the l
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 
-from ..methods.base import StepModel
 from ..progress import bar as progress_bar
 from ..progress import summary
+from ..rng import capture_rng, restore_rng
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import move_batch
 from .distributed import DistInfo, barrier, mean_over_ranks
 from .rundir import RunDir
+from .step_model import StepModel
 from .tensorboard import TensorBoardLog
 
 
 class DivergenceError(RuntimeError):
     """A loss became NaN or infinite; the message names it, the step, and the kept checkpoint."""
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def capture_rng() -> dict[str, Any]:
-    """This process's RNG states, as plain lists/tensors (loadable with weights_only=True)."""
-    np_state = np.random.get_state(legacy=False)
-    state = {
-        "python": random.getstate(),
-        "torch": torch.get_rng_state(),
-        "numpy": {
-            **np_state,
-            "state": {"key": np_state["state"]["key"].tolist(), "pos": np_state["state"]["pos"]},
-        },
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def restore_rng(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np_state = dict(state["numpy"])
-    np_state["state"] = {
-        "key": np.array(np_state["state"]["key"], dtype=np.uint32),
-        "pos": np_state["state"]["pos"],
-    }
-    np.random.set_state(np_state)
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def gather_rng(info: DistInfo) -> list[dict[str, Any]]:

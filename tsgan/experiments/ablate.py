@@ -30,9 +30,9 @@ from ..engine.checkpoint import load_backbone
 from ..engine.device import resolve_device
 from ..engine.distributed import barrier, env_dist_info, init_distributed
 from ..engine.provenance import session_summaries
-from ..engine.runs import cached_run, get_or_train_tsgan, needs_teacher, run_key, validate
 from ..eval.report import evaluate_model, protocol_trials, save_report
 from ..progress import bar
+from ..training import cached_run, get_or_train_tsgan, needs_teacher, run_key, validate
 
 METRICS = ("R1", "R10", "R20", "mAP", "mINP")
 PAPER_METRICS = ("R1", "R10", "R20", "mAP")
@@ -242,7 +242,7 @@ def run_ablation(
     ``reranked``, the :data:`METRICS` and where the numbers came from (:func:`run_record`). Under
     torchrun every rank trains, rank 0 evaluates; other ranks get []. Before anything trains,
     refused: a base config that sets a row switch (:func:`check_switches`), rows with unequal
-    budgets, and any (row, seed) config that cannot train (:func:`tsgan.engine.runs.validate`).
+    budgets, and any (row, seed) config that cannot train (:func:`tsgan.training.validate`).
     """
     check_protocol(base)
     check_switches(base)
@@ -273,7 +273,7 @@ def run_ablation(
     return records
 
 
-# the per-epoch probe values a record keeps (tsgan.eval.probes)
+# the per-epoch probe values a record keeps (tsgan.probes)
 CURVE_KEYS = ("epoch", "step", "seconds", "gap_fmap", "gap_feat", "twin_L1", "twin_SSIM")
 
 

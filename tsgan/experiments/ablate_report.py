@@ -28,12 +28,13 @@ from matplotlib.figure import Figure
 from ..config import Config
 from ..engine.provenance import environment, git_state
 from ..figures import grouped_bars
+from ..stats import mean_ci, paired_difference
 from .ablate import METRICS, PAPER_METRICS, SETTING, Row, budget
-from .stats import mean_ci, paired_difference
 
 RESULTS_FORMAT = "tsgan-ablation/1"
-# (a, b): "a - b" over the seeds both rows have, for R1 and mAP: the claims (TS-GAN_JD
-# above the Backbone, re-ranking helping) and whether colour helps the Backbone at all
+# (a, b): "a - b" over the seeds both rows have, for R1 and mAP: the paper's claims (Table II:
+# TS-GAN_JD above the Backbone, re-ranking helping), whether colour helps the Backbone at all, and
+# what perfect fakes (the oracle rows) would add
 PAIRS = (
     ("jd", "backbone"),
     ("jd-rerank", "jd"),

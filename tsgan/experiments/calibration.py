@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.pixel_stats import load_resized, pixel_features
 from ..data.protocols import seeded_draw, sysu_protocol
 from ..data.records import CrossModalityDataset, Sample
-from ..data.synth_baseline import load_resized, pixel_features
 from ..data.sysu import list_images
 from ..eval import euclidean_distance, evaluate_rank
 

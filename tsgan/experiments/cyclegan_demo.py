@@ -5,7 +5,7 @@ and the losses of every step. Retraining that on every run of the notebook would
 :func:`get_or_train_cyclegan` keeps one checkpoint under ``runs/cache/cyclegan-<preset>-<digest>/``
 holding the loss history and the generators' weights at each snapshot step; the digest covers the
 config's result sections, the number of steps and the snapshot steps, like the run keys of
-:mod:`tsgan.engine.runs`. :func:`train_cyclegan` is the loop itself: Algorithm 1's generator
+:mod:`tsgan.training`. :func:`train_cyclegan` is the loop itself: Algorithm 1's generator
 (lines 1-2) and discriminator (lines 5-7) updates of :class:`tsgan.methods.cyclegan.CycleGAN`,
 one P x K batch of the training loader per step, the sampler's epochs in turn.
 """
@@ -20,11 +20,11 @@ from ..data.dataset import build_train_loader
 from ..engine.checkpoint import load_checkpoint, save_checkpoint
 from ..engine.device import move_batch, resolve_device
 from ..engine.rundir import RunDir
-from ..engine.runs import RESULT_SECTIONS, data_version, load_dataset, run_lock
-from ..engine.trainer import seed_everything
 from ..methods.cyclegan import CycleGAN
 from ..paths import cache_dir
 from ..progress import bar, summary
+from ..rng import seed_everything
+from ..training import RESULT_SECTIONS, data_version, load_dataset, run_lock
 
 KIND = "cyclegan"
 

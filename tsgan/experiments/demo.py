@@ -20,10 +20,11 @@ from matplotlib.figure import Figure
 
 from ..config import Config, replace
 from ..engine.checkpoint import load_backbone, load_generators
-from ..engine.runs import cached_run, get_or_train_teacher, get_or_train_tsgan, load_dataset
 from ..eval.report import evaluate_model, format_table, save_report
-from ..figures import example_pairs, plot_generated
+from ..figure_inputs import example_pairs
+from ..figures import plot_generated
 from ..imaging import fake_ir
+from ..training import cached_run, get_or_train_teacher, get_or_train_tsgan, load_dataset
 
 
 def evaluate(cfg: Config, checkpoints: dict[str, Path]) -> dict[str, dict]:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import from_dict, replace
-from ..engine.runs import run_key
+from ..stats import prediction_interval
+from ..training import run_key
 from .ablate import run_ablation, select_rows
 from .ablate_report import load_results
-from .stats import prediction_interval
 
 FLOOR = 1.0  # percentage points: the narrowest half-width of the acceptance band
 

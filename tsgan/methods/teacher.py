@@ -19,9 +19,9 @@ from typing import Any
 import torch
 
 from ..config import Config
+from ..engine.step_model import StepModel, backbone_optimizer
 from ..losses import reid_loss
 from ..models import build_backbone
-from .base import StepModel, backbone_optimizer
 
 
 class IRBaseline(StepModel):

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from ..config import Config, check_tsgan_switches
+from ..engine.step_model import StepModel, backbone_optimizer
 from ..freeze import frozen
 from ..imaging import ir_to_1ch, to_gan, to_image
 from ..losses import (
@@ -49,7 +50,6 @@ from ..losses import (
     ts_losses,
 )
 from ..models import ReIDBackbone, Teacher, build_backbone, build_discriminators, build_generators
-from .base import StepModel, backbone_optimizer
 
 
 class GANPhases(StepModel, ABC):

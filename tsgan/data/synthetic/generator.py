@@ -9,11 +9,11 @@ one, through the very same reader, sampler and protocol code as the real data::
 
 Each layout has its own IR physics, as the real datasets do. SYSU-MM01's IR cameras (3 and 6)
 are near-infrared cameras with an active illuminator: the grey level of a garment is its
-reflectance at ~850 nm, a fixed non-trivial function of its dye (``synth_nir``: many dyes are
+reflectance at ~850 nm, a fixed non-trivial function of its dye (``nir``: many dyes are
 NIR-transparent, so dark clothes can look bright; carbon black stays dark) plus a fibre term and a
 per-identity jitter, seen under centre-bright illumination with gain, noise and blur
-(``synth_render.expose``). RegDB's camera is thermal: the grey level follows the fabric's
-temperature, not its colour (``synth_identity.FABRICS``). Shape (proportions, hair, the cut of
+(``drawing.expose``). RegDB's camera is thermal: the grey level follows the fabric's
+temperature, not its colour (``attributes.FABRICS``). Shape (proportions, hair, the cut of
 sleeves, top and bottom, bags) and pattern geometry show in every modality.
 
 IR twins: :func:`ir_twin` renders, for any generated RGB picture, the same person, pose,
@@ -40,12 +40,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..paths import resolve_path
-from ..progress import bar
-from .records import CrossModalityDataset, DatasetError, Sample
-from .synth_identity import Camera, Identity, sample_camera, sample_identity
-from .synth_render import draw_pose, render, render_background
-from .sysu import ALL_CAMS, IR_CAMS, RGB_CAMS, read_sysu
+from ...paths import resolve_path
+from ...progress import bar
+from ..records import CrossModalityDataset, DatasetError, Sample
+from ..sysu import ALL_CAMS, IR_CAMS, RGB_CAMS, read_sysu
+from .attributes import Camera, Identity, sample_camera, sample_identity
+from .drawing import draw_pose, render, render_background
 
 GENERATOR_VERSION = 3
 MARKER = "synthetic.json"

@@ -17,8 +17,8 @@ absorbs, so black and dark grey stay dark; some blue-green dyes absorb part of t
   mean skin colour; hair 0.2 + 0.45 x mean hair colour; shoes and bags are their dye minus 0.1
   (rubber, coated leather); background surfaces (walls, floor, ground) go through the dye model.
 
-The camera side (illumination fall-off, gain, noise, blur) is in ``synth_render.expose``.
-The thermal model of RegDB's camera (``synth_identity.FABRICS``) is untouched: there the grey
+The camera side (illumination fall-off, gain, noise, blur) is in ``drawing.expose``.
+The thermal model of RegDB's camera (``attributes.FABRICS``) is untouched: there the grey
 level follows fabric temperature and emissivity, not colour.
 """
 

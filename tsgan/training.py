@@ -31,24 +31,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, check_config, replace
-from ..data import CrossModalityDataset, get_dataset
-from ..data.check import require_valid
-from ..data.dataset import build_train_loader
-from ..data.synthetic import GENERATOR_VERSION
-from ..eval.probes import EpochProbes
-from ..figures import save_loss_figure
-from ..methods.base import StepModel
-from ..methods.teacher import BASELINES
-from ..methods.tsgan import TSGAN
-from ..paths import cache_dir
-from .checkpoint import check_teacher, file_digest, load_backbone, remove_temporaries
-from .device import resolve_device
-from .distributed import env_dist_info, init_distributed
-from .provenance import record_provenance
-from .rundir import RunDir
-from .tensorboard import open_log
-from .trainer import Trainer, seed_everything
+from .config import Config, check_config, replace
+from .data import CrossModalityDataset, get_dataset
+from .data.check import require_valid
+from .data.dataset import build_train_loader
+from .data.synthetic import GENERATOR_VERSION
+from .engine.checkpoint import check_teacher, file_digest, load_backbone, remove_temporaries
+from .engine.device import resolve_device
+from .engine.distributed import env_dist_info, init_distributed
+from .engine.provenance import record_provenance
+from .engine.rundir import RunDir
+from .engine.step_model import StepModel
+from .engine.tensorboard import open_log
+from .engine.trainer import Trainer
+from .figure_inputs import save_loss_figure
+from .methods.teacher import BASELINES
+from .methods.tsgan import TSGAN
+from .paths import cache_dir
+from .probes import EpochProbes
+from .rng import seed_everything
 
 # The sections that make a training run's result (``eval`` only scores it).
 RESULT_SECTIONS = ("data", "model", "loss", "optim", "train")
@@ -261,7 +262,7 @@ def train_tsgan(
     """Train TS-GAN (Algorithm 1, ``optim.epochs`` epochs). ``teacher``: a teacher checkpoint, by
     default the cached one for ``cfg`` (trained first if needed) when the run needs one
     (:func:`needs_teacher`); a file given here is recorded in the run folder by its sha256. The
-    per-epoch probes (``train.probe_images``, :mod:`tsgan.eval.probes`) go to the run's log."""
+    per-epoch probes (``train.probe_images``, :mod:`tsgan.probes`) go to the run's log."""
     validate(cfg, "tsgan", run_dir, teacher)  # before the teacher trains
     teacher_net = None
     if needs_teacher(cfg):

@@ -13,7 +13,7 @@ top (tucked in, tunic, coat) and of the bottom (trousers, shorts or a skirt of s
 pattern geometry and fabric weave. What only RGB sees is colour; what only IR sees is temperature.
 
 In the near-infrared (SYSU-MM01, LLCM) the picture follows the colour after all, through a fixed
-non-trivial function of the dye (``synth_nir``): the thermal signature above is used only by
+non-trivial function of the dye (``nir``): the thermal signature above is used only by
 thermal cameras (RegDB). ``nir_jitter`` is the identity's dye-batch offset in NIR.
 
 A camera is what stays the same from one picture of a camera to the next: its physics (``"rgb"``,
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .synth_nir import NIR_JITTER
+from .nir import NIR_JITTER
 
 # Fabric -> (mean thermal intensity, spread). Thermal intensity is in [0, 1] before the camera's
 # gain; skin is the hottest surface, bags and shoes the coldest. Insulating fabrics (down, leather,
@@ -87,7 +87,7 @@ class Identity:
     top2: np.ndarray  # pattern colour
     top_t: float  # thermal intensity of the top's fabric
     top2_t: float  # of the pattern: another fabric ("twotone") or a print on the same one
-    top_fabric: str  # the weave shows in both modalities (see synth_render.fabric_texture)
+    top_fabric: str  # the weave shows in both modalities (see drawing.fabric_texture)
     pattern: str
     period: float  # stripe/check period (fraction of body height)
     sleeve: float  # fraction of the arm the sleeve covers (one of SLEEVES)
@@ -106,7 +106,7 @@ class Identity:
     handbag_t: float
     cap: np.ndarray | None
     cap_t: float
-    nir_jitter: float  # dye-batch offset of this person's clothes in NIR (synth_nir.NIR_JITTER)
+    nir_jitter: float  # dye-batch offset of this person's clothes in NIR (nir.NIR_JITTER)
 
     @property
     def long_hair(self) -> bool:

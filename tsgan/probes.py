@@ -30,15 +30,15 @@ from typing import Any
 
 import torch
 
-from ..config import Config
-from ..data.images import load_image
-from ..data.records import CrossModalityDataset, DatasetError, Sample
-from ..data.transforms import build_transforms
-from ..engine.trainer import capture_rng, restore_rng
-from ..methods.base import StepModel
-from ..models import modality_gap
-from .report import evaluate_model
-from .twins import load_twins, score_twins, twin_floors
+from .config import Config
+from .data.images import load_image
+from .data.records import CrossModalityDataset, DatasetError, Sample
+from .data.transforms import build_transforms
+from .engine.step_model import StepModel
+from .eval.report import evaluate_model
+from .eval.twins import load_twins, score_twins, twin_floors
+from .models import modality_gap
+from .rng import capture_rng, restore_rng
 
 
 def probe_set(cfg: Config, dataset: CrossModalityDataset) -> tuple[list[Sample], list[Sample]]:

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from ..config import Config
-from ..engine.device import autocast, make_scaler, prepare_module
-from ..engine.distributed import unwrap, wrap_ddp
-from ..engine.schedule import build_scheduler
+from .device import autocast, make_scaler, prepare_module
+from .distributed import unwrap, wrap_ddp
+from .schedule import build_scheduler
 
 
 def backbone_optimizer(params, cfg: Config) -> torch.optim.Adam:

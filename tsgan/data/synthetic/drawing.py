@@ -3,7 +3,7 @@
 A picture is built in three steps:
 
 1. :func:`draw_person` paints body parts (ellipses and tapered strips with anti-aliased edges) into
-   three layers at once: an RGB albedo layer, a NIR reflectance layer (``synth_nir``) and a
+   three layers at once: an RGB albedo layer, a NIR reflectance layer (``nir``) and a
    thermal layer, plus their alpha. The pose
    (view, gait, arm swing), scale and position come from the per-image random draw.
 2. An optional occluder (a bench, a pole, a passer-by) is painted over the person.
@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .synth_identity import VIEWS, Camera, Identity
-from .synth_nir import FIBRE_NIR, dye_nir, hair_nir, skin_nir
+from .attributes import VIEWS, Camera, Identity
+from .nir import FIBRE_NIR, dye_nir, hair_nir, skin_nir
 
 
 class Canvas:
