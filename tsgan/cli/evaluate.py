@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         "eval__flip": args.flip or None,
     }
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
-    require_valid(cfg.data.dataset, resolve_path(cfg.data.root))  # as protocol_trials reads it
+    # as protocol_trials reads it; no decoding pass: a corrupt image stops the loader with the
+    # same one-line error, and evaluation loses nothing by stopping
+    require_valid(cfg.data.dataset, resolve_path(cfg.data.root), decode=False)
     settings = [(m, s) for m in ("all", "indoor") for s in (1, 10)] if args.all_settings else None
     report = evaluate_model(
         backbone.features, cfg, settings=settings, name=Path(args.checkpoint).stem
