@@ -12,6 +12,7 @@ Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import ast
 import errno
 import importlib
 import os
@@ -86,7 +87,13 @@ def error_line(err: BaseException) -> str:
     ``str(KeyError)`` adds, a data-loader worker's original message without the worker's
     traceback, an operating-system error with the path it concerns, line breaks joined."""
     text = err.args[0] if isinstance(err, KeyError) and len(err.args) == 1 else err
-    text = worker_message(str(text))
+    unwrapped = worker_message(str(text))
+    if isinstance(err, KeyError) and unwrapped != str(text):
+        try:  # the worker's traceback printed the KeyError's repr
+            unwrapped = str(ast.literal_eval(unwrapped.strip()))
+        except (ValueError, SyntaxError):
+            pass
+    text = unwrapped
     if isinstance(err, OSError) and err.errno in USER_ERRNOS:
         text = os_error_message(err)
     return "error: " + " ".join(part.strip() for part in text.splitlines() if part.strip())
