@@ -3,10 +3,11 @@
 Each command is a module of ``tsgan.cli``; this file only dispatches. A command module exposes
 ``add_arguments(parser)`` and ``run(args) -> int``.
 
-Errors a user can act on (a bad config field or value, a missing file, a dataset in the wrong
-layout, an unreadable checkpoint, a diverged run) end with their one-line message on stderr and
-exit code 2; ``--debug`` (anywhere on the line) or ``TSGAN_DEBUG=1`` shows the traceback instead.
-Anything else is a bug and keeps its traceback.
+Errors a user can act on (a bad config field, option or value, a missing or corrupt file, a
+dataset in the wrong layout, an unreadable checkpoint, a diverged run, a missing optional package,
+a folder that is read-only or on a full disk), also when raised in a data-loader worker, end with
+their one-line message on stderr and exit code 2; ``--debug`` (anywhere on the line) or
+``TSGAN_DEBUG=1`` shows the traceback instead. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class CommandParser(argparse.ArgumentParser):
     """argparse with its errors as one line (``error: <prog>: <what>; see <prog> --help``)
     through the same exit path as every other user error, instead of usage text and exit 2."""
 
-    def error(self, message: str):  # noqa: D102 (argparse's hook)
+    def error(self, message: str):
         raise UsageError(f"{self.prog}: {message}; see {self.prog} --help")
 
 
@@ -168,7 +169,7 @@ def parse_command(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.
     overrides = getattr(args, "overrides", None)
     if overrides is None:
         return args
-    for name, value in vars(args).items():
+    for name, value in list(vars(args).items()):
         if name != "overrides" and isinstance(value, list):
             moved = [v for v in value if isinstance(v, str) and OVERRIDE.match(v)]
             if moved:
