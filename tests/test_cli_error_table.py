@@ -196,6 +196,13 @@ def _names() -> list[str]:
     ]
 
 
+def _short(argv: list, world: dict) -> list:
+    """``argv`` with the tiny config's overrides as one placeholder (for the printed table)."""
+    tiny = set(world["args"])
+    out = [a for a in argv if str(a) not in tiny or a == argv[0]]
+    return out[:1] + ["<tiny>"] + out[1:] if len(out) < len(argv) else out
+
+
 def _files(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()}
 
@@ -217,7 +224,6 @@ def test_user_error_is_one_line_exit_2_and_leaves_nothing(name, world, tmp_path,
     line = done.stderr.rstrip("\n")
     assert all(w in line for w in wanted), line
     assert not any(u in line for u in unwanted), line
-    print(f"| {name} | exit {done.returncode} | {line} |")  # the table of the closing note
 
     # nothing left behind: no finished run, no new output, no run folder in `runs list`
     new = (_files(tmp_path) | _files(world["tmp"])) - before
@@ -230,6 +236,9 @@ def test_user_error_is_one_line_exit_2_and_leaves_nothing(name, world, tmp_path,
     assert main(["runs", "list", "--root", str(runs)]) == 0
     listing = capsys.readouterr().out
     assert listing.startswith("no cached runs under"), listing
+    shown = " ".join("<tiny overrides>" if a == "<tiny>" else str(a) for a in _short(argv, world))
+    shown = shown.replace(str(tmp_path), "<tmp>").replace(str(world["tmp"]), "<data>")
+    print(f"| {name} | `{shown}` | {done.returncode} | `{line}` |")  # pytest -rA shows the table
     if name == "full disk":  # stopped at its first checkpoint write: unfinished, resumable
         run = tmp_path / "full" / "run"
         assert (run / "config.json").is_file() and not (run / "checkpoints" / "final.pt").exists()

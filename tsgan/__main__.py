@@ -106,9 +106,9 @@ def os_error_message(err: OSError) -> str:
     reason = err.strerror or os.strerror(err.errno)
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         fix = (
-            "free space there (or choose a run folder on another disk with --run-dir or "
-            "train.out_dir=...) and rerun the same command: training resumes from its last "
-            "checkpoint"
+            f"free space on {'that disk' if where else 'the disk of the run folder or output'} "
+            "(or choose a run folder on another disk with --run-dir or train.out_dir=...) and "
+            "rerun the same command: training resumes from its last checkpoint"
         )
     else:
         fix = (
