@@ -101,3 +101,16 @@ def test_percent_converts_fractions_and_refuses_percentages():
     with pytest.raises(ValueError, match="fraction in \\[0, 1\\], got 41.25"):
         percent(41.25)  # a percentage already: converting it again would show 4125
     assert percent(float("nan")) != percent(float("nan"))
+
+
+def test_a_run_with_an_unreadable_config_is_listed_not_fatal(tmp_path, capsys):
+    cfg = get_config("cpu")
+    RunDir(tmp_path / "cache" / "teacher-cpu-0000000001").create(cfg)
+    cut = tmp_path / "cache" / "tsgan-cpu-0000000002"
+    RunDir(cut).create(cfg)
+    (cut / "config.json").write_text("")  # a full disk while it was written
+    assert main(["runs", "list", "--root", str(tmp_path)]) == 0
+    rows = _table(capsys)
+    assert rows["tsgan-cpu-0000000002"]["preset"] == "? (config.json unreadable)"
+    assert rows["tsgan-cpu-0000000002"]["steps"] == "0/?"
+    assert rows["teacher-cpu-0000000001"]["preset"] == "cpu"

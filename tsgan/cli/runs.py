@@ -68,11 +68,14 @@ def describe(run: Path) -> dict[str, str]:
     Steps done: the last step in metrics.jsonl (logged every ``train.log_every`` steps and at the
     end of every epoch)."""
     kind = run.name.split("-", 1)[0]
-    config = json.loads((run / "config.json").read_text())
+    try:
+        config = json.loads((run / "config.json").read_text())
+    except ValueError:  # cut short (a full disk while it was written): list the run anyway
+        config = {}
     metrics = _records(run / "metrics.jsonl")
     done = max((r.get("step", 0) for r in metrics), default=0)
     total = "?"
-    if kind in EPOCHS_FIELD:
+    if kind in EPOCHS_FIELD and config:
         section, field = EPOCHS_FIELD[kind]
         per_epoch = config["data"]["batches_per_epoch"] or next(
             (r["step"] for r in metrics if r.get("kind") == "epoch"), 0
@@ -81,7 +84,7 @@ def describe(run: Path) -> dict[str, str]:
     row = {
         "run": run.name,
         "kind": kind,
-        "preset": config.get("name", "?"),
+        "preset": config.get("name", "?") if config else "? (config.json unreadable)",
         "steps": f"{done}/{total}",
         "finished": "yes" if (run / "checkpoints" / "final.pt").is_file() else "no",
         "R1": "",
