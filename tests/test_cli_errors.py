@@ -95,3 +95,16 @@ def test_train_out_dir_chooses_the_folder(tmp_path, monkeypatch, capsys):
         finals = list((tmp_path / out / "cache").glob("teacher-cpu-*/checkpoints/final.pt"))
         assert len(finals) == 1 and str(finals[0]) in capsys.readouterr().out
     assert not (tmp_path / "default_runs").exists()
+
+
+def test_argparse_errors_are_one_line_naming_the_option(capsys):
+    assert main(["train", "--bogus"]) == 2
+    line = _one_error_line(capsys)
+    assert "unrecognized arguments: --bogus" in line and "python -m tsgan train --help" in line
+    assert main(["search", "--k2", "0"]) == 2  # checked before the required options
+    assert "argument --k2: must be at least 1, got 0" in _one_error_line(capsys)
+    assert main(["evaluate", "--batch-size", "many"]) == 2
+    assert "argument --batch-size: expects int, got 'many'" in _one_error_line(capsys)
+    with pytest.raises(SystemExit) as done:  # --help still prints and exits 0
+        main(["runs", "--help"])
+    assert done.value.code == 0 and "list" in capsys.readouterr().out

@@ -137,3 +137,30 @@ def test_llcm_tree_built_by_hand(tmp_path):
 def test_missing_root(tmp_path, capsys):
     assert main(["data", "check", "--dataset", "regdb", "--root", str(tmp_path / "none")]) == 1
     assert "Dongguk University" in capsys.readouterr().out
+
+
+def test_decode_names_a_corrupt_and_a_truncated_image(sysu, tmp_path, capsys):
+    root = _copy(sysu, tmp_path)
+    images = sorted((root / "cam1").rglob("*.jpg"))
+    images[0].write_bytes(b"not a jpeg at all")
+    whole = images[1].read_bytes()
+    images[1].write_bytes(whole[: len(whole) // 2])  # a copy cut short
+    argv = ["data", "check", "--dataset", "sysu", "--root", str(root)]
+    assert main(argv) == 0  # the layout alone is sound: only decoding finds them
+    capsys.readouterr()
+    assert main([*argv, "--decode"]) == 1
+    out = capsys.readouterr().out
+    bad = {r.item: r for r in check_dataset("sysu", root, decode=True) if r.status == "invalid"}
+    names = {str(p.relative_to(root)) for p in images[:2]}
+    assert set(bad) == names and all(name in out for name in names)
+    assert "truncated" in bad[str(images[1].relative_to(root))].found.lower()
+    assert "2 missing/invalid row(s)" in out
+    with pytest.raises(DatasetError, match=str(images[0].relative_to(root))):
+        require_valid("sysu", root)  # training's check decodes too
+    require_valid("sysu", root, decode=False)  # evaluate's: the layout only
+
+
+def test_decode_counts_every_image_of_a_sound_tree(sysu):
+    rows = {r.item: r for r in check_dataset("sysu", sysu, decode=True)}
+    n = sum(1 for p in sysu.rglob("*.jpg") if p.parts[len(sysu.parts)].startswith("cam"))
+    assert rows["images decode"].found == f"{n:,} of {n:,}" and rows["images decode"].status == "ok"

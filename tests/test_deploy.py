@@ -105,6 +105,11 @@ def test_torchscript_export_gives_the_pytorch_features(tmp_path, images, ckpt):
     for lo, hi in ((0, 1), (1, 5)):
         assert (model(x[lo:hi]) - expected[lo:hi]).abs().max().item() <= 1e-4
     _check_metadata(read_metadata(out), cfg, "V")
+    # the input contract of the metadata (and of the ONNX model) holds at run time too
+    for shape in ((2, 1, cfg.data.height, cfg.data.width), (3, cfg.data.height, cfg.data.width)):
+        with pytest.raises(torch.jit.Error, match=r"takes \[0, 1\] RGB images \(batch, 3, H, W\)"):
+            model(torch.rand(shape))
+    assert model(x[:2, :1].repeat(1, 3, 1, 1)).shape == expected[:2].shape  # grey as 3 channels
 
 
 def _test_image(path, cfg):
@@ -122,7 +127,7 @@ def test_export_errors_are_one_line(tmp_path, ckpt, monkeypatch):
 
     with pytest.raises(CheckpointError, match="found nothing"):
         export(tmp_path / "none.pt", "torchscript", tmp_path / "m.pt")
-    with pytest.raises(ExportError, match="is a folder") as err:
+    with pytest.raises(ValueError, match=r"--out .* is a folder; give a file name") as err:
         export(ckpt, "torchscript", tmp_path)
     assert "\n" not in str(err.value)
     onnx_out = tmp_path / "m.onnx"

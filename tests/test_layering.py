@@ -28,6 +28,7 @@ FLOORS: dict[str, int] = {
     "progress": 0,
     "rng": 0,
     "stats": 0,
+    "units": 0,
     "imaging": 0,
     "freeze": 0,
     "notebook_setup": 0,

@@ -15,9 +15,14 @@ def _parse(spec: str) -> tuple[str, str]:
 
 
 def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = pyproject["project"]
     pip_specs = dict(
         _parse(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]
+    )
+    # setuptools: imported at run time by torch and tensorboard; its range is the build system's
+    pip_specs.update(
+        _parse(s) for s in pyproject["build-system"]["requires"] if s.startswith("setuptools")
     )
     conda_specs = {}
     in_deps = False
@@ -81,3 +86,25 @@ def test_make_venv_installs_the_lock_then_the_package_without_dependencies():
     makefile = (ROOT / "Makefile").read_text()
     assert "pip install -r $(LOCK)" in makefile and "pip install -e . --no-deps" in makefile
     assert "tools/lock.py" in makefile
+
+
+def test_lock_pins_setuptools_and_lock_py_keeps_it():
+    """torch and tensorboard import setuptools at run time: the lock pins it (inside the build
+    system's range), and tools/lock.py keeps it from ``pip freeze --all`` (not pip or wheel)."""
+    import importlib.util
+
+    from packaging.requirements import Requirement
+
+    pins = _lock_pins()
+    (spec,) = [
+        s
+        for s in tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+        if s.startswith("setuptools")
+    ]
+    assert "setuptools" in pins and Requirement(spec).specifier.contains(pins["setuptools"])
+    assert "pip" not in pins and "wheel" not in pins
+    module = importlib.util.spec_from_file_location("lock", ROOT / "tools" / "lock.py")
+    lock = importlib.util.module_from_spec(module)
+    module.loader.exec_module(lock)
+    freeze = "pip==26.3\nsetuptools==84.2.1\nwheel==0.45.0\nTorch==2.14.1\ntsgan==0.1\nab==1\n"
+    assert lock.pins_from_freeze(freeze) == ["ab==1", "setuptools==84.2.1", "Torch==2.14.1"]

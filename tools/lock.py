@@ -2,8 +2,9 @@
 
 Usage, from the repository root with the environment's own python: ``python tools/lock.py [OUT]``.
 It installs the package with every optional extra of pyproject.toml (editable, so the ranges
-there decide and installed versions that fit are kept), freezes that environment (``pip freeze
---exclude-editable``: tsgan itself is left out) and marks the packages that exist only as Linux
+there decide and installed versions that fit are kept), freezes that environment (``pip freeze --all
+--exclude-editable``: tsgan itself is left out; of the packaging tools only setuptools is kept,
+which torch and tensorboard import at run time) and marks the packages that exist only as Linux
 x86-64 wheels (the CUDA libraries and triton that the default torch wheel pulls in) with an
 environment marker, so the same lock installs on macOS and ARM machines too. Ranges for users stay
 in pyproject.toml; tests/test_packaging.py checks that every pinned version lies inside them.
@@ -18,6 +19,9 @@ from pathlib import Path
 
 import tomllib
 
+# `pip freeze --all` lists the packaging tools too: setuptools stays (imported at run time by torch
+# and tensorboard), pip and wheel do not (they install, nothing imports them).
+NOT_PINNED = {"pip", "wheel", "distribute", "tsgan"}
 LINUX_ONLY = re.compile(r"^(nvidia-|cuda-|triton==)", re.IGNORECASE)
 MARKER = '; platform_system == "Linux" and platform_machine == "x86_64"'
 HEADER = """\
@@ -37,16 +41,21 @@ def install_all_extras() -> None:
 def frozen() -> list[str]:
     """``name==version`` lines of this interpreter's environment, sorted by name."""
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+        [sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
+    return pins_from_freeze(out)
+
+
+def pins_from_freeze(out: str) -> list[str]:
+    """The lock's pins from ``pip freeze --all`` output: sorted by name, ``NOT_PINNED`` left out."""
     lines = [ln.strip() for ln in out.splitlines() if ln.strip() and not ln.startswith("#")]
     odd = [ln for ln in lines if "==" not in ln]
     if odd:
         raise SystemExit(f"cannot lock packages not installed from an index: {odd}")
-    pins = (ln for ln in lines if not ln.lower().startswith("tsgan=="))
+    pins = (ln for ln in lines if ln.split("==")[0].lower() not in NOT_PINNED)
     return sorted(pins, key=lambda ln: ln.split("==")[0].lower())
 
 

@@ -15,7 +15,11 @@ normalisation happens inside the exported model, so callers feed plain [0, 1] RG
 
 ONNX uses PyTorch's ``torch.export``-based exporter (``dynamo=True``, needs ``onnxscript``), opset
 18, batch dimension dynamic; TorchScript is traced (``torch.jit.trace``; the batch size stays free
-because no operation depends on it).
+because no operation depends on it). A trace records Python conditions as constants, so the
+network's own input check would vanish and a 1-channel batch would broadcast against the 3-channel
+normalisation without a word; the traced file therefore calls a scripted check
+(:func:`_check_images`) that keeps refusing anything but (B, 3, H, W), as the ONNX model's fixed
+input shape does.
 """
 
 from __future__ import annotations
@@ -158,14 +162,43 @@ def _export_onnx(model: nn.Module, example: torch.Tensor, meta: dict[str, str], 
     onnx.save(proto, path)
 
 
+def _check_images(images: torch.Tensor) -> torch.Tensor:
+    """``images`` unchanged when it is a (B, 3, H, W) batch; a clear error otherwise (scripted,
+    so that a traced file keeps the check at run time)."""
+    if images.dim() != 4 or images.size(1) != 3:
+        raise ValueError(
+            "the exported tsgan model takes [0, 1] RGB images (batch, 3, H, W), got shape "
+            + str(images.shape)
+            + "; repeat a grey or infrared image over 3 channels"
+        )
+    return images
+
+
+class _CheckedInput(nn.Module):
+    """The deployed network behind the scripted input check (TorchScript export only)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=r"`torch\.jit\.\w+` is deprecated", category=FutureWarning
+            )
+            self.check = torch.jit.script(_check_images)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(self.check(images))
+
+
 def _export_torchscript(
     model: nn.Module, example: torch.Tensor, meta: dict[str, str], path: Path
 ) -> None:
+    model = _CheckedInput(model)
     with warnings.catch_warnings():
         # PyTorch 2.14 marks torch.jit as deprecated; the format still loads in C++ (libtorch)
         # and Python, which is why it is offered. The input check of ImageNetNormalize (3
-        # channels) is a Python condition the tracer records as passed: the exported input
-        # contract is 3 channels anyway.
+        # channels) is a Python condition the tracer records as passed: the scripted check of
+        # _CheckedInput is the one the file keeps.
         warnings.filterwarnings(
             "ignore", message=r"`torch\.jit\.\w+` is deprecated", category=FutureWarning
         )

@@ -6,6 +6,7 @@ Examples::
     python -m tsgan data synth --out data/synthetic_regdb --layout regdb
     python -m tsgan data summary --dataset sysu --root /data/SYSU-MM01
     python -m tsgan data check --dataset sysu --root /data/SYSU-MM01   # exit 1 if it cannot be read
+    python -m tsgan data check --dataset sysu --root /data/SYSU-MM01 --decode  # and every image
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check = sub.add_parser("check", help="compare a tree with the published layout and counts")
     check.add_argument("--dataset", required=True, choices=("sysu", "regdb", "llcm"))
     check.add_argument("--root", required=True, help="dataset root")
+    check.add_argument(
+        "--decode",
+        action="store_true",
+        help="also decode every image (a progress bar; training always does this first)",
+    )
 
 
 def camera_table(data: CrossModalityDataset) -> str:
@@ -86,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data_command == "check":
         from ..data.check import check_dataset, first_problem, format_rows
 
-        rows = check_dataset(args.dataset, args.root)
+        rows = check_dataset(args.dataset, args.root, decode=args.decode)
         print(format_rows(rows))
         problem = first_problem(rows)
         print(

@@ -19,6 +19,7 @@ from ..engine.checkpoint import load_backbone
 from ..engine.device import resolve_device
 from ..eval.report import evaluate_model, format_table, save_report
 from ..paths import resolve_path
+from .common import at_least, check_output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,23 +55,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--split-file", default=None, help="rand_perm_cam.mat, for --draw official (implies it)"
     )
-    parser.add_argument("--trials", type=int, default=None, help="number of trials (default 10)")
     parser.add_argument(
-        "--regdb-trial", type=int, default=None, help="RegDB trial 1..10 the model was trained on"
+        "--trials", type=at_least(1), default=None, help="number of trials (default 10)"
+    )
+    parser.add_argument(
+        "--regdb-trial",
+        type=at_least(1),
+        default=None,
+        help="RegDB trial 1..10 the model was trained on",
     )
     parser.add_argument("--rerank", action="store_true", help="also report k-reciprocal re-ranking")
     parser.add_argument(
         "--flip", action="store_true", help="average features of each image and its mirror"
     )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--batch-size", type=at_least(1), default=None)
     parser.add_argument(
         "--out", default=None, help="JSON report path (default: next to the checkpoint)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    device = resolve_device(args.device)
+    if args.out is not None:
+        check_output_file(args.out, "--out", "report.json")
+    device = resolve_device(args.device, option="--device")
     backbone, cfg = load_backbone(args.checkpoint, map_location=device)
     overrides = {
         "data__dataset": args.dataset,
@@ -86,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         "eval__flip": args.flip or None,
     }
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
-    require_valid(cfg.data.dataset, resolve_path(cfg.data.root))  # as protocol_trials reads it
+    # as protocol_trials reads it; no decoding pass: a corrupt image stops the loader with the
+    # same one-line error, and evaluation loses nothing by stopping
+    require_valid(cfg.data.dataset, resolve_path(cfg.data.root), decode=False)
     settings = [(m, s) for m in ("all", "indoor") for s in (1, 10)] if args.all_settings else None
     report = evaluate_model(
         backbone.features, cfg, settings=settings, name=Path(args.checkpoint).stem

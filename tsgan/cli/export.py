@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import check_output_file
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..deploy import FORMATS
@@ -28,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..deploy import export_backbone, read_metadata
 
+    check_output_file(args.out, "--out", "model.onnx" if args.format == "onnx" else "model.pt")
     out = export_backbone(args.checkpoint, args.format, args.out)
     meta = read_metadata(out)
     print(

@@ -16,6 +16,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .common import at_least, check_output_file
+
 if TYPE_CHECKING:
     from ..config import Config
     from ..models.backbone import ReIDBackbone
@@ -27,7 +29,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoint", required=True, help="checkpoint written by train or train-teacher"
     )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=at_least(1), default=64)
     parser.add_argument(
         "--flip",
         action="store_true",
@@ -41,7 +43,8 @@ def load_model(args: argparse.Namespace) -> tuple[ReIDBackbone, Config]:
     from ..engine.checkpoint import load_backbone
     from ..engine.device import resolve_device
 
-    backbone, cfg = load_backbone(args.checkpoint, map_location=resolve_device(args.device))
+    device = resolve_device(args.device, option="--device")
+    backbone, cfg = load_backbone(args.checkpoint, map_location=device)
     return backbone, replace(cfg, data__cache=False, eval__flip=args.flip or cfg.eval.flip)
 
 
@@ -56,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..eval.search import folder_features, save_features
 
+    check_output_file(args.out, "--out", "feats.pt")  # before the features are computed
     backbone, cfg = load_model(args)
     feats, samples = folder_features(
         backbone, cfg, args.images, args.batch_size, cfg.eval.flip, progress=True

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import cache_dir
+from ..units import percent
 
 EPOCHS_FIELD = {
     "teacher": ("train", "teacher_epochs"),
@@ -50,14 +51,15 @@ def eval_reports(run: Path) -> list[Path]:
 
 
 def first_scores(report: dict[str, Any]) -> tuple[float, float, str]:
-    """Rank-1 and mAP (%) of the report's first result without re-ranking, and its setting."""
+    """Rank-1 and mAP (%) of the report's first result without re-ranking, and its setting
+    (reports store fractions: :func:`tsgan.units.percent` converts them)."""
     results = report.get("results", [])
     rows = [r for r in results if not r.get("reranked")] or results
     if not rows:
         return float("nan"), float("nan"), "?"
     row = rows[0]
     setting = f"{report.get('dataset', '?')} {row.get('setting') or row.get('direction') or ''}"
-    return row["mean"]["R1"], row["mean"]["mAP"], setting.strip()
+    return percent(row["mean"]["R1"]), percent(row["mean"]["mAP"]), setting.strip()
 
 
 def describe(run: Path) -> dict[str, str]:
@@ -66,11 +68,14 @@ def describe(run: Path) -> dict[str, str]:
     Steps done: the last step in metrics.jsonl (logged every ``train.log_every`` steps and at the
     end of every epoch)."""
     kind = run.name.split("-", 1)[0]
-    config = json.loads((run / "config.json").read_text())
+    try:
+        config = json.loads((run / "config.json").read_text())
+    except ValueError:  # cut short (a full disk while it was written): list the run anyway
+        config = {}
     metrics = _records(run / "metrics.jsonl")
     done = max((r.get("step", 0) for r in metrics), default=0)
     total = "?"
-    if kind in EPOCHS_FIELD:
+    if kind in EPOCHS_FIELD and config:
         section, field = EPOCHS_FIELD[kind]
         per_epoch = config["data"]["batches_per_epoch"] or next(
             (r["step"] for r in metrics if r.get("kind") == "epoch"), 0
@@ -79,7 +84,7 @@ def describe(run: Path) -> dict[str, str]:
     row = {
         "run": run.name,
         "kind": kind,
-        "preset": config.get("name", "?"),
+        "preset": config.get("name", "?") if config else "? (config.json unreadable)",
         "steps": f"{done}/{total}",
         "finished": "yes" if (run / "checkpoints" / "final.pt").is_file() else "no",
         "R1": "",
@@ -88,7 +93,10 @@ def describe(run: Path) -> dict[str, str]:
     }
     reports = eval_reports(run)
     if reports:
-        r1, mean_ap, setting = first_scores(json.loads(reports[0].read_text()))
+        try:
+            r1, mean_ap, setting = first_scores(json.loads(reports[0].read_text()))
+        except (ValueError, KeyError, TypeError):  # one unreadable report must not hide the list
+            r1, mean_ap, setting = float("nan"), float("nan"), f"unreadable {reports[0].name}"
         row.update({"R1": f"{r1:.1f}", "mAP": f"{mean_ap:.1f}", "evaluated on": setting})
     return row
 

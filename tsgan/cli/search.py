@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import at_least, between, check_output_file
 from .extract import add_model_arguments, load_model
 
 
@@ -24,20 +25,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--gallery", required=True, help="folder of gallery images (searched recursively)"
     )
-    parser.add_argument("--top", type=int, default=10, help="gallery images per query (default 10)")
+    parser.add_argument(
+        "--top", type=at_least(1), default=10, help="gallery images per query (default 10)"
+    )
     parser.add_argument(
         "--rerank", action="store_true", help="k-reciprocal re-ranking of the distances"
     )
     parser.add_argument(
-        "--k1", type=int, default=20, help="re-ranking k1 (clamped to half the gallery)"
+        "--k1", type=at_least(1), default=20, help="re-ranking k1 (clamped to half the gallery)"
     )
-    parser.add_argument("--k2", type=int, default=6, help="re-ranking k2 (at most k1)")
+    parser.add_argument("--k2", type=at_least(1), default=6, help="re-ranking k2 (at most k1)")
     parser.add_argument(
-        "--lambda", dest="lambda_", type=float, default=0.3, help="re-ranking lambda"
+        "--lambda", dest="lambda_", type=between(0.0, 1.0), default=0.3, help="re-ranking lambda"
     )
     parser.add_argument(
         "--figure-queries",
-        type=int,
+        type=at_least(1),
         default=10,
         help="queries drawn in the figure (the CSV holds all; default 10)",
     )
@@ -58,11 +61,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from ..figure_inputs import image_rows
 
-    if args.top < 1 or args.figure_queries < 1:
-        raise ValueError(
-            f"--top and --figure-queries must be at least 1, "
-            f"got {args.top} and {args.figure_queries}"
-        )
+    out = check_output_file(args.out, "--out", "ranked.png")
+    check_output_file(out.with_suffix(".csv"), "--out (its CSV)", "ranked.csv")
     backbone, cfg = load_model(args)
     gallery_feats, gallery = folder_features(
         backbone, cfg, args.gallery, args.batch_size, cfg.eval.flip
@@ -83,7 +83,6 @@ def run(args: argparse.Namespace) -> int:
     dist = search_distances(query_feats, gallery_feats, cfg.eval.feat_norm, rerank_k)
     order = top_matches(dist, args.top)
 
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     csv_path = write_ranking_csv(out.with_suffix(".csv"), queries, gallery, dist, order)
     shown = min(len(queries), args.figure_queries)

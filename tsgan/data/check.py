@@ -4,6 +4,12 @@ Reading a real dataset fails at the first problem; this check lists them all, as
 is present, missing or unexpected, with the fix for each. Training and evaluation run it first
 (:func:`require_valid`) and stop with a one-line message naming the first problem.
 
+With ``decode`` (``data check --decode``, and always before training) every image file the readers
+may read (those under the layout's folders) is decoded, so a corrupt or truncated file is named
+before a run starts rather than hours into it. Files that decoded once are remembered for the
+process (by path, size and modification time): a ``train`` that checks for the teacher and then
+for TS-GAN decodes each file once.
+
 Statuses: ``ok``; ``missing`` and ``invalid`` (the readers would fail: these stop training);
 ``unexpected`` (something the readers ignore, e.g. a stray folder) and ``warning`` (a count that
 differs from the published one: an incomplete copy, or a subset on purpose) only inform.
@@ -22,6 +28,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..progress import bar
+from .images import decode_error
 from .index_files import IMAGE_SUFFIXES, read_id_line
 from .records import DatasetError
 
@@ -423,8 +431,12 @@ def check_llcm(root: Path) -> list[Row]:
 CHECKS = {"sysu": check_sysu, "regdb": check_regdb, "llcm": check_llcm}
 
 
-def check_dataset(dataset: str, root: str | Path) -> list[Row]:
-    """Every row of the check of ``root`` against the ``dataset`` layout (sysu | regdb | llcm)."""
+def check_dataset(
+    dataset: str, root: str | Path, decode: bool = False, progress: bool = True
+) -> list[Row]:
+    """Every row of the check of ``root`` against the ``dataset`` layout (sysu | regdb | llcm);
+    with ``decode`` also one ``invalid`` row per image file that does not decode
+    (:func:`decode_rows`)."""
     if dataset not in CHECKS:
         raise ValueError(f"data check knows {sorted(CHECKS)}, got {dataset!r}")
     root = Path(root)
@@ -438,7 +450,45 @@ def check_dataset(dataset: str, root: str | Path) -> list[Row]:
                 f"{SOURCE[dataset]}, then point --root (data.root=...) at it",
             )
         ]
-    return _unexpected(root, dataset) + CHECKS[dataset](root)
+    rows = _unexpected(root, dataset) + CHECKS[dataset](root)
+    return rows + (decode_rows(dataset, root, progress) if decode else [])
+
+
+_DECODED: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) of files that decoded
+
+
+def layout_images(dataset: str, root: Path) -> list[Path]:
+    """The image files the readers of ``dataset`` may read: those under its layout's folders."""
+    folders = [root / name for name in sorted(ROOT_ENTRIES[dataset]) if (root / name).is_dir()]
+    return sorted(p for folder in folders for p in _images(folder))
+
+
+def decode_rows(dataset: str, root: Path, progress: bool = True) -> list[Row]:
+    """Decode every image of :func:`layout_images` (a progress bar on a terminal): one
+    ``invalid`` row per file that does not decode, or one ``ok`` row counting them."""
+    rows = []
+    paths = layout_images(dataset, root)
+    for path in bar(paths, desc="decoding images", enabled=progress, unit="img"):
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key in _DECODED:
+            continue
+        why = decode_error(path)
+        if why is None:
+            _DECODED.add(key)
+            continue
+        rows.append(
+            Row(
+                "invalid",
+                str(path.relative_to(root)),
+                f"does not decode ({why})",
+                "a readable JPEG/BMP/PNG file",
+                "replace it from the archive, or remove it (and its index-file line)",
+            )
+        )
+    if not rows:
+        rows.append(Row("ok", "images decode", f"{len(paths):,} of {len(paths):,}", "all"))
+    return rows
 
 
 def first_problem(rows: list[Row]) -> Row | None:
@@ -457,12 +507,17 @@ def format_rows(rows: list[Row]) -> str:
     )
 
 
-def require_valid(dataset: str, root: str | Path) -> None:
+def require_valid(dataset: str, root: str | Path, decode: bool = True) -> None:
     """Raise :class:`DatasetError` naming the first problem of ``root`` (training and evaluation
-    call this before reading real data)."""
+    call this before reading real data). ``decode``: also decode every image once the layout is
+    sound (see the module docstring; ``evaluate`` skips it: a corrupt test image stops it with the
+    same one-line error from the loader, and nothing is lost)."""
     if dataset not in CHECKS:
         return
-    problem = first_problem(check_dataset(dataset, root))
+    rows = check_dataset(dataset, root)
+    if decode and first_problem(rows) is None:
+        rows += decode_rows(dataset, Path(root))
+    problem = first_problem(rows)
     if problem is not None:
         fix = f"; fix: {problem.fix}" if problem.fix else ""
         raise DatasetError(

@@ -15,15 +15,33 @@ import torch
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` picks CUDA (this process's local rank) when available, else the CPU."""
+def resolve_device(
+    name: str = "auto", local_rank: int = 0, option: str = "train.device"
+) -> torch.device:
+    """``auto`` picks CUDA (this process's local rank) when available, else the CPU.
+
+    A device that is not a torch device, or one this machine lacks, raises ``ValueError`` naming
+    ``option``, the setting the user typed (``train.device`` for training, ``--device`` for
+    ``evaluate``, ``extract`` and ``search``)."""
     if name == "auto":
         name = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"train.device={name!r} but CUDA is not available here; use train.device=cpu or auto"
-        )
+    typed = f"{option} {name}" if option.startswith("--") else f"{option}={name}"
+    use = "auto, cpu, cuda or cuda:N"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"{typed} is not a device; use {use}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{typed}, but CUDA is not available here; use cpu or auto")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"{typed}, but this machine has {count} CUDA device(s)")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"{typed}, but MPS is not available here; use cpu or auto")
+    elif device.type != "cpu":
+        raise ValueError(f"{typed} is not supported; use {use}")
     return device
 
 
