@@ -113,3 +113,46 @@ def test_the_full_step_kind_has_the_fakes_in_line_3_and_the_warm_up_kind_not(tmp
     assert "B_ts" in bench.one_step(full, batch) and "B_ts" not in bench.one_step(warm, batch)
     teacher, tbatch = bench.step_model(replace(cfg, train__teacher_K=3), "teacher", device)
     assert len(tbatch["ir"]) == cfg.data.P * 3
+
+
+def test_the_command_times_both_rows_on_both_paths_from_a_results_file(tmp_path):
+    """``--time-to R1 --results FILE --fast ...`` end to end, on the tiny config (overrides)."""
+    doc = json.loads((REPO / "results/ablation_cpu.json").read_text())
+    for s in doc["summary"]:
+        s["mean"]["R1"] = {"backbone": 101.0, "jd": 0.0}.get(s["row"], 50.0)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(doc))
+    cfg = tiny_config(tiny_dataset(tmp_path))
+    overrides = [
+        f"{section}.{k}={v}"
+        for section in ("data", "model", "optim", "train")
+        for k, v in getattr(cfg, section).__dict__.items()
+        if k
+        in {"dataset", "root", "height", "width", "pad", "P", "K", "batches_per_epoch"}
+        | {"cache", "gen_filters", "gen_blocks", "disc_filters", "disc_layers", "epochs"}
+        | {"gan_warmup_epochs", "teacher_epochs"}
+    ]
+    overrides += [f"train.out_dir={tmp_path / 'bench'}", "eval.trials=2", "train.probe_images=4"]
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/bench_train.py"), "--preset", "cpu"]
+        + ["--reps", "1", "--steps", "1", "--time-to", "R1", "--results", str(results)]
+        + ["--fast", "model.gen_blocks=2", "--", *overrides],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line for line in proc.stdout.splitlines() if " path, " in line]
+    assert [line.split(" (")[0] for line in lines] == [
+        "eager path, Backbone",
+        "eager path, TS-GAN_JD",
+        "fast path, Backbone",
+        "fast path, TS-GAN_JD",
+    ]
+    assert all("not reached" in line for line in lines[::2])  # the Backbone row's 101
+    assert all("(epoch 1 of 2, R1 " in line for line in lines[1::2])  # TS-GAN_JD's 0
+    for name, blocks in (("eager", cfg.model.gen_blocks), ("fast", 2)):
+        runs = list((tmp_path / "bench" / name / "cache").glob("tsgan-*"))
+        configs = [json.loads((r / "config.json").read_text()) for r in runs]
+        assert {c["model"]["gen_blocks"] for c in configs} == {blocks}
