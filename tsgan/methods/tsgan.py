@@ -74,6 +74,8 @@ class GANPhases(StepModel, ABC):
         self.gan = GANLoss(cfg.loss.gan_mode)
         self.fmap_real: torch.Tensor | None = None
         self.fmap_fake: torch.Tensor | None = None
+        # line 1's f(X_I') (joint D_I only), keyed by the X_I' and the f it was computed with
+        self.fmap_fake_G: tuple[Any, torch.Tensor] | None = None
 
     def set_input(self, batch: dict[str, Any]) -> None:
         """Algorithm 1 input: P x K pairs (X_R[i], X_I[i]) of identity ``label[i]``."""
@@ -89,6 +91,16 @@ class GANPhases(StepModel, ABC):
             self.fake_R = G_R(self.real_I)
             self.rec_I = G_I(self.fake_R)
         self.X_I_fake = to_image(self.fake_I)
+
+    def fmap_key(self) -> tuple:
+        """What line 1's f(X_I') depends on: this X_I' tensor (the object and its in-place
+        version) and the versions of the network computing it (an optimizer step changes them);
+        compared with :meth:`same_fmap_key`, so a map is reused only while all of them hold."""
+        return (self.X_I_fake, self.X_I_fake._version)
+
+    @staticmethod
+    def same_fmap_key(a: tuple, b: tuple) -> bool:
+        return a[0] is b[0] and a[1:] == b[1:]
 
     @abstractmethod
     def generator_fmap(self, X_I_fake: torch.Tensor) -> torch.Tensor:
@@ -110,6 +122,8 @@ class GANPhases(StepModel, ABC):
                 self.cfg.loss.omega,
             )
         self.losses.update(G_adv_I=L["adv_I"], G_adv_R=L["adv_R"], G_cyc=L["cyc"], G=L["total"])
+        # TSGAN's warm-up reuses it in line 5 instead of a second forward
+        self.fmap_fake_G = None if fmap_fake is None else (self.fmap_key(), fmap_fake.detach())
         self.backward(L["total"])
 
     def backward_D(self) -> None:
@@ -175,6 +189,11 @@ class TSGAN(GANPhases):
         if self.use_gan:
             self.add_gan(self.backbone.fmap_channels)
 
+    def fmap_key(self) -> tuple:
+        """This X_I' (object and version) and the version of every student parameter."""
+        versions = tuple(p._version for p in self.backbone.parameters())
+        return (*super().fmap_key(), versions)
+
     def generator_fmap(self, X_I_fake: torch.Tensor) -> torch.Tensor:
         """FE_S(X_I') with the student frozen: L_G^adv reaches G_I through it, not the backbone.
 
@@ -207,7 +226,10 @@ class TSGAN(GANPhases):
         """Line 3: L_Backbone = L_ReID + L_TS on X_R, X_I and the detached X_I' (Eq. 8-16).
 
         During the GAN warm-up (:meth:`fakes_join` false) the loss is L_ReID on X_R and X_I alone,
-        and f(X_I') for D_I (line 5) comes from the frozen student, as in line 1.
+        and f(X_I') for D_I (line 5) comes from the frozen student, as in line 1: it is line 1's
+        map, detached, when line 1 ran on this X_I' (same student weights, O_B has not stepped;
+        batch statistics; so a second forward would give the same tensor, tested with
+        ``torch.equal``), else computed here. An ordinary D_I takes no feature map.
         """
         lc = self.cfg.loss
         join = self.fakes_join()
@@ -219,9 +241,13 @@ class TSGAN(GANPhases):
             fmaps = dict(zip(images, out["fmap"].chunk(len(images)), strict=True))
             self.fmap_real = fmaps["X_I"]
             self.fmap_fake = fmaps.get("X_I_fake")
-            if self.use_gan and not join:
-                with torch.no_grad():
-                    self.fmap_fake = self.generator_fmap(self.X_I_fake.detach())
+            if self.use_gan and not join and self.D_I.joint:
+                line1 = self.fmap_fake_G
+                if line1 is not None and self.same_fmap_key(line1[0], self.fmap_key()):
+                    self.fmap_fake = line1[1]
+                else:
+                    with torch.no_grad():
+                        self.fmap_fake = self.generator_fmap(self.X_I_fake.detach())
             gan = None
             if join and self.use_gan and self.D_I.joint:
                 gan = reid_gan_loss(
