@@ -22,7 +22,9 @@ from ..data import CrossModalityDataset, get_dataset
 from ..data.check import require_valid
 from ..data.dataset import build_train_loader
 from ..data.synthetic import GENERATOR_VERSION
+from ..data.sysu import SPLITS, validation_split
 from ..eval.probes import EpochProbes
+from ..eval.twins import gate_pictures, twin_gate
 from ..figures import save_loss_figure
 from ..methods.base import StepModel
 from ..methods.teacher import BASELINES
@@ -75,12 +77,16 @@ def needs_teacher(cfg: Config) -> bool:
 
 
 def load_dataset(cfg: Config) -> CrossModalityDataset:
-    """The dataset named by ``cfg.data`` (the embedded one is generated on first use)."""
+    """The dataset named by ``cfg.data`` (the embedded one is generated on first use); with
+    ``data.split=val`` the val identities are held out of training and become the scored ones."""
     d = cfg.data
     kwargs = {"synthetic": {"seed": d.synth_seed}, "regdb": {"trial": d.regdb_trial}}.get(
         d.dataset, {}
     )
-    return get_dataset(d.dataset, d.root, **kwargs)
+    if d.split not in SPLITS:
+        raise ValueError(f"config field data.split must be one of {SPLITS}; got {d.split!r}")
+    data = get_dataset(d.dataset, d.root, **kwargs)
+    return validation_split(data) if d.split == "val" else data
 
 
 def _train(
@@ -155,8 +161,13 @@ def train_tsgan(
     if needs_teacher(cfg):
         teacher_net = load_backbone(teacher or get_or_train_teacher(cfg))[0]
 
+    gate = None
+    if cfg.loss.fakes_in_reid == "gated":  # G_I's twin SSIM on the validation pictures
+        size = (cfg.data.height, cfg.data.width)
+        gate = twin_gate(gate_pictures(load_dataset(cfg)), size)
+
     def make(cfg: Config, num_classes: int, device) -> TSGAN:
-        return TSGAN(cfg, num_classes, device, teacher_net)
+        return TSGAN(cfg, num_classes, device, teacher_net, gate)
 
     return _train(cfg, run_dir, make, cfg.optim.epochs, "TS-GAN", stop_at_step, probes=True)
 
