@@ -46,6 +46,9 @@ INTENDED = {
     "gray": (False, False, None, None, False, "generator"),
     "twins": (False, True, None, "all", False, "twins"),
     "twins-no-ts": (False, False, None, None, False, "twins"),
+    # TS-GAN_JD's switches; their loss.fakes_in_reid: tests/test_validation.py
+    "jd-xi-ts": (True, True, "joint", "all", False, "generator"),
+    "jd-xi-gated": (True, True, "joint", "all", False, "generator"),
 }
 
 

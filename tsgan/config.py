@@ -92,7 +92,7 @@ class DataConfig:
     # which identities train and which are scored (SYSU layout): "test" (train + val ids train,
     # the test ids are scored: the published protocol) | "val" (train ids alone train, the val
     # ids are scored with the same protocol: for choosing a recipe; the test ids are never read)
-    split: Literal["test", "val"] = field(default="test", metadata=KEYED_WHEN_SET)
+    split: str = field(default="test", metadata=KEYED_WHEN_SET)
 
 
 @dataclass

@@ -49,6 +49,7 @@ SWITCH_DEFAULTS: dict[str, Any] = {
     "data.channel_aug": False,
     "data.grayscale": False,
     "train.fakes": "generator",
+    "loss.fakes_in_reid": "joined",
 }
 
 # What every row trains for: rows may differ in switches only, never in budget (checked by
@@ -116,6 +117,13 @@ ROWS: tuple[Row, ...] = (
     # oracle rows: X_I' is the true IR twin of X_R (a perfect G_I), with and without the teacher
     Row("twins", "Oracle G_I: IR twins + TS", {**ORACLE, "train.use_teacher": True}),
     Row("twins-no-ts", "Oracle G_I: IR twins, no TS", ORACLE),
+    # where X_I' enters L_ID / L_Tri (loss.fakes_in_reid): TS-GAN_JD is reading "joined"
+    Row("jd-xi-ts", "TS-GAN_JD, X_I' in L_TS and L_ReID^GAN only", {"loss.fakes_in_reid": "never"}),
+    Row(
+        "jd-xi-gated",
+        "TS-GAN_JD, X_I' in L_ID / L_Tri after G_I's gate",
+        {"loss.fakes_in_reid": "gated"},
+    ),
 )
 
 
