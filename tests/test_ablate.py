@@ -20,7 +20,7 @@ from tsgan.__main__ import main  # noqa: E402
 from tsgan.config import get_config  # noqa: E402
 from tsgan.data.transforms import ChannelAugmentation, build_transforms  # noqa: E402
 from tsgan.experiments import ablate  # noqa: E402
-from tsgan.experiments.ablate import ROWS, Row, select_rows  # noqa: E402
+from tsgan.experiments.ablate import DECISION_ROWS, ROWS, Row, select_rows  # noqa: E402
 from tsgan.experiments.ablate_report import (  # noqa: E402
     aggregate,
     format_markdown,
@@ -33,7 +33,7 @@ from tsgan.figures import grouped_bars  # noqa: E402
 from tsgan.methods.tsgan import TSGAN  # noqa: E402
 from tsgan.models import build_backbone  # noqa: E402
 
-ROW = {r.key: r for r in ROWS}
+ROW = {r.key: r for r in ROWS + DECISION_ROWS}
 # what each row must train: (use_gan, use_teacher, discriminator, ts_losses, channel_aug)
 INTENDED = {
     "backbone": (False, False, None, None, False, "generator"),
@@ -46,6 +46,9 @@ INTENDED = {
     "gray": (False, False, None, None, False, "generator"),
     "twins": (False, True, None, "all", False, "twins"),
     "twins-no-ts": (False, False, None, None, False, "twins"),
+    # TS-GAN_JD's switches; their loss.fakes_in_reid: tests/test_validation.py
+    "jd-xi-ts": (True, True, "joint", "all", False, "generator"),
+    "jd-xi-gated": (True, True, "joint", "all", False, "generator"),
 }
 
 
@@ -107,7 +110,10 @@ def test_unknown_rows_and_switches_are_refused():
         select_rows(["jd", "nope"])
     with pytest.raises(KeyError, match="not ablation switches"):
         Row("x", "X", {"optim.lr": 1.0}).config(get_config("cpu"), 0)
-    assert [r.key for r in select_rows(None)] == list(INTENDED)
+    assert [r.key for r in select_rows(None)] == [r.key for r in ROWS]
+    # the decision rows are chosen by key only, the table's rows are the default
+    assert [r.key for r in select_rows(["jd-xi-gated", "jd"])] == ["jd-xi-gated", "jd"]
+    assert set(INTENDED) == {r.key for r in ROWS + DECISION_ROWS}
 
 
 def _tiny_cfg(row):

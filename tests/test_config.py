@@ -100,6 +100,7 @@ CHOICES = {
     "loss.ts_losses": ("all", "cross", "none"),
     "loss.ts_reduction": ("channel_sum", "sum", "mean"),
     "loss.gan_mode": ("vanilla", "lsgan"),
+    "loss.fakes_in_reid": ("joined", "never", "gated"),
     "train.amp": ("off", "bf16", "fp16"),
     "train.log": ("files", "tensorboard"),
     "train.fakes": ("generator", "twins"),

@@ -93,3 +93,80 @@ def test_the_teacher_decays_at_its_own_milestones():
         )
     student = TSGAN(cfg, 4, cpu)
     assert _lr_per_epoch(student, 4) == pytest.approx([lr, lr, lr, lr * 0.3])
+
+
+# BoT's linear warm-up (optim.warmup_factor = f > 0), written out by hand for f = 0.01 over the
+# paper's 10 epochs: lr * (0.01 + 0.99 * e / 10)
+BOT = {
+    0: LR * 0.01,
+    1: LR * 0.109,
+    5: LR * 0.505,
+    9: LR * 0.901,
+    10: LR,
+    40: LR * 0.3,
+    70: LR * 0.09,
+}
+
+
+def test_bot_warmup_values():
+    cfg = get_config("paper", {"optim.warmup_factor": 0.01})
+    lrs = _lrs(120, cfg)
+    for epoch, expected in BOT.items():
+        assert lrs[epoch] == pytest.approx(expected, rel=1e-12), epoch
+    assert lrs[:11] == sorted(lrs[:11]) and len(set(lrs[:11])) == 11
+
+
+def test_a_one_epoch_warmup_starts_below_lr_only_with_a_factor():
+    """warmup_epochs=1 (the cpu preset's value) is no warm-up under the default formula, whose
+    first epoch is lr * 1/1; with a factor its first epoch is at lr * f."""
+    legacy = get_config("cpu")
+    assert legacy.optim.warmup_epochs == 1 and legacy.optim.warmup_factor == 0
+    lr = legacy.optim.lr
+    # the cpu preset's schedule, by hand: lr for 10 epochs, then x0.3 (milestone 10)
+    assert _lrs(12, legacy) == pytest.approx([lr] * 10 + [lr * 0.3] * 2, rel=1e-12)
+    warm = get_config("cpu", {"optim.warmup_factor": 0.1})
+    assert _lrs(12, warm) == pytest.approx([lr * 0.1] + [lr] * 9 + [lr * 0.3] * 2, rel=1e-12)
+    three = get_config("cpu", {"optim.warmup_factor": 0.25, "optim.warmup_epochs": 3})
+    assert _lrs(4, three) == pytest.approx([lr * 0.25, lr * 0.5, lr * 0.75, lr], rel=1e-12)
+
+
+@pytest.mark.parametrize("factor", [-0.1, 1.0, 2.0])
+def test_a_factor_outside_0_1_is_refused(factor):
+    cfg = get_config("cpu", {"optim.warmup_factor": factor})
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=cfg.optim.lr)
+    with pytest.raises(ValueError, match=r"optim.warmup_factor must be in \[0, 1\)"):
+        build_scheduler(opt, cfg.optim)
+
+
+def test_the_factor_keys_teacher_and_student_only_when_set():
+    from tsgan.training import run_key
+
+    for preset in ("cpu", "paper"):
+        base = get_config(preset)
+        same = get_config(preset, {"optim.warmup_factor": 0.0})
+        warm = get_config(preset, {"optim.warmup_factor": 0.01})
+        for kind in ("teacher", "tsgan"):
+            assert run_key(same, kind) == run_key(base, kind)
+            assert run_key(warm, kind) != run_key(base, kind)
+
+
+def test_models_train_with_the_factor():
+    """The step models' optimizers follow the factor (the teacher's and TS-GAN's O_B alike)."""
+    from tsgan.methods.teacher import IRBaseline
+    from tsgan.methods.tsgan import TSGAN
+
+    overrides = {
+        "optim.warmup_epochs": 2,
+        "optim.warmup_factor": 0.2,
+        "optim.milestones": (3,),
+        "train.teacher_milestones": (3,),
+        "train.use_gan": False,
+        "train.use_teacher": False,
+        "model.student_init": "pretrained",
+        "model.width": 8,
+    }
+    cfg = get_config("cpu", overrides)
+    lr, cpu = cfg.optim.lr, torch.device("cpu")
+    expected = [lr * 0.2, lr * 0.6, lr, lr * 0.3]
+    assert _lr_per_epoch(IRBaseline(cfg, 4, cpu), 4) == pytest.approx(expected, rel=1e-12)
+    assert _lr_per_epoch(TSGAN(cfg, 4, cpu), 4) == pytest.approx(expected, rel=1e-12)

@@ -117,7 +117,8 @@ def test_grayscale_keeps_old_run_keys_and_shares_the_teacher():
     cfg = get_config("cpu")
     gray = replace(cfg, data__grayscale=True)
     # at their defaults the RGB-only fields are not hashed: the data section's key without them
-    rgb_only = ("grayscale", "channel_aug")
+    # (nor data.split, keyed only when set)
+    rgb_only = ("grayscale", "channel_aug", "split")
     plain = {k: v for k, v in asdict(cfg.data).items() if k not in rgb_only}
     old = hashlib.sha1(json.dumps({"data": plain}, sort_keys=True).encode()).hexdigest()[:10]
     assert cfg.digest("data") == old != gray.digest("data")

@@ -25,7 +25,14 @@ NOT_RESULT = {
 # from their default (the keys cached before they existed stay valid).
 RGB_ONLY = {"data.grayscale", "data.channel_aug"}
 # added after runs were cached: left out of every key while at their default
-KEYED_WHEN_SET = {"train.fakes", "model.gen_upsample"}
+KEYED_WHEN_SET = {
+    "train.fakes",
+    "model.gen_upsample",
+    "data.split",
+    "loss.fakes_in_reid",
+    "loss.fakes_gate_ssim",
+    "optim.warmup_factor",
+}
 TEACHER = {
     "model.arch",
     "model.pretrained",
@@ -38,6 +45,7 @@ TEACHER = {
     "optim.lr",
     "optim.weight_decay",
     "optim.warmup_epochs",
+    "optim.warmup_factor",
     "optim.gamma",
     "train.seed",
     "train.amp",
@@ -103,7 +111,8 @@ def _reference_key(cfg: Config, kind: str, version: int) -> str:
         key = {"data": d["data"]}
         for k in sorted(TEACHER):
             s, f = k.split(".")
-            key.setdefault(s, {})[f] = d[s][f]
+            if f in d[s]:  # not a KEYED_WHEN_SET field at its default
+                key.setdefault(s, {})[f] = d[s][f]
     else:
         key = {
             s: {f: v for f, v in d[s].items() if f"{s}.{f}" not in NOT_RESULT}
@@ -128,6 +137,7 @@ def _reference_key(cfg: Config, kind: str, version: int) -> str:
         ),
         ("paper", ["data.dataset=sysu", "data.root=/data/SYSU-MM01", "train.amp=bf16"]),
         ("cpu", ["train.use_gan=false", "train.fakes=twins", "model.gen_upsample=resize"]),
+        ("cpu", ["data.split=val", "loss.fakes_in_reid=gated", "optim.warmup_factor=0.1"]),
     ],
 )
 def test_keys_are_those_of_the_earlier_recipe(preset, overrides):

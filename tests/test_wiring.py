@@ -284,3 +284,112 @@ def test_generator_step_leaves_backbone_statistics_untouched():
     assert changed == []
     model.backward_B()
     assert sum(not torch.equal(v, buffers[k]) for k, v in model.backbone.named_buffers()) > 0
+
+
+# ---- where X_I' enters L_ID / L_Tri (loss.fakes_in_reid) -----------------------------------------
+
+
+def _spied_reading(reading: str, gate=None):
+    """One spied step of a tiny TS-GAN_JD with ``loss.fakes_in_reid=reading`` (and its gate)."""
+    cfg = _tiny(**{"loss.fakes_in_reid": reading})
+    torch.manual_seed(0)
+    teacher = build_backbone(cfg.model, 4)
+    model = TSGAN(cfg, 4, torch.device("cpu"), teacher, gate).train()
+    s = {"cfg": cfg, "model": model, "batch": random_batch(2, 2, 32, 16)}
+    s["before"] = {n: copy.deepcopy(model.nets[n]) for n in NETS}
+    s["teacher"] = copy.deepcopy(model.nets["teacher"])
+    return s
+
+
+def _line3_loss(s, fakes_in_id_tri: bool) -> torch.Tensor:
+    """Eq. 8 recomputed on the pre-step copies; L_ID and L_Tri over X_R, X_I and, when
+    ``fakes_in_id_tri``, X_I' (rows of the one line-3 batch)."""
+    n, lc = s["before"], s["cfg"].loss
+    r = _reference(s)
+    out, labels = r["out"], s["batch"]["label"]
+    k = 3 if fakes_in_id_tri else 2
+    rows = k * len(labels)
+    with torch.no_grad():
+        T = s["teacher"].eval()
+        fT_real, fT_fake = T.FE(T.normalize(s["batch"]["ir"])), T.FE(T.normalize(r["X_I_fake"]))
+
+    def sq(a, b):
+        return ((a - b) ** 2).sum(1).mean()
+
+    ts = lc.alpha_c * sq(fT_fake, r["f_rgb"]) + lc.alpha_s * (
+        sq(fT_real, r["f_real"]) + sq(fT_fake, r["f_fake"])
+    )
+    x_real, x_fake = r["real_I"], r["fake_I"].detach()
+    M = [(x_fake, r["f_fake"]), (x_fake, r["f_real"]), (x_real, r["f_fake"])]
+    gan = sum(_bce_real(n["D_I"](x, f)) for x, f in M) / 3
+    return (
+        lc.lambda1 * id_loss(out["logits"][:rows], labels.repeat(k), lc.label_smooth)
+        + lc.lambda2 * batch_hard_triplet(out["V"][:rows], labels.repeat(k), lc.margin)
+        + lc.lambda3 * gan
+        + ts
+    )
+
+
+@pytest.mark.parametrize(
+    ("reading", "gate_ssim", "fakes_in_id_tri"),
+    [
+        ("joined", None, True),  # (a) Algorithm 1 as implemented
+        ("never", None, False),  # (b) X_I' in L_TS and L_ReID^GAN only
+        ("gated", 0.1, False),  # (c) before G_I passes the gate: as (b)
+        ("gated", 0.9, True),  # (c) after: as (a)
+    ],
+)
+def test_fakes_in_reid_picks_the_images_of_id_and_triplet(reading, gate_ssim, fakes_in_id_tri):
+    """The backbone's gradient is Eq. 8 with L_ID / L_Tri over exactly the reading's images (and
+    L_TS, L_ReID^GAN on X_I' in every reading); the other reading's loss gives another gradient.
+    Caught: "joined" and "never" swapped in TSGAN.fakes_in_reid; the slice taken over X_R and X_I'
+    (rows of the wrong chunk); the gate ignored, or not latched."""
+    gate = None if gate_ssim is None else (lambda G_I: gate_ssim)
+    s = _spied_reading(reading, gate)
+    model = s["model"]
+    if reading == "gated":
+        model.end_epoch()  # the gate is measured at epoch ends (threshold 0.6)
+        assert model.gate_state["open"] is (gate_ssim >= 0.6)
+        assert model.gate_state["ssim"] == gate_ssim
+        s["before"] = {n: copy.deepcopy(model.nets[n]) for n in NETS}
+    model.set_input(s["batch"])
+    _, grads, _ = _run_spied_step(model)
+    params = list(s["before"]["backbone"].parameters())
+    _assert_grads(grads["B"], params, _line3_loss(s, fakes_in_id_tri), "O_B")
+    with pytest.raises(AssertionError):  # the two readings differ on this batch
+        _assert_grads(grads["B"], params, _line3_loss(s, not fakes_in_id_tri), "O_B")
+
+
+def test_the_gate_latches_and_survives_a_checkpoint():
+    """Measured at each epoch end until it opens, then never again; its state rides in
+    state_dict, so a resumed run continues with the same reading (and does not re-measure)."""
+    values = iter([0.2, 0.7, 0.1])
+    calls = []
+
+    def gate(G_I):
+        calls.append(G_I.training)
+        return next(values)
+
+    s = _spied_reading("gated", gate)
+    model = s["model"]
+    model.end_epoch()
+    assert not model.fakes_in_reid() and model.gate_state["epoch"] == 1
+    model.end_epoch()
+    assert model.fakes_in_reid() and model.gate_state == {"open": True, "ssim": 0.7, "epoch": 2}
+    model.end_epoch()  # latched: no third measurement
+    assert calls == [False, False] and model.nets["G_I"].training  # eval inside, train after
+    state = copy.deepcopy(model.state_dict())
+    resumed = _spied_reading("gated", lambda G_I: pytest.fail("a resumed open gate re-measured"))
+    resumed["model"].load_state_dict(state)
+    assert resumed["model"].gate_state == model.gate_state and resumed["model"].fakes_in_reid()
+    resumed["model"].end_epoch()
+
+
+def test_the_gate_needs_a_measure_and_a_gan():
+    with pytest.raises(ValueError, match="fakes_in_reid=gated"):
+        _spied_reading("gated", None)
+    cfg = _tiny(
+        **{"loss.fakes_in_reid": "gated", "train.use_gan": False, "train.use_teacher": False}
+    )
+    with pytest.raises(ValueError, match="fakes_in_reid=gated"):
+        TSGAN(cfg, 4, torch.device("cpu"), None, lambda G_I: 1.0)

@@ -27,6 +27,7 @@ COMMANDS = {
     "evaluate": ("tsgan.cli.evaluate", "evaluate a checkpoint with a standard protocol"),
     "demo": ("tsgan.cli.demo", "the whole pipeline on the embedded data, in minutes on a CPU"),
     "ablate": ("tsgan.cli.ablate", "paper Table II ablations over seeds"),
+    "validate": ("tsgan.cli.validate", "an open recipe decision over seeds on validation ids"),
     "assignments": ("tsgan.cli.assignments", "build student and instructor notebooks"),
     "export": ("tsgan.cli.export", "write the deployed student backbone as ONNX or TorchScript"),
     "extract": ("tsgan.cli.extract", "test features of a folder of images, saved with their paths"),

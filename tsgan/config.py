@@ -89,6 +89,10 @@ class DataConfig:
     channel_aug: bool = field(default=False, metadata=RGB_ONLY)
     # RGB images (training and test) replaced by their grayscale: the "grayscale input" baseline
     grayscale: bool = field(default=False, metadata=RGB_ONLY)
+    # which identities train and which are scored (SYSU layout): "test" (train + val ids train,
+    # the test ids are scored: the published protocol) | "val" (train ids alone train, the val
+    # ids are scored with the same protocol: for choosing a recipe; the test ids are never read)
+    split: str = field(default="test", metadata=KEYED_WHEN_SET)
 
 
 @dataclass
@@ -128,14 +132,26 @@ class LossConfig(_Checked):
     # | sum (literal ||.||_2^2 per image) | mean (PyTorch default)
     ts_reduction: TSReduction = "channel_sum"
     gan_mode: GANMode = "vanilla"  # vanilla (log loss, as written) | lsgan
+    # which images L_ID and L_Tri (Eq. 9-11) average over once X_I' joins line 3: "joined" (X_R,
+    # X_I and X_I': Algorithm 1 as implemented) | "never" (X_R and X_I; X_I' feeds only L_TS and
+    # L_ReID^GAN) | "gated" (as "never" until G_I's twin SSIM on the validation identities'
+    # pictures reaches fakes_gate_ssim at an epoch end, then as "joined"; embedded data only)
+    fakes_in_reid: Literal["joined", "never", "gated"] = field(
+        default="joined", metadata=KEYED_WHEN_SET
+    )
+    fakes_gate_ssim: float = field(default=0.6, metadata=KEYED_WHEN_SET)
 
 
 @dataclass
 class OptimConfig:
     lr: float = field(default=3.5e-4, metadata=TEACHER)  # backbone Adam learning rate
     weight_decay: float = field(default=5e-4, metadata=TEACHER)
-    # linear warm-up from lr/warmup_epochs to lr
+    # linear warm-up over the first warmup_epochs epochs (formula: warmup_factor)
     warmup_epochs: int = field(default=10, metadata=TEACHER)
+    # 0: epoch e < warmup_epochs at lr * (e + 1) / warmup_epochs (first epoch at lr / warmup_epochs,
+    # so warmup_epochs=1 is no warm-up) | f in (0, 1): BoT's linear warm-up, epoch e at
+    # lr * (f + (1 - f) * e / warmup_epochs), from lr * f up to lr at epoch warmup_epochs
+    warmup_factor: float = field(default=0.0, metadata={**TEACHER, **KEYED_WHEN_SET})
     # TS-GAN's (and CycleGAN's) decay epochs; the IR teacher uses train.teacher_milestones
     milestones: tuple[int, ...] = (40, 70)
     # lr factor at each milestone (paper: decay factor 0.3)

@@ -36,6 +36,7 @@ from .data import CrossModalityDataset, get_dataset
 from .data.check import require_valid
 from .data.dataset import build_train_loader
 from .data.synthetic import GENERATOR_VERSION
+from .data.sysu import SPLITS, validation_split
 from .engine.checkpoint import check_teacher, file_digest, load_backbone, remove_temporaries
 from .engine.device import resolve_device
 from .engine.distributed import env_dist_info, init_distributed
@@ -44,6 +45,7 @@ from .engine.rundir import RunDir
 from .engine.step_model import StepModel
 from .engine.tensorboard import open_log
 from .engine.trainer import Trainer
+from .eval.twins import gate_pictures, twin_gate
 from .figure_inputs import save_loss_figure
 from .methods.teacher import BASELINES
 from .methods.tsgan import TSGAN
@@ -93,12 +95,16 @@ def needs_teacher(cfg: Config) -> bool:
 
 
 def load_dataset(cfg: Config) -> CrossModalityDataset:
-    """The dataset named by ``cfg.data`` (the embedded one is generated on first use)."""
+    """The dataset named by ``cfg.data`` (the embedded one is generated on first use); with
+    ``data.split=val`` the val identities are held out of training and become the scored ones."""
     d = cfg.data
     kwargs = {"synthetic": {"seed": d.synth_seed}, "regdb": {"trial": d.regdb_trial}}.get(
         d.dataset, {}
     )
-    return get_dataset(d.dataset, d.root, **kwargs)
+    if d.split not in SPLITS:
+        raise ValueError(f"config field data.split must be one of {SPLITS}; got {d.split!r}")
+    data = get_dataset(d.dataset, d.root, **kwargs)
+    return validation_split(data) if d.split == "val" else data
 
 
 def run_inputs(teacher: str | Path | None = None) -> dict[str, Any]:
@@ -268,6 +274,11 @@ def train_tsgan(
     if needs_teacher(cfg):
         teacher_net = load_backbone(teacher or get_or_train_teacher(cfg))[0]
 
+    gate = None
+    if cfg.loss.fakes_in_reid == "gated":  # G_I's twin SSIM on the validation pictures
+        size = (cfg.data.height, cfg.data.width)
+        gate = twin_gate(gate_pictures(load_dataset(cfg)), size)
+
     def make(cfg: Config, num_classes: int, device) -> TSGAN:
         identities = teacher_net.classifier.out_features if teacher_net is not None else None
         if cfg.model.student_init == "teacher" and identities != num_classes:
@@ -276,7 +287,7 @@ def train_tsgan(
                 f"has {num_classes}: model.student_init=teacher copies its classifier; use a "
                 "teacher trained on this dataset"
             )
-        return TSGAN(cfg, num_classes, device, teacher_net)
+        return TSGAN(cfg, num_classes, device, teacher_net, gate)
 
     inputs = run_inputs(teacher)
     return _train(

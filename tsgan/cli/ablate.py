@@ -19,7 +19,7 @@ from pathlib import Path
 from ..config import get_config
 from ..data.records import DatasetError
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..experiments.ablate import ROWS, chance_level, run_ablation, select_rows
+from ..experiments.ablate import DECISION_ROWS, ROWS, chance_level, run_ablation, select_rows
 from ..experiments.ablate_report import (
     format_markdown,
     format_paired,
@@ -48,7 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=None,
         metavar="ROW",
-        help=f"rows to run (default all): {' '.join(r.key for r in ROWS)}",
+        help=(
+            f"rows to run (default all of the table): {' '.join(r.key for r in ROWS)}; "
+            f"rows of open decisions: {' '.join(r.key for r in DECISION_ROWS)}"
+        ),
     )
     parser.add_argument(
         "--cached-only",

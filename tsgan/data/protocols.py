@@ -3,7 +3,8 @@ dataset facts are summarised in docs/ARCHITECTURE.md, "Evaluation").
 
 * **SYSU-MM01** (:func:`sysu_protocol`): queries are every IR test image (cam3, cam6) in both
   modes; the gallery takes ``shots`` images per (identity, RGB camera) from cams 1, 2, 4, 5
-  (``all``) or 1, 2 (``indoor``). Two draws exist in the literature:
+  (``all``) or 1, 2 (``indoor``); ``ids="val"``: the same protocol on the validation identities
+  (exp/val_id.txt, ``data.split=val``). Two draws exist in the literature:
 
   - ``"seeded"``: the most copied Python baseline. Python's ``random`` seeded with the trial
     number, then for each test id in ascending order and each gallery camera in order that has a
@@ -33,7 +34,7 @@ from .llcm import list_test_images
 from .records import DatasetError, Sample, require_dir
 from .regdb import read_regdb
 from .sysu import HINT as SYSU_HINT
-from .sysu import IR_CAMS, list_images, modality_of_cam, read_id_file
+from .sysu import IR_CAMS, list_images, modality_of_cam, split_ids
 
 SYSU_GALLERY_CAMS = {"all": (1, 2, 4, 5), "indoor": (1, 2)}
 SYSU_SHOTS = (1, 10)
@@ -66,9 +67,9 @@ def _check_choice(name: str, value, allowed) -> None:
         raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
-def _sysu_test_ids(root: Path) -> list[int]:
+def _sysu_ids(root: Path, ids: str) -> list[int]:
     root = require_dir(root, "the SYSU-MM01 root (cam1..cam6/, exp/)", "SYSU-MM01", SYSU_HINT)
-    return sorted(read_id_file(root / "exp" / "test_id.txt"))
+    return split_ids(root, ids)
 
 
 def load_rand_perm_cam(split_file: str | Path) -> list[list[np.ndarray]]:
@@ -139,20 +140,22 @@ def sysu_protocol(
     trial: int = 0,
     draw: str = "seeded",
     split_file: str | Path | None = None,
+    ids: str = "test",
 ) -> tuple[list[Sample], list[Sample]]:
     """(queries, gallery) of one SYSU-MM01 trial (0..9); queries are the same for every trial and
-    mode."""
+    mode. ``ids``: "test" (the published protocol) or "val" (the validation identities, for
+    choosing a recipe without looking at the test split; ``data.split``)."""
     _check_choice("mode", mode, SYSU_GALLERY_CAMS)
     _check_choice("shots", shots, SYSU_SHOTS)
     _check_choice("draw", draw, DRAWS)
     if not 0 <= trial <= 9:
         raise ValueError(f"SYSU-MM01 has trials 0..9, got trial={trial}")
     root = Path(root)
-    test_ids = _sysu_test_ids(root)
+    test_ids = _sysu_ids(root, ids)
     queries = list_images(root, test_ids, IR_CAMS)
     if not queries:
         raise DatasetError(
-            f"SYSU-MM01: no IR test image (cam3/cam6) of the {len(test_ids)} test ids under "
+            f"SYSU-MM01: no IR image (cam3/cam6) of the {len(test_ids)} {ids} ids under "
             f"{root}.\n  {SYSU_HINT}"
         )
     cams = SYSU_GALLERY_CAMS[mode]

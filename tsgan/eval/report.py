@@ -2,9 +2,11 @@
 
 ``evaluate_model(feature_fn, cfg)`` runs every trial of the configured protocol: SYSU-MM01 (and
 the embedded dataset, which has its layout) for each (mode, shots) setting over
-``cfg.eval.trials`` gallery draws; RegDB in both directions for ``cfg.data.regdb_trial``; LLCM in
-both directions over ``cfg.eval.trials`` seeded draws. Features of every image involved are
-computed once (queries are shared by all trials) and distances are Euclidean. With
+``cfg.eval.trials`` gallery draws, on the test identities or, with ``data.split=val``, on the
+validation identities (the test ids are then never read); RegDB in both directions for
+``cfg.data.regdb_trial``; LLCM in both directions over ``cfg.eval.trials`` seeded draws.
+Features of every image involved are computed once (queries are shared by all trials) and
+distances are Euclidean. With
 ``cfg.eval.rerank`` each trial is also scored after k-reciprocal re-ranking: from the three
 distance matrices, or from the features when those would not fit in memory (``rerank_path``; each
 re-ranked result records the path it took).
@@ -55,6 +57,11 @@ def protocol_trials(
     d, e = cfg.data, cfg.eval
     root = resolve_path(d.root)
     trials = []
+    if d.split != "test" and d.dataset not in ("sysu", "synthetic"):
+        raise ValueError(
+            f"data.split={d.split!r} needs validation identities (the SYSU-MM01 layout's "
+            f"exp/val_id.txt); data.dataset={d.dataset!r} has none: use data.split=test"
+        )
     if d.dataset in ("sysu", "synthetic"):
         if d.dataset == "synthetic":
             root = ensure_synthetic(root, seed=d.synth_seed)
@@ -62,7 +69,13 @@ def protocol_trials(
         for mode, shots in settings or [(e.mode, e.shots)]:
             for t in range(e.trials):
                 q, g = sysu_protocol(
-                    root, mode=mode, shots=shots, trial=t, draw=e.draw, split_file=split_file
+                    root,
+                    mode=mode,
+                    shots=shots,
+                    trial=t,
+                    draw=e.draw,
+                    split_file=split_file,
+                    ids=d.split,
                 )
                 setting = f"{mode}-search {SHOT_NAMES[shots]}"
                 trials.append(
@@ -73,6 +86,7 @@ def protocol_trials(
                         direction="ir_to_rgb",
                         draw=e.draw,
                         protocol="sysu",
+                        ids=d.split,
                         trial=t,
                         queries=q,
                         gallery=g,
@@ -231,6 +245,7 @@ def evaluate_model(
     return {
         "name": name,
         "dataset": cfg.data.dataset,
+        "split": cfg.data.split,
         "root": str(resolve_path(cfg.data.root)),
         "draw": sorted({t["draw"] for t in trials}),
         "split_file": e.split_file or None,
@@ -274,8 +289,9 @@ def format_table(report: dict[str, Any], metrics: Sequence[str] = TABLE_METRICS)
             )
     directions = "/".join(sorted({r["direction"] for r in report["results"]}))
     split = f", split file {report['split_file']}" if report["split_file"] else ""
+    ids = " (validation identities)" if report.get("split", "test") == "val" else ""
     lines.append(
-        f"dataset {report['dataset']}, draw {'/'.join(report['draw'])}, "
+        f"dataset {report['dataset']}{ids}, draw {'/'.join(report['draw'])}, "
         f"{report['trials']} trial(s), "
         f"query -> gallery: {directions}{split}"
     )

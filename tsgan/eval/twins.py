@@ -15,6 +15,10 @@ Two reference "generators" that need no training give the floors a learned G_I m
 * :func:`grayscale`: ITU-R BT.601 luminance ``0.299 R + 0.587 G + 0.114 B``;
 * :func:`channel_copy`: the CAJ-style channel augmentation, one of R, G, B picked at random per
   image (seeded), as in Ye et al.'s channel-exchangeable augmentation.
+
+:func:`twin_gate` turns the measure into the gate of ``loss.fakes_in_reid=gated``: G_I's mean
+twin SSIM on the validation pictures (:func:`gate_pictures`: the first RGB picture of every
+validation identity), rendered once.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..data import ir_twin
-from ..data.records import Sample
+from ..data.records import CrossModalityDataset, DatasetError, Sample
 from ..imaging import from_gan, ir_to_1ch, to_gan
 
 Generator = Callable[[torch.Tensor], torch.Tensor]
@@ -152,3 +156,34 @@ def twin_floors(
         "grayscale": twin_error(grayscale, samples, size),
         "channel copy": twin_error(channel_copy(seed), samples, size),
     }
+
+
+def gate_pictures(dataset: CrossModalityDataset) -> list[Sample]:
+    """The first RGB picture (list order) of every validation identity of ``dataset``: training
+    pictures under ``data.split=test``, held-out ones under ``data.split=val`` (G_I never sees a
+    twin either way: they only measure it)."""
+    val = set(dataset.val_ids)
+    first: dict[int, Sample] = {}
+    for s in dataset.train + dataset.test:
+        if s.pid in val and s.modality == "rgb":
+            first.setdefault(s.pid, s)
+    if not first:
+        raise DatasetError(
+            f"{dataset.name}: the X_I' gate (loss.fakes_in_reid=gated) measures G_I on the "
+            "validation identities' RGB pictures, and this dataset has none (no exp/val_id.txt)"
+        )
+    return [first[p] for p in sorted(first)]
+
+
+def twin_gate(
+    samples: Sequence[Sample | str | Path], size: tuple[int, int]
+) -> Callable[[torch.nn.Module], float]:
+    """A function of G_I giving its mean twin SSIM on ``samples`` at ``size`` (H, W): the twins
+    are rendered once, here (a DatasetError when the pictures have none: not the embedded
+    data)."""
+    rgb, twin = load_twins(samples, size)
+
+    def ssim_of(generator: torch.nn.Module) -> float:
+        return score_twins(generator, rgb, twin)["SSIM"]
+
+    return ssim_of

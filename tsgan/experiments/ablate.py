@@ -49,6 +49,7 @@ SWITCH_DEFAULTS: dict[str, Any] = {
     "data.channel_aug": False,
     "data.grayscale": False,
     "train.fakes": "generator",
+    "loss.fakes_in_reid": "joined",
 }
 
 # What every row trains for: rows may differ in switches only, never in budget (checked by
@@ -117,13 +118,25 @@ ROWS: tuple[Row, ...] = (
     Row("twins", "Oracle G_I: IR twins + TS", {**ORACLE, "train.use_teacher": True}),
     Row("twins-no-ts", "Oracle G_I: IR twins, no TS", ORACLE),
 )
+# Rows of decisions still being measured on the validation identities (``python -m tsgan
+# validate``): chosen by key (``--rows``), not yet part of the committed grid that ``ROWS`` and
+# notebook 07 cover. Where X_I' enters L_ID / L_Tri (loss.fakes_in_reid): TS-GAN_JD is "joined".
+DECISION_ROWS: tuple[Row, ...] = (
+    Row("jd-xi-ts", "TS-GAN_JD, X_I' in L_TS and L_ReID^GAN only", {"loss.fakes_in_reid": "never"}),
+    Row(
+        "jd-xi-gated",
+        "TS-GAN_JD, X_I' in L_ID / L_Tri after G_I's gate",
+        {"loss.fakes_in_reid": "gated"},
+    ),
+)
 
 
 def select_rows(keys: Sequence[str] | None = None) -> list[Row]:
-    """The rows named by ``keys`` (all rows, in table order, when None)."""
+    """The rows named by ``keys`` (from :data:`ROWS` and :data:`DECISION_ROWS`; the rows of
+    :data:`ROWS`, in table order, when None)."""
     if not keys:
         return list(ROWS)
-    by_key = {r.key: r for r in ROWS}
+    by_key = {r.key: r for r in ROWS + DECISION_ROWS}
     unknown = [k for k in keys if k not in by_key]
     if unknown:
         raise ValueError(f"unknown ablation row(s) {unknown}; choose from {list(by_key)}")

@@ -43,6 +43,8 @@ PAIRS = (
     ("twins", "od"),
     ("twins-no-ts", "backbone"),
     ("twins", "twins-no-ts"),
+    ("jd-xi-ts", "jd"),
+    ("jd-xi-gated", "jd"),
 )
 PAIRED_METRICS = ("R1", "mAP")
 

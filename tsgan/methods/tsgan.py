@@ -30,6 +30,7 @@ to step.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -157,7 +158,13 @@ class TSGAN(GANPhases):
 
     Ablations (paper Table II) from the config: ``train.use_gan`` (False: the backbone alone on
     X_R and X_I), ``train.use_teacher``, ``loss.ts_losses`` (all | cross | none),
-    ``model.discriminator`` (joint | ordinary).
+    ``model.discriminator`` (joint | ordinary), and where X_I' enters line 3,
+    ``loss.fakes_in_reid`` (:meth:`fakes_in_reid`).
+
+    ``gate``: for ``loss.fakes_in_reid=gated``, a function of G_I returning its twin SSIM on the
+    validation pictures (:func:`tsgan.eval.twins.twin_gate`); it is called at every epoch end
+    until the SSIM reaches ``loss.fakes_gate_ssim``, and the gate's state is part of
+    :meth:`state_dict` (exact resume).
     """
 
     kind = "tsgan"
@@ -168,8 +175,18 @@ class TSGAN(GANPhases):
         num_classes: int,
         device: torch.device,
         teacher: ReIDBackbone | None = None,
+        gate: Callable[[torch.nn.Module], float] | None = None,
     ):
         super().__init__(cfg, device)
+        self.reading = cfg.loss.fakes_in_reid
+        if self.reading == "gated" and (gate is None or not cfg.train.use_gan):
+            raise ValueError(
+                "loss.fakes_in_reid=gated opens on G_I's twin SSIM: it needs train.use_gan=true "
+                "and a gate on validation pictures (tsgan.eval.twins.twin_gate; the embedded data "
+                "only, where IR twins exist)"
+            )
+        self.gate = gate
+        self.gate_state = {"open": False, "ssim": None, "epoch": None}
         self.use_gan, self.use_teacher = cfg.train.use_gan, cfg.train.use_teacher
         self.twins = cfg.train.fakes == "twins"
         check_tsgan_switches(cfg)
@@ -222,6 +239,42 @@ class TSGAN(GANPhases):
         warmup = self.cfg.optim.gan_warmup_epochs
         return self.has_fakes and self.schedulers["B"].last_epoch >= warmup
 
+    def fakes_in_reid(self) -> bool:
+        """Whether X_I' (once joined) enters L_ID and L_Tri (Eq. 9-11), by ``loss.fakes_in_reid``:
+        "joined" always (Algorithm 1 as implemented), "never" (X_I' feeds L_TS and L_ReID^GAN
+        only), "gated" once G_I's twin SSIM has reached ``loss.fakes_gate_ssim``."""
+        return self.reading == "joined" or (self.reading == "gated" and self.gate_state["open"])
+
+    def end_epoch(self) -> None:
+        """Step the schedulers; with the gate, measure G_I on the validation pictures (eval mode,
+        no gradients, no random numbers) until it opens. Once open it stays open."""
+        super().end_epoch()
+        if self.reading != "gated" or self.gate_state["open"]:
+            return
+        G_I = self.nets["G_I"]
+        mode = G_I.training
+        G_I.eval()
+        try:
+            ssim = float(self.gate(G_I))
+        finally:
+            G_I.train(mode)
+        self.gate_state = {
+            "open": ssim >= self.cfg.loss.fakes_gate_ssim,
+            "ssim": ssim,
+            "epoch": self.schedulers["B"].last_epoch,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.reading == "gated":
+            state["gate"] = dict(self.gate_state)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.reading == "gated":
+            self.gate_state = dict(state["gate"])
+
     def backward_B(self) -> None:
         """Line 3: L_Backbone = L_ReID + L_TS on X_R, X_I and the detached X_I' (Eq. 8-16).
 
@@ -229,7 +282,10 @@ class TSGAN(GANPhases):
         and f(X_I') for D_I (line 5) comes from the frozen student, as in line 1: it is line 1's
         map, detached, when line 1 ran on this X_I' (same student weights, O_B has not stepped;
         batch statistics; so a second forward would give the same tensor, tested with
-        ``torch.equal``), else computed here. An ordinary D_I takes no feature map.
+        ``torch.equal``), else computed here. An ordinary D_I takes no feature map. Once joined,
+        X_I' goes through the backbone with X_R and X_I (one forward pass: the same batch
+        statistics in every reading); L_ID and L_Tri average over X_R, X_I and X_I' when
+        :meth:`fakes_in_reid`, else over X_R and X_I alone.
         """
         lc = self.cfg.loss
         join = self.fakes_join()
@@ -254,10 +310,13 @@ class TSGAN(GANPhases):
                     self.D_I, self.real_I, self.fake_I, self.fmap_real, self.fmap_fake, self.gan
                 )
                 self.losses["B_gan"] = gan
+            # L_ID / L_Tri over the first n image sets: X_R, X_I (and X_I' when it enters them)
+            n = len(images) if not join or self.fakes_in_reid() else 2
+            rows = n * len(self.labels)
             L = reid_loss(
-                out["logits"],
-                out["V"],
-                self.labels.repeat(len(images)),
+                out["logits"][:rows],
+                out["V"][:rows],
+                self.labels.repeat(n),
                 gan,
                 lambda1=lc.lambda1,
                 lambda2=lc.lambda2,
@@ -287,6 +346,8 @@ class TSGAN(GANPhases):
                     B_ts=ts["total"],
                 )
         self.losses["B"] = total
+        if self.reading == "gated":
+            self.losses["gate_open"] = torch.tensor(float(self.gate_state["open"]))
         self.backward(total)
 
     def optimize_parameters(self) -> dict[str, float]:
