@@ -53,11 +53,12 @@ def test_every_setting_trains_on_the_val_split_with_its_overrides(key):
     assert len({run_key(c, "tsgan") for c in configs}) == len(configs)
 
 
-def test_unknown_decision_is_refused():
+def test_unknown_decision_is_refused(capsys):
     with pytest.raises(ValueError, match="unknown decision 'nope'"):
         get_decision("nope")
-    with pytest.raises(SystemExit):  # argparse's choices
-        main(["validate", "--decision", "nope"])
+    assert main(["validate", "--decision", "nope"]) == 2  # argparse's choices, one line
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "--decision" in err
 
 
 @pytest.fixture(scope="module")
