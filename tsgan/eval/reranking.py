@@ -27,7 +27,8 @@ From features (:func:`rerank_features`), step 1 computes D a block of columns at
 query and gallery features, rounded exactly as ``euclidean_distance`` rounds the three matrices
 (:class:`_FeatureDistance`), and the weights recompute the few distances they need: no N x N
 matrix and no input matrix exist, so MSMT17 size (N = 93,820) runs in a few GB.
-:func:`rerank_path` says which of the two fits in the memory available.
+:func:`tsgan.eval.reranking_memory.rerank_path` says which of the two fits in the memory
+available.
 
 The readable dense original is :func:`tsgan.eval.reference.re_ranking`; the tests compare both
 paths with it.
@@ -44,13 +45,13 @@ CPU memory traffic and page faults, not arithmetic, set the pace.
 from __future__ import annotations
 
 import bisect
-import os
 from typing import Any
 
 import numpy as np
 import torch
 
 from .metrics import _as_tensor
+from .reranking_memory import available_memory, rerank_path  # noqa: F401  (public here too)
 
 _BLOCK_ELEMENTS = 1 << 22  # rows per block so that a (rows, N) float32 block is ~16 MB
 _PAIR_BLOCK = 1 << 18  # (query entry, gallery entry) pairs per Jaccard block
@@ -59,6 +60,7 @@ _ACCELERATOR_SCALE = 64  # on a GPU, blocks this much larger: fewer, fuller kern
 _CHUNK = 32  # rows of D per chunk in the chunked neighbour search (a power of two)
 _SUB = 4  # interleaved parts of a chunk, each checked on its own
 _MAX_CANDIDATES = 1024  # columns with more candidates than this (mass ties) are sorted whole
+_SLACK = 8  # neighbours kept beyond K per column in the symmetric search (ties after division)
 
 
 class _FullDistance:
@@ -256,6 +258,142 @@ def _neighbours_dense(
                 m_qg[s:e] = m[:, q:]
             rank[s:e] = _smallest(m, K)[0]
     return rank, col_max, m_qg
+
+
+def _neighbours_symmetric(
+    D: _FeatureDistance, K: int, rows: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 1 from features, each dot product computed once: the same answer as
+    :func:`_neighbours_dense` for about half of its matrix products.
+
+    D is symmetric up to the order in which the two squared norms are added, and the matrix
+    product that holds the dot products is symmetric bit for bit. Block b of columns [s, e) takes
+    the product P = x[s:e] x[s:]^T only against the points j >= s, and reads it twice:
+
+    * as columns s..e-1 of D (rows j >= s; norms added as ``squared_columns_as_rows`` adds them);
+    * transposed, as rows s..e-1 of the columns j >= e (norms added in the row point's order).
+
+    Each column i meets its rows in increasing order: rows < s from the earlier blocks' second
+    reading, rows >= s from its own block. A running list per column keeps the K' = K + slack
+    smallest D^2 (float32) by (value, row), merged only where a new value beats the list's last.
+    M divides a column by its maximum, which is known at the end only, and x -> x / max never
+    decreases but can map different D^2 to one float32 M: the K nearest by (M, row) are read from
+    the list, and a column is exact unless its K-th M equals the M of the list's last entry (a
+    value beyond the list could then tie with it); those rare columns are recomputed whole,
+    a block of columns of D as :func:`_neighbours_dense` computes it.
+    """
+    n, q, dev = D.n, D.q, D.x.device
+    keep = min(K + _SLACK, n)
+    best_v = torch.full((n, keep), float("inf"), dtype=torch.float32, device=dev)
+    best_i = torch.full((n, keep), n, dtype=torch.long, device=dev)
+    col_max = torch.full((n,), -float("inf"), dtype=torch.float32, device=dev)
+    m_qg = torch.empty((q, D.g), dtype=torch.float32, device=dev)
+    rows = rows or max(1, _BLOCK_ELEMENTS // n)
+    for lo, hi in ((0, q), (q, n)):
+        for s, e in _even_blocks(lo, hi, rows):
+            P = (D.x[s:e] @ D.x[s:].T).mul_(-2.0)  # P[a, j - s] = -2 x_(s+a) . x_j
+            own, sq = D.sq[s:e, None], D.sq[None, s:]
+            # reading 1: columns s..e-1 of D, rows j >= s (the norm order of _FeatureDistance)
+            col = P.clone()
+            if e <= q:  # query columns: q_q rows add x_j first, q_g rows the query (x_i) first
+                col[:, : q - s].add_(sq[:, : q - s]).add_(own)
+                col[:, q - s :].add_(own).add_(sq[:, q - s :])
+            else:
+                col.add_(sq).add_(own)
+            col = _squared_distances(col)
+            torch.maximum(col_max[s:e], col.amax(1), out=col_max[s:e])
+            if e <= q:
+                m_qg[s:e] = col[:, q - s :]  # D^2 for now; divided by the maxima at the end
+            i, v = _smallest(col, keep)
+            best_i[s:e], best_v[s:e] = _smallest(
+                torch.cat([best_v[s:e], v], 1), keep, torch.cat([best_i[s:e], i + s], 1)
+            )
+            if e == n:
+                continue
+            # reading 2: rows s..e-1 of the columns j >= e; the row point x_i comes first
+            # (a query row, or a gallery row of a gallery column): the same as reading 1 for q_g
+            if e <= q:
+                row = torch.cat(
+                    [
+                        _squared_distances(
+                            P[:, e - s : q - s].add_(own).add_(sq[:, e - s : q - s])
+                        ),
+                        col[:, q - s :],
+                    ],
+                    1,
+                )
+            else:
+                row = _squared_distances(P[:, e - s :].add_(own).add_(sq[:, e - s :]))
+            torch.maximum(col_max[e:], row.amax(0), out=col_max[e:])
+            # rows that beat a column's list (they come in increasing order: ties stay behind)
+            a, jj = (row < best_v[e:, keep - 1]).nonzero(as_tuple=True)
+            if len(jj):
+                _merge_into(best_v, best_i, jj + e, a + s, row[a, jj], keep)
+    _require_finite(col_max)
+    m = best_v / col_max[:, None]
+    rank, kth = _smallest(m, K, best_i)
+    if keep < n:  # an entry beyond the list has M >= M(list's last): unsure where that ties
+        unsure = (kth[:, K - 1] >= m[:, keep - 1]).nonzero()[:, 0]
+        for s, e in _even_blocks(0, q, rows) if len(unsure) else ():
+            _recompute_columns(D, rank, unsure, col_max, K, s, e)
+        for s, e in _even_blocks(q, n, rows) if len(unsure) else ():
+            _recompute_columns(D, rank, unsure, col_max, K, s, e)
+    for s, e in _blocks(0, q, max(1, _cache_elements(m_qg) // max(1, D.g))):
+        m_qg[s:e].div_(col_max[s:e, None])
+    return rank, col_max, m_qg
+
+
+def _merge_into(
+    best_v: torch.Tensor,
+    best_i: torch.Tensor,
+    col: torch.Tensor,
+    idx: torch.Tensor,
+    val: torch.Tensor,
+    keep: int,
+) -> None:
+    """Merge the entries (column, row index, value) into the running lists (best_v, best_i) of
+    their columns: per column the ``keep`` smallest by (value, row index)."""
+    order = torch.argsort(col, stable=True)
+    col, idx, val = col[order], idx[order], val[order]
+    cols, count = torch.unique_consecutive(col, return_counts=True)
+    slot = torch.arange(len(col), device=col.device) - (
+        torch.cumsum(count, 0) - count
+    ).repeat_interleave(count)
+    width = int(count.max())
+    n = best_i.shape[0]
+    v = torch.full((len(cols), width), float("inf"), dtype=best_v.dtype, device=col.device)
+    i = torch.full((len(cols), width), n, dtype=best_i.dtype, device=col.device)
+    which = torch.repeat_interleave(torch.arange(len(cols), device=col.device), count)
+    v[which, slot], i[which, slot] = val, idx
+    best_i[cols], best_v[cols] = _smallest(
+        torch.cat([best_v[cols], v], 1), keep, torch.cat([best_i[cols], i], 1)
+    )
+
+
+def _squared_distances(d: torch.Tensor) -> torch.Tensor:
+    """float32 D^2 from squared-distance sums d: sqrt (clamped at 0) in d's dtype, then squared
+    and rounded to float32, as ``np.power(D, 2).astype(np.float32)`` on the caller's matrices."""
+    d = d.clamp_(min=0).sqrt_()
+    if d.dtype == torch.float32:
+        return d.mul_(d)
+    return _squared32(d, torch.empty(d.shape, dtype=torch.float32, device=d.device))
+
+
+def _recompute_columns(
+    D: _FeatureDistance,
+    rank: torch.Tensor,
+    unsure: torch.Tensor,
+    col_max: torch.Tensor,
+    K: int,
+    s: int,
+    e: int,
+) -> None:
+    """The unsure columns among [s, e) ranked from the whole block of columns of D (the block
+    :func:`_neighbours_dense` computes), into ``rank``."""
+    u = unsure[(unsure >= s) & (unsure < e)]
+    if len(u):
+        m = D.squared_columns_as_rows(s, e).index_select(0, u - s)
+        rank[u] = _smallest(m.div_(col_max[u, None]), K)[0]
 
 
 def _tree(v: torch.Tensor, op, keep: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -805,48 +943,6 @@ def _rerank(
     return _jaccard_mix(sets, vals, D.q, m_qg, lambda_)
 
 
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation now: psutil's estimate when it is installed,
-    else the kernel's MemAvailable, else the free physical pages."""
-    try:
-        import psutil  # optional: deferred so that the package does not need it
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def rerank_path(q: int, g: int, itemsize: int = 4, available: int | None = None) -> tuple[str, str]:
-    """Which re-ranking fits: ``("matrices", why)`` for :func:`rerank` on the three distance
-    matrices, or ``("features", why)`` for :func:`rerank_features` when they would not fit.
-
-    Estimate for the matrix path: the q-g, q-q and g-g matrices (``itemsize`` bytes each entry)
-    plus rerank's working memory (chunk minima, about a fifth of the inputs, and the (q, g)
-    float32 result); it is taken when that needs at most half of the ``available`` memory.
-    """
-    available = available_memory() if available is None else available
-    inputs = (q * g + q * q + g * g) * itemsize
-    need = inputs + inputs // 5 + q * g * 4
-    gb = 2**30
-    if need <= available // 2:
-        return (
-            "matrices",
-            f"three distance matrices, ~{need / gb:.1f} GB of {available / gb:.1f} GB available",
-        )
-    return "features", (
-        f"the three distance matrices would need ~{need / gb:.1f} GB, "
-        f"more than half of the {available / gb:.1f} GB available"
-    )
-
-
 def rerank_features(
     query_feats: Any,
     gallery_feats: Any,
@@ -888,5 +984,5 @@ def rerank_features(
         )
     scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
     rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
-    final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_dense(d, k, rows))
+    final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_symmetric(d, k, rows))
     return final.cpu().numpy() if is_numpy else final
