@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..threads import limit_threads, threads_for
+
 PROTOCOLS = ("sysu", "regdb", "llcm")
 SYSU_IR_INDOOR_CAM = 3  # queries from this IR camera ...
 SYSU_RGB_INDOOR_CAM = 2  # ... never see this RGB camera, which films the same room
@@ -258,25 +260,26 @@ def evaluate_rank(
         for a, n in ((q_pids, "q_pids"), (g_pids, "g_pids"), (q_cams, "q_cams"), (g_cams, "g_cams"))
     )
     _check_inputs(dist, qp, gp, qc, gc)
-    ids, g_lab = torch.unique(gp, return_inverse=True)
-    pos = torch.searchsorted(ids, qp).clamp(max=len(ids) - 1)
-    q_lab = torch.where(ids[pos] == qp, pos, torch.full_like(pos, -1))
-    rows = max(1, _BLOCK_ELEMENTS // dist.shape[1])
-    parts = [
-        _block_metrics(
-            dist[s : s + rows],
-            qp[s : s + rows],
-            qc[s : s + rows],
-            q_lab[s : s + rows],
-            gp,
-            gc,
-            g_lab,
-            len(ids),
-            protocol,
-        )
-        for s in range(0, dist.shape[0], rows)
-    ]
-    valid, cmc_rank, ap, inp = (torch.cat(p) for p in zip(*parts))
+    with limit_threads(1):  # sorts and gathers on a few MB: one thread (tsgan.threads)
+        ids, g_lab = torch.unique(gp, return_inverse=True)
+        pos = torch.searchsorted(ids, qp).clamp(max=len(ids) - 1)
+        q_lab = torch.where(ids[pos] == qp, pos, torch.full_like(pos, -1))
+        rows = max(1, _BLOCK_ELEMENTS // dist.shape[1])
+        parts = [
+            _block_metrics(
+                dist[s : s + rows],
+                qp[s : s + rows],
+                qc[s : s + rows],
+                q_lab[s : s + rows],
+                gp,
+                gc,
+                g_lab,
+                len(ids),
+                protocol,
+            )
+            for s in range(0, dist.shape[0], rows)
+        ]
+        valid, cmc_rank, ap, inp = (torch.cat(p) for p in zip(*parts))
     num_valid = int(valid.sum())
     if num_valid == 0:
         raise ValueError(
@@ -296,12 +299,15 @@ def evaluate_rank(
 
 
 def euclidean_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """(m, d), (n, d) -> (m, n) Euclidean distances, computed in the inputs' dtype and device."""
+    """(m, d), (n, d) -> (m, n) Euclidean distances, computed in the inputs' dtype and device
+    (on the caller's CPU threads when the product is large, else on one: tsgan.threads)."""
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(
             "expected features (m, d) and (n, d) with the same d, "
             f"got {tuple(x.shape)} and {tuple(y.shape)}"
         )
-    d = (x @ y.T).mul_(-2.0)  # in place: one (m, n) array at any time
-    d.add_((x * x).sum(1, keepdim=True)).add_((y * y).sum(1)[None, :])
-    return d.clamp_(min=0).sqrt_()
+    m, n = len(x), len(y)
+    with limit_threads(threads_for(flop=m * n * x.shape[1], elements=m * n)):
+        d = (x @ y.T).mul_(-2.0)  # in place: one (m, n) array at any time
+        d.add_((x * x).sum(1, keepdim=True)).add_((y * y).sum(1)[None, :])
+        return d.clamp_(min=0).sqrt_()

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..threads import limit_threads, threads_for
 from .metrics import _as_tensor
 from .reranking_memory import available_memory, rerank_path  # noqa: F401  (public here too)
 
@@ -289,46 +290,48 @@ def _neighbours_symmetric(
     col_max = torch.full((n,), -float("inf"), dtype=torch.float32, device=dev)
     m_qg = torch.empty((q, D.g), dtype=torch.float32, device=dev)
     rows = rows or max(1, _BLOCK_ELEMENTS // n)
-    for lo, hi in ((0, q), (q, n)):
-        for s, e in _even_blocks(lo, hi, rows):
-            P = (D.x[s:e] @ D.x[s:].T).mul_(-2.0)  # P[a, j - s] = -2 x_(s+a) . x_j
-            own, sq = D.sq[s:e, None], D.sq[None, s:]
-            # reading 1: columns s..e-1 of D, rows j >= s (the norm order of _FeatureDistance)
-            col = P.clone()
-            if e <= q:  # query columns: q_q rows add x_j first, q_g rows the query (x_i) first
-                col[:, : q - s].add_(sq[:, : q - s]).add_(own)
-                col[:, q - s :].add_(own).add_(sq[:, q - s :])
-            else:
-                col.add_(sq).add_(own)
-            col = _squared_distances(col)
-            torch.maximum(col_max[s:e], col.amax(1), out=col_max[s:e])
-            if e <= q:
-                m_qg[s:e] = col[:, q - s :]  # D^2 for now; divided by the maxima at the end
-            i, v = _smallest(col, keep)
-            best_i[s:e], best_v[s:e] = _smallest(
-                torch.cat([best_v[s:e], v], 1), keep, torch.cat([best_i[s:e], i + s], 1)
-            )
-            if e == n:
-                continue
-            # reading 2: rows s..e-1 of the columns j >= e; the row point x_i comes first
-            # (a query row, or a gallery row of a gallery column): the same as reading 1 for q_g
-            if e <= q:
-                row = torch.cat(
-                    [
-                        _squared_distances(
-                            P[:, e - s : q - s].add_(own).add_(sq[:, e - s : q - s])
-                        ),
-                        col[:, q - s :],
-                    ],
-                    1,
+    # large blocks: the products and the passes over them on the caller's threads
+    with limit_threads(threads_for(flop=rows * n * D.x.shape[1], elements=rows * n)):
+        for lo, hi in ((0, q), (q, n)):
+            for s, e in _even_blocks(lo, hi, rows):
+                P = (D.x[s:e] @ D.x[s:].T).mul_(-2.0)  # P[a, j - s] = -2 x_(s+a) . x_j
+                own, sq = D.sq[s:e, None], D.sq[None, s:]
+                # reading 1: columns s..e-1 of D, rows j >= s (the norm order of _FeatureDistance)
+                col = P.clone()
+                if e <= q:  # query columns: q_q rows add x_j first, q_g rows the query (x_i) first
+                    col[:, : q - s].add_(sq[:, : q - s]).add_(own)
+                    col[:, q - s :].add_(own).add_(sq[:, q - s :])
+                else:
+                    col.add_(sq).add_(own)
+                col = _squared_distances(col)
+                torch.maximum(col_max[s:e], col.amax(1), out=col_max[s:e])
+                if e <= q:
+                    m_qg[s:e] = col[:, q - s :]  # D^2 for now; divided by the maxima at the end
+                i, v = _smallest(col, keep)
+                best_i[s:e], best_v[s:e] = _smallest(
+                    torch.cat([best_v[s:e], v], 1), keep, torch.cat([best_i[s:e], i + s], 1)
                 )
-            else:
-                row = _squared_distances(P[:, e - s :].add_(own).add_(sq[:, e - s :]))
-            torch.maximum(col_max[e:], row.amax(0), out=col_max[e:])
-            # rows that beat a column's list (they come in increasing order: ties stay behind)
-            a, jj = (row < best_v[e:, keep - 1]).nonzero(as_tuple=True)
-            if len(jj):
-                _merge_into(best_v, best_i, jj + e, a + s, row[a, jj], keep)
+                if e == n:
+                    continue
+                # reading 2: rows s..e-1 of the columns j >= e; the row point x_i comes first
+                # (a query row, or a gallery row of a gallery column): the same as reading 1 for q_g
+                if e <= q:
+                    row = torch.cat(
+                        [
+                            _squared_distances(
+                                P[:, e - s : q - s].add_(own).add_(sq[:, e - s : q - s])
+                            ),
+                            col[:, q - s :],
+                        ],
+                        1,
+                    )
+                else:
+                    row = _squared_distances(P[:, e - s :].add_(own).add_(sq[:, e - s :]))
+                torch.maximum(col_max[e:], row.amax(0), out=col_max[e:])
+                # rows that beat a column's list (they come in increasing order: ties stay behind)
+                a, jj = (row < best_v[e:, keep - 1]).nonzero(as_tuple=True)
+                if len(jj):
+                    _merge_into(best_v, best_i, jj + e, a + s, row[a, jj], keep)
     _require_finite(col_max)
     m = best_v / col_max[:, None]
     rank, kth = _smallest(m, K, best_i)
@@ -909,7 +912,8 @@ def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: flo
             f"got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
         )
     D = _FullDistance(*(x.to(_work_dtype(qg, qq, gg)).contiguous() for x in (qg, qq, gg)))
-    final = _rerank(D, k1, k2, lambda_, _neighbours)
+    with limit_threads(1):  # memory-bound passes and sorts: one thread (tsgan.threads)
+        final = _rerank(D, k1, k2, lambda_, _neighbours)
     return final.cpu().numpy() if is_numpy else final
 
 
@@ -984,5 +988,6 @@ def rerank_features(
         )
     scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
     rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
-    final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_symmetric(d, k, rows))
+    with limit_threads(1):  # one thread, but the distance blocks get the caller's (tsgan.threads)
+        final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_symmetric(d, k, rows))
     return final.cpu().numpy() if is_numpy else final
