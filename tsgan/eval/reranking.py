@@ -126,6 +126,7 @@ class _FeatureDistance:
         self.sq = (self.x * self.x).sum(1)
         self.q, self.g = len(qf), len(gf)
         self.n = self.q + self.g
+        self.known: tuple[torch.Tensor, torch.Tensor] | None = None  # see _neighbours_symmetric
 
     def squared_columns_as_rows(self, start: int, stop: int) -> torch.Tensor:
         """(stop - start, N) float32: row r is column ``start + r`` of D squared (see
@@ -142,6 +143,11 @@ class _FeatureDistance:
         if d.dtype == torch.float32:
             return d.mul_(d)
         return _squared32(d, torch.empty(d.shape, dtype=torch.float32, device=d.device))
+
+    def products(self, start: int, stop: int) -> torch.Tensor:
+        """(stop - start, N - start): -2 x_i . x_j for the points i in [start, stop) and j >= start,
+        one matrix product (the symmetric search's block)."""
+        return (self.x[start:stop] @ self.x[start:].T).mul_(-2.0)
 
     def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """D[rows, cols] for index tensors of equal shape, all < N; a bounded number of pairs at a
@@ -294,7 +300,7 @@ def _neighbours_symmetric(
     with limit_threads(threads_for(flop=rows * n * D.x.shape[1], elements=rows * n)):
         for lo, hi in ((0, q), (q, n)):
             for s, e in _even_blocks(lo, hi, rows):
-                P = (D.x[s:e] @ D.x[s:].T).mul_(-2.0)  # P[a, j - s] = -2 x_(s+a) . x_j
+                P = D.products(s, e)  # P[a, j - s] = -2 x_(s+a) . x_j
                 own, sq = D.sq[s:e, None], D.sq[None, s:]
                 # reading 1: columns s..e-1 of D, rows j >= s (the norm order of _FeatureDistance)
                 col = P.clone()
@@ -329,8 +335,15 @@ def _neighbours_symmetric(
                     row = _squared_distances(P[:, e - s :].add_(own).add_(sq[:, e - s :]))
                 torch.maximum(col_max[e:], row.amax(0), out=col_max[e:])
                 # rows that beat a column's list (they come in increasing order: ties stay behind)
-                a, jj = (row < best_v[e:, keep - 1]).nonzero(as_tuple=True)
-                if len(jj):
+                beats = row < best_v[e:, keep - 1]
+                count = int(beats.sum())
+                if count * 8 > beats.numel():  # early blocks: most lists change, merge whole
+                    i, v = _smallest(row.T.contiguous(), keep)
+                    best_i[e:], best_v[e:] = _smallest(
+                        torch.cat([best_v[e:], v], 1), keep, torch.cat([best_i[e:], i + s], 1)
+                    )
+                elif count:
+                    a, jj = beats.nonzero(as_tuple=True)
                     _merge_into(best_v, best_i, jj + e, a + s, row[a, jj], keep)
     _require_finite(col_max)
     m = best_v / col_max[:, None]
@@ -343,6 +356,7 @@ def _neighbours_symmetric(
             _recompute_columns(D, rank, unsure, col_max, K, s, e)
     for s, e in _blocks(0, q, max(1, _cache_elements(m_qg) // max(1, D.g))):
         m_qg[s:e].div_(col_max[s:e, None])
+    D.known = best_i, best_v  # the weights read their D^2 here (step 3)
     return rank, col_max, m_qg
 
 
@@ -691,16 +705,28 @@ def _weights(
     D: _FullDistance | _FeatureDistance, sets: torch.Tensor, col_max: torch.Tensor
 ) -> torch.Tensor:
     """Step 3: V values exp(-M(i, j)) / sum over the set, 0 on padding;
-    M(i, j) = D(j, i)^2 / max."""
+    M(i, j) = D(j, i)^2 / max. From features, D^2 comes from the neighbour lists of the
+    symmetric search where the member is in them (the same matrix product as the caller's
+    matrices), else from a dot product (equal to rounding)."""
     n = D.n
     vals = torch.zeros(sets.shape, dtype=torch.float32, device=sets.device)
-    rows = max(1, _BLOCK_ELEMENTS // sets.shape[1])
+    known = getattr(D, "known", None)
+    width = sets.shape[1] * (1 if known is None else known[0].shape[1])
+    rows = max(1, _BLOCK_ELEMENTS // width)
     for s, e in _blocks(0, n, rows):
         idx = sets[s:e]
         ok = idx < n
         own = torch.arange(s, e, device=idx.device)[:, None].expand_as(idx)
-        d = D.entries(idx.clamp(max=n - 1), own)
-        m = (d * d).float() / col_max[s:e, None]
+        if known is None:
+            d = D.entries(idx.clamp(max=n - 1), own)
+            d2 = (d * d).float()
+        else:  # most set members are in the neighbour lists of step 1: their D^2 is there
+            same = idx[:, :, None] == known[0][s:e, None, :]
+            d2 = torch.where(same, known[1][s:e, None, :], 0.0).amax(2)
+            missing = (ok & ~same.any(2)).nonzero(as_tuple=True)
+            d = D.entries(idx[missing], own[missing])
+            d2[missing] = (d * d).float()
+        m = d2 / col_max[s:e, None]
         w = torch.exp(-m).masked_fill(~ok, 0.0)
         vals[s:e] = w / w.sum(1, keepdim=True)
     return vals
