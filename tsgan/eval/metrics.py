@@ -20,7 +20,10 @@ On what is left:
 
 Queries with no true match left are skipped; ``num_valid`` counts the others. Everything is
 vectorised in torch over blocks of queries, on the device of ``distmat`` when it is a tensor; no
-row is sorted unless it holds a tie with a true match (see :func:`_block_metrics`).
+row is sorted unless it holds a tie with a true match (see :func:`_block_metrics`). Under
+``sysu`` the cam3 queries and the others are two groups, each with one gallery, so the camera
+rule is applied once per group (:func:`_query_groups`); on the CPU the kernels run on one thread
+(:mod:`tsgan.threads`).
 """
 
 from __future__ import annotations

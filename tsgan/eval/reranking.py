@@ -23,10 +23,13 @@ values in the input dtype, about a fifth of the size of the three input matrices
    computed through a padded inverted index over the gallery rows, a block of queries at a time.
 6. final = (1 - lambda) * Jaccard + lambda * M[query, gallery], float32 like the original's.
 
-From features (:func:`rerank_features`), step 1 computes D a block of columns at a time from the
-query and gallery features, rounded exactly as ``euclidean_distance`` rounds the three matrices
-(:class:`_FeatureDistance`), and the weights recompute the few distances they need: no N x N
-matrix and no input matrix exist, so MSMT17 size (N = 93,820) runs in a few GB.
+From features (:func:`rerank_features`), step 1 computes D a block at a time from the query and
+gallery features, rounded exactly as ``euclidean_distance`` rounds the three matrices
+(:class:`_FeatureDistance`), each dot product once: D is symmetric up to the order in which the
+norms are added, so a block of rows is multiplied only by the points after it and read both as
+columns and as rows of D (:func:`_neighbours_symmetric`). The weights read their distances from
+the neighbour lists this search keeps. No N x N matrix and no input matrix exist, so MSMT17 size
+(N = 93,820) runs in a few GB.
 :func:`tsgan.eval.reranking_memory.rerank_path` says which of the two fits in the memory
 available.
 
@@ -37,9 +40,11 @@ Ties: the original orders neighbours with ``np.argsort`` (quicksort, not stable)
 values of M are ordered by index, as a stable sort would. On distances without exact ties inside
 the top ``k1 + 1`` the two agree exactly; otherwise the neighbour sets may differ at the tie.
 
-Speed (``benchmarks/bench_rerank.py``, SYSU multi-shot sizes, N = 6,813, one CPU thread): about
-25x faster than the dense original, same metrics; blocks are sized to stay in cache, because on
-CPU memory traffic and page faults, not arithmetic, set the pace.
+Speed (``benchmarks/bench_rerank.py``, SYSU multi-shot sizes, N = 6,813): about 25-30x faster
+than the dense original, same metrics; blocks are sized to stay in cache, because on CPU memory
+traffic and page faults, not arithmetic, set the pace. The kernels run on one intra-op thread
+whatever torch's count (:mod:`tsgan.threads`); only the distance products from features use the
+caller's threads.
 """
 
 from __future__ import annotations
@@ -62,6 +67,126 @@ _CHUNK = 32  # rows of D per chunk in the chunked neighbour search (a power of t
 _SUB = 4  # interleaved parts of a chunk, each checked on its own
 _MAX_CANDIDATES = 1024  # columns with more candidates than this (mass ties) are sorted whole
 _SLACK = 8  # neighbours kept beyond K per column in the symmetric search (ties after division)
+
+
+def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: float = 0.3) -> Any:
+    """Re-ranked (q, g) distances from Euclidean q-g, q-q and g-g distance matrices.
+
+    Numpy in -> numpy out, tensor in -> tensor out on the same device. The result is float32,
+    as the original's is: the method computes in float32 from the squared distances on. Inputs are
+    read in their own precision (float64 stays float64 until it is squared); half precision is
+    widened to float32 first.
+    """
+    _check_parameters(k1, k2, lambda_)
+    is_numpy = not isinstance(q_g, torch.Tensor)
+    qg = _as_tensor(q_g, "q_g")
+    qq, gg = _as_tensor(q_q, "q_q", qg.device), _as_tensor(g_g, "g_g", qg.device)
+    if qg.dim() != 2 or qq.shape != (qg.shape[0],) * 2 or gg.shape != (qg.shape[1],) * 2:
+        raise ValueError(
+            "expected q_g (q, g), q_q (q, q) and g_g (g, g); "
+            f"got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
+        )
+    D = _FullDistance(*(x.to(_work_dtype(qg, qq, gg)).contiguous() for x in (qg, qq, gg)))
+    with limit_threads(1):  # memory-bound passes and sorts: one thread (tsgan.threads)
+        final = _rerank(D, k1, k2, lambda_, _neighbours)
+    return final.cpu().numpy() if is_numpy else final
+
+
+def rerank_features(
+    query_feats: Any,
+    gallery_feats: Any,
+    k1: int = 20,
+    k2: int = 6,
+    lambda_: float = 0.3,
+    block_rows: int = 0,
+) -> Any:
+    """Re-ranked (q, g) distances straight from features: :func:`rerank` without its three inputs.
+
+    The same numbers as ``rerank(euclidean_distance(qf, gf), euclidean_distance(qf, qf),
+    euclidean_distance(gf, gf))``, which is how the evaluation builds them, but the (N, N)
+    distances (N = q + g) are computed a block of ``block_rows`` columns at a time (default: at
+    least 256, about 16 MB of float32 per block on CPU) and dropped once their k1 + 1 nearest
+    neighbours and maxima are read; the weights recompute the few distances they need. Memory:
+    the (q, g) float32 result, O(N * k1) neighbour lists and sets, one block: MSMT17 size
+    (11,659 x 82,161) needs about 4 GB where the three input matrices alone would take 31 GB.
+
+    Why the full (q, g) matrix and not ranked lists per query: the result is what ``evaluate_rank``
+    and the report take, its size is the output's own (3.8 GB at MSMT17), and the Jaccard step
+    produces whole rows anyway; a caller who wants top-k lists takes ``torch.topk`` of the rows.
+    Numpy in -> numpy out, tensor in -> tensor out on the same device (GPU tensors stay there).
+    """
+    _check_parameters(k1, k2, lambda_)
+    is_numpy = not isinstance(query_feats, torch.Tensor)
+    qf = _as_tensor(query_feats, "query_feats")
+    gf = _as_tensor(gallery_feats, "gallery_feats", qf.device)
+    if qf.dim() != 2 or gf.dim() != 2 or qf.shape[1] != gf.shape[1] or not len(qf) or not len(gf):
+        raise ValueError(
+            f"expected non-empty query_feats (q, d) and gallery_feats (g, d) with the same d; got "
+            f"{tuple(qf.shape)} and {tuple(gf.shape)}"
+        )
+    work = _work_dtype(qf, gf)
+    D = _FeatureDistance(qf.to(work).contiguous(), gf.to(work).contiguous())
+    if not torch.isfinite(D.sq).all():
+        raise ValueError(
+            "rerank_features needs finite features, but some hold NaN or inf; "
+            "check the model's output"
+        )
+    scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
+    rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
+    with limit_threads(1):  # one thread, but the distance blocks get the caller's (tsgan.threads)
+        final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_symmetric(d, k, rows))
+    return final.cpu().numpy() if is_numpy else final
+
+
+def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
+    """Steps 1-2 on one full (N, N) distance matrix, for inspection: for every point its top
+    ``k1 + 1`` neighbours, its k-reciprocal set R(i) and the expanded set R*(i) (as index
+    lists)."""
+    d = _as_tensor(dist, "dist")
+    if d.dim() != 2 or d.shape[0] != d.shape[1]:
+        raise ValueError(
+            f"dist must be a square (N, N) distance matrix, got shape {tuple(d.shape)}"
+        )
+    n = d.shape[0]
+    D = _FullDistance(d.new_zeros((n, 0)), d, d.new_zeros((0, 0)))
+    rank, _, _ = _neighbours(D, min(k1 + 1, n))
+    recip = _reciprocal(rank)
+    expanded = _expanded_sets(rank, k1)
+    return {
+        "nearest": rank.tolist(),
+        "reciprocal": [rank[i][recip[i]].tolist() for i in range(n)],
+        "expanded": [row[row < n].tolist() for row in expanded],
+    }
+
+
+def _check_parameters(k1: int, k2: int, lambda_: float) -> None:
+    if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
+        raise ValueError(
+            f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}"
+        )
+
+
+def _work_dtype(*xs: torch.Tensor) -> torch.dtype:
+    """The inputs' common floating dtype, at least float32 (integers: float64)."""
+    work = xs[0].dtype
+    for x in xs[1:]:
+        work = torch.promote_types(work, x.dtype)
+    if not work.is_floating_point:
+        return torch.float64
+    return torch.float32 if work.itemsize < 4 else work
+
+
+def _rerank(
+    D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: float, search
+) -> torch.Tensor:
+    """Steps 1-6 on D; ``search`` finds step 1's neighbours."""
+    K = min(max(k1 + 1, k2), D.n)
+    rank, col_max, m_qg = search(D, K)
+    sets = _expanded_sets(rank, k1)
+    vals = _weights(D, sets, col_max)
+    if k2 != 1:
+        sets, vals = _query_expansion(sets, vals, rank, k2)
+    return _jaccard_mix(sets, vals, D.q, m_qg, lambda_)
 
 
 class _FullDistance:
@@ -897,123 +1022,3 @@ def _overflow_pairs(qk, qv, row_start, spill, spill_ptr, spill_row, spill_v):
         spill_v.index_select(0, pos), torch.repeat_interleave(qv, cnt32, output_size=total)
     )
     return target, mins
-
-
-def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
-    """Steps 1-2 on one full (N, N) distance matrix, for inspection: for every point its top
-    ``k1 + 1`` neighbours, its k-reciprocal set R(i) and the expanded set R*(i) (as index
-    lists)."""
-    d = _as_tensor(dist, "dist")
-    if d.dim() != 2 or d.shape[0] != d.shape[1]:
-        raise ValueError(
-            f"dist must be a square (N, N) distance matrix, got shape {tuple(d.shape)}"
-        )
-    n = d.shape[0]
-    D = _FullDistance(d.new_zeros((n, 0)), d, d.new_zeros((0, 0)))
-    rank, _, _ = _neighbours(D, min(k1 + 1, n))
-    recip = _reciprocal(rank)
-    expanded = _expanded_sets(rank, k1)
-    return {
-        "nearest": rank.tolist(),
-        "reciprocal": [rank[i][recip[i]].tolist() for i in range(n)],
-        "expanded": [row[row < n].tolist() for row in expanded],
-    }
-
-
-def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: float = 0.3) -> Any:
-    """Re-ranked (q, g) distances from Euclidean q-g, q-q and g-g distance matrices.
-
-    Numpy in -> numpy out, tensor in -> tensor out on the same device. The result is float32,
-    as the original's is: the method computes in float32 from the squared distances on. Inputs are
-    read in their own precision (float64 stays float64 until it is squared); half precision is
-    widened to float32 first.
-    """
-    _check_parameters(k1, k2, lambda_)
-    is_numpy = not isinstance(q_g, torch.Tensor)
-    qg = _as_tensor(q_g, "q_g")
-    qq, gg = _as_tensor(q_q, "q_q", qg.device), _as_tensor(g_g, "g_g", qg.device)
-    if qg.dim() != 2 or qq.shape != (qg.shape[0],) * 2 or gg.shape != (qg.shape[1],) * 2:
-        raise ValueError(
-            "expected q_g (q, g), q_q (q, q) and g_g (g, g); "
-            f"got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
-        )
-    D = _FullDistance(*(x.to(_work_dtype(qg, qq, gg)).contiguous() for x in (qg, qq, gg)))
-    with limit_threads(1):  # memory-bound passes and sorts: one thread (tsgan.threads)
-        final = _rerank(D, k1, k2, lambda_, _neighbours)
-    return final.cpu().numpy() if is_numpy else final
-
-
-def _check_parameters(k1: int, k2: int, lambda_: float) -> None:
-    if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
-        raise ValueError(
-            f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}"
-        )
-
-
-def _work_dtype(*xs: torch.Tensor) -> torch.dtype:
-    """The inputs' common floating dtype, at least float32 (integers: float64)."""
-    work = xs[0].dtype
-    for x in xs[1:]:
-        work = torch.promote_types(work, x.dtype)
-    if not work.is_floating_point:
-        return torch.float64
-    return torch.float32 if work.itemsize < 4 else work
-
-
-def _rerank(
-    D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: float, search
-) -> torch.Tensor:
-    """Steps 1-6 on D; ``search`` finds step 1's neighbours."""
-    K = min(max(k1 + 1, k2), D.n)
-    rank, col_max, m_qg = search(D, K)
-    sets = _expanded_sets(rank, k1)
-    vals = _weights(D, sets, col_max)
-    if k2 != 1:
-        sets, vals = _query_expansion(sets, vals, rank, k2)
-    return _jaccard_mix(sets, vals, D.q, m_qg, lambda_)
-
-
-def rerank_features(
-    query_feats: Any,
-    gallery_feats: Any,
-    k1: int = 20,
-    k2: int = 6,
-    lambda_: float = 0.3,
-    block_rows: int = 0,
-) -> Any:
-    """Re-ranked (q, g) distances straight from features: :func:`rerank` without its three inputs.
-
-    The same numbers as ``rerank(euclidean_distance(qf, gf), euclidean_distance(qf, qf),
-    euclidean_distance(gf, gf))``, which is how the evaluation builds them, but the (N, N)
-    distances (N = q + g) are computed a block of ``block_rows`` columns at a time (default: at
-    least 256, about 16 MB of float32 per block on CPU) and dropped once their k1 + 1 nearest
-    neighbours and maxima are read; the weights recompute the few distances they need. Memory:
-    the (q, g) float32 result, O(N * k1) neighbour lists and sets, one block: MSMT17 size
-    (11,659 x 82,161) needs about 4 GB where the three input matrices alone would take 31 GB.
-
-    Why the full (q, g) matrix and not ranked lists per query: the result is what ``evaluate_rank``
-    and the report take, its size is the output's own (3.8 GB at MSMT17), and the Jaccard step
-    produces whole rows anyway; a caller who wants top-k lists takes ``torch.topk`` of the rows.
-    Numpy in -> numpy out, tensor in -> tensor out on the same device (GPU tensors stay there).
-    """
-    _check_parameters(k1, k2, lambda_)
-    is_numpy = not isinstance(query_feats, torch.Tensor)
-    qf = _as_tensor(query_feats, "query_feats")
-    gf = _as_tensor(gallery_feats, "gallery_feats", qf.device)
-    if qf.dim() != 2 or gf.dim() != 2 or qf.shape[1] != gf.shape[1] or not len(qf) or not len(gf):
-        raise ValueError(
-            f"expected non-empty query_feats (q, d) and gallery_feats (g, d) with the same d; got "
-            f"{tuple(qf.shape)} and {tuple(gf.shape)}"
-        )
-    work = _work_dtype(qf, gf)
-    D = _FeatureDistance(qf.to(work).contiguous(), gf.to(work).contiguous())
-    if not torch.isfinite(D.sq).all():
-        raise ValueError(
-            "rerank_features needs finite features, but some hold NaN or inf; "
-            "check the model's output"
-        )
-    scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
-    rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
-    with limit_threads(1):  # one thread, but the distance blocks get the caller's (tsgan.threads)
-        final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_symmetric(d, k, rows))
-    return final.cpu().numpy() if is_numpy else final
