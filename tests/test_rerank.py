@@ -423,6 +423,9 @@ def test_symmetric_search_equals_the_full_column_search(monkeypatch, case, slack
     stable = torch.from_numpy(np.argsort(m.numpy(), axis=1, kind="stable")[:, :21])
     assert torch.equal(got[0], stable)
     assert torch.equal(got[2], m[:nq, nq:])
+    # every D^2 the search kept (the weights read them) rounds like the caller's matrices
+    kept_rows, kept_d2 = D.known
+    assert torch.equal(kept_d2, (full**2).T.gather(1, kept_rows))
 
 
 @pytest.mark.parametrize("high,dim", [(3, 8), (1400, 8), (4000, 2)])
