@@ -16,11 +16,16 @@ Targets (2-core CPU): >= 25x faster than the original at N = 6,813 with equal me
 scale (3,368 x 15,913) from features under 1 GB peak beyond the inputs; MSMT17 scale
 (11,659 x 82,161) from features under 20 GB peak and 30 minutes.
 
-On a shared, oversubscribed machine run it with OMP_WAIT_POLICY=PASSIVE (the children inherit
-it): with the default policy the second OpenMP thread spins through the time slices it gets and
-2 threads come out ~3x slower than 1. On an idle machine keep the default policy.
+Settings: the script sets no environment variable, so the first numbers are what a user who sets
+nothing gets (torch's default threads, the default OpenMP wait policy; the package picks its own
+thread counts, see tsgan.threads). ``--tuned`` adds, beside them, runs of ours with
+OMP_WAIT_POLICY=PASSIVE (read at process start: each run is its own process). ``--repeat N`` runs
+each child N times and prints the median wall and CPU times with their range; the speed ratios
+are ratios of medians within this one run. The original is numpy on one thread; ours uses torch's
+threads where tsgan.threads gives them (large distance products), one thread elsewhere.
 
     python benchmarks/bench_rerank.py [--skip-dense] [--market-dense] [--threads N] [--only TEXT]
+                                      [--repeat N] [--tuned]
     nice python benchmarks/bench_rerank.py --only MSMT17     # ~93,820 images: run it alone
 """
 
@@ -114,13 +119,13 @@ def child(case: str, impl: str, out: str) -> None:
     extra = {}
     if impl == "features":
         blocks = {"seconds": 0.0, "flop": 0.0}
-        columns = reranking._FeatureDistance.squared_columns_as_rows
+        products = reranking._FeatureDistance.products
 
         def timed(self, start, stop):
             t = time.perf_counter()
-            out = columns(self, start, stop)
+            out = products(self, start, stop)
             blocks["seconds"] += time.perf_counter() - t
-            blocks["flop"] += 2.0 * (stop - start) * self.n * self.x.shape[1]
+            blocks["flop"] += 2.0 * (stop - start) * (self.n - start) * self.x.shape[1]
             blocks["columns"] = blocks.get("columns", 0) + stop - start
             if (
                 self.n > 50_000
@@ -130,14 +135,14 @@ def child(case: str, impl: str, out: str) -> None:
                 print(
                     f"  {impl}: {blocks['columns']:,} of {self.n:,} columns of D after "
                     f"{time.perf_counter() - t0:.0f} s, "
-                    f"blocks at {blocks['flop'] / blocks['seconds'] / 1e9:.0f} GFLOP/s, "
+                    f"products at {blocks['flop'] / blocks['seconds'] / 1e9:.0f} GFLOP/s, "
                     f"RSS {rss_mb():.0f} MB",
                     file=sys.stderr,
                     flush=True,
                 )
             return out
 
-        reranking._FeatureDistance.squared_columns_as_rows = timed
+        reranking._FeatureDistance.products = timed
     before = rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     if impl == "ours":
@@ -158,17 +163,47 @@ def child(case: str, impl: str, out: str) -> None:
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak, "inputs_mb": before, **extra}))
 
 
-def run_child(case: str, impl: str, threads: int, tmp: Path) -> tuple[dict, np.ndarray]:
+def run_child(
+    case: str, impl: str, threads: int, tmp: Path, env: dict | None = None
+) -> tuple[dict, np.ndarray]:
     out = tmp / f"{impl}.npy"
     cmd = [sys.executable, __file__, "--child", case, impl, str(out), "--threads", str(threads)]
     proc = subprocess.run(
-        cmd, stdout=subprocess.PIPE, text=True
+        cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
     )  # the child's progress lines go to stderr
     if proc.returncode != 0:
         raise RuntimeError(
             f"{impl} on {case} failed (exit code {proc.returncode}; its error is printed above)"
         )
     return json.loads(proc.stdout.strip().splitlines()[-1]), np.load(out)
+
+
+def run_repeated(
+    case: str, impl: str, args: argparse.Namespace, tmp: Path, env: dict | None = None
+) -> tuple[dict, np.ndarray]:
+    """``args.repeat`` runs of one child: the first run's numbers and output, with wall and cpu
+    replaced by their medians and their ranges added."""
+    runs = [run_child(case, impl, args.threads, tmp, env) for _ in range(args.repeat)]
+    r, final = runs[0]
+    for key in ("wall", "cpu"):
+        values = sorted(x[key] for x, _ in runs)
+        r[key], r[key + "_range"] = float(np.median(values)), (values[0], values[-1])
+    r["peak_mb"] = max(x["peak_mb"] for x, _ in runs)
+    return r, final
+
+
+def timing_line(case: str, label: str, r: dict, runs: int) -> str:
+    spread = (
+        f" (median of {runs}, wall {r['wall_range'][0]:.1f}-{r['wall_range'][1]:.1f} s)"
+        if runs > 1
+        else ""
+    )
+    return (
+        f"{case:<30} {label:<8} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s{spread}  "
+        f"peak RSS {r['peak_mb']:7.0f} MB  "
+        f"(inputs {r['inputs_mb']:6.0f} MB, "
+        f"beyond them {r['peak_mb'] - r['inputs_mb']:6.0f} MB)"
+    )
 
 
 def scores(case: str, dist: np.ndarray) -> np.ndarray:
@@ -206,6 +241,10 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", help="run only the cases whose name contains this text"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per child (median, range)")
+    parser.add_argument(
+        "--tuned", action="store_true", help="also run ours with OMP_WAIT_POLICY=PASSIVE"
+    )
     parser.add_argument("--child", nargs=3, metavar=("CASE", "IMPL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
@@ -213,9 +252,11 @@ def main() -> None:
     if args.child:
         return child(*args.child)
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, "
-        f"load {os.getloadavg()[0]:.1f}, "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads for ours "
+        "(tsgan.threads: 1 for its own kernels), the original single-threaded numpy; "
+        f"{os.cpu_count()} cpus, load {' '.join(f'{x:.1f}' for x in os.getloadavg())}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'default')}; "
         "k1=20, k2=6, lambda=0.3; "
         "RSS in MB (inputs = RSS once the features or distance matrices exist)"
     )
@@ -226,13 +267,8 @@ def main() -> None:
                 impls.append("dense")
             res = {}
             for impl in impls:
-                res[impl] = r, final = run_child(case, impl, args.threads, Path(tmp))
-                line = (
-                    f"{case:<30} {impl:<8} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  "
-                    f"peak RSS {r['peak_mb']:7.0f} MB  "
-                    f"(inputs {r['inputs_mb']:6.0f} MB, "
-                    f"beyond them {r['peak_mb'] - r['inputs_mb']:6.0f} MB)"
-                )
+                res[impl] = r, final = run_repeated(case, impl, args, Path(tmp))
+                line = timing_line(case, impl, r, args.repeat)
                 if impl == "features":
                     line += (
                         f";  distance blocks {r['block_s']:.1f} s "
@@ -242,6 +278,12 @@ def main() -> None:
                 print(line, flush=True)
             if "dense" in res:
                 compare(case, "ours vs original", res["ours"], res["dense"])
+            if args.tuned and "ours" in res:
+                passive = {"OMP_WAIT_POLICY": "PASSIVE"}
+                res["tuned"] = r, _ = run_repeated(case, "ours", args, Path(tmp), passive)
+                print(timing_line(case, "ours", r, args.repeat) + "  [OMP_WAIT_POLICY=PASSIVE]")
+                if "dense" in res:
+                    compare(case, "PASSIVE vs orig.", res["tuned"], res["dense"])
             if "features" in res and "ours" in res:
                 compare(case, "features vs ours", res["features"], res["ours"])
             if "features" in res and "dense" in res:

@@ -29,6 +29,7 @@ FLOORS: dict[str, int] = {
     "rng": 0,
     "stats": 0,
     "units": 0,
+    "threads": 0,
     "imaging": 0,
     "freeze": 0,
     "notebook_setup": 0,

@@ -192,3 +192,35 @@ def test_rows_with_ties_take_the_sorted_path_and_the_others_do_not(monkeypatch, 
     )
     assert ours["num_valid"] == n_valid
     assert 0 < sum(sorted_rows) <= nq // 4
+
+
+@pytest.mark.parametrize("protocol", ["sysu", "regdb", "llcm"])
+@pytest.mark.parametrize("levels", [4, 0])  # integer distances (ties everywhere); untied
+def test_query_groups_and_blocks_equal_the_loop(monkeypatch, protocol, levels):
+    # sysu scores the cam3 and the other queries as two groups (cam2 items +inf for the first),
+    # in blocks of a few rows; the per-query results go back to the query order. Against the
+    # loop, on tied and untied distances, with a query whose whole gallery is removed (all cam2).
+    from tsgan.eval import metrics
+
+    monkeypatch.setattr(metrics, "_BLOCK_ELEMENTS", 7 * 40)  # blocks of 7 rows
+    rng = np.random.default_rng(levels + len(protocol))
+    nq, ng = 45, 40
+    qp, gp = rng.integers(0, 6, nq), rng.integers(0, 6, ng)
+    qc = rng.choice([3, 6], nq) if protocol == "sysu" else rng.integers(1, 4, nq)
+    gc = rng.choice([1, 2, 4, 5], ng) if protocol == "sysu" else rng.integers(1, 4, ng)
+    dist = rng.integers(0, levels, (nq, ng)).astype(np.float64) if levels else rng.random((nq, ng))
+    before = dist.copy()
+    ours = evaluate_rank(dist, qp, gp, qc, gc, protocol=protocol)
+    assert np.array_equal(dist, before)  # the input is never written to
+    cmc, m_ap, m_inp, n_valid = evaluate_loop(dist, qp, gp, qc, gc, protocol)
+    np.testing.assert_allclose(ours["cmc"], cmc, atol=1e-12)
+    assert ours["mAP"] == pytest.approx(m_ap, abs=1e-12)
+    assert ours["mINP"] == pytest.approx(m_inp, abs=1e-12)
+    assert ours["num_valid"] == n_valid
+
+
+def test_a_cam3_query_facing_only_cam2_images_is_skipped():
+    dist = np.array([[0.2, 0.1], [0.4, 0.3]])
+    r = evaluate_rank(dist, np.array([1, 1]), np.array([1, 2]), np.array([3, 6]), np.array([2, 2]))
+    assert r["num_valid"] == 1 and r["cmc"][0] == 0.0  # query 2 (cam6): identity 2 comes first
+    assert r["mAP"] == pytest.approx(1 / 2)

@@ -291,7 +291,7 @@ def test_feature_distance_blocks_round_like_the_callers_matrices():
 
 
 def test_rerank_path_takes_features_when_the_matrices_would_not_fit():
-    from tsgan.eval.reranking import rerank_path
+    from tsgan.eval.reranking_memory import rerank_path
 
     gb = 2**30
     assert (
@@ -310,7 +310,7 @@ def test_evaluate_command_reranks_from_features_when_memory_is_short(tmp_path, c
     from tsgan.__main__ import main
     from tsgan.config import get_config
     from tsgan.engine.checkpoint import save_checkpoint
-    from tsgan.eval import reranking
+    from tsgan.eval import reranking_memory
     from tsgan.models import build_backbone
 
     tree = make_sysu_tree(tmp_path / "sysu", [1], [2, 3], [5, 6, 8], images_per_cam=3, size=(8, 4))
@@ -333,7 +333,7 @@ def test_evaluate_command_reranks_from_features_when_memory_is_short(tmp_path, c
     )
     reports = {}
     for memory, path in ((2**40, "matrices"), (1000, "features")):
-        monkeypatch.setattr(reranking, "available_memory", lambda memory=memory: memory)
+        monkeypatch.setattr(reranking_memory, "available_memory", lambda memory=memory: memory)
         out = tmp_path / f"{path}.json"
         assert (
             main(
@@ -357,3 +357,86 @@ def test_evaluate_command_reranks_from_features_when_memory_is_short(tmp_path, c
         reports[path] = json.loads(out.read_text())["results"]
     assert [r["trials"] for r in reports["matrices"]] == [r["trials"] for r in reports["features"]]
     assert list(reports["features"][1]["rerank_path"]) == ["features"]
+
+
+def integer_features(seed, nq, ng, high, dim=8):
+    """float32 features with integer entries below ``high``: every dot product is exact in float32
+    or rounded once (12-bit entries, dim 2), whatever the summation order, so the test does not
+    depend on the CPU's matrix product. Distances tie exactly (small ``high``) or nearly (large
+    ``high``: sums beyond 2^24 round, so the order in which the norms are added matters, and
+    squared distances a few units apart round together after sqrt, squaring and division)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, high, (nq + ng, dim), generator=g).float()
+    x[-10:] = x[nq : nq + 10]  # duplicated gallery rows: exact ties in every column
+    return x[:nq], x[nq:]
+
+
+def division_ties():
+    """1-d features where query 0 (at 0) sees 60 gallery points one float32 step apart: their
+    D^2 differ, but divided by the column maximum (2.45^2) many pairs become equal M, and the
+    farther of such a pair has the smaller index, one such pair at the 21st place: keeping the 21
+    smallest D^2 and ordering them by M afterwards would keep the wrong one of the pair. The
+    search must notice and rank that column from M."""
+    step = np.float32(2**-23)
+    cluster = (np.float32(1.8) + np.arange(4, 64, dtype=np.float32) * step)[::-1]
+    queries = np.concatenate([[0.0], np.linspace(2.0, 2.4, 29)])
+    gallery = np.concatenate([cluster, np.linspace(1.9, 2.4, 40), [2.45]])
+    x = torch.from_numpy(np.concatenate([queries, gallery]).astype(np.float32))[:, None]
+    return x[:30], x[30:]
+
+
+SEARCH_CASES = {  # exact ties; near-ties; rounding beyond 2^24; ties made by the division
+    "ties": lambda seed: integer_features(seed, 70, 130, 3, 8),
+    "near": lambda seed: integer_features(seed, 70, 130, 1400, 8),
+    "rounding": lambda seed: integer_features(seed, 70, 130, 4000, 2),
+    "division": lambda seed: division_ties(),
+}
+
+
+@pytest.mark.parametrize("case", SEARCH_CASES)
+@pytest.mark.parametrize("slack", [0, 1, 8])  # 0: every column takes the whole-column fallback
+@pytest.mark.parametrize("rows", [7, 64, 0])
+def test_symmetric_search_equals_the_full_column_search(monkeypatch, case, slack, rows):
+    # rerank_features computes each dot product once and reads it as a column and as a row of D;
+    # its neighbours, maxima and M[:q, q:] must be those of the search over whole columns of D
+    # (the same rounding, ties by index), and those of a stable sort of the caller's M.
+    from tsgan.eval import reranking
+
+    monkeypatch.setattr(reranking, "_SLACK", slack)
+    recomputed = []
+    recompute = reranking._recompute_columns
+    monkeypatch.setattr(
+        reranking, "_recompute_columns", lambda *a: recomputed.append(1) or recompute(*a)
+    )
+    qf, gf = SEARCH_CASES[case](slack)
+    nq = len(qf)
+    D = reranking._FeatureDistance(qf, gf)
+    got = reranking._neighbours_symmetric(D, 21, rows)
+    want = reranking._neighbours_dense(D, 21, rows)
+    for a, b in zip(got, want):
+        assert torch.equal(a, b)
+    assert recomputed or slack > 0  # with no slack every column is unsure
+    q_g, q_q, g_g = caller_distances(qf, gf)
+    full = torch.cat([torch.cat([q_q, q_g], 1), torch.cat([q_g.T, g_g], 1)])
+    m = full**2
+    m = (m / m.max(0).values).T
+    stable = torch.from_numpy(np.argsort(m.numpy(), axis=1, kind="stable")[:, :21])
+    assert torch.equal(got[0], stable)
+    assert torch.equal(got[2], m[:nq, nq:])
+    # every D^2 the search kept (the weights read them) rounds like the caller's matrices
+    kept_rows, kept_d2 = D.known
+    assert torch.equal(kept_d2, (full**2).T.gather(1, kept_rows))
+
+
+@pytest.mark.parametrize("high,dim", [(3, 8), (1400, 8), (4000, 2)])
+def test_features_path_equals_the_matrix_path_on_ties_and_near_ties(high, dim):
+    # The whole re-ranking from features against rerank on the caller's three matrices (equal: with
+    # integer features every distance is exact, so both see the same M and the same neighbours)
+    # and against the original with ties in index order (within 1e-6: float32 sums in another
+    # order).
+    qf, gf = integer_features(high, 60, 140, high, dim)
+    dists = caller_distances(qf, gf)
+    got = rerank_features(qf, gf)
+    assert torch.equal(got, rerank(*dists))
+    original = torch.from_numpy(re_ranking(*(d.numpy() for d in dists), kind="stable"))
+    assert (got - original).abs().max() <= 1e-6

@@ -20,7 +20,10 @@ On what is left:
 
 Queries with no true match left are skipped; ``num_valid`` counts the others. Everything is
 vectorised in torch over blocks of queries, on the device of ``distmat`` when it is a tensor; no
-row is sorted unless it holds a tie with a true match (see :func:`_block_metrics`).
+row is sorted unless it holds a tie with a true match (see :func:`_block_metrics`). Under
+``sysu`` the cam3 queries and the others are two groups, each with one gallery, so the camera
+rule is applied once per group (:func:`_query_groups`); on the CPU the kernels run on one thread
+(:mod:`tsgan.threads`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from ..threads import limit_threads, threads_for
 
 PROTOCOLS = ("sysu", "regdb", "llcm")
 SYSU_IR_INDOOR_CAM = 3  # queries from this IR camera ...
@@ -72,7 +77,7 @@ def _check_inputs(distmat: torch.Tensor, q_pids, g_pids, q_cams, g_cams) -> None
                 f"{name} must be 1-D with one entry per distmat {side}: "
                 f"expected {n}, got shape {tuple(arr.shape)}"
             )
-    if torch.isnan(distmat).any():
+    if torch.isnan(distmat.sum()) and torch.isnan(distmat).any():  # one cheap pass first
         raise ValueError(
             "distmat contains NaN; check the features "
             "(a NaN feature makes every distance to it NaN)"
@@ -136,6 +141,7 @@ def _block_metrics(
     g_lab: torch.Tensor,
     n_ids: int,
     protocol: str,
+    removal: bool = True,
 ) -> tuple[torch.Tensor, ...]:
     """Per-query (valid, 0-based CMC rank, AP, INP) for one block of queries, without an argsort.
 
@@ -145,22 +151,26 @@ def _block_metrics(
     the kept items below each true match. The CMC of ``sysu`` / ``llcm`` counts the identities of
     the kept items closer than the first true match. Rows where a kept item ties with a true match
     are scored by the full stable sort instead (:func:`_block_metrics_sorted`), so that ties keep
-    gallery order exactly as there.
+    gallery order exactly as there. With ``removal=False`` the caller has already removed what the
+    protocol's camera rule removes (every item is kept): no mask is built and the true matches
+    are read from the gallery's list of columns per identity, not found in a (rows, gallery) pass.
     """
     b, ng = dist.shape
     dev = dist.device
-    keep = keep_mask(protocol, qp, qc, g_pids[None, :], g_cams[None, :]).expand(
-        b, ng
-    )  # broadcast: cheap
-    match = (g_lab.int()[None, :] == qlab.int()[:, None]) & keep
-    row, col = match.nonzero(as_tuple=True)  # true matches, row by row
+    if removal:
+        keep = keep_mask(protocol, qp, qc, g_pids[None, :], g_cams[None, :]).expand(b, ng)
+        match = (g_lab.int()[None, :] == qlab.int()[:, None]) & keep
+        row, col = match.nonzero(as_tuple=True)  # true matches, row by row
+    else:
+        keep = None
+        row, col = _match_pairs(qlab, g_lab, n_ids)
     num_rel = torch.bincount(row, minlength=b)
-    width = max(1, int(num_rel.max()))
+    width = max(1, int(num_rel.max()) if b else 1)
     slot = torch.arange(len(row), device=dev) - (torch.cumsum(num_rel, 0) - num_rel)[row]
     match_d = dist.new_full((b, width), float("inf"))
-    match_d[row, slot] = dist[row, col]
+    match_d.view(-1)[row * width + slot] = dist.reshape(-1).index_select(0, row * ng + col)
     match_d = _sorted_values(match_d)
-    kept = _sorted_values(dist.masked_fill(~keep, float("inf")))
+    kept = _sorted_values(dist if keep is None else dist.masked_fill(~keep, float("inf")))
     closer = torch.searchsorted(kept, match_d)  # kept items strictly closer
     real = torch.arange(width, device=dev) < num_rel[:, None]
     # the match itself sits at kept[closer]; a tie puts another kept item of equal value after it
@@ -172,20 +182,51 @@ def _block_metrics(
     inp = num_rel / rank.gather(1, (num_rel - 1).clamp(min=0)[:, None])[:, 0]
     if protocol == "regdb":
         cmc_rank = closer[:, 0]
-    else:  # identities before the first match
-        r, c = (keep & (dist < match_d[:, :1])).nonzero(as_tuple=True)
-        seen = torch.zeros(b * n_ids, dtype=torch.bool, device=dev)
-        seen[r * n_ids + g_lab[c]] = True
-        cmc_rank = seen.view(b, n_ids).sum(1)
+    else:  # identities before the first match, in the rows where anything comes before it
+        late = (closer[:, 0] > 0).nonzero()[:, 0]
+        closer_than_first = dist[late] < match_d[late, :1]
+        if keep is not None:
+            closer_than_first &= keep[late]
+        r, c = closer_than_first.nonzero(as_tuple=True)
+        ids = n_ids + (keep is None)  # without a mask, removed items have identity n_ids
+        seen = torch.zeros(len(late) * ids, dtype=torch.bool, device=dev)
+        seen[r * ids + g_lab[c]] = True
+        cmc_rank = torch.zeros(b, dtype=torch.long, device=dev)
+        cmc_rank[late] = seen.view(len(late), ids)[:, :n_ids].sum(1)
     valid = num_rel > 0
     if tied_rows.any():
         rows = tied_rows.nonzero()[:, 0]
         exact = _block_metrics_sorted(
-            dist[rows], qp[rows], qc[rows], qlab[rows], g_pids, g_cams, g_lab, n_ids, protocol
+            dist[rows],
+            qp[rows],
+            qc[rows],
+            qlab[rows],
+            g_pids,
+            g_cams,
+            g_lab,
+            n_ids,
+            protocol,
+            removal,
         )
         for out, value in zip((valid, cmc_rank, ap, inp), exact):
             out[rows] = value.to(out.dtype)
     return valid, cmc_rank, ap, inp
+
+
+def _match_pairs(
+    qlab: torch.Tensor, g_lab: torch.Tensor, n_ids: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(row, column) of every true match, row by row and by column within a row: each query row
+    repeats its identity's gallery columns (a query label of -1 has none)."""
+    by_id = torch.argsort(g_lab, stable=True)  # gallery columns grouped by identity, in order
+    count = torch.bincount(g_lab, minlength=n_ids + 1)
+    start = torch.cumsum(count, 0) - count
+    has = qlab >= 0
+    per_row = torch.where(has, count[qlab.clamp(min=0)], 0)
+    row = torch.repeat_interleave(torch.arange(len(qlab), device=qlab.device), per_row)
+    first = torch.cumsum(per_row, 0) - per_row
+    slot = torch.arange(len(row), device=qlab.device) - first[row]
+    return row, by_id[start[qlab[row]] + slot]
 
 
 def _block_metrics_sorted(
@@ -198,6 +239,7 @@ def _block_metrics_sorted(
     g_lab: torch.Tensor,
     n_ids: int,
     protocol: str,
+    removal: bool = True,
 ) -> tuple[torch.Tensor, ...]:
     """Per-query (valid, 0-based CMC rank, AP, INP) for one block of queries, from a full stable
     sort of every row: the fallback of :func:`_block_metrics` for rows with tied distances."""
@@ -205,7 +247,10 @@ def _block_metrics_sorted(
     dev = dist.device
     order = stable_argsort(dist)
     lab, gc = g_lab[order], g_cams[order]
-    keep = keep_mask(protocol, qp, qc, g_pids[order] if protocol == "llcm" else lab, gc)
+    if removal:
+        keep = keep_mask(protocol, qp, qc, g_pids[order] if protocol == "llcm" else lab, gc)
+    else:  # the caller gave removed items identity n_ids
+        keep = lab < n_ids
     match = (lab == qlab[:, None]) & keep
     rank = keep.cumsum(1, dtype=torch.int32)  # 1-based rank among kept items, read where kept
     row, col = match.nonzero(as_tuple=True)  # the true matches, row-major = by rank
@@ -225,11 +270,31 @@ def _block_metrics_sorted(
         cmc_rank = (first - 1).long()
     else:
         pos = torch.arange(ng, device=dev, dtype=torch.int32).expand(b, ng).masked_fill(~keep, ng)
-        first_pos = torch.full((b, n_ids), ng, dtype=torch.int32, device=dev)
-        first_pos = first_pos.scatter_reduce_(1, lab, pos, reduce="amin")
+        first_pos = torch.full((b, n_ids + 1), ng, dtype=torch.int32, device=dev)
+        first_pos = first_pos.scatter_reduce_(1, lab, pos, reduce="amin")[:, :n_ids]
         true_first = first_pos.gather(1, qlab.clamp(min=0)[:, None])
         cmc_rank = (first_pos < true_first).sum(1)
     return valid, cmc_rank, ap, inp
+
+
+def _query_groups(protocol: str, q_cams: torch.Tensor, g_cams: torch.Tensor):
+    """(query rows or None for all, gallery items removed for all of them or None, removal) per
+    group of queries that see the same gallery: under ``sysu`` the cam3 queries see the gallery
+    without cam2 and the others all of it, under ``regdb`` every query sees all of it, so the
+    removal is done once per group (``removal=False``: the removed items become +inf with an
+    identity of their own); ``llcm`` removes per query and identity (``removal=True``: a mask per
+    row)."""
+    if protocol == "llcm":
+        return [(None, None, True)]
+    if protocol == "regdb":
+        return [(None, None, False)]
+    indoor = q_cams == SYSU_IR_INDOOR_CAM
+    if not bool(indoor.any()):
+        return [(None, None, False)]
+    return [
+        (indoor.nonzero()[:, 0], g_cams == SYSU_RGB_INDOOR_CAM, False),
+        ((~indoor).nonzero()[:, 0], None, False),
+    ]
 
 
 def evaluate_rank(
@@ -258,25 +323,45 @@ def evaluate_rank(
         for a, n in ((q_pids, "q_pids"), (g_pids, "g_pids"), (q_cams, "q_cams"), (g_cams, "g_cams"))
     )
     _check_inputs(dist, qp, gp, qc, gc)
-    ids, g_lab = torch.unique(gp, return_inverse=True)
-    pos = torch.searchsorted(ids, qp).clamp(max=len(ids) - 1)
-    q_lab = torch.where(ids[pos] == qp, pos, torch.full_like(pos, -1))
-    rows = max(1, _BLOCK_ELEMENTS // dist.shape[1])
-    parts = [
-        _block_metrics(
-            dist[s : s + rows],
-            qp[s : s + rows],
-            qc[s : s + rows],
-            q_lab[s : s + rows],
-            gp,
-            gc,
-            g_lab,
-            len(ids),
-            protocol,
-        )
-        for s in range(0, dist.shape[0], rows)
-    ]
-    valid, cmc_rank, ap, inp = (torch.cat(p) for p in zip(*parts))
+    with limit_threads(1):  # sorts and gathers on a few MB: one thread (tsgan.threads)
+        ids, g_lab = torch.unique(gp, return_inverse=True)
+        pos = torch.searchsorted(ids, qp).clamp(max=len(ids) - 1)
+        q_lab = torch.where(ids[pos] == qp, pos, torch.full_like(pos, -1))
+        nq = dist.shape[0]
+        valid = torch.zeros(nq, dtype=torch.bool, device=dev)
+        cmc_rank = torch.zeros(nq, dtype=torch.long, device=dev)
+        ap = torch.zeros(nq, dtype=torch.float64, device=dev)
+        inp = torch.zeros(nq, dtype=torch.float64, device=dev)
+        for q_rows, g_gone, removal in _query_groups(protocol, qc, gc):
+            d = dist if q_rows is None else dist.index_select(0, q_rows)
+            gl_ = g_lab
+            if g_gone is not None:  # removed for the whole group: +inf, and an identity of its own
+                fill = d.masked_fill if q_rows is None else d.masked_fill_  # never the input
+                d = fill(g_gone, float("inf"))
+                gl_ = g_lab.masked_fill(g_gone, len(ids))
+            if d.shape[0] == 0:
+                continue
+            rows = max(1, _BLOCK_ELEMENTS // d.shape[1])
+            qs = (qp, qc, q_lab) if q_rows is None else (t[q_rows] for t in (qp, qc, q_lab))
+            qp_, qc_, ql_ = qs
+            parts = [
+                _block_metrics(
+                    d[s : s + rows],
+                    qp_[s : s + rows],
+                    qc_[s : s + rows],
+                    ql_[s : s + rows],
+                    gp,
+                    gc,
+                    gl_,
+                    len(ids),
+                    protocol,
+                    removal,
+                )
+                for s in range(0, d.shape[0], rows)
+            ]
+            where = slice(None) if q_rows is None else q_rows
+            for out, part in zip((valid, cmc_rank, ap, inp), zip(*parts)):
+                out[where] = torch.cat(part).to(out.dtype)
     num_valid = int(valid.sum())
     if num_valid == 0:
         raise ValueError(
@@ -296,12 +381,15 @@ def evaluate_rank(
 
 
 def euclidean_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """(m, d), (n, d) -> (m, n) Euclidean distances, computed in the inputs' dtype and device."""
+    """(m, d), (n, d) -> (m, n) Euclidean distances, computed in the inputs' dtype and device
+    (on the caller's CPU threads when the product is large, else on one: tsgan.threads)."""
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(
             "expected features (m, d) and (n, d) with the same d, "
             f"got {tuple(x.shape)} and {tuple(y.shape)}"
         )
-    d = (x @ y.T).mul_(-2.0)  # in place: one (m, n) array at any time
-    d.add_((x * x).sum(1, keepdim=True)).add_((y * y).sum(1)[None, :])
-    return d.clamp_(min=0).sqrt_()
+    m, n = len(x), len(y)
+    with limit_threads(threads_for(flop=m * n * x.shape[1], elements=m * n)):
+        d = (x @ y.T).mul_(-2.0)  # in place: one (m, n) array at any time
+        d.add_((x * x).sum(1, keepdim=True)).add_((y * y).sum(1)[None, :])
+        return d.clamp_(min=0).sqrt_()

@@ -23,11 +23,15 @@ values in the input dtype, about a fifth of the size of the three input matrices
    computed through a padded inverted index over the gallery rows, a block of queries at a time.
 6. final = (1 - lambda) * Jaccard + lambda * M[query, gallery], float32 like the original's.
 
-From features (:func:`rerank_features`), step 1 computes D a block of columns at a time from the
-query and gallery features, rounded exactly as ``euclidean_distance`` rounds the three matrices
-(:class:`_FeatureDistance`), and the weights recompute the few distances they need: no N x N
-matrix and no input matrix exist, so MSMT17 size (N = 93,820) runs in a few GB.
-:func:`rerank_path` says which of the two fits in the memory available.
+From features (:func:`rerank_features`), step 1 computes D a block at a time from the query and
+gallery features, rounded exactly as ``euclidean_distance`` rounds the three matrices
+(:class:`_FeatureDistance`), each dot product once: D is symmetric up to the order in which the
+norms are added, so a block of rows is multiplied only by the points after it and read both as
+columns and as rows of D (:func:`_neighbours_symmetric`). The weights read their distances from
+the neighbour lists this search keeps. No N x N matrix and no input matrix exist, so MSMT17 size
+(N = 93,820) runs in a few GB.
+:func:`tsgan.eval.reranking_memory.rerank_path` says which of the two fits in the memory
+available.
 
 The readable dense original is :func:`tsgan.eval.reference.re_ranking`; the tests compare both
 paths with it.
@@ -36,21 +40,24 @@ Ties: the original orders neighbours with ``np.argsort`` (quicksort, not stable)
 values of M are ordered by index, as a stable sort would. On distances without exact ties inside
 the top ``k1 + 1`` the two agree exactly; otherwise the neighbour sets may differ at the tie.
 
-Speed (``benchmarks/bench_rerank.py``, SYSU multi-shot sizes, N = 6,813, one CPU thread): about
-25x faster than the dense original, same metrics; blocks are sized to stay in cache, because on
-CPU memory traffic and page faults, not arithmetic, set the pace.
+Speed (``benchmarks/bench_rerank.py``, SYSU multi-shot sizes, N = 6,813): about 25-30x faster
+than the dense original, same metrics; blocks are sized to stay in cache, because on CPU memory
+traffic and page faults, not arithmetic, set the pace. The kernels run on one intra-op thread
+whatever torch's count (:mod:`tsgan.threads`); only the distance products from features use the
+caller's threads.
 """
 
 from __future__ import annotations
 
 import bisect
-import os
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..threads import limit_threads, threads_for
 from .metrics import _as_tensor
+from .reranking_memory import available_memory, rerank_path  # noqa: F401  (public here too)
 
 _BLOCK_ELEMENTS = 1 << 22  # rows per block so that a (rows, N) float32 block is ~16 MB
 _PAIR_BLOCK = 1 << 18  # (query entry, gallery entry) pairs per Jaccard block
@@ -59,6 +66,127 @@ _ACCELERATOR_SCALE = 64  # on a GPU, blocks this much larger: fewer, fuller kern
 _CHUNK = 32  # rows of D per chunk in the chunked neighbour search (a power of two)
 _SUB = 4  # interleaved parts of a chunk, each checked on its own
 _MAX_CANDIDATES = 1024  # columns with more candidates than this (mass ties) are sorted whole
+_SLACK = 8  # neighbours kept beyond K per column in the symmetric search (ties after division)
+
+
+def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: float = 0.3) -> Any:
+    """Re-ranked (q, g) distances from Euclidean q-g, q-q and g-g distance matrices.
+
+    Numpy in -> numpy out, tensor in -> tensor out on the same device. The result is float32,
+    as the original's is: the method computes in float32 from the squared distances on. Inputs are
+    read in their own precision (float64 stays float64 until it is squared); half precision is
+    widened to float32 first.
+    """
+    _check_parameters(k1, k2, lambda_)
+    is_numpy = not isinstance(q_g, torch.Tensor)
+    qg = _as_tensor(q_g, "q_g")
+    qq, gg = _as_tensor(q_q, "q_q", qg.device), _as_tensor(g_g, "g_g", qg.device)
+    if qg.dim() != 2 or qq.shape != (qg.shape[0],) * 2 or gg.shape != (qg.shape[1],) * 2:
+        raise ValueError(
+            "expected q_g (q, g), q_q (q, q) and g_g (g, g); "
+            f"got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
+        )
+    D = _FullDistance(*(x.to(_work_dtype(qg, qq, gg)).contiguous() for x in (qg, qq, gg)))
+    with limit_threads(1):  # memory-bound passes and sorts: one thread (tsgan.threads)
+        final = _rerank(D, k1, k2, lambda_, _neighbours)
+    return final.cpu().numpy() if is_numpy else final
+
+
+def rerank_features(
+    query_feats: Any,
+    gallery_feats: Any,
+    k1: int = 20,
+    k2: int = 6,
+    lambda_: float = 0.3,
+    block_rows: int = 0,
+) -> Any:
+    """Re-ranked (q, g) distances straight from features: :func:`rerank` without its three inputs.
+
+    The same numbers as ``rerank(euclidean_distance(qf, gf), euclidean_distance(qf, qf),
+    euclidean_distance(gf, gf))``, which is how the evaluation builds them, but the (N, N)
+    distances (N = q + g) are computed a block of ``block_rows`` columns at a time (default: at
+    least 256, about 16 MB of float32 per block on CPU) and dropped once their k1 + 1 nearest
+    neighbours and maxima are read; the weights recompute the few distances they need. Memory:
+    the (q, g) float32 result, O(N * k1) neighbour lists and sets, one block: MSMT17 size
+    (11,659 x 82,161) needs about 4 GB where the three input matrices alone would take 31 GB.
+
+    Why the full (q, g) matrix and not ranked lists per query: the result is what ``evaluate_rank``
+    and the report take, its size is the output's own (3.8 GB at MSMT17), and the Jaccard step
+    produces whole rows anyway; a caller who wants top-k lists takes ``torch.topk`` of the rows.
+    Numpy in -> numpy out, tensor in -> tensor out on the same device (GPU tensors stay there).
+    """
+    _check_parameters(k1, k2, lambda_)
+    is_numpy = not isinstance(query_feats, torch.Tensor)
+    qf = _as_tensor(query_feats, "query_feats")
+    gf = _as_tensor(gallery_feats, "gallery_feats", qf.device)
+    if qf.dim() != 2 or gf.dim() != 2 or qf.shape[1] != gf.shape[1] or not len(qf) or not len(gf):
+        raise ValueError(
+            f"expected non-empty query_feats (q, d) and gallery_feats (g, d) with the same d; got "
+            f"{tuple(qf.shape)} and {tuple(gf.shape)}"
+        )
+    work = _work_dtype(qf, gf)
+    D = _FeatureDistance(qf.to(work).contiguous(), gf.to(work).contiguous())
+    if not torch.isfinite(D.sq).all():
+        raise ValueError(
+            "rerank_features needs finite features, but some hold NaN or inf; "
+            "check the model's output"
+        )
+    scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
+    rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
+    with limit_threads(1):  # one thread, but the distance blocks get the caller's (tsgan.threads)
+        final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_symmetric(d, k, rows))
+    return final.cpu().numpy() if is_numpy else final
+
+
+def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
+    """Steps 1-2 on one full (N, N) distance matrix, for inspection: for every point its top
+    ``k1 + 1`` neighbours, its k-reciprocal set R(i) and the expanded set R*(i) (as index
+    lists)."""
+    d = _as_tensor(dist, "dist")
+    if d.dim() != 2 or d.shape[0] != d.shape[1]:
+        raise ValueError(
+            f"dist must be a square (N, N) distance matrix, got shape {tuple(d.shape)}"
+        )
+    n = d.shape[0]
+    D = _FullDistance(d.new_zeros((n, 0)), d, d.new_zeros((0, 0)))
+    rank, _, _ = _neighbours(D, min(k1 + 1, n))
+    recip = _reciprocal(rank)
+    expanded = _expanded_sets(rank, k1)
+    return {
+        "nearest": rank.tolist(),
+        "reciprocal": [rank[i][recip[i]].tolist() for i in range(n)],
+        "expanded": [row[row < n].tolist() for row in expanded],
+    }
+
+
+def _check_parameters(k1: int, k2: int, lambda_: float) -> None:
+    if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
+        raise ValueError(
+            f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}"
+        )
+
+
+def _work_dtype(*xs: torch.Tensor) -> torch.dtype:
+    """The inputs' common floating dtype, at least float32 (integers: float64)."""
+    work = xs[0].dtype
+    for x in xs[1:]:
+        work = torch.promote_types(work, x.dtype)
+    if not work.is_floating_point:
+        return torch.float64
+    return torch.float32 if work.itemsize < 4 else work
+
+
+def _rerank(
+    D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: float, search
+) -> torch.Tensor:
+    """Steps 1-6 on D; ``search`` finds step 1's neighbours."""
+    K = min(max(k1 + 1, k2), D.n)
+    rank, col_max, m_qg = search(D, K)
+    sets = _expanded_sets(rank, k1)
+    vals = _weights(D, sets, col_max)
+    if k2 != 1:
+        sets, vals = _query_expansion(sets, vals, rank, k2)
+    return _jaccard_mix(sets, vals, D.q, m_qg, lambda_)
 
 
 class _FullDistance:
@@ -123,6 +251,7 @@ class _FeatureDistance:
         self.sq = (self.x * self.x).sum(1)
         self.q, self.g = len(qf), len(gf)
         self.n = self.q + self.g
+        self.known: tuple[torch.Tensor, torch.Tensor] | None = None  # see _neighbours_symmetric
 
     def squared_columns_as_rows(self, start: int, stop: int) -> torch.Tensor:
         """(stop - start, N) float32: row r is column ``start + r`` of D squared (see
@@ -139,6 +268,11 @@ class _FeatureDistance:
         if d.dtype == torch.float32:
             return d.mul_(d)
         return _squared32(d, torch.empty(d.shape, dtype=torch.float32, device=d.device))
+
+    def products(self, start: int, stop: int) -> torch.Tensor:
+        """(stop - start, N - start): -2 x_i . x_j for the points i in [start, stop) and j >= start,
+        one matrix product (the symmetric search's block)."""
+        return (self.x[start:stop] @ self.x[start:].T).mul_(-2.0)
 
     def entries(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """D[rows, cols] for index tensors of equal shape, all < N; a bounded number of pairs at a
@@ -256,6 +390,152 @@ def _neighbours_dense(
                 m_qg[s:e] = m[:, q:]
             rank[s:e] = _smallest(m, K)[0]
     return rank, col_max, m_qg
+
+
+def _neighbours_symmetric(
+    D: _FeatureDistance, K: int, rows: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 1 from features, each dot product computed once: the same answer as
+    :func:`_neighbours_dense` for about half of its matrix products.
+
+    D is symmetric up to the order in which the two squared norms are added, and the matrix
+    product that holds the dot products is symmetric bit for bit. Block b of columns [s, e) takes
+    the product P = x[s:e] x[s:]^T only against the points j >= s, and reads it twice:
+
+    * as columns s..e-1 of D (rows j >= s; norms added as ``squared_columns_as_rows`` adds them);
+    * transposed, as rows s..e-1 of the columns j >= e (norms added in the row point's order).
+
+    Each column i meets its rows in increasing order: rows < s from the earlier blocks' second
+    reading, rows >= s from its own block. A running list per column keeps the K' = K + slack
+    smallest D^2 (float32) by (value, row), merged only where a new value beats the list's last.
+    M divides a column by its maximum, which is known at the end only, and x -> x / max never
+    decreases but can map different D^2 to one float32 M: the K nearest by (M, row) are read from
+    the list, and a column is exact unless its K-th M equals the M of the list's last entry (a
+    value beyond the list could then tie with it); those rare columns are recomputed whole,
+    a block of columns of D as :func:`_neighbours_dense` computes it.
+    """
+    n, q, dev = D.n, D.q, D.x.device
+    keep = min(K + _SLACK, n)
+    best_v = torch.full((n, keep), float("inf"), dtype=torch.float32, device=dev)
+    best_i = torch.full((n, keep), n, dtype=torch.long, device=dev)
+    col_max = torch.full((n,), -float("inf"), dtype=torch.float32, device=dev)
+    m_qg = torch.empty((q, D.g), dtype=torch.float32, device=dev)
+    rows = rows or max(1, _BLOCK_ELEMENTS // n)
+    # large blocks: the products and the passes over them on the caller's threads
+    with limit_threads(threads_for(flop=rows * n * D.x.shape[1], elements=rows * n)):
+        for lo, hi in ((0, q), (q, n)):
+            for s, e in _even_blocks(lo, hi, rows):
+                P = D.products(s, e)  # P[a, j - s] = -2 x_(s+a) . x_j
+                own, sq = D.sq[s:e, None], D.sq[None, s:]
+                # reading 1: columns s..e-1 of D, rows j >= s (the norm order of _FeatureDistance)
+                col = P.clone()
+                if e <= q:  # query columns: q_q rows add x_j first, q_g rows the query (x_i) first
+                    col[:, : q - s].add_(sq[:, : q - s]).add_(own)
+                    col[:, q - s :].add_(own).add_(sq[:, q - s :])
+                else:
+                    col.add_(sq).add_(own)
+                col = _squared_distances(col)
+                torch.maximum(col_max[s:e], col.amax(1), out=col_max[s:e])
+                if e <= q:
+                    m_qg[s:e] = col[:, q - s :]  # D^2 for now; divided by the maxima at the end
+                i, v = _smallest(col, keep)
+                best_i[s:e], best_v[s:e] = _smallest(
+                    torch.cat([best_v[s:e], v], 1), keep, torch.cat([best_i[s:e], i + s], 1)
+                )
+                if e == n:
+                    continue
+                # reading 2: rows s..e-1 of the columns j >= e; the row point x_i comes first
+                # (a query row, or a gallery row of a gallery column): the same as reading 1 for q_g
+                if e <= q:
+                    row = torch.cat(
+                        [
+                            _squared_distances(
+                                P[:, e - s : q - s].add_(own).add_(sq[:, e - s : q - s])
+                            ),
+                            col[:, q - s :],
+                        ],
+                        1,
+                    )
+                else:
+                    row = _squared_distances(P[:, e - s :].add_(own).add_(sq[:, e - s :]))
+                torch.maximum(col_max[e:], row.amax(0), out=col_max[e:])
+                # rows that beat a column's list (they come in increasing order: ties stay behind)
+                beats = row < best_v[e:, keep - 1]
+                count = int(beats.sum())
+                if count * 8 > beats.numel():  # early blocks: most lists change, merge whole
+                    i, v = _smallest(row.T.contiguous(), keep)
+                    best_i[e:], best_v[e:] = _smallest(
+                        torch.cat([best_v[e:], v], 1), keep, torch.cat([best_i[e:], i + s], 1)
+                    )
+                elif count:
+                    a, jj = beats.nonzero(as_tuple=True)
+                    _merge_into(best_v, best_i, jj + e, a + s, row[a, jj], keep)
+    _require_finite(col_max)
+    m = best_v / col_max[:, None]
+    rank, kth = _smallest(m, K, best_i)
+    if keep < n:  # an entry beyond the list has M >= M(list's last): unsure where that ties
+        unsure = (kth[:, K - 1] >= m[:, keep - 1]).nonzero()[:, 0]
+        for s, e in _even_blocks(0, q, rows) if len(unsure) else ():
+            _recompute_columns(D, rank, unsure, col_max, K, s, e)
+        for s, e in _even_blocks(q, n, rows) if len(unsure) else ():
+            _recompute_columns(D, rank, unsure, col_max, K, s, e)
+    for s, e in _blocks(0, q, max(1, _cache_elements(m_qg) // max(1, D.g))):
+        m_qg[s:e].div_(col_max[s:e, None])
+    D.known = best_i, best_v  # the weights read their D^2 here (step 3)
+    return rank, col_max, m_qg
+
+
+def _merge_into(
+    best_v: torch.Tensor,
+    best_i: torch.Tensor,
+    col: torch.Tensor,
+    idx: torch.Tensor,
+    val: torch.Tensor,
+    keep: int,
+) -> None:
+    """Merge the entries (column, row index, value) into the running lists (best_v, best_i) of
+    their columns: per column the ``keep`` smallest by (value, row index)."""
+    order = torch.argsort(col, stable=True)
+    col, idx, val = col[order], idx[order], val[order]
+    cols, count = torch.unique_consecutive(col, return_counts=True)
+    slot = torch.arange(len(col), device=col.device) - (
+        torch.cumsum(count, 0) - count
+    ).repeat_interleave(count)
+    width = int(count.max())
+    n = best_i.shape[0]
+    v = torch.full((len(cols), width), float("inf"), dtype=best_v.dtype, device=col.device)
+    i = torch.full((len(cols), width), n, dtype=best_i.dtype, device=col.device)
+    which = torch.repeat_interleave(torch.arange(len(cols), device=col.device), count)
+    v[which, slot], i[which, slot] = val, idx
+    best_i[cols], best_v[cols] = _smallest(
+        torch.cat([best_v[cols], v], 1), keep, torch.cat([best_i[cols], i], 1)
+    )
+
+
+def _squared_distances(d: torch.Tensor) -> torch.Tensor:
+    """float32 D^2 from squared-distance sums d: sqrt (clamped at 0) in d's dtype, then squared
+    and rounded to float32, as ``np.power(D, 2).astype(np.float32)`` on the caller's matrices."""
+    d = d.clamp_(min=0).sqrt_()
+    if d.dtype == torch.float32:
+        return d.mul_(d)
+    return _squared32(d, torch.empty(d.shape, dtype=torch.float32, device=d.device))
+
+
+def _recompute_columns(
+    D: _FeatureDistance,
+    rank: torch.Tensor,
+    unsure: torch.Tensor,
+    col_max: torch.Tensor,
+    K: int,
+    s: int,
+    e: int,
+) -> None:
+    """The unsure columns among [s, e) ranked from the whole block of columns of D (the block
+    :func:`_neighbours_dense` computes), into ``rank``."""
+    u = unsure[(unsure >= s) & (unsure < e)]
+    if len(u):
+        m = D.squared_columns_as_rows(s, e).index_select(0, u - s)
+        rank[u] = _smallest(m.div_(col_max[u, None]), K)[0]
 
 
 def _tree(v: torch.Tensor, op, keep: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -550,16 +830,28 @@ def _weights(
     D: _FullDistance | _FeatureDistance, sets: torch.Tensor, col_max: torch.Tensor
 ) -> torch.Tensor:
     """Step 3: V values exp(-M(i, j)) / sum over the set, 0 on padding;
-    M(i, j) = D(j, i)^2 / max."""
+    M(i, j) = D(j, i)^2 / max. From features, D^2 comes from the neighbour lists of the
+    symmetric search where the member is in them (the same matrix product as the caller's
+    matrices), else from a dot product (equal to rounding)."""
     n = D.n
     vals = torch.zeros(sets.shape, dtype=torch.float32, device=sets.device)
-    rows = max(1, _BLOCK_ELEMENTS // sets.shape[1])
+    known = getattr(D, "known", None)
+    width = sets.shape[1] * (1 if known is None else known[0].shape[1])
+    rows = max(1, _BLOCK_ELEMENTS // width)
     for s, e in _blocks(0, n, rows):
         idx = sets[s:e]
         ok = idx < n
         own = torch.arange(s, e, device=idx.device)[:, None].expand_as(idx)
-        d = D.entries(idx.clamp(max=n - 1), own)
-        m = (d * d).float() / col_max[s:e, None]
+        if known is None:
+            d = D.entries(idx.clamp(max=n - 1), own)
+            d2 = (d * d).float()
+        else:  # most set members are in the neighbour lists of step 1: their D^2 is there
+            same = idx[:, :, None] == known[0][s:e, None, :]
+            d2 = torch.where(same, known[1][s:e, None, :], 0.0).amax(2)
+            missing = (ok & ~same.any(2)).nonzero(as_tuple=True)
+            d = D.entries(idx[missing], own[missing])
+            d2[missing] = (d * d).float()
+        m = d2 / col_max[s:e, None]
         w = torch.exp(-m).masked_fill(~ok, 0.0)
         vals[s:e] = w / w.sum(1, keepdim=True)
     return vals
@@ -730,163 +1022,3 @@ def _overflow_pairs(qk, qv, row_start, spill, spill_ptr, spill_row, spill_v):
         spill_v.index_select(0, pos), torch.repeat_interleave(qv, cnt32, output_size=total)
     )
     return target, mins
-
-
-def neighbourhoods(dist: Any, k1: int = 20) -> dict[str, list[list[int]]]:
-    """Steps 1-2 on one full (N, N) distance matrix, for inspection: for every point its top
-    ``k1 + 1`` neighbours, its k-reciprocal set R(i) and the expanded set R*(i) (as index
-    lists)."""
-    d = _as_tensor(dist, "dist")
-    if d.dim() != 2 or d.shape[0] != d.shape[1]:
-        raise ValueError(
-            f"dist must be a square (N, N) distance matrix, got shape {tuple(d.shape)}"
-        )
-    n = d.shape[0]
-    D = _FullDistance(d.new_zeros((n, 0)), d, d.new_zeros((0, 0)))
-    rank, _, _ = _neighbours(D, min(k1 + 1, n))
-    recip = _reciprocal(rank)
-    expanded = _expanded_sets(rank, k1)
-    return {
-        "nearest": rank.tolist(),
-        "reciprocal": [rank[i][recip[i]].tolist() for i in range(n)],
-        "expanded": [row[row < n].tolist() for row in expanded],
-    }
-
-
-def rerank(q_g: Any, q_q: Any, g_g: Any, k1: int = 20, k2: int = 6, lambda_: float = 0.3) -> Any:
-    """Re-ranked (q, g) distances from Euclidean q-g, q-q and g-g distance matrices.
-
-    Numpy in -> numpy out, tensor in -> tensor out on the same device. The result is float32,
-    as the original's is: the method computes in float32 from the squared distances on. Inputs are
-    read in their own precision (float64 stays float64 until it is squared); half precision is
-    widened to float32 first.
-    """
-    _check_parameters(k1, k2, lambda_)
-    is_numpy = not isinstance(q_g, torch.Tensor)
-    qg = _as_tensor(q_g, "q_g")
-    qq, gg = _as_tensor(q_q, "q_q", qg.device), _as_tensor(g_g, "g_g", qg.device)
-    if qg.dim() != 2 or qq.shape != (qg.shape[0],) * 2 or gg.shape != (qg.shape[1],) * 2:
-        raise ValueError(
-            "expected q_g (q, g), q_q (q, q) and g_g (g, g); "
-            f"got {tuple(qg.shape)}, {tuple(qq.shape)}, {tuple(gg.shape)}"
-        )
-    D = _FullDistance(*(x.to(_work_dtype(qg, qq, gg)).contiguous() for x in (qg, qq, gg)))
-    final = _rerank(D, k1, k2, lambda_, _neighbours)
-    return final.cpu().numpy() if is_numpy else final
-
-
-def _check_parameters(k1: int, k2: int, lambda_: float) -> None:
-    if k1 < 1 or k2 < 1 or not 0.0 <= lambda_ <= 1.0:
-        raise ValueError(
-            f"need k1 >= 1, k2 >= 1 and 0 <= lambda_ <= 1; got k1={k1}, k2={k2}, lambda_={lambda_}"
-        )
-
-
-def _work_dtype(*xs: torch.Tensor) -> torch.dtype:
-    """The inputs' common floating dtype, at least float32 (integers: float64)."""
-    work = xs[0].dtype
-    for x in xs[1:]:
-        work = torch.promote_types(work, x.dtype)
-    if not work.is_floating_point:
-        return torch.float64
-    return torch.float32 if work.itemsize < 4 else work
-
-
-def _rerank(
-    D: _FullDistance | _FeatureDistance, k1: int, k2: int, lambda_: float, search
-) -> torch.Tensor:
-    """Steps 1-6 on D; ``search`` finds step 1's neighbours."""
-    K = min(max(k1 + 1, k2), D.n)
-    rank, col_max, m_qg = search(D, K)
-    sets = _expanded_sets(rank, k1)
-    vals = _weights(D, sets, col_max)
-    if k2 != 1:
-        sets, vals = _query_expansion(sets, vals, rank, k2)
-    return _jaccard_mix(sets, vals, D.q, m_qg, lambda_)
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation now: psutil's estimate when it is installed,
-    else the kernel's MemAvailable, else the free physical pages."""
-    try:
-        import psutil  # optional: deferred so that the package does not need it
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def rerank_path(q: int, g: int, itemsize: int = 4, available: int | None = None) -> tuple[str, str]:
-    """Which re-ranking fits: ``("matrices", why)`` for :func:`rerank` on the three distance
-    matrices, or ``("features", why)`` for :func:`rerank_features` when they would not fit.
-
-    Estimate for the matrix path: the q-g, q-q and g-g matrices (``itemsize`` bytes each entry)
-    plus rerank's working memory (chunk minima, about a fifth of the inputs, and the (q, g)
-    float32 result); it is taken when that needs at most half of the ``available`` memory.
-    """
-    available = available_memory() if available is None else available
-    inputs = (q * g + q * q + g * g) * itemsize
-    need = inputs + inputs // 5 + q * g * 4
-    gb = 2**30
-    if need <= available // 2:
-        return (
-            "matrices",
-            f"three distance matrices, ~{need / gb:.1f} GB of {available / gb:.1f} GB available",
-        )
-    return "features", (
-        f"the three distance matrices would need ~{need / gb:.1f} GB, "
-        f"more than half of the {available / gb:.1f} GB available"
-    )
-
-
-def rerank_features(
-    query_feats: Any,
-    gallery_feats: Any,
-    k1: int = 20,
-    k2: int = 6,
-    lambda_: float = 0.3,
-    block_rows: int = 0,
-) -> Any:
-    """Re-ranked (q, g) distances straight from features: :func:`rerank` without its three inputs.
-
-    The same numbers as ``rerank(euclidean_distance(qf, gf), euclidean_distance(qf, qf),
-    euclidean_distance(gf, gf))``, which is how the evaluation builds them, but the (N, N)
-    distances (N = q + g) are computed a block of ``block_rows`` columns at a time (default: at
-    least 256, about 16 MB of float32 per block on CPU) and dropped once their k1 + 1 nearest
-    neighbours and maxima are read; the weights recompute the few distances they need. Memory:
-    the (q, g) float32 result, O(N * k1) neighbour lists and sets, one block: MSMT17 size
-    (11,659 x 82,161) needs about 4 GB where the three input matrices alone would take 31 GB.
-
-    Why the full (q, g) matrix and not ranked lists per query: the result is what ``evaluate_rank``
-    and the report take, its size is the output's own (3.8 GB at MSMT17), and the Jaccard step
-    produces whole rows anyway; a caller who wants top-k lists takes ``torch.topk`` of the rows.
-    Numpy in -> numpy out, tensor in -> tensor out on the same device (GPU tensors stay there).
-    """
-    _check_parameters(k1, k2, lambda_)
-    is_numpy = not isinstance(query_feats, torch.Tensor)
-    qf = _as_tensor(query_feats, "query_feats")
-    gf = _as_tensor(gallery_feats, "gallery_feats", qf.device)
-    if qf.dim() != 2 or gf.dim() != 2 or qf.shape[1] != gf.shape[1] or not len(qf) or not len(gf):
-        raise ValueError(
-            f"expected non-empty query_feats (q, d) and gallery_feats (g, d) with the same d; got "
-            f"{tuple(qf.shape)} and {tuple(gf.shape)}"
-        )
-    work = _work_dtype(qf, gf)
-    D = _FeatureDistance(qf.to(work).contiguous(), gf.to(work).contiguous())
-    if not torch.isfinite(D.sq).all():
-        raise ValueError(
-            "rerank_features needs finite features, but some hold NaN or inf; "
-            "check the model's output"
-        )
-    scale = 1 if qf.device.type == "cpu" else _ACCELERATOR_SCALE
-    rows = block_rows or max(256, _BLOCK_ELEMENTS * scale // D.n)
-    final = _rerank(D, k1, k2, lambda_, lambda d, k: _neighbours_dense(d, k, rows))
-    return final.cpu().numpy() if is_numpy else final
