@@ -224,3 +224,13 @@ def test_a_cam3_query_facing_only_cam2_images_is_skipped():
     r = evaluate_rank(dist, np.array([1, 1]), np.array([1, 2]), np.array([3, 6]), np.array([2, 2]))
     assert r["num_valid"] == 1 and r["cmc"][0] == 0.0  # query 2 (cam6): identity 2 comes first
     assert r["mAP"] == pytest.approx(1 / 2)
+
+
+def test_sorted_rows_are_row_major_for_a_transposed_input():
+    # A transposed distance matrix (what a caller's ``.T`` gives) sorts into a row-major table:
+    # torch.searchsorted warns on stderr (a notebook cell's output) and copies a non-contiguous one.
+    from tsgan.eval.metrics import _sorted_values
+
+    x = torch.rand(7, 5).T
+    out = _sorted_values(x)
+    assert out.is_contiguous() and torch.equal(out, torch.sort(x, dim=1).values)

@@ -125,9 +125,11 @@ def stable_argsort(dist: torch.Tensor) -> torch.Tensor:
 
 def _sorted_values(x: torch.Tensor) -> torch.Tensor:
     """Each row's values in increasing order (no indices): numpy's vectorised sort on the CPU,
-    several times faster than an argsort; torch's elsewhere."""
+    several times faster than an argsort; torch's elsewhere. Row-major either way: numpy keeps a
+    transposed input's column-major order, and ``torch.searchsorted`` warns on (and copies) a
+    non-contiguous table."""
     if x.device.type == "cpu":
-        return torch.from_numpy(np.sort(x.numpy(), axis=1))
+        return torch.from_numpy(np.ascontiguousarray(np.sort(x.numpy(), axis=1)))
     return torch.sort(x, dim=1).values
 
 
