@@ -227,11 +227,12 @@ def caller_distances(qf, gf):
         (150, 250, 64, 10, 10**6),  # one block holds all of D
     ],
 )
-def test_features_path_equals_rerank_and_the_original(nq, ng, dim, dups, block):
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_features_path_equals_rerank_and_the_original(nq, ng, dim, dups, block, symmetric):
     qf, gf, q_ids, g_ids = feature_case(nq + ng + dups, nq, ng, dim, dups)
     dists = caller_distances(qf, gf)
     fast = rerank(*dists)
-    got = rerank_features(qf, gf, block_rows=block)
+    got = rerank_features(qf, gf, block_rows=block, symmetric=symmetric)
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float32 and got.shape == (nq, ng)
     assert (got - fast).abs().max() <= 1e-5
     # Exact ties (duplicated gallery rows): the original's unstable argsort orders them by CPU, so
@@ -428,15 +429,16 @@ def test_symmetric_search_equals_the_full_column_search(monkeypatch, case, slack
     assert torch.equal(kept_d2, (full**2).T.gather(1, kept_rows))
 
 
+@pytest.mark.parametrize("symmetric", [False, True])
 @pytest.mark.parametrize("high,dim", [(3, 8), (1400, 8), (4000, 2)])
-def test_features_path_equals_the_matrix_path_on_ties_and_near_ties(high, dim):
+def test_features_path_equals_the_matrix_path_on_ties_and_near_ties(high, dim, symmetric):
     # The whole re-ranking from features against rerank on the caller's three matrices (equal: with
     # integer features every distance is exact, so both see the same M and the same neighbours)
     # and against the original with ties in index order (within 1e-6: float32 sums in another
     # order).
     qf, gf = integer_features(high, 60, 140, high, dim)
     dists = caller_distances(qf, gf)
-    got = rerank_features(qf, gf)
+    got = rerank_features(qf, gf, symmetric=symmetric)
     assert torch.equal(got, rerank(*dists))
     original = torch.from_numpy(re_ranking(*(d.numpy() for d in dists), kind="stable"))
     assert (got - original).abs().max() <= 1e-6

@@ -80,7 +80,14 @@ def test_evaluation_and_reranking_kernels_run_on_one_thread(two_threads, monkeyp
     # the distance blocks get the caller's threads when they are large enough
     monkeypatch.setattr(threads, "PARALLEL_MIN_FLOP", 1)
     seen["rerank"].clear()
-    rerank_features(qf, gf)
+    rerank_features(qf, gf, symmetric=True)
     assert seen["blocks"] and set(seen["blocks"]) == {2}
+    assert set(seen["rerank"]) == set(seen["after"]) == {1}
+    # the default block search: its column blocks too
+    seen["rerank"].clear(), seen["after"].clear()
+    columns = []
+    record(monkeypatch, reranking._FeatureDistance, "squared_columns_as_rows", columns)
+    rerank_features(qf, gf)
+    assert columns and set(columns) == {2}
     assert set(seen["rerank"]) == set(seen["after"]) == {1}
     assert torch.get_num_threads() == 2
