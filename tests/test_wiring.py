@@ -186,30 +186,8 @@ def test_line3_gradient_is_eq8_to_16(step):
     FE_S(X_I')|^2 (Eq. 13-15) and Eq. 12 calling every pair of M real.
     Caught: fmaps[0] and fmaps[1] swapped in the ts_losses call; a flipped target in Eq. 12; a wrong
     pair in M (joint_fake_set); the teacher left in train mode."""
-    s, n, lc = step, step["before"], step["cfg"].loss
-    r = _reference(s)
-    out, labels = r["out"], s["batch"]["label"].repeat(3)
-    with torch.no_grad():
-        T = s["teacher"].eval()  # FE_T is fixed: its own BN statistics, whatever mode the model set
-        fT_real, fT_fake = T.FE(T.normalize(s["batch"]["ir"])), T.FE(T.normalize(r["X_I_fake"]))
-
-    def sq(
-        a, b
-    ):  # loss.ts_reduction=channel_sum: sum over channels, mean over positions and images
-        return ((a - b) ** 2).sum(1).mean()
-
-    ts = lc.alpha_c * sq(fT_fake, r["f_rgb"]) + lc.alpha_s * (
-        sq(fT_real, r["f_real"]) + sq(fT_fake, r["f_fake"])
-    )
-    x_real, x_fake = r["real_I"], r["fake_I"].detach()
-    M = [(x_fake, r["f_fake"]), (x_fake, r["f_real"]), (x_real, r["f_fake"])]
-    gan = sum(_bce_real(n["D_I"](x, f)) for x, f in M) / 3
-    L_B = (
-        lc.lambda1 * id_loss(out["logits"], labels, lc.label_smooth)
-        + lc.lambda2 * batch_hard_triplet(out["V"], labels, lc.margin)
-        + lc.lambda3 * gan
-        + ts
-    )
+    s, n = step, step["before"]
+    L_B = _line3_loss(s, fakes_in_id_tri=True)  # the step's reading: X_I' in L_ID / L_Tri
     _assert_grads(s["grads"]["B"], list(n["backbone"].parameters()), L_B, "O_B")
 
 
@@ -313,7 +291,7 @@ def _line3_loss(s, fakes_in_id_tri: bool) -> torch.Tensor:
         T = s["teacher"].eval()
         fT_real, fT_fake = T.FE(T.normalize(s["batch"]["ir"])), T.FE(T.normalize(r["X_I_fake"]))
 
-    def sq(a, b):
+    def sq(a, b):  # loss.ts_reduction=channel_sum: sum over channels, mean over the rest
         return ((a - b) ** 2).sum(1).mean()
 
     ts = lc.alpha_c * sq(fT_fake, r["f_rgb"]) + lc.alpha_s * (

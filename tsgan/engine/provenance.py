@@ -71,6 +71,18 @@ def environment(device: torch.device | str) -> dict[str, Any]:
     return env
 
 
+def results_header(fmt: str) -> dict[str, Any]:
+    """The first fields of a results file (``fmt``: its format name): when, by which command,
+    from which commit, on which machine (the experiments' ablation and validation files)."""
+    return {
+        "format": fmt,
+        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": list(sys.argv),
+        "git": git_state(),
+        "machine": environment("cpu"),
+    }
+
+
 def record_provenance(run_path: str | Path, device: torch.device | str) -> dict[str, Any]:
     """Append this session's record to ``<run>/provenance.jsonl`` and return it."""
     record = {

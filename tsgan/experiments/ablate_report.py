@@ -14,9 +14,7 @@ its run's own). ``python -m tsgan ablate`` saves it as ``results/ablation_<prese
 from __future__ import annotations
 
 import csv
-import datetime
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..config import Config
-from ..engine.provenance import environment, git_state
+from ..engine.provenance import results_header
 from ..figures import grouped_bars
 from ..stats import mean_ci, paired_difference
 from .ablate import METRICS, PAPER_METRICS, SETTING, Row, budget
@@ -105,11 +103,7 @@ def results_document(
     """The results file's content (see the module docstring); ``cfg`` is the base config the rows
     were built from (``Row.config(cfg, seed)`` rebuilds any record's training config)."""
     return {
-        "format": RESULTS_FORMAT,
-        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": list(sys.argv),
-        "git": git_state(),
-        "machine": environment("cpu"),
+        **results_header(RESULTS_FORMAT),
         "preset": cfg.name,
         "config": cfg.to_dict(),
         "rows": [r.key for r in rows],

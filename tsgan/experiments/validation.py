@@ -22,14 +22,12 @@ every setting against the first (the current recipe) over the seeds both have.
 
 from __future__ import annotations
 
-import datetime
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Config, replace
-from ..engine.provenance import environment, git_state
+from ..engine.provenance import results_header
 from ..progress import bar
 from ..training import cached_run, get_or_train_tsgan
 from .ablate import METRICS, SETTING, Row, budget, check_protocol, evaluate_run, run_record, scores
@@ -186,11 +184,7 @@ def validation_document(
     settings = [s for s in decision.settings if s.key in present]
     first = decision.settings[0].key
     return {
-        "format": RESULTS_FORMAT,
-        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": list(sys.argv),
-        "git": git_state(),
-        "machine": environment("cpu"),
+        **results_header(RESULTS_FORMAT),
         "decision": decision.key,
         "question": decision.question,
         "settings": [
