@@ -22,16 +22,19 @@ NOT_RESULT = {
     "train.probe_eval",
 }
 # Data fields that act on RGB images only: never in the teacher's key, in the TS-GAN key only away
-# from their default (the keys cached before they existed stay valid).
+# from False, the value runs had before they existed (the keys cached then stay valid).
 RGB_ONLY = {"data.grayscale", "data.channel_aug"}
-# added after runs were cached: left out of every key while at their default
-KEYED_WHEN_SET = {
-    "train.fakes",
-    "model.gen_upsample",
-    "data.split",
-    "loss.fakes_in_reid",
-    "loss.fakes_gate_ssim",
-    "optim.warmup_factor",
+# added after runs were cached: left out of every key while they hold the value every run had
+# before (not "the default": a default may change later, old runs keep this value)
+KEYED_UNLESS = {
+    "train.fakes": "generator",
+    "model.gen_upsample": "deconv",
+    "data.split": "test",
+    "loss.fakes_in_reid": "joined",
+    "loss.fakes_gate_ssim": 0.6,
+    "optim.warmup_factor": 0.0,
+    "data.grayscale": False,
+    "data.channel_aug": False,
 }
 TEACHER = {
     "model.arch",
@@ -98,20 +101,15 @@ def test_each_field_changes_the_keys_it_should(key):
 def _reference_key(cfg: Config, kind: str, version: int) -> str:
     """The run key as the run cache computed it before Config.digest did (keys must not move)."""
     d = cfg.to_dict()
-    defaults = Config().to_dict()
-    for k in RGB_ONLY:  # fields added later: absent from the keys while at their default
+    for k, old in KEYED_UNLESS.items():  # fields added later: absent while they hold ``old``
         s, f = k.split(".")
-        if kind == "teacher" or d[s][f] == defaults[s][f]:
-            del d[s][f]
-    for k in KEYED_WHEN_SET:
-        s, f = k.split(".")
-        if d[s][f] == defaults[s][f]:
+        if d[s][f] == old or (kind == "teacher" and k in RGB_ONLY):
             del d[s][f]
     if kind == "teacher":
         key = {"data": d["data"]}
         for k in sorted(TEACHER):
             s, f = k.split(".")
-            if f in d[s]:  # not a KEYED_WHEN_SET field at its default
+            if f in d[s]:  # not a KEYED_UNLESS field at its old value
                 key.setdefault(s, {})[f] = d[s][f]
     else:
         key = {

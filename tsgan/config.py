@@ -13,18 +13,35 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import Field, asdict, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-# Field metadata read by Config.digest, the key of cached runs (tsgan.training.run_key):
-NOT_RESULT = {"result": False}  # the field does not change what a run computes
-TEACHER = {"teacher": True}  # the IR teacher's result depends on it (as on all of ``data``)
-# a data field that acts on RGB images only: left out of the IR teacher's key; and left out of every
-# key while at its default, so adding it kept the keys of the runs cached before it existed
+# Field metadata: the one definition of a run. What a field is to a run is said here, on the field,
+# and nowhere else; the run key (Config.digest, tsgan.training.run_key), the resume check of a run
+# folder (tsgan.engine.rundir: run_fields), the ablation's rows (switches) and its equal-budget
+# check (budget_fields) read it. A field without metadata changes what a run computes.
+NOT_RESULT = {"result": False}  # only says where files go / how the run is watched: never keyed
+TEACHER = {"teacher": True}  # the IR teacher's result depends on it (a section: all its fields)
+# acts on RGB images only: left out of the IR teacher's key (the RGB baseline's key keeps it)
 RGB_ONLY = {"rgb_only": True}
-# left out of every key while at its default: adding the field kept the keys of earlier runs
-KEYED_WHEN_SET = {"keyed_when_set": True}
+BUDGET = {"budget": True}  # sets what a run trains for: ablation rows must agree on it
+
+
+def keyed_unless(value: Any) -> dict[str, Any]:
+    """Metadata of a field left out of every run key while it holds ``value``: the value every run
+    had before the field existed, so adding the field kept their keys. Independent of the field's
+    default: a default changed later moves the keys of runs that take it, never of runs that keep
+    ``value`` (those would otherwise silently reuse each other's cached runs)."""
+    return {"keyed_unless": value}
+
+
+def switch(row_value: Any) -> dict[str, Any]:
+    """Metadata of an ablation switch: every Table II row sets the field, to ``row_value`` unless
+    the row names another value (tsgan.experiments.ablate.Row); a base config that sets it is
+    refused, as each row would silently replace it."""
+    return {"switch": row_value}
+
 
 # Fields with a few allowed values are typed with Literal; every assignment is checked against them.
 StudentInit = Literal["pretrained", "teacher"]
@@ -77,22 +94,27 @@ class DataConfig:
     regdb_trial: int = 1  # RegDB trains one model per trial (1..10)
     height: int = 288  # input size; BoT uses 256x128, most VI-ReID code 288x144
     width: int = 144
-    P: int = 8  # identities per batch
-    K: int = 4  # (RGB, IR) pairs per identity -> batch = 2*P*K images
-    batches_per_epoch: int = 0  # 0: derived from the data (see CrossModalityBatchSampler)
+    P: int = field(default=8, metadata=BUDGET)  # identities per batch
+    K: int = field(default=4, metadata=BUDGET)  # (RGB, IR) pairs per identity -> batch 2*P*K
+    # 0: derived from the data (see CrossModalityBatchSampler)
+    batches_per_epoch: int = field(default=0, metadata=BUDGET)
     workers: int = 4  # DataLoader workers
     cache: bool = False  # keep resized uint8 images in memory (fast epochs)
     flip: float = 0.5  # random horizontal flip probability
     pad: int = 10  # pad-and-crop pixels
     erasing: float = 0.5  # random erasing probability
     # random channel copy / grayscale on RGB training images (CAJ-style)
-    channel_aug: bool = field(default=False, metadata=RGB_ONLY)
+    channel_aug: bool = field(
+        default=False, metadata={**RGB_ONLY, **keyed_unless(False), **switch(False)}
+    )
     # RGB images (training and test) replaced by their grayscale: the "grayscale input" baseline
-    grayscale: bool = field(default=False, metadata=RGB_ONLY)
+    grayscale: bool = field(
+        default=False, metadata={**RGB_ONLY, **keyed_unless(False), **switch(False)}
+    )
     # which identities train and which are scored (SYSU layout): "test" (train + val ids train,
     # the test ids are scored: the published protocol) | "val" (train ids alone train, the val
     # ids are scored with the same protocol: for choosing a recipe; the test ids are never read)
-    split: str = field(default="test", metadata=KEYED_WHEN_SET)
+    split: str = field(default="test", metadata=keyed_unless("test"))
 
 
 @dataclass
@@ -109,10 +131,11 @@ class ModelConfig(_Checked):
     gen_blocks: int = 9  # residual blocks in the generator
     # up-sampling of the generator: deconv (CycleGAN's transposed convolutions) | resize
     # (nearest-neighbour resize + 3x3 convolution, Odena et al. 2016: no checkerboard artefacts)
-    gen_upsample: GenUpsample = field(default="deconv", metadata=KEYED_WHEN_SET)
+    gen_upsample: GenUpsample = field(default="deconv", metadata=keyed_unless("deconv"))
     disc_filters: int = 64  # PatchGAN width (ndf)
     disc_layers: int = 3  # PatchGAN depth (3 -> 70x70 receptive field)
-    discriminator: Discriminator = "joint"  # joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
+    # joint (TS-GAN_JD) | ordinary (TS-GAN_OD)
+    discriminator: Discriminator = field(default="joint", metadata=switch("joint"))
     # student backbone start: pretrained (as model.pretrained) | teacher (its weights)
     student_init: StudentInit = "pretrained"
 
@@ -127,7 +150,8 @@ class LossConfig(_Checked):
     omega: float = 10.0  # cycle loss weight (Eq. 7)
     alpha_c: float = 0.006  # cross-domain TS weight (Eq. 16)
     alpha_s: float = 0.003  # same-domain TS weight (Eq. 16)
-    ts_losses: TSLosses = "all"  # all | cross (TS-GAN^singleTS) | none
+    # all | cross (TS-GAN^singleTS) | none
+    ts_losses: TSLosses = field(default="all", metadata=switch("all"))
     # channel_sum (sum over channels, mean over positions and images: resolution-free)
     # | sum (literal ||.||_2^2 per image) | mean (PyTorch default)
     ts_reduction: TSReduction = "channel_sum"
@@ -137,9 +161,9 @@ class LossConfig(_Checked):
     # L_ReID^GAN) | "gated" (as "never" until G_I's twin SSIM on the validation identities'
     # pictures reaches fakes_gate_ssim at an epoch end, then as "joined"; embedded data only)
     fakes_in_reid: Literal["joined", "never", "gated"] = field(
-        default="joined", metadata=KEYED_WHEN_SET
+        default="joined", metadata={**keyed_unless("joined"), **switch("joined")}
     )
-    fakes_gate_ssim: float = field(default=0.6, metadata=KEYED_WHEN_SET)
+    fakes_gate_ssim: float = field(default=0.6, metadata=keyed_unless(0.6))
 
 
 @dataclass
@@ -147,16 +171,16 @@ class OptimConfig:
     lr: float = field(default=3.5e-4, metadata=TEACHER)  # backbone Adam learning rate
     weight_decay: float = field(default=5e-4, metadata=TEACHER)
     # linear warm-up over the first warmup_epochs epochs (formula: warmup_factor)
-    warmup_epochs: int = field(default=10, metadata=TEACHER)
+    warmup_epochs: int = field(default=10, metadata={**TEACHER, **BUDGET})
     # 0: epoch e < warmup_epochs at lr * (e + 1) / warmup_epochs (first epoch at lr / warmup_epochs,
     # so warmup_epochs=1 is no warm-up) | f in (0, 1): BoT's linear warm-up, epoch e at
     # lr * (f + (1 - f) * e / warmup_epochs), from lr * f up to lr at epoch warmup_epochs
-    warmup_factor: float = field(default=0.0, metadata={**TEACHER, **KEYED_WHEN_SET})
+    warmup_factor: float = field(default=0.0, metadata={**TEACHER, **keyed_unless(0.0)})
     # TS-GAN's (and CycleGAN's) decay epochs; the IR teacher uses train.teacher_milestones
-    milestones: tuple[int, ...] = (40, 70)
+    milestones: tuple[int, ...] = field(default=(40, 70), metadata=BUDGET)
     # lr factor at each milestone (paper: decay factor 0.3)
     gamma: float = field(default=0.3, metadata=TEACHER)
-    epochs: int = 120
+    epochs: int = field(default=120, metadata=BUDGET)
     gan_lr: float = 2e-4  # generators and discriminators (CycleGAN's Adam)
     # epochs at the start of TS-GAN in which G and D learn but the backbone trains on X_R and X_I
     # alone (the Backbone row's loss): fakes, L_ReID^GAN and L_TS join after them (0: paper)
@@ -172,11 +196,12 @@ class TrainConfig(_Checked):
     amp: AMP = field(default="off", metadata=TEACHER)  # off | bf16 | fp16 (fp16 uses a GradScaler)
     channels_last: bool = field(default=False, metadata=TEACHER)
     compile: bool = field(default=False, metadata=NOT_RESULT)  # torch.compile the networks
-    teacher_epochs: int = field(default=60, metadata=TEACHER)  # IR-only teacher pretraining
+    # IR-only teacher pretraining
+    teacher_epochs: int = field(default=60, metadata={**TEACHER, **BUDGET})
     # the teacher's learning-rate decay epochs (BoT's 40 and 70, as optim.milestones)
-    teacher_milestones: tuple[int, ...] = field(default=(40, 70), metadata=TEACHER)
+    teacher_milestones: tuple[int, ...] = field(default=(40, 70), metadata={**TEACHER, **BUDGET})
     # pairs per identity in the teacher's batches: it learns from P x teacher_K IR images a step
-    teacher_K: int = field(default=4, metadata=TEACHER)
+    teacher_K: int = field(default=4, metadata={**TEACHER, **BUDGET})
     log_every: int = field(default=20, metadata=NOT_RESULT)  # steps between metric log lines
     log: TrainLog = field(
         default="files", metadata=NOT_RESULT
@@ -185,11 +210,14 @@ class TrainConfig(_Checked):
     out_dir: str = field(
         default="", metadata=NOT_RESULT
     )  # "" = $TSGAN_RUNS or runs/; cache in <out_dir>/cache/
-    use_gan: bool = True  # False: backbone only (Table II "Backbone")
-    use_teacher: bool = True
+    # False: backbone only (Table II "Backbone")
+    use_gan: bool = field(default=True, metadata=switch(True))
+    use_teacher: bool = field(default=True, metadata=switch(True))
     # where X_I' comes from: "generator" (G_I, the paper) | "twins" (the embedded data's true IR
     # twins of X_R, an oracle G_I for the ablation; needs train.use_gan=false)
-    fakes: Fakes = field(default="generator", metadata=KEYED_WHEN_SET)
+    fakes: Fakes = field(
+        default="generator", metadata={**keyed_unless("generator"), **switch("generator")}
+    )
     # per-epoch mechanism probes of TS-GAN runs on this many training identities (G_I twin error,
     # RGB-IR feature gap; tsgan.probes): 0 = off
     probe_images: int = field(default=32, metadata=NOT_RESULT)
@@ -216,13 +244,14 @@ class EvalConfig(_Checked):
 
 @dataclass
 class Config:
-    name: str = "paper"
-    data: DataConfig = field(default_factory=DataConfig)
+    # the preset's name: it names cached run folders beside the key, and is no part of a run
+    name: str = field(default="paper", metadata=NOT_RESULT)
+    data: DataConfig = field(default_factory=DataConfig, metadata=TEACHER)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig, metadata=NOT_RESULT)  # scores a run
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -236,9 +265,11 @@ class Config:
     ) -> str:
         """Short stable hash of the given sections (all when none), the key of cached runs.
 
-        Fields marked ``NOT_RESULT`` are left out; ``teacher=True`` keeps only the fields marked
-        ``TEACHER``, and drops the ``RGB_ONLY`` ones unless ``rgb`` (a single-modality model that
-        sees RGB images); ``extra`` entries (e.g. the synthetic data version) join the hashed dict.
+        Within a section, the field metadata decides (:func:`_in_key`): fields marked
+        ``NOT_RESULT`` are left out, and a ``keyed_unless(v)`` field while it holds ``v``;
+        ``teacher=True`` keeps only the fields marked ``TEACHER`` (all of a section marked so),
+        and drops the ``RGB_ONLY`` ones unless ``rgb`` (a single-modality model that sees RGB
+        images); ``extra`` entries (e.g. the synthetic data version) join the hashed dict.
         """
         d: dict[str, Any] = {}
         for f in fields(self):
@@ -247,10 +278,11 @@ class Config:
             value = getattr(self, f.name)
             if is_dataclass(value):
                 plain = asdict(value)
+                section_teacher = f.metadata.get("teacher", False)
                 value = {
                     g.name: plain[g.name]
                     for g in fields(value)
-                    if _in_key(g, plain[g.name], teacher, f.name == "data", rgb)
+                    if _in_key(g, plain[g.name], teacher, section_teacher, rgb)
                 }
             d[f.name] = value
         d.update(extra or {})
@@ -261,19 +293,70 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path) -> Config:
-        return from_dict(json.loads(Path(path).read_text()))
+        return from_dict(json.loads(Path(path).read_text()), cls)
 
 
-def _in_key(f: Field, value: Any, teacher: bool, data: bool, rgb: bool = False) -> bool:
-    """Whether field ``f`` (holding ``value``) enters a run key; ``data``: it is a data field (the
-    teacher's key keeps all of those but the RGB-only ones, unless ``rgb``)."""
+def _in_key(f: Field, value: Any, teacher: bool, section_teacher: bool, rgb: bool) -> bool:
+    """Whether field ``f`` (holding ``value``) enters a run key; ``section_teacher``: its section
+    is marked TEACHER (the teacher's key keeps all of its fields but the RGB-only ones, unless
+    ``rgb``)."""
     if not f.metadata.get("result", True):
         return False
-    if f.metadata.get("rgb_only") and ((teacher and not rgb) or value == f.default):
+    if "keyed_unless" in f.metadata and value == f.metadata["keyed_unless"]:
         return False
-    if f.metadata.get("keyed_when_set") and value == f.default:
+    if f.metadata.get("rgb_only") and teacher and not rgb:
         return False
-    return not teacher or data or f.metadata.get("teacher", False)
+    return not teacher or section_teacher or f.metadata.get("teacher", False)
+
+
+def result_sections(cfg: Config) -> tuple[str, ...]:
+    """The sections whose fields can change what a training run computes (the run key hashes
+    these; ``eval`` only scores a run, so it is marked NOT_RESULT)."""
+    return tuple(f.name for f in fields(cfg) if is_dataclass(getattr(cfg, f.name)) and _result(f))
+
+
+def _result(f: Field) -> bool:
+    return f.metadata.get("result", True)
+
+
+def _fields(cfg: Config) -> list[tuple[str, Field, Any]]:
+    """(dotted name, field, value) of every field of every section of ``cfg``."""
+    out = []
+    for s in fields(cfg):
+        section = getattr(cfg, s.name)
+        if is_dataclass(section):
+            out += [(f"{s.name}.{f.name}", f, getattr(section, f.name)) for f in fields(section)]
+    return out
+
+
+def run_fields(cfg: Config) -> dict[str, Any]:
+    """Dotted name -> value of every field that can change what a training run computes: the
+    fields of :func:`result_sections` not marked NOT_RESULT. Two configs that differ elsewhere
+    (device, logging, probes, evaluation) make the same run."""
+    sections = result_sections(cfg)
+    return {
+        name: value
+        for name, f, value in _fields(cfg)
+        if name.split(".")[0] in sections and _result(f)
+    }
+
+
+def switches(cfg: Config) -> dict[str, Any]:
+    """The ablation switches (fields marked ``switch(v)``): dotted name -> the value a row sets
+    unless it names another."""
+    return {name: f.metadata["switch"] for name, f, _ in _fields(cfg) if "switch" in f.metadata}
+
+
+def budget_fields(cfg: Config) -> tuple[str, ...]:
+    """The fields marked BUDGET (dotted names): what every ablation row must train for alike."""
+    return tuple(name for name, f, _ in _fields(cfg) if f.metadata.get("budget"))
+
+
+def field_default(cfg: Config, name: str) -> Any:
+    """The default of dotted field ``name`` in ``cfg``'s own dataclasses."""
+    section, field_name = name.split(".")
+    f = {f.name: f for f in fields(getattr(cfg, section))}[field_name]
+    return f.default_factory() if f.default is MISSING else f.default
 
 
 # The kinds of training :func:`check_config` knows: the single-modality baselines and TS-GAN.
@@ -451,10 +534,10 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
     return value
 
 
-def from_dict(d: dict[str, Any]) -> Config:
-    """Rebuild a Config from ``to_dict()`` output; unknown keys are an error (a stale config
-    file)."""
-    cfg = Config(name=d.get("name", "custom"))
+def from_dict(d: dict[str, Any], cls: type[Config] = Config) -> Config:
+    """Rebuild a ``cls`` config from ``to_dict()`` output; unknown keys are an error (a stale
+    config file)."""
+    cfg = cls(name=d.get("name", "custom"))
     for section, values in d.items():
         if section == "name":
             continue
@@ -466,13 +549,24 @@ def from_dict(d: dict[str, Any]) -> Config:
 def replace(cfg: Config, **overrides: Any) -> Config:
     """A deep copy of ``cfg`` with dotted overrides given as keyword arguments (use __ for the
     dot)."""
-    new = from_dict(cfg.to_dict())
+    new = from_dict(cfg.to_dict(), type(cfg))
     for key, value in overrides.items():
         set_field(new, key.replace("__", "."), value)
     return new
 
 
 __all__ = [
+    "BUDGET",
+    "NOT_RESULT",
+    "RGB_ONLY",
+    "TEACHER",
+    "budget_fields",
+    "field_default",
+    "keyed_unless",
+    "result_sections",
+    "run_fields",
+    "switch",
+    "switches",
     "check_config",
     "check_tsgan_switches",
     "choices",

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .config import Config, check_config, replace
+from .config import Config, check_config, replace, result_sections
 from .data import CrossModalityDataset, get_dataset
 from .data.check import require_valid
 from .data.dataset import build_train_loader
@@ -53,8 +53,6 @@ from .paths import cache_dir
 from .probes import EpochProbes
 from .rng import seed_everything
 
-# The sections that make a training run's result (``eval`` only scores it).
-RESULT_SECTIONS = ("data", "model", "loss", "optim", "train")
 # Run kinds: the single-modality baselines (keyed like the teacher), then TS-GAN.
 KINDS = tuple(b.kind for b in BASELINES.values()) + ("tsgan",)
 
@@ -63,8 +61,10 @@ def run_key(cfg: Config, kind: str, inputs: dict[str, Any] | None = None) -> str
     """Digest of the config fields that determine a ``kind`` run's result (``KINDS``: "teacher",
     "rgb_baseline", "tsgan") and of its other ``inputs`` (:func:`run_inputs`).
 
-    ``Config.digest`` leaves out the fields marked NOT_RESULT (device, logging, compile); the
-    teacher's key keeps only the data and the fields marked TEACHER, so ablations share one teacher.
+    The config's field metadata decides (``Config.digest`` over
+    :func:`tsgan.config.result_sections`): fields marked NOT_RESULT (device, logging, compile) are
+    left out; the teacher's key keeps only the data and the fields marked TEACHER, so ablations
+    share one teacher.
     The RGB baseline is keyed like the teacher plus its modality (the IR teacher's key is unchanged
     by it, so existing teacher runs stay valid). A TS-GAN run with a teacher given as a file
     (``inputs["teacher_sha256"]``) is keyed by that file's content instead of the cached teacher's
@@ -79,7 +79,7 @@ def run_key(cfg: Config, kind: str, inputs: dict[str, Any] | None = None) -> str
     if kind == BASELINES["rgb"].kind:
         extra["modality"] = "rgb"
     rgb = kind == BASELINES["rgb"].kind
-    return cfg.digest(*RESULT_SECTIONS, teacher=kind != "tsgan", rgb=rgb, extra=extra)
+    return cfg.digest(*result_sections(cfg), teacher=kind != "tsgan", rgb=rgb, extra=extra)
 
 
 def data_version(cfg: Config) -> dict[str, Any]:

@@ -22,11 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, replace
-
-# Fields that choose where and how a run is recorded (and what it measures on the side), not what it
-# computes: a run may be resumed with other values.
-_WHERE_NOT_WHAT = {"train.out_dir", "train.log", "train.probe_images", "train.probe_eval"}
+from ..config import Config, replace, run_fields
 
 
 class RunDir:
@@ -90,13 +86,14 @@ class RunDir:
         ``inputs``: what else the run trains from (e.g. the teacher file's digest); a run folder
         without ``inputs.json`` was trained from the default inputs (``{}``). ``same(saved, cfg)``:
         whether two configs make the same run (its key, :func:`tsgan.training.same_run`); without
-        it every field counts but those that only say where and how the run is recorded.
+        it every field that can change the run counts (:func:`tsgan.config.run_fields`: the config's
+        field metadata; device, logging, probes and evaluation may differ).
         """
         if not self.config_path.is_file():
             return
-        saved = Config.load(self.config_path)
-        old, new = _flat(saved.to_dict()), _flat(cfg.to_dict())
-        diff = sorted(k for k, v in new.items() if old.get(k) != v and k not in _WHERE_NOT_WHAT)
+        saved = type(cfg).load(self.config_path)
+        old, new = run_fields(saved), run_fields(cfg)
+        diff = sorted(k for k, v in new.items() if old.get(k) != v)
         if same is not None:
             if same(saved, cfg):
                 diff = []
@@ -172,13 +169,3 @@ class RunDir:
             json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()
         ]
         return [r for r in records if kind is None or r.get("kind") == kind]
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ..config import Config, replace
+from ..config import Config, budget_fields, field_default, replace, switches
 from ..engine.checkpoint import load_backbone
 from ..engine.device import resolve_device
 from ..engine.distributed import barrier, env_dist_info, init_distributed
@@ -38,38 +38,19 @@ METRICS = ("R1", "R10", "R20", "mAP", "mINP")
 PAPER_METRICS = ("R1", "R10", "R20", "mAP")
 SETTING = "all-search single-shot"
 
-# The switches every row sets (the preset's own values of these fields never leak into a row).
-# Rows without a GAN keep discriminator/ts_losses at these values: unused there, and so their cache
-# key is the one of any "train.use_gan=false train.use_teacher=false" run of the same preset.
-SWITCH_DEFAULTS: dict[str, Any] = {
-    "train.use_gan": True,
-    "train.use_teacher": True,
-    "model.discriminator": "joint",
-    "loss.ts_losses": "all",
-    "data.channel_aug": False,
-    "data.grayscale": False,
-    "train.fakes": "generator",
-    "loss.fakes_in_reid": "joined",
-}
-
-# What every row trains for: rows may differ in switches only, never in budget (checked by
-# check_budgets before anything trains).
-BUDGET_FIELDS = (
-    "optim.epochs",
-    "data.batches_per_epoch",
-    "data.P",
-    "data.K",
-    "train.teacher_epochs",
-    "optim.warmup_epochs",
-    "optim.milestones",
-    "train.teacher_milestones",
-    "train.teacher_K",
-)
+# What a row switches and what every row trains for are the config's field metadata
+# (tsgan.config.switch / BUDGET): :func:`tsgan.config.switches` (each switch with the value a row
+# sets unless it names another; rows without a GAN keep discriminator / ts_losses at joint / all,
+# unused there, so the Backbone row's run is any "use_gan=false use_teacher=false" run of the
+# preset) and :func:`tsgan.config.budget_fields` (rows differ in switches only, never in budget:
+# :func:`check_budgets`). The default config's switches, for readers that list them (notebook 07):
+SWITCH_DEFAULTS: dict[str, Any] = switches(Config())
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the ablation table: ``switches`` on top of :data:`SWITCH_DEFAULTS`.
+    """One line of the ablation table: ``switches`` on top of the config's
+    (:func:`tsgan.config.switches`).
 
     ``rerank``: score the trained model after k-reciprocal re-ranking. ``paper``: the paper's
     Table II R1, R10, R20, mAP (%) on SYSU-MM01, None for rows beyond the paper.
@@ -83,19 +64,24 @@ class Row:
 
     @property
     def overrides(self) -> dict[str, Any]:
-        unknown = sorted(set(self.switches) - set(SWITCH_DEFAULTS))
+        """Every switch's value in this row, for the default config's switches."""
+        return self.overrides_for(Config())
+
+    def overrides_for(self, base: Config) -> dict[str, Any]:
+        """Every switch of ``base``'s config class with its value in this row."""
+        known = switches(base)
+        unknown = sorted(set(self.switches) - set(known))
         if unknown:
             raise KeyError(
                 f"row {self.key!r} sets {unknown}, which are not ablation switches; "
-                f"known: {sorted(SWITCH_DEFAULTS)}"
+                f"known: {sorted(known)}"
             )
-        return {**SWITCH_DEFAULTS, **self.switches}
+        return {**known, **self.switches}
 
     def config(self, base: Config, seed: int) -> Config:
         """The training config of this row for ``seed`` (``base`` with the row's switches)."""
-        return replace(
-            base, train__seed=seed, **{k.replace(".", "__"): v for k, v in self.overrides.items()}
-        )
+        over = self.overrides_for(base)
+        return replace(base, train__seed=seed, **{k.replace(".", "__"): v for k, v in over.items()})
 
 
 NO_GAN = {"train.use_gan": False, "train.use_teacher": False}
@@ -144,9 +130,9 @@ def select_rows(keys: Sequence[str] | None = None) -> list[Row]:
 
 
 def budget(cfg: Config) -> dict[str, Any]:
-    """The :data:`BUDGET_FIELDS` of ``cfg`` (dotted name -> value)."""
+    """The budget fields of ``cfg`` (:func:`tsgan.config.budget_fields`; dotted name -> value)."""
     out = {}
-    for name in BUDGET_FIELDS:
+    for name in budget_fields(cfg):
         section, field_name = name.split(".")
         value = getattr(getattr(cfg, section), field_name)
         out[name] = list(value) if isinstance(value, tuple) else value
@@ -168,12 +154,15 @@ def check_budgets(configs: Mapping[str, Config]) -> dict[str, Any]:
 
 def check_switches(base: Config) -> None:
     """Refuse a base config that sets an ablation switch: every row sets all of
-    :data:`SWITCH_DEFAULTS` itself, so such an override would be silently replaced (e.g.
-    ``train.use_teacher=false`` would still train the TS-GAN_JD row with its teacher)."""
-    for name, default in SWITCH_DEFAULTS.items():
+    :func:`tsgan.config.switches` itself, so such an override would be silently replaced (e.g.
+    ``train.use_teacher=false`` would still train the TS-GAN_JD row with its teacher). A value
+    equal to the field's default or to the rows' value is not refused: a default is nothing the
+    user set (a switch whose default is not the rows' value, such as a recipe default chosen after
+    the grid, stays usable), and the rows' value is what they set anyway."""
+    for name, row_value in switches(base).items():
         section, field_name = name.split(".")
         value = getattr(getattr(base, section), field_name)
-        if value != default:
+        if value not in (row_value, field_default(base, name)):
             raise ValueError(
                 f"{name}={value!r} cannot be set for the ablation: each row sets {name} itself "
                 f"(rows differ in it); drop the override, or choose rows with --rows"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import Config
+from ..config import Config, result_sections
 from ..data.dataset import build_train_loader
 from ..engine.checkpoint import load_checkpoint, save_checkpoint
 from ..engine.device import move_batch, resolve_device
@@ -24,7 +24,7 @@ from ..methods.cyclegan import CycleGAN
 from ..paths import cache_dir
 from ..progress import bar, summary
 from ..rng import seed_everything
-from ..training import RESULT_SECTIONS, data_version, load_dataset, run_lock
+from ..training import data_version, load_dataset, run_lock
 
 KIND = "cyclegan"
 
@@ -47,7 +47,7 @@ def cyclegan_key(cfg: Config, steps: int, snapshots: Sequence[int]) -> str:
     """Digest of what makes the demo's result: the config's result sections, the steps, the
     snapshot steps (and the embedded data's generator version)."""
     extra = {"steps": steps, "snapshots": _check(cfg, steps, snapshots), **data_version(cfg)}
-    return cfg.digest(*RESULT_SECTIONS, extra=extra)
+    return cfg.digest(*result_sections(cfg), extra=extra)
 
 
 def cached_cyclegan(cfg: Config, steps: int, snapshots: Sequence[int]) -> RunDir:

@@ -13,7 +13,7 @@ looks at the test split. Runs and their evaluations are cached like the ablation
     python -m tsgan validate --decision xi-reading --seeds 2 --cached-only   # the results
 
 Settings of one decision differ in their overrides alone, so they train with equal budgets
-(:data:`tsgan.experiments.ablate.BUDGET_FIELDS`) but for the fields the decision varies (the
+(:func:`tsgan.config.budget_fields`) but for the fields the decision varies (the
 ``steps`` decision); the document records each setting's budget.
 The results document holds every record with its provenance (run key, training time, commit and
 machine per training session), the mean and 95% CI per setting, and the paired difference of
