@@ -32,6 +32,7 @@ FLOORS: dict[str, int] = {
     "threads": 0,
     "imaging": 0,
     "freeze": 0,
+    "loss_names": 0,
     "notebook_setup": 0,
     # 1: records and readers, the losses, the networks: three independent units
     "data": 1,

@@ -10,6 +10,8 @@ from test_cli import _overrides
 from tsgan.__main__ import main
 from tsgan.engine.rundir import RunDir
 from tsgan.engine.tensorboard import MissingExtraError
+from tsgan.loss_names import loss_panels
+from tsgan.methods.tsgan import TSGAN
 from tsgan.training import train_teacher, train_tsgan
 
 
@@ -38,6 +40,19 @@ def test_tsgan_run_writes_scalars_and_image_grids(tmp_path):
     image = events.Images("images/fake IR")[0]
     n = cfg.data.P * cfg.data.K  # images per modality in a batch (fewer than the grid's 8)
     assert image.step == 2 and (image.width, image.height) == (n * 16 + (n + 1) * 2, 32 + 2 * 2)
+    # the Custom Scalars layout: one chart per panel of TSGAN.loss_names, holding its terms
+    from tensorboard.plugins.custom_scalar import layout_pb2
+    from tensorboard.util.tensor_util import make_ndarray
+
+    (config,) = events.Tensors("custom_scalars__config__")
+    layout = layout_pb2.Layout.FromString(make_ndarray(config.tensor_proto).item())
+    charts = {
+        c.title: list(c.multiline.tag) for category in layout.category for c in category.chart
+    }
+    assert [category.title for category in layout.category] == ["tsgan losses"]
+    panels = dict(loss_panels(TSGAN.loss_names))
+    assert charts == {title: [f"step/{k}" for k in keys] for title, keys in panels.items()}
+    assert "step/D_I_fake" in charts["discriminators O_D (line 5-7)"]
 
 
 def test_files_is_the_default_and_writes_no_event_files(tmp_path):

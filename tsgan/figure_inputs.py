@@ -26,6 +26,7 @@ from .data.transforms import build_transforms, resize
 from .engine.rundir import RunDir
 from .eval.metrics import keep_mask, stable_argsort
 from .figures import GREEN, RED, framed_rows, loss_groups, plot_losses
+from .loss_names import LossName
 
 
 def example_pairs(
@@ -40,12 +41,14 @@ def example_pairs(
     )
 
 
-def save_loss_figure(run: RunDir) -> Path:
-    """Write ``figures/losses.png`` of a run folder (no display, no pyplot state)."""
+def save_loss_figure(run: RunDir, names: Sequence[LossName] | None = None) -> Path:
+    """Write ``figures/losses.png`` of a run folder (no display, no pyplot state); ``names``: the
+    step model's ``loss_names`` (the panels, :func:`tsgan.figures.plot_losses`)."""
     records = run.read_metrics()
-    n = len(loss_groups(list(next((r for r in records if r.get("kind") == "step"), {}))))
+    step = next((r for r in records if r.get("kind") == "step"), {})
+    n = len(loss_groups(list(step), names))
     fig = Figure(figsize=(4.5 * max(n, 1), 3.2))
-    plot_losses(records, fig.subplots(1, max(n, 1), squeeze=False)[0])
+    plot_losses(records, fig.subplots(1, max(n, 1), squeeze=False)[0], names)
     fig.tight_layout()
     run.figures.mkdir(parents=True, exist_ok=True)
     out = run.figures / "losses.png"

@@ -35,6 +35,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 from torchvision.utils import make_grid
 
 from .imaging import to_image
+from .loss_names import LossName, loss_panels
 
 Image = torch.Tensor | np.ndarray
 
@@ -429,34 +430,42 @@ def plot_translations(snapshots: list[tuple[int, dict[str, torch.Tensor]]], n: i
     return fig
 
 
-# Loss terms grouped by the Algorithm 1 step that minimises them.
-STEP_PREFIXES = (
-    ("G", "generators O_G (line 1-2)"),
-    ("B", "backbone O_B (line 3-4)"),
-    ("D", "discriminators O_D (line 5-7)"),
-)
+# Keys of a step record that are not logged values of the step model
+_NOT_LOSSES = ("kind", "step", "epoch", "seconds")
 
 
-def loss_groups(keys: list[str]) -> list[tuple[str, list[str]]]:
-    """Logged loss names grouped by optimizer (G*, B*, D*); the rest (teacher's) in one group."""
-    keys = [k for k in keys if not k.startswith("lr_") and k not in ("kind", "step", "epoch")]
-    groups = [
-        (title, [k for k in keys if k == p or k.startswith(p + "_")]) for p, title in STEP_PREFIXES
-    ]
-    groups = [(t, ks) for t, ks in groups if ks]
-    rest = [k for k in keys if not any(k in ks for _, ks in groups)]
-    return groups + ([("losses", rest)] if rest else [])
+def loss_groups(
+    keys: Sequence[str], names: Sequence[LossName] | None = None
+) -> list[tuple[str, list[str]]]:
+    """The panels of the loss figure, (title, [keys]). With a step model's declared ``names``
+    (its ``loss_names``): one panel per declared ``panel``, holding the declared terms among
+    ``keys``; without them, one panel "losses" with every logged value (learning rates left out).
+    """
+    if names is None:
+        logged = [k for k in keys if not k.startswith("lr_") and k not in _NOT_LOSSES]
+        return [("losses", logged)] if logged else []
+    present = set(keys)
+    groups = [(title, [k for k in ks if k in present]) for title, ks in loss_panels(names)]
+    return [(title, ks) for title, ks in groups if ks]
 
 
-def plot_losses(records: list[dict], axes=None):
-    """One panel per optimizer with every loss term against the training step (log scale)."""
+def plot_losses(
+    records: list[dict], axes=None, names: Sequence[LossName] | None = None
+) -> Sequence[Axes]:
+    """One panel per optimizer with every loss term against the training step (log scale).
+
+    ``names``: the step model's ``loss_names`` (e.g. ``TSGAN.loss_names``): the panels and which
+    terms are the totals an optimizer steps on (drawn thick); without them every logged value is
+    drawn in one panel (:func:`loss_groups`).
+    """
     steps = [r for r in records if r.get("kind") == "step"]
     if not steps:
         raise ValueError(
             "no step records to plot: the run logged none "
             "(train for at least train.log_every steps)"
         )
-    groups = loss_groups(list(steps[-1]))
+    groups = loss_groups(list(steps[-1]), names)
+    thick = {n.name for n in names or () if n.total}
     if axes is None:
         axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.2), squeeze=False)[1][0]
     x = [r["step"] for r in steps]
@@ -465,7 +474,7 @@ def plot_losses(records: list[dict], axes=None):
             y = [
                 v if isinstance(v := r.get(k), (int, float)) and v > 0 else math.nan for r in steps
             ]
-            ax.plot(x, y, label=k, lw=2.2 if k in ("G", "B", "D") else 1.0)
+            ax.plot(x, y, label=k, lw=2.2 if k in thick else 1.0)
         log_axis(ax)
         ax.set(xlabel="training step", ylabel="loss (log scale)", title=title)
         ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))

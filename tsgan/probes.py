@@ -1,7 +1,8 @@
 """Per-epoch mechanism probes of a TS-GAN run: what moves inside the model while it trains.
 
-At each epoch end the trainer calls :class:`EpochProbes` (when ``train.probe_images`` > 0) and
-logs ``{"kind": "probe", "step", "epoch", "seconds", ...}`` to the run's metrics.jsonl, so a cached
+At each epoch end :class:`EpochProbes`, attached to the trainer as its ``on_epoch_end`` callback by
+the orchestration (when ``train.probe_images`` > 0), logs
+``{"kind": "probe", "step", "epoch", "seconds", ...}`` to the run's metrics.jsonl, so a cached
 run carries its curves (``seconds``: training time so far, probes excluded):
 
 * ``twin_L1``, ``twin_SSIM``: G_I's twin error (:mod:`tsgan.eval.twins`) on the RGB pictures of
@@ -35,6 +36,7 @@ from .data.images import load_image
 from .data.records import CrossModalityDataset, DatasetError, Sample
 from .data.transforms import build_transforms
 from .engine.step_model import StepModel
+from .engine.trainer import Trainer
 from .eval.report import evaluate_model
 from .eval.twins import load_twins, score_twins, twin_floors
 from .models import modality_gap
@@ -85,6 +87,11 @@ class EpochProbes:
             restore_rng(rng)
 
     @torch.no_grad()
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        """The trainer callback (``trainer.add_callback("on_epoch_end", probes.on_epoch_end)``):
+        this epoch's values as a ``"probe"`` record of the run's log, at the epoch's step."""
+        trainer.log({"kind": "probe", **trainer.where, **self(trainer.model)})
+
     def measure(self, nets: dict[str, torch.nn.Module], device: torch.device) -> dict[str, float]:
         backbone = nets["backbone"]
         X_R, X_I = self.X_R.to(device), self.X_I.to(device)

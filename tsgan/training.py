@@ -229,12 +229,13 @@ def _train(
         num_classes = dataset.num_train_ids
         model = make_model(cfg, num_classes, device)
         loader = build_train_loader(cfg, dataset, info.rank, info.world_size)
-        trainer = Trainer(model, loader, run, epochs, num_classes, info, desc, board, probe)
+        trainer = Trainer(model, loader, run, epochs, num_classes, info, desc, board)
+        if probe is not None:
+            trainer.add_callback("on_epoch_end", probe.on_epoch_end)
+        trainer.add_callback("on_fit_end", lambda t: save_loss_figure(t.run, t.model.loss_names))
         if not trainer.fit(stop_at_step):
             return None
         trainer.export(run.final)
-        if info.is_main:
-            save_loss_figure(run)
         return run.final
 
 

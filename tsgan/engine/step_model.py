@@ -4,16 +4,22 @@ The trainer knows nothing of the model (minGPT's split): it calls ``set_input(ba
 ``optimize_parameters() -> {loss name: value}`` once per step, ``end_epoch()`` once per epoch,
 and saves ``state_dict()``. :class:`tsgan.methods.teacher.IRBaseline`,
 :class:`tsgan.methods.tsgan.TSGAN` and :class:`tsgan.methods.cyclegan.CycleGAN` build on this.
+
+Each step model declares what it logs once, typed (CycleGAN's ``loss_names``): ``loss_names``,
+a tuple of :class:`tsgan.loss_names.LossName`. The loss figure (``tsgan.figures.plot_losses``),
+TensorBoard's loss charts and a table of the terms (``tsgan.loss_names.loss_table``) read that
+one list, and a step that logs a name it does not declare is a bug (``end_step`` raises).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from ..config import Config
+from ..loss_names import LossName
 from .device import autocast, make_scaler, prepare_module
 from .distributed import unwrap, wrap_ddp
 from .schedule import build_scheduler
@@ -29,6 +35,9 @@ def backbone_optimizer(params, cfg: Config) -> torch.optim.Adam:
 class StepModel:
     """Networks (``self.nets``), their optimizers and per-epoch schedulers, mixed-precision
     helpers."""
+
+    kind: ClassVar[str] = "step_model"  # names the run kind in checkpoints and logs
+    loss_names: ClassVar[tuple[LossName, ...]] = ()  # everything a step may log, declared once
 
     def __init__(self, cfg: Config, device: torch.device):
         self.cfg, self.device = cfg, device
@@ -81,6 +90,11 @@ class StepModel:
     def end_step(self) -> dict[str, float]:
         """Update the loss scale once per step; the losses of this step as floats."""
         self.scaler.update()
+        undeclared = sorted(set(self.losses) - {n.name for n in self.loss_names})
+        if undeclared:
+            raise RuntimeError(
+                f"{type(self).__name__} logged {undeclared}, which its loss_names do not declare"
+            )
         return {k: float(v.detach()) for k, v in self.losses.items()}
 
     def end_epoch(self) -> None:

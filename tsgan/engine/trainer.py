@@ -12,10 +12,13 @@ stopped at any step (``stop_at_step``, Ctrl-C) and resumed ends with the same we
 uninterrupted one on CPU with ``data.workers=0``; with loader workers it is exact at epoch
 boundaries (worker seeds come from (seed, epoch), not from the global RNG).
 
-Training time and probes: every epoch record carries ``seconds``, the training time so far (kept
-across resumes, probes excluded). An optional ``probes`` callable (:class:`tsgan.probes.
-EpochProbes`) is called with the model at each epoch end on rank 0; what it returns is logged as a
-``"probe"`` record (mechanism curves, time to accuracy).
+Callbacks (minGPT's ``add_callback``): what a run does beside training is attached from outside,
+so the loop knows no method and draws nothing. ``add_callback(event, fn)`` registers ``fn(trainer)``
+for one of :data:`EVENTS`: ``on_epoch_end`` (after the epoch's record is logged; the orchestration
+attaches the probes, :class:`tsgan.probes.EpochProbes`, which log a ``"probe"`` record) and
+``on_fit_end`` (training finished; the orchestration draws the loss figure). Callbacks run on rank
+0 only, in the order they were added. Training time: every epoch record carries ``seconds``, the
+training time so far (kept across resumes, time spent in callbacks excluded).
 
 Divergence guard: a NaN or infinite loss stops training with :class:`DivergenceError` naming the
 loss and the step; no checkpoint is written after it, so ``last.pt`` stays the last good one.
@@ -57,6 +60,9 @@ def gather_rng(info: DistInfo) -> list[dict[str, Any]]:
     return states
 
 
+# The moments a callback can be attached to (Trainer.add_callback)
+EVENTS = ("on_epoch_end", "on_fit_end")
+
 _SINGLE_PROCESS = DistInfo()  # the default DistInfo: one process (frozen, so safe to share)
 
 
@@ -73,7 +79,6 @@ class Trainer:
         info: DistInfo = _SINGLE_PROCESS,
         desc: str = "train",
         board: TensorBoardLog | None = None,
-        probes: Callable[[StepModel], dict[str, float]] | None = None,
     ):
         self.model, self.loader, self.run, self.epochs = model, loader, run, epochs
         self.num_classes, self.info, self.desc = num_classes, info, desc
@@ -84,13 +89,31 @@ class Trainer:
             str, float
         ] = {}  # sums of this epoch's losses (the epoch means in the log)
         self.board = board  # optional TensorBoard mirror of the log (rank 0 only)
-        self.probes = probes
-        # training seconds before this session, its start and the probes' share of it
-        self.seconds_before, self.started, self.probe_seconds = 0.0, time.perf_counter(), 0.0
+        self.callbacks: dict[str, list[Callable[[Trainer], None]]] = {e: [] for e in EVENTS}
+        # where the epoch that just ended stands: step, epoch, seconds (read by callbacks)
+        self.where: dict[str, Any] = {}
+        # training seconds before this session, its start and the callbacks' share of it
+        self.seconds_before, self.started, self.callback_seconds = 0.0, time.perf_counter(), 0.0
+
+    def add_callback(self, event: str, callback: Callable[[Trainer], None]) -> None:
+        """Call ``callback(trainer)`` at each ``event`` (:data:`EVENTS`), on rank 0."""
+        if event not in EVENTS:
+            raise ValueError(f"unknown trainer event {event!r}; events: {list(EVENTS)}")
+        self.callbacks[event].append(callback)
+
+    def trigger_callbacks(self, event: str) -> None:
+        """Run ``event``'s callbacks (rank 0 only); their time is not training time."""
+        if not self.info.is_main:
+            return
+        t = time.perf_counter()
+        for callback in self.callbacks[event]:
+            callback(self)
+        self.callback_seconds += time.perf_counter() - t
 
     def seconds(self) -> float:
-        """Training time so far (earlier sessions of a resumed run included, probes excluded)."""
-        return self.seconds_before + time.perf_counter() - self.started - self.probe_seconds
+        """Training time so far (earlier sessions of a resumed run included, callbacks
+        excluded)."""
+        return self.seconds_before + time.perf_counter() - self.started - self.callback_seconds
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
@@ -141,7 +164,10 @@ class Trainer:
         """Train (resuming from ``last.pt`` when present). False when stopped early at
         ``stop_at_step``."""
         try:
-            return self._fit(stop_at_step)
+            finished = self._fit(stop_at_step)
+            if finished:
+                self.trigger_callbacks("on_fit_end")
+            return finished
         finally:
             if self.board is not None:
                 self.board.close()
@@ -154,8 +180,10 @@ class Trainer:
                 f"{self.sampler.batches_per_epoch} batches) trains nothing; give it at least one "
                 "epoch"
             )
-        self.started, self.probe_seconds = time.perf_counter(), 0.0
+        self.started, self.callback_seconds = time.perf_counter(), 0.0
         rng = self.resume()
+        if self.board is not None and self.info.is_main:
+            self.board.loss_layout(self.model.kind, self.model.loss_names)
         tc = self.cfg.train
         self.model.train()
         while self.epoch < self.epochs:
@@ -221,26 +249,22 @@ class Trainer:
         return True
 
     def end_epoch(self, save: bool = False) -> None:
-        """Epoch means to the log, the probes, the schedulers' step, and ``last.pt`` every
-        ``train.ckpt_every`` epochs."""
+        """Epoch means to the log, the ``on_epoch_end`` callbacks, the schedulers' step, and
+        ``last.pt`` every ``train.ckpt_every`` epochs."""
         n = max(1, self.batch)
         if self.info.is_main:
-            where = {"step": self.step, "epoch": self.epoch + 1, "seconds": self.seconds()}
+            self.where = {"step": self.step, "epoch": self.epoch + 1, "seconds": self.seconds()}
             self.log(
                 {
                     "kind": "epoch",
-                    **where,
+                    **self.where,
                     **{k: v / n for k, v in self.totals.items()},
                     **self.model.lr(),
                 }
             )
             if self.board is not None:
                 self.board.images(self.model.visuals(), self.step)
-            if self.probes is not None:
-                t = time.perf_counter()
-                values = self.probes(self.model)
-                self.probe_seconds += time.perf_counter() - t
-                self.log({"kind": "probe", **where, **values})
+            self.trigger_callbacks("on_epoch_end")
         self.model.end_epoch()
         self.epoch, self.batch, self.totals = self.epoch + 1, 0, {}
         if save or self.epoch % self.cfg.train.ckpt_every == 0 or self.epoch == self.epochs:

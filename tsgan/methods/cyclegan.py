@@ -14,13 +14,14 @@ import torch.nn as nn
 
 from ..config import Config
 from ..freeze import frozen
-from .tsgan import GANPhases
+from .tsgan import DISCRIMINATOR_LOSSES, GENERATOR_LOSSES, GANPhases
 
 
 class CycleGAN(GANPhases):
     """G_I (RGB -> IR), G_R (IR -> RGB), D_I (joint or ordinary), D_R, optimizers O_G and O_D."""
 
     kind = "cyclegan"
+    loss_names = GENERATOR_LOSSES + DISCRIMINATOR_LOSSES
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ import torch
 
 from ..config import Config
 from ..engine.step_model import StepModel, backbone_optimizer
+from ..loss_names import LossName
 from ..losses import reid_loss
 from ..models import build_backbone
 
@@ -29,6 +30,13 @@ class IRBaseline(StepModel):
 
     kind = "teacher"
     modality = "ir"  # the half of each (RGB, IR) batch the backbone trains on
+    loss_names = (
+        LossName("id", "backbone (BoT)", "L_ID, label-smoothed cross-entropy (Eq. 9-10)"),
+        LossName("tri", "backbone (BoT)", "L_Tri, batch-hard triplet on V (Eq. 11)"),
+        LossName(
+            "reid", "backbone (BoT)", "lambda1 L_ID + lambda2 L_Tri (Eq. 8, no GAN term)", True
+        ),
+    )
 
     def __init__(self, cfg: Config, num_classes: int, device: torch.device):
         super().__init__(cfg, device)

@@ -40,6 +40,7 @@ from ..config import Config, check_tsgan_switches
 from ..engine.step_model import StepModel, backbone_optimizer
 from ..freeze import frozen
 from ..imaging import ir_to_1ch, to_gan, to_image
+from ..loss_names import LossName
 from ..losses import (
     GANLoss,
     cycle_loss,
@@ -51,6 +52,27 @@ from ..losses import (
     ts_losses,
 )
 from ..models import ReIDBackbone, Teacher, build_backbone, build_discriminators, build_generators
+
+# The panels of the loss figure: the optimizer whose step minimises each term (Algorithm 1's lines)
+O_G, O_B, O_D = (
+    "generators O_G (line 1-2)",
+    "backbone O_B (line 3-4)",
+    "discriminators O_D (line 5-7)",
+)
+# What lines 1 and 5-6 log (backward_G, backward_D), shared by TS-GAN and the CycleGAN
+GENERATOR_LOSSES = (
+    LossName("G_adv_I", O_G, "L_G^adv of G_I: D_I judges (X_I', f(X_I')) (Eq. 1)"),
+    LossName("G_adv_R", O_G, "L_G^adv of G_R: D_R judges G_R(X_I) (Eq. 1, other direction)"),
+    LossName("G_cyc", O_G, "L_cyc, both cycles, before its weight omega (Eq. 6)"),
+    LossName("G", O_G, "L_G = L_G^adv + omega L_cyc (Eq. 7)", total=True),
+)
+DISCRIMINATOR_LOSSES = (
+    LossName("D_I_real", O_D, "L_D^real of D_I on (X_I, f(X_I)) (Eq. 3)"),
+    LossName("D_I_fake", O_D, "L_D^fake of D_I, mean over the set M (Eq. 4-5)"),
+    LossName("D_R_real", O_D, "D_R on real X_R (Eq. 3's counterpart)"),
+    LossName("D_R_fake", O_D, "D_R on G_R(X_I) (Eq. 4's counterpart)"),
+    LossName("D", O_D, "L_D of D_I (Eq. 2) + D_R's", total=True),
+)
 
 
 class GANPhases(StepModel, ABC):
@@ -168,6 +190,21 @@ class TSGAN(GANPhases):
     """
 
     kind = "tsgan"
+    loss_names = (
+        *GENERATOR_LOSSES,
+        LossName("B_gan", O_B, "L_ReID^GAN: the backbone makes D_I call M real (Eq. 12)"),
+        LossName("B_id", O_B, "L_ID, label-smoothed cross-entropy (Eq. 9-10)"),
+        LossName("B_tri", O_B, "L_Tri, batch-hard triplet on V (Eq. 11)"),
+        LossName(
+            "B_ts_cd", O_B, "cross-domain TS loss FE_T(X_I') vs FE_S(X_R), unweighted (Eq. 15)"
+        ),
+        LossName("B_ts_real_ir", O_B, "TS loss on real IR, unweighted (Eq. 13)"),
+        LossName("B_ts_fake_ir", O_B, "TS loss on X_I', unweighted (Eq. 14)"),
+        LossName("B_ts", O_B, "L_TS = alpha_c cd + alpha_s (real_ir + fake_ir) (Eq. 16)"),
+        LossName("B", O_B, "L_Backbone = L_ReID (Eq. 8) + L_TS (Eq. 16)", total=True),
+        *DISCRIMINATOR_LOSSES,
+        LossName("gate_open", "", "1 once G_I's twin SSIM passed the gate (fakes_in_reid=gated)"),
+    )
 
     def __init__(
         self,
