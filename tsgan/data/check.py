@@ -4,6 +4,11 @@ Reading a real dataset fails at the first problem; this check lists them all, as
 is present, missing or unexpected, with the fix for each. Training and evaluation run it first
 (:func:`require_valid`) and stop with a one-line message naming the first problem.
 
+The check is one function over a table (:data:`LAYOUTS`): each dataset is a :class:`Layout`, its
+:class:`Part` s (folders, index files, RegDB's per-trial lists: each ``ok``, ``missing`` or
+``invalid`` with what was found) and the checks across them (disjoint splits, counts), run by
+:func:`check_layout`.
+
 With ``decode`` (``data check --decode``, and always before training) every image file the readers
 may read (those under the layout's folders) is decoded, so a corrupt or truncated file is named
 before a run starts rather than hours into it. Files that decoded once are remembered for the
@@ -25,8 +30,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ..progress import bar
 from .images import decode_error
@@ -118,7 +125,75 @@ def _marker(root: Path) -> dict | None:
         return None
 
 
-# ---- SYSU-MM01 -----------------------------------------------------------------------------
+# ---- the table: what each layout holds ------------------------------------------------------
+@dataclass(frozen=True)
+class Part:
+    """One thing a layout holds (a folder, an index file, a trial's lists), checked on its own.
+
+    ``absent(root)``: what was found when the part is missing ("nothing", ...), None when present;
+    ``read(root)``: the found text of the ``ok`` row and the value later checks use (a
+    :class:`DatasetError` makes the row ``invalid``); ``after(value)``: rows right after the
+    ``ok`` row (a RegDB trial's counts); ``skip``: leave the part out when it is absent (trials the
+    tree was not made with).
+    """
+
+    item: str
+    expected: str
+    absent: Callable[[Path], str | None]
+    read: Callable[[Path], tuple[str, Any]]
+    missing_expected: str
+    missing_fix: str
+    invalid_fix: str = ""
+    after: Callable[[Any], list[Row]] | None = None
+    skip: bool = False
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A dataset's layout: its :class:`Part` s (made for a root: the embedded tree's own sizes
+    decide some) and the checks across them (``relations(root, values)``, ``values``: what each
+    present part's ``read`` returned, by item)."""
+
+    parts: Callable[[Path], list[Part]]
+    relations: Callable[[Path, dict[str, Any]], list[Row]]
+
+
+def _part_rows(root: Path, parts: list[Part]) -> tuple[list[Row], dict[str, Any]]:
+    """The rows of every part, in order, and the values of those that were read."""
+    rows, values = [], {}
+    for part in parts:
+        found = part.absent(root)
+        if found is not None:
+            if not part.skip:
+                rows.append(
+                    Row("missing", part.item, found, part.missing_expected, part.missing_fix)
+                )
+            continue
+        try:
+            text, values[part.item] = part.read(root)
+        except DatasetError as err:
+            rows.append(Row("invalid", part.item, str(err).splitlines()[0], "", part.invalid_fix))
+            continue
+        rows.append(Row("ok", part.item, text, part.expected))
+        rows += part.after(values[part.item]) if part.after else []
+    return rows, values
+
+
+def _nothing_unless(path: Callable[[Path], Path]) -> Callable[[Path], str | None]:
+    """``absent`` of a part that is one file or folder: "nothing" when it does not exist."""
+    return lambda root: None if path(root).exists() else "nothing"
+
+
+def _id_folders(folder: Path) -> tuple[str, None]:
+    return f"{sum(d.is_dir() for d in folder.iterdir())} id folders", None
+
+
+def _id_line(dataset: str, path: Path) -> tuple[str, list[int]]:
+    ids = read_id_line(path, dataset, "")
+    return f"{len(ids)} ids", ids
+
+
+# ---- SYSU-MM01 ---------------------------------------------------------------------------------
 def _sysu_expected(root: Path) -> tuple[dict[str, int], str]:
     marker = _marker(root)
     if marker is None or marker.get("layout") != "sysu":
@@ -143,105 +218,91 @@ def _sysu_expected(root: Path) -> tuple[dict[str, int], str]:
     }, "embedded"
 
 
-def check_sysu(root: Path) -> list[Row]:
+SPLIT_FILES = {split: f"exp/{split}_id.txt" for split in ("train", "val", "test")}
+
+
+def _sysu_parts(root: Path) -> list[Part]:
     from .sysu import ALL_CAMS, IR_CAMS
 
-    rows = []
-    for cam in ALL_CAMS:
-        folder = root / f"cam{cam}"
-        kind = "IR" if cam in IR_CAMS else "RGB"
-        if folder.is_dir():
-            ids = [d for d in folder.iterdir() if d.is_dir()]
-            rows.append(
-                Row("ok", f"cam{cam}/ ({kind})", f"{len(ids)} id folders", "cam<c>/<pid:04d>/")
-            )
-        else:
-            rows.append(
-                Row(
-                    "missing",
-                    f"cam{cam}/ ({kind})",
-                    "nothing",
-                    "cam<c>/<pid:04d>/*.jpg",
-                    f"{SOURCE['sysu']}: cam1..cam6 must sit directly under the root",
-                )
-            )
-    splits: dict[str, list[int]] = {}
-    for split in ("train", "val", "test"):
-        path = root / "exp" / f"{split}_id.txt"
-        if not path.is_file():
-            rows.append(
-                Row(
-                    "missing",
-                    f"exp/{split}_id.txt",
-                    "nothing",
-                    "comma-separated ids",
-                    f"{SOURCE['sysu']}: the exp/ folder holds the official splits",
-                )
-            )
-            continue
-        try:
-            splits[split] = read_id_line(path, "SYSU-MM01", "")
-        except DatasetError as err:
-            rows.append(
-                Row(
-                    "invalid",
-                    f"exp/{split}_id.txt",
-                    str(err).splitlines()[0],
-                    "",
-                    "restore the file from the archive",
-                )
-            )
-            continue
-        rows.append(
-            Row("ok", f"exp/{split}_id.txt", f"{len(splits[split])} ids", "comma-separated ids")
+    cams = [
+        Part(
+            f"cam{cam}/ ({'IR' if cam in IR_CAMS else 'RGB'})",
+            "cam<c>/<pid:04d>/",
+            _nothing_unless(lambda root, cam=cam: root / f"cam{cam}"),
+            lambda root, cam=cam: _id_folders(root / f"cam{cam}"),
+            "cam<c>/<pid:04d>/*.jpg",
+            f"{SOURCE['sysu']}: cam1..cam6 must sit directly under the root",
         )
-    if len(splits) == 3:
-        overlap = set(splits["train"] + splits["val"]) & set(splits["test"])
-        if overlap:
-            rows.append(
-                Row(
-                    "invalid",
-                    "exp/ splits",
-                    f"ids {sorted(overlap)[:5]} in train and test",
-                    "disjoint splits",
-                    "restore exp/*.txt from the archive",
-                )
-            )
-        trainval = set(splits["train"] + splits["val"])
-        count: Counter[tuple[bool, str]] = Counter()
-        seen: set[int] = set()
-        for cam in ALL_CAMS:
-            for pid in trainval | set(splits["test"]):
-                folder = root / f"cam{cam}" / f"{pid:04d}"
-                if folder.is_dir():
-                    n = sum(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
-                    count[pid in trainval, "ir" if cam in IR_CAMS else "rgb"] += n
-                    seen.add(pid)
-        listed = trainval | set(splits["test"])
-        if listed - seen:
-            rows.append(
-                Row(
-                    "warning",
-                    "ids without images",
-                    f"{len(listed - seen)} listed ids",
-                    "none",
-                    "an incomplete copy? these ids have no folder in any camera",
-                )
-            )
-        counts = {
-            "ids": len(listed),
-            "train ids": len(splits["train"]),
-            "val ids": len(splits["val"]),
-            "test ids": len(splits["test"]),
-            "train+val RGB images": count[True, "rgb"],
-            "train+val IR images": count[True, "ir"],
-            "test IR queries": count[False, "ir"],
-        }
-        rows += _count_rows(counts, *_sysu_expected(root), "sysu")
-    return rows
+        for cam in ALL_CAMS
+    ]
+    splits = [
+        Part(
+            name,
+            "comma-separated ids",
+            _nothing_unless(lambda root, name=name: root / name),
+            lambda root, name=name: _id_line("SYSU-MM01", root / name),
+            "comma-separated ids",
+            f"{SOURCE['sysu']}: the exp/ folder holds the official splits",
+            "restore the file from the archive",
+        )
+        for name in SPLIT_FILES.values()
+    ]
+    return cams + splits
 
 
-# ---- RegDB ---------------------------------------------------------------------------------
+def _sysu_relations(root: Path, values: dict[str, Any]) -> list[Row]:
+    """Disjoint splits, ids without images, and the counts (published or embedded)."""
+    from .sysu import ALL_CAMS, IR_CAMS
+
+    if any(name not in values for name in SPLIT_FILES.values()):
+        return []
+    splits = {split: values[name] for split, name in SPLIT_FILES.items()}
+    rows = []
+    overlap = set(splits["train"] + splits["val"]) & set(splits["test"])
+    if overlap:
+        rows.append(
+            Row(
+                "invalid",
+                "exp/ splits",
+                f"ids {sorted(overlap)[:5]} in train and test",
+                "disjoint splits",
+                "restore exp/*.txt from the archive",
+            )
+        )
+    trainval = set(splits["train"] + splits["val"])
+    count: Counter[tuple[bool, str]] = Counter()
+    seen: set[int] = set()
+    for cam in ALL_CAMS:
+        for pid in trainval | set(splits["test"]):
+            folder = root / f"cam{cam}" / f"{pid:04d}"
+            if folder.is_dir():
+                n = sum(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
+                count[pid in trainval, "ir" if cam in IR_CAMS else "rgb"] += n
+                seen.add(pid)
+    listed = trainval | set(splits["test"])
+    if listed - seen:
+        rows.append(
+            Row(
+                "warning",
+                "ids without images",
+                f"{len(listed - seen)} listed ids",
+                "none",
+                "an incomplete copy? these ids have no folder in any camera",
+            )
+        )
+    counts = {
+        "ids": len(listed),
+        "train ids": len(splits["train"]),
+        "val ids": len(splits["val"]),
+        "test ids": len(splits["test"]),
+        "train+val RGB images": count[True, "rgb"],
+        "train+val IR images": count[True, "ir"],
+        "test IR queries": count[False, "ir"],
+    }
+    return rows + _count_rows(counts, *_sysu_expected(root), "sysu")
+
+
+# ---- RegDB -------------------------------------------------------------------------------------
 def _regdb_expected(root: Path) -> tuple[dict[str, int], str]:
     marker = _marker(root)
     if marker is None or marker.get("layout") != "regdb":
@@ -256,163 +317,146 @@ def _regdb_expected(root: Path) -> tuple[dict[str, int], str]:
     }, "embedded"
 
 
-def check_regdb(root: Path) -> list[Row]:
+def _trial_lists(trial: int) -> list[str]:
+    return [f"{s}_{m}_{trial}.txt" for s in ("train", "test") for m in ("visible", "thermal")]
+
+
+def _regdb_trial(trial: int, expected: dict[str, int], source: str) -> Part:
+    """A trial's four line-aligned lists, read as the reader reads them, and its counts."""
     from .regdb import read_split
 
-    rows = []
-    for side in ("Visible", "Thermal"):
-        folder = root / side
-        if folder.is_dir():
-            rows.append(
-                Row(
-                    "ok",
-                    f"{side}/",
-                    f"{sum(d.is_dir() for d in folder.iterdir())} id folders",
-                    f"{side}/<pid>/*.bmp",
-                )
-            )
-        else:
-            rows.append(
-                Row("missing", f"{side}/", "nothing", f"{side}/<pid>/*.bmp", SOURCE["regdb"])
-            )
-    expected, source = _regdb_expected(root)
-    trials = 0
-    for trial in range(1, 11):
-        names = [f"{s}_{m}_{trial}.txt" for s in ("train", "test") for m in ("visible", "thermal")]
-        absent = [n for n in names if not (root / "idx" / n).is_file()]
-        if trial > expected["trials"] and len(absent) == 4:
-            continue
-        if absent:
-            rows.append(
-                Row(
-                    "missing",
-                    f"trial {trial} lists",
-                    f"no idx/{', idx/'.join(absent)}",
-                    "idx/{train,test}_{visible,thermal}_<t>.txt",
-                    SOURCE["regdb"],
-                )
-            )
-            continue
-        try:
-            train = read_split(root, "train", trial, 0)
-            test = read_split(root, "test", trial, 10**6)
-        except DatasetError as err:
-            rows.append(
-                Row(
-                    "invalid",
-                    f"trial {trial} lists",
-                    str(err).splitlines()[0],
-                    "",
-                    "restore idx/ and the images from the archive",
-                )
-            )
-            continue
-        trials += 1
+    def absent(root: Path) -> str | None:
+        names = [n for n in _trial_lists(trial) if not (root / "idx" / n).is_file()]
+        return f"no idx/{', idx/'.join(names)}" if names else None
+
+    def read(root: Path) -> tuple[str, dict[str, int]]:
+        train = read_split(root, "train", trial, 0)
+        test = read_split(root, "test", trial, 10**6)
         counts = {
             "train ids": len({s.pid for s in train}),
             "test ids": len({s.pid for s in test}),
             "images per side and split": len(train) // 2,
         }
-        rows.append(
-            Row(
-                "ok",
-                f"trial {trial} lists",
-                f"{len(train) // 2} + {len(test) // 2} images per side (train + test)",
-                "4 line-aligned lists",
-            )
-        )
-        rows += [
+        return f"{len(train) // 2} + {len(test) // 2} images per side (train + test)", counts
+
+    def after(counts: dict[str, int]) -> list[Row]:
+        return [
             Row(r.status, f"trial {trial} {r.item}", r.found, r.expected, r.fix)
             for r in _count_rows(counts, expected, source, "regdb")
             if r.status != "ok"
         ]
-    rows += _count_rows({"trials": trials}, expected, source, "regdb")
-    return rows
+
+    return Part(
+        f"trial {trial} lists",
+        "4 line-aligned lists",
+        absent,
+        read,
+        "idx/{train,test}_{visible,thermal}_<t>.txt",
+        SOURCE["regdb"],
+        "restore idx/ and the images from the archive",
+        after,
+    )
 
 
-# ---- LLCM ----------------------------------------------------------------------------------
-def check_llcm(root: Path) -> list[Row]:
+def _regdb_parts(root: Path) -> list[Part]:
+    sides = [
+        Part(
+            f"{side}/",
+            f"{side}/<pid>/*.bmp",
+            _nothing_unless(lambda root, side=side: root / side),
+            lambda root, side=side: _id_folders(root / side),
+            f"{side}/<pid>/*.bmp",
+            SOURCE["regdb"],
+        )
+        for side in ("Visible", "Thermal")
+    ]
+    expected, source = _regdb_expected(root)
+    trials = []
+    for trial in range(1, 11):
+        part = _regdb_trial(trial, expected, source)
+        # trials beyond those the tree was made with are not missing when all four are absent
+        unused = all(not (root / "idx" / n).is_file() for n in _trial_lists(trial))
+        trials.append(replace(part, skip=trial > expected["trials"] and unused))
+    return sides + trials
+
+
+def _regdb_relations(root: Path, values: dict[str, Any]) -> list[Row]:
+    """The number of trials whose lists read."""
+    trials = sum(item.startswith("trial ") for item in values)
+    return _count_rows({"trials": trials}, *_regdb_expected(root), "regdb")
+
+
+# ---- LLCM --------------------------------------------------------------------------------------
+def _llcm_parts(root: Path) -> list[Part]:
     from .llcm import MODALITY_DIRS, read_train_list
 
-    rows = []
-    train_ids: set[int] = set()
-    for modality, short in MODALITY_DIRS.items():
-        path = root / "idx" / f"train_{short}.txt"
-        if not path.is_file():
-            rows.append(
-                Row(
-                    "missing",
-                    f"idx/train_{short}.txt",
-                    "nothing",
-                    "'<path> <label>' lines",
-                    SOURCE["llcm"],
-                )
-            )
-            continue
-        try:
+    def train_list(modality: str) -> Callable[[Path], tuple[str, set[int]]]:
+        def read(root: Path) -> tuple[str, set[int]]:
             samples = read_train_list(root, modality)
-        except DatasetError as err:
-            rows.append(
-                Row(
-                    "invalid",
-                    f"idx/train_{short}.txt",
-                    str(err).splitlines()[0],
-                    "",
-                    "restore idx/ and the training images from the archive",
-                )
-            )
-            continue
-        train_ids |= {s.pid for s in samples}
-        rows.append(
-            Row("ok", f"idx/train_{short}.txt", f"{len(samples):,} images", "every listed file")
+            return f"{len(samples):,} images", {s.pid for s in samples}
+
+        return read
+
+    def test_cams(short: str) -> Callable[[Path], str | None]:
+        def absent(root: Path) -> str | None:
+            folder = root / f"test_{short}"
+            if not folder.is_dir():
+                return "nothing"
+            return None if _cams(folder) else "no cam<c> folders"
+
+        return absent
+
+    def test_folder(short: str) -> Callable[[Path], tuple[str, None]]:
+        def read(root: Path) -> tuple[str, None]:
+            folder = root / f"test_{short}"
+            return f"{len(_cams(folder))} cameras, {len(_images(folder)):,} images", None
+
+        return read
+
+    lists = [
+        Part(
+            f"idx/train_{short}.txt",
+            "every listed file",
+            _nothing_unless(lambda root, short=short: root / "idx" / f"train_{short}.txt"),
+            train_list(modality),
+            "'<path> <label>' lines",
+            SOURCE["llcm"],
+            "restore idx/ and the training images from the archive",
         )
-    test_ids: list[int] = []
-    path = root / "idx" / "test_id.txt"
-    if not path.is_file():
-        rows.append(
-            Row("missing", "idx/test_id.txt", "nothing", "comma-separated ids", SOURCE["llcm"])
+        for modality, short in MODALITY_DIRS.items()
+    ]
+    test_ids = Part(
+        "idx/test_id.txt",
+        "comma-separated ids",
+        _nothing_unless(lambda root: root / "idx" / "test_id.txt"),
+        lambda root: _id_line("LLCM", root / "idx" / "test_id.txt"),
+        "comma-separated ids",
+        SOURCE["llcm"],
+        "restore the file from the archive",
+    )
+    tests = [
+        Part(
+            f"test_{short}/",
+            "cam<c>/<pid:04d>/*",
+            test_cams(short),
+            test_folder(short),
+            "cam<c>/<pid:04d>/*",
+            SOURCE["llcm"],
         )
-    else:
-        try:
-            test_ids = read_id_line(path, "LLCM", "")
-            rows.append(Row("ok", "idx/test_id.txt", f"{len(test_ids)} ids", "comma-separated ids"))
-        except DatasetError as err:
-            rows.append(
-                Row(
-                    "invalid",
-                    "idx/test_id.txt",
-                    str(err).splitlines()[0],
-                    "",
-                    "restore the file from the archive",
-                )
-            )
-    for short in MODALITY_DIRS.values():
-        folder = root / f"test_{short}"
-        cams = (
-            sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name.startswith("cam"))
-            if folder.is_dir()
-            else []
-        )
-        if cams:
-            rows.append(
-                Row(
-                    "ok",
-                    f"test_{short}/",
-                    f"{len(cams)} cameras, {len(_images(folder)):,} images",
-                    "cam<c>/<pid:04d>/*",
-                )
-            )
-        else:
-            rows.append(
-                Row(
-                    "missing",
-                    f"test_{short}/",
-                    "no cam<c> folders" if folder.is_dir() else "nothing",
-                    "cam<c>/<pid:04d>/*",
-                    SOURCE["llcm"],
-                )
-            )
-    overlap = train_ids & set(test_ids)
+        for short in MODALITY_DIRS.values()
+    ]
+    return [*lists, test_ids, *tests]
+
+
+def _cams(folder: Path) -> list[str]:
+    return sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name.startswith("cam"))
+
+
+def _llcm_relations(root: Path, values: dict[str, Any]) -> list[Row]:
+    """Disjoint train and test ids, and the published count of training ids."""
+    train_ids: set[int] = set().union(*(v for k, v in values.items() if k.startswith("idx/train_")))
+    rows = []
+    overlap = train_ids & set(values.get("idx/test_id.txt", []))
     if overlap:
         rows.append(
             Row(
@@ -428,7 +472,19 @@ def check_llcm(root: Path) -> list[Row]:
     return rows
 
 
-CHECKS = {"sysu": check_sysu, "regdb": check_regdb, "llcm": check_llcm}
+LAYOUTS = {
+    "sysu": Layout(_sysu_parts, _sysu_relations),
+    "regdb": Layout(_regdb_parts, _regdb_relations),
+    "llcm": Layout(_llcm_parts, _llcm_relations),
+}
+
+
+def check_layout(dataset: str, root: Path) -> list[Row]:
+    """The rows of ``dataset``'s :class:`Layout` on ``root``: every part, then the checks across
+    them."""
+    layout = LAYOUTS[dataset]
+    rows, values = _part_rows(root, layout.parts(root))
+    return rows + layout.relations(root, values)
 
 
 def check_dataset(
@@ -437,8 +493,8 @@ def check_dataset(
     """Every row of the check of ``root`` against the ``dataset`` layout (sysu | regdb | llcm);
     with ``decode`` also one ``invalid`` row per image file that does not decode
     (:func:`decode_rows`)."""
-    if dataset not in CHECKS:
-        raise ValueError(f"data check knows {sorted(CHECKS)}, got {dataset!r}")
+    if dataset not in LAYOUTS:
+        raise ValueError(f"data check knows {sorted(LAYOUTS)}, got {dataset!r}")
     root = Path(root)
     if not root.is_dir():
         return [
@@ -450,7 +506,7 @@ def check_dataset(
                 f"{SOURCE[dataset]}, then point --root (data.root=...) at it",
             )
         ]
-    rows = _unexpected(root, dataset) + CHECKS[dataset](root)
+    rows = _unexpected(root, dataset) + check_layout(dataset, root)
     return rows + (decode_rows(dataset, root, progress) if decode else [])
 
 
@@ -512,7 +568,7 @@ def require_valid(dataset: str, root: str | Path, decode: bool = True) -> None:
     call this before reading real data). ``decode``: also decode every image once the layout is
     sound (see the module docstring; ``evaluate`` skips it: a corrupt test image stops it with the
     same one-line error from the loader, and nothing is lost)."""
-    if dataset not in CHECKS:
+    if dataset not in LAYOUTS:
         return
     rows = check_dataset(dataset, root)
     if decode and first_problem(rows) is None:
