@@ -49,7 +49,7 @@ from tsgan.eval import (
     evaluate_rank,
     rerank,
     rerank_features,
-    reranking,
+    reranking_search,
 )
 from tsgan.eval.reference import re_ranking
 
@@ -120,8 +120,8 @@ def child(case: str, impl: str, out: str) -> None:
     if impl == "features":
         blocks = {"seconds": 0.0, "flop": 0.0}
         # the block search's column blocks (the default) and the symmetric search's products
-        columns = reranking._FeatureDistance.squared_columns_as_rows
-        products = reranking._FeatureDistance.products
+        columns = reranking_search._FeatureDistance.squared_columns_as_rows
+        products = reranking_search._FeatureDistance.products
 
         def timed_columns(self, start, stop):
             return timed(self, start, stop, columns, self.n)
@@ -150,8 +150,8 @@ def child(case: str, impl: str, out: str) -> None:
                 )
             return out
 
-        reranking._FeatureDistance.squared_columns_as_rows = timed_columns
-        reranking._FeatureDistance.products = timed_products
+        reranking_search._FeatureDistance.squared_columns_as_rows = timed_columns
+        reranking_search._FeatureDistance.products = timed_products
     before = rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     if impl == "ours":

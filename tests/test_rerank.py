@@ -101,12 +101,14 @@ def test_neighbourhoods_match_the_definition():
 def test_chunked_neighbour_search_equals_the_original(monkeypatch, chunk):
     # Large inputs take the chunked search (no transposes); small chunks route this small case
     # there.
-    from tsgan.eval import reranking
+    from tsgan.eval import reranking_search
 
-    monkeypatch.setattr(reranking, "_CHUNK", chunk)
+    monkeypatch.setattr(reranking_search, "_CHUNK", chunk)
     calls = []
-    chunked = reranking._neighbours_chunked
-    monkeypatch.setattr(reranking, "_neighbours_chunked", lambda *a: calls.append(1) or chunked(*a))
+    chunked = reranking_search._neighbours_chunked
+    monkeypatch.setattr(
+        reranking_search, "_neighbours_chunked", lambda *a: calls.append(1) or chunked(*a)
+    )
     rng = np.random.default_rng(chunk)
     x, _ = clustered(rng, 830, 16)
     q_g, q_q, g_g = distances(x[:130], x[130:])
@@ -119,24 +121,24 @@ def test_chunked_and_dense_neighbour_search_agree_on_mass_ties(monkeypatch):
     # Integer distances tie everywhere: the chunked search must fall back to whole-column sorts
     # (crowded columns, ties at the K-th place) and still order ties by index, as the dense one
     # does.
-    from tsgan.eval import reranking
+    from tsgan.eval import reranking_search
 
-    monkeypatch.setattr(reranking, "_CHUNK", 4)
-    monkeypatch.setattr(reranking, "_MAX_CANDIDATES", 40)
+    monkeypatch.setattr(reranking_search, "_CHUNK", 4)
+    monkeypatch.setattr(reranking_search, "_MAX_CANDIDATES", 40)
     rng = np.random.default_rng(11)
     pts = rng.integers(0, 4, size=(300, 2)).astype(np.float64)
     q_g, q_q, g_g = (torch.from_numpy(a) for a in distances(pts[:120], pts[120:]))
-    D = reranking._FullDistance(q_g, q_q, g_g)
+    D = reranking_search._FullDistance(q_g, q_q, g_g)
     whole_columns = []
-    entries = reranking._FullDistance.entries
+    entries = reranking_search._FullDistance.entries
     monkeypatch.setattr(
-        reranking._FullDistance,
+        reranking_search._FullDistance,
         "entries",
         lambda self, r, c: whole_columns.append(len(r)) or entries(self, r, c),
     )
-    chunked = reranking._neighbours_chunked(D, 21)
+    chunked = reranking_search._neighbours_chunked(D, 21)
     assert sum(whole_columns) > 0  # the fallback ran
-    dense = reranking._neighbours_dense(D, 21)
+    dense = reranking_search._neighbours_dense(D, 21)
     for a, b in zip(chunked, dense):
         assert torch.equal(a, b)
     full = torch.cat([torch.cat([q_q, q_g], 1), torch.cat([q_g.T, g_g], 1)])
@@ -150,9 +152,9 @@ def test_chunked_and_dense_neighbour_search_agree_on_mass_ties(monkeypatch):
 def test_jaccard_padding_width_does_not_change_the_result(monkeypatch, width):
     # The inverted index keeps L entries per column in a padded table and pairs the rest one by one:
     # any L (all overflow, some, none) must give the original's distances.
-    from tsgan.eval import reranking
+    from tsgan.eval import reranking_sets
 
-    monkeypatch.setattr(reranking, "_table_width", lambda hits: width)
+    monkeypatch.setattr(reranking_sets, "_table_width", lambda hits: width)
     rng = np.random.default_rng(21)
     x, _ = clustered(rng, 200, 16)
     q_g, q_q, g_g = distances(x[:80], x[80:])
@@ -160,7 +162,7 @@ def test_jaccard_padding_width_does_not_change_the_result(monkeypatch, width):
 
 
 def test_table_width_balances_padding_and_overflow():
-    from tsgan.eval.reranking import _table_width
+    from tsgan.eval.reranking_sets import _table_width
 
     hits = torch.tensor([30] * 100 + [200])  # one crowded column: pad to ~32, spill the rest
     assert _table_width(hits) == 32
@@ -175,10 +177,11 @@ def test_table_width_balances_padding_and_overflow():
 def test_block_sizes_do_not_change_the_result(monkeypatch, block):
     # Blocks are cache-sized on CPU and 64x larger on a GPU; tiny and huge blocks give the same
     # answer.
-    from tsgan.eval import reranking
+    from tsgan.eval import reranking_search, reranking_sets
 
-    monkeypatch.setattr(reranking, "_cache_elements", lambda t: block)
-    monkeypatch.setattr(reranking, "_CHUNK", 4)
+    for module in (reranking_search, reranking_sets):  # each reads the block size it imported
+        monkeypatch.setattr(module, "_cache_elements", lambda t: block)
+    monkeypatch.setattr(reranking_search, "_CHUNK", 4)
     rng = np.random.default_rng(block % 97)
     x, _ = clustered(rng, 830, 16)
     q_g, q_q, g_g = distances(x[:300], x[300:])
@@ -187,9 +190,9 @@ def test_block_sizes_do_not_change_the_result(monkeypatch, block):
 
 @pytest.mark.parametrize("chunk", [32, 2])  # the dense and the chunked neighbour search
 def test_nan_distances_are_reported(monkeypatch, chunk):
-    from tsgan.eval import reranking
+    from tsgan.eval import reranking_search
 
-    monkeypatch.setattr(reranking, "_CHUNK", chunk)
+    monkeypatch.setattr(reranking_search, "_CHUNK", chunk)
     rng = np.random.default_rng(8)
     x, _ = clustered(rng, 330, 8)
     q_g, q_q, g_g = distances(x[:130], x[130:])
@@ -276,11 +279,11 @@ def test_feature_distance_blocks_round_like_the_callers_matrices():
     # Every block of columns of D built from features equals, bit for bit, the same columns of
     # [[q_q, q_g], [q_g^T, g_g]] from euclidean_distance (the norms are added in the caller's
     # order).
-    from tsgan.eval import reranking
+    from tsgan.eval import reranking_search
 
     qf, gf, _, _ = feature_case(2, 70, 130, 256)
-    full = reranking._FullDistance(*caller_distances(qf, gf))
-    feats = reranking._FeatureDistance(qf, gf)
+    full = reranking_search._FullDistance(*caller_distances(qf, gf))
+    feats = reranking_search._FeatureDistance(qf, gf)
     for s, e in ((0, 70), (70, 200), (10, 40), (100, 164)):
         assert torch.equal(feats.squared_columns_as_rows(s, e), full.squared_columns_as_rows(s, e))
     # single entries (for the weights, which use the square) come from a dot product, not the
@@ -401,19 +404,19 @@ def test_symmetric_search_equals_the_full_column_search(monkeypatch, case, slack
     # rerank_features computes each dot product once and reads it as a column and as a row of D;
     # its neighbours, maxima and M[:q, q:] must be those of the search over whole columns of D
     # (the same rounding, ties by index), and those of a stable sort of the caller's M.
-    from tsgan.eval import reranking
+    from tsgan.eval import reranking_search
 
-    monkeypatch.setattr(reranking, "_SLACK", slack)
+    monkeypatch.setattr(reranking_search, "_SLACK", slack)
     recomputed = []
-    recompute = reranking._recompute_columns
+    recompute = reranking_search._recompute_columns
     monkeypatch.setattr(
-        reranking, "_recompute_columns", lambda *a: recomputed.append(1) or recompute(*a)
+        reranking_search, "_recompute_columns", lambda *a: recomputed.append(1) or recompute(*a)
     )
     qf, gf = SEARCH_CASES[case](slack)
     nq = len(qf)
-    D = reranking._FeatureDistance(qf, gf)
-    got = reranking._neighbours_symmetric(D, 21, rows)
-    want = reranking._neighbours_dense(D, 21, rows)
+    D = reranking_search._FeatureDistance(qf, gf)
+    got = reranking_search._neighbours_symmetric(D, 21, rows)
+    want = reranking_search._neighbours_dense(D, 21, rows)
     for a, b in zip(got, want):
         assert torch.equal(a, b)
     assert recomputed or slack > 0  # with no slack every column is unsure

@@ -13,6 +13,7 @@ from tsgan.eval import (
     rerank,
     rerank_features,
     reranking,
+    reranking_search,
 )
 
 
@@ -67,7 +68,7 @@ def test_evaluation_and_reranking_kernels_run_on_one_thread(two_threads, monkeyp
     seen = {"metrics": [], "rerank": [], "blocks": [], "after": []}
     record(monkeypatch, metrics, "_block_metrics", seen["metrics"])
     record(monkeypatch, reranking, "_expanded_sets", seen["rerank"])
-    record(monkeypatch, reranking, "_squared_distances", seen["blocks"])
+    record(monkeypatch, reranking_search, "_squared_distances", seen["blocks"])
     record(monkeypatch, reranking, "_jaccard_mix", seen["after"])
     rng = np.random.default_rng(0)
     x = torch.from_numpy(rng.normal(size=(90, 8))).float()
@@ -86,7 +87,7 @@ def test_evaluation_and_reranking_kernels_run_on_one_thread(two_threads, monkeyp
     # the default block search: its column blocks too
     seen["rerank"].clear(), seen["after"].clear()
     columns = []
-    record(monkeypatch, reranking._FeatureDistance, "squared_columns_as_rows", columns)
+    record(monkeypatch, reranking_search._FeatureDistance, "squared_columns_as_rows", columns)
     rerank_features(qf, gf)
     assert columns and set(columns) == {2}
     assert set(seen["rerank"]) == set(seen["after"]) == {1}
