@@ -435,9 +435,11 @@ def check_k_reciprocal(student: Callable) -> None:
     print(f"check k_reciprocal: all {len(cases)} cases passed")
 
 
-def _exercise_config() -> Config:
-    """The model the Algorithm 1 exercises step: the cpu preset at 32x16 with the smallest
-    generators and discriminators (one step in a fraction of a second, no dataset needed)."""
+def exercise_config(**overrides: Any) -> Config:
+    """The model the Algorithm 1 exercises step (and the step-model tests): the cpu preset at
+    32x16 with the smallest generators and discriminators, on the CPU (one step in a fraction of
+    a second, no dataset needed); ``overrides``: dotted config fields, e.g.
+    ``**{"train.amp": "bf16"}``."""
     small = {
         "data.height": 32,
         "data.width": 16,
@@ -448,12 +450,12 @@ def _exercise_config() -> Config:
         "optim.gan_warmup_epochs": 0,  # Algorithm 1 as written: X_I' in line 3 from step 1
         "train.device": "cpu",
     }
-    return get_config("cpu", small)
+    return get_config("cpu", {**small, **overrides})
 
 
 def _tiny_tsgan(seed: int) -> TSGAN:
-    """A TS-GAN of :func:`_exercise_config` on the CPU, with a random teacher."""
-    cfg = _exercise_config()
+    """A TS-GAN of :func:`exercise_config` on the CPU, with a random teacher."""
+    cfg = exercise_config()
     torch.manual_seed(seed)
     teacher = build_backbone(cfg.model, 3)
     return TSGAN(cfg, 3, torch.device("cpu"), teacher).train()
