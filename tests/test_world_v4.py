@@ -25,6 +25,7 @@ from tsgan.data.synthetic import (
     generator,
     options_for,
     picture,
+    picture_views,
     plan_sysu,
     twin_picture,
     world,
@@ -147,10 +148,13 @@ def test_v4_tree_marker_twins_and_data_check(v4_tree):
     data = read_sysu(v4_tree)
     assert len(data.train_ids) == 10 and len(data.test_ids) == 4
     rgb = [s for s in data.train + data.test if s.modality == "rgb"]
-    for sample in rgb[:3]:
+    other_world = 0
+    for sample in rgb:
         cam, index = int(Path(sample.path).parent.parent.name[3:]), int(Path(sample.path).stem)
         expected = twin_picture(2, sample.pid, cam, index, 64, 32, world_name="v4")
         np.testing.assert_array_equal(ir_twin(sample), expected)
+        other_world += not np.array_equal(expected, twin_picture(2, sample.pid, cam, index, 64, 32))
+    assert other_world > 0  # some v3 twins differ (another view): the test tells the worlds apart
     rows = check_dataset("sysu", v4_tree)
     assert rows and all(r.status == "ok" for r in rows), [r for r in rows if r.status != "ok"]
 
@@ -257,3 +261,23 @@ def test_probe_twin_gallery_scores_the_twins_in_place_of_the_rgb_pictures(v4_tre
     assert set(res) == {"RGB->RGB", "IR->IR", "IR->RGB", TWIN_SETTING}
     assert all(0 <= r["R1"] <= 1 for r in res.values())
     assert res[TWIN_SETTING]["chance"] == res["IR->RGB"]["chance"]
+
+
+@pytest.mark.parametrize("options", [{"world": "v4", **V4}, {"num_ids": 12, "max_images": 3}])
+def test_picture_views_count_the_views_the_pictures_are_drawn_in(monkeypatch, options):
+    """picture_views (no rendering) = the views of every picture of the plan, recorded while
+    :func:`picture` renders them."""
+    fractions = picture_views(1, **options)
+    opts = options_for("sysu", **options)
+    seen: dict[int, list[str]] = {}
+    monkeypatch.setattr(
+        generator, "render", lambda ident, cam, bg, pose, rng: seen[cam.cam].append(pose["view"])
+    )
+    cameras = world(1, 32, 16, name=opts.get("world", "v3"))
+    for (pid, cam), n in plan_sysu(1, **opts).counts.items():
+        seen.setdefault(cam, [])
+        for index in range(1, n + 1):
+            picture(1, pid, cam, index, 32, 16, cameras)
+    assert set(fractions) == set(seen)
+    for cam, views in seen.items():
+        np.testing.assert_allclose(fractions[cam], [views.count(v) / len(views) for v in VIEWS])

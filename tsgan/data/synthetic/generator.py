@@ -54,7 +54,7 @@ from ...paths import resolve_path
 from ...progress import bar
 from ..records import CrossModalityDataset, DatasetError, Sample
 from ..sysu import ALL_CAMS, IR_CAMS, RGB_CAMS, read_sysu
-from .attributes import Camera, Identity, sample_camera, sample_identity
+from .attributes import VIEWS, Camera, Identity, sample_camera, sample_identity
 from .drawing import draw_pose, render, render_background
 
 GENERATOR_VERSION = 3  # the renderer's version: v3 and v4 trees record it, run keys include it
@@ -269,11 +269,35 @@ def picture(
     """Picture ``index`` of identity ``pid`` by camera ``cam`` in world ``world_name`` (ignored
     when ``cameras`` are given): (H, W, 3) uint8, independent of any other."""
     camera, background = (cameras or world(seed, height, width, (cam,), name=world_name))[cam]
-    rng = _rng(_IMAGE, seed, pid, cam, index)
     ident = identity(seed, pid)
-    return render(
-        ident, camera, background, draw_pose(rng, ident, camera.view_p, height, width), rng
-    )
+    pose, rng = _pose(seed, pid, cam, index, ident, camera, height, width)
+    return render(ident, camera, background, pose, rng)
+
+
+def _pose(
+    seed: int, pid: int, cam: int, index: int, ident: Identity, camera: Camera, h: int, w: int
+) -> tuple[dict, np.random.Generator]:
+    """The pose of picture ``(seed, pid, cam, index)`` by ``camera`` (view from its ``view_p``)
+    and the picture's random stream, which goes on to draw the exposure."""
+    rng = _rng(_IMAGE, seed, pid, cam, index)
+    return draw_pose(rng, ident, camera.view_p, h, w), rng
+
+
+def picture_views(seed: int = 0, **size_options: int | float | str) -> dict[int, np.ndarray]:
+    """Camera -> the fractions of front / back / side views (``attributes.VIEWS``) among the
+    pictures of the SYSU-layout tree ``generate(out, seed, **size_options)`` writes; the poses
+    are drawn as :func:`picture` draws them, nothing is rendered (a second or two)."""
+    opts = options_for("sysu", **size_options)
+    cameras = world(seed, opts["height"], opts["width"], name=world_name(opts))
+    counts = {cam: np.zeros(len(VIEWS)) for cam in cameras}
+    for (pid, cam), n in plan_sysu(seed, **opts).counts.items():
+        ident = identity(seed, pid)
+        for index in range(1, n + 1):
+            pose = _pose(
+                seed, pid, cam, index, ident, cameras[cam][0], opts["height"], opts["width"]
+            )[0]
+            counts[cam][VIEWS.index(pose["view"])] += 1
+    return {cam: c / max(c.sum(), 1) for cam, c in counts.items()}
 
 
 def twin_picture(
@@ -298,7 +322,7 @@ def twin_picture(
     cameras = world(seed, height, width, (cam, TWIN_CAMS[cam]), ir_physics=physics, name=world_name)
     (rgb_cam, background), ir_cam = cameras[cam], cameras[TWIN_CAMS[cam]][0]
     ident = identity(seed, pid)
-    pose = draw_pose(_rng(_IMAGE, seed, pid, cam, index), ident, rgb_cam.view_p, height, width)
+    pose = _pose(seed, pid, cam, index, ident, rgb_cam, height, width)[0]
     return render(ident, ir_cam, background, pose, _rng(_TWIN, seed, pid, cam, index))
 
 
@@ -521,6 +545,7 @@ __all__ = [
     "plan_sysu",
     "SysuPlan",
     "picture",
+    "picture_views",
     "identity",
     "world",
     "options_for",
