@@ -281,3 +281,15 @@ def test_picture_views_count_the_views_the_pictures_are_drawn_in(monkeypatch, op
     assert set(fractions) == set(seen)
     for cam, views in seen.items():
         np.testing.assert_allclose(fractions[cam], [views.count(v) / len(views) for v in VIEWS])
+
+
+def test_cli_synth_writes_a_v4_tree_and_refuses_v4_options_without_it(tmp_path, capsys):
+    from tsgan.__main__ import main
+
+    args = ["data", "synth", "--seed", "4", "--quiet", "--height", "32", "--width", "16"]
+    sizes = ["--train-ids", "8", "--test-ids", "2", "--max-images", "1", "--min-images", "1"]
+    assert main([*args, "--out", str(tmp_path / "v4"), "--world", "v4", *sizes]) == 0
+    assert json.loads((tmp_path / "v4" / MARKER).read_text())["options"]["train_ids"] == 8
+    assert len(read_sysu(tmp_path / "v4").test_ids) == 2
+    assert main([*args, "--out", str(tmp_path / "v3"), *sizes]) == 2
+    assert "train_ids" in capsys.readouterr().err and not (tmp_path / "v3").exists()
