@@ -214,8 +214,9 @@ def test_world_fields_key_runs_only_when_set():
     [
         (["data.world=v5"], "data.world must be one of"),
         (["data.synth_train_ids=300"], "use it with data.world=v4"),
-        (["data.world=v4", "data.synth_train_ids=3"], "must be 0"),
-        (["data.world=v4", "data.dataset=sysu"], "leave data.world at v3"),
+        (["data.world=v4", "data.root=x", "data.synth_train_ids=3"], "must be 0"),
+        (["data.world=v4", "data.root=x", "data.dataset=sysu"], "leave data.world at v3"),
+        (["data.world=v4"], "data.root=data/synthetic_sysu_v4"),
     ],
 )
 def test_config_refuses_world_fields_that_cannot_apply(overrides, message):

@@ -334,6 +334,11 @@ def check_world(cfg: Config) -> None:
             f"data.world={d.world} selects a world of the embedded data; data.dataset="
             f"{d.dataset!r} is read from disk as it is: leave data.world at v3"
         )
+    if d.world != "v3" and d.root == DataConfig.root:
+        raise ValueError(
+            f"data.world={d.world} needs a data.root of its own (e.g. "
+            f"data.root={DataConfig.root}_{d.world}): {DataConfig.root} is the v3 world's"
+        )
     if d.synth_train_ids and d.world != "v4":
         raise ValueError(
             f"data.synth_train_ids={d.synth_train_ids} sets the v4 world's training identities; "
