@@ -29,6 +29,8 @@ KEYED_WHEN_SET = {
     "train.fakes",
     "model.gen_upsample",
     "data.split",
+    "data.world",
+    "data.synth_train_ids",
     "loss.fakes_in_reid",
     "loss.fakes_gate_ssim",
     "optim.warmup_factor",
