@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from tsgan.config import get_config, replace
 from tsgan.data import ImageCache, build_train_loader
-from tsgan.data.synthetic import read_synthetic
+from tsgan.data.synthetic import read_synthetic, world_options
 
 
 def images_per_second(cfg, dataset, batches: int) -> float:
@@ -41,7 +41,11 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. data.workers=2")
     args = parser.parse_args()
     cfg = get_config(args.preset, args.overrides)
-    dataset = read_synthetic(cfg.data.root, seed=cfg.data.synth_seed)
+    dataset = read_synthetic(
+        cfg.data.root,
+        seed=cfg.data.synth_seed,
+        **world_options(cfg.data.world, cfg.data.synth_train_ids),
+    )
     d = cfg.data
     print(
         f"{dataset.name}: {len(dataset.train)} training images, {d.height}x{d.width}, "

@@ -93,6 +93,7 @@ def test_cpu_preset_is_small():
 
 # Every field with a few allowed values, written out here (independently of its Literal type).
 CHOICES = {
+    "data.world": ("v3", "v4"),
     "model.student_init": ("pretrained", "teacher"),
     "model.discriminator": ("joint", "ordinary"),
     "model.neck_feat": ("V", "bn"),

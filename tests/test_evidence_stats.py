@@ -117,8 +117,8 @@ def test_grayscale_keeps_old_run_keys_and_shares_the_teacher():
     cfg = get_config("cpu")
     gray = replace(cfg, data__grayscale=True)
     # at their defaults the RGB-only fields are not hashed: the data section's key without them
-    # (nor data.split, keyed only when set)
-    rgb_only = ("grayscale", "channel_aug", "split")
+    # (nor data.split, data.world, data.synth_train_ids: keyed only when set)
+    rgb_only = ("grayscale", "channel_aug", "split", "world", "synth_train_ids")
     plain = {k: v for k, v in asdict(cfg.data).items() if k not in rgb_only}
     old = hashlib.sha1(json.dumps({"data": plain}, sort_keys=True).encode()).hexdigest()[:10]
     assert cfg.digest("data") == old != gray.digest("data")

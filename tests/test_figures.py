@@ -25,6 +25,7 @@ from tsgan.figures import (  # noqa: E402
     modality_colour,
     seed_bars,
     show_images,
+    view_split_bars,
 )
 
 
@@ -158,3 +159,28 @@ def test_show_images_titles_have_room_above_each_row():
     ax = show_images([np.zeros((40, 20), np.uint8)] * 4, nrow=2, titles=list("abcd"))
     image_top = ax.get_images()[0].get_array().shape[0]
     assert image_top == 2 * 40 + 3 * round(0.16 * 40)  # pad grows with titles
+
+
+def test_view_split_bars_stack_each_cameras_fractions_with_the_legend_inside():
+    splits = {
+        "v3": {1: [0.2, 0.3, 0.5], 3: [0.4, 0.4, 0.2]},
+        "v4": {1: [0.8, 0.05, 0.15], 3: [0.05, 0.8, 0.15]},
+    }
+    ax = view_split_bars(splits)
+    want = np.array([s for w in splits.values() for s in w.values()])
+    assert len(ax.containers) == 3
+    for i, bars in enumerate(ax.containers):
+        np.testing.assert_allclose([b.get_height() for b in bars], want[:, i])
+        np.testing.assert_allclose([b.get_y() for b in bars], want[:, :i].sum(axis=1))
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["cam1\nRGB", "cam3\nIR", "cam1\nRGB", "cam3\nIR"]
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["front", "back", "side"]
+    ax.figure.canvas.draw()
+    inside = ax.get_window_extent()
+    box = legend.get_window_extent()
+    assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0
+    assert box.y1 <= inside.y1 and box.y0 >= ax.transData.transform((0, 1.0))[1]  # above bars
+    assert ax.get_ylabel() and ax.get_xlabel()
+    with pytest.raises(ValueError, match="fractions"):
+        view_split_bars({"v3": {1: [0.5, 0.5]}})

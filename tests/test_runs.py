@@ -30,6 +30,8 @@ KEYED_UNLESS = {
     "train.fakes": "generator",
     "model.gen_upsample": "deconv",
     "data.split": "test",
+    "data.world": "v3",
+    "data.synth_train_ids": 0,
     "loss.fakes_in_reid": "joined",
     "loss.fakes_gate_ssim": 0.6,
     "optim.warmup_factor": 0.0,

@@ -57,6 +57,7 @@ Shots = Literal[1, 10]
 Draw = Literal["seeded", "official"]
 Fakes = Literal["generator", "twins"]
 GenUpsample = Literal["deconv", "resize"]
+World = Literal["v3", "v4"]  # the embedded SYSU-layout worlds (tsgan.data.synthetic.WORLDS)
 
 
 def choices(section: type, name: str) -> tuple[Any, ...]:
@@ -85,7 +86,7 @@ class _Checked:
 
 
 @dataclass
-class DataConfig:
+class DataConfig(_Checked):
     dataset: str = "synthetic"  # registry name: synthetic | sysu | regdb | llcm
     root: str = (
         "data/synthetic_sysu"  # dataset root; the synthetic one is generated here when missing
@@ -115,6 +116,13 @@ class DataConfig:
     # the test ids are scored: the published protocol) | "val" (train ids alone train, the val
     # ids are scored with the same protocol: for choosing a recipe; the test ids are never read)
     split: str = field(default="test", metadata=keyed_unless("test"))
+    # the embedded data's world: v3 (every camera a random view mix, ~0.6 IR per RGB picture) |
+    # v4 (SYSU-MM01's structure: RGB cameras see fronts, IR cameras backs, ~0.5 IR per RGB
+    # picture); a v4 tree needs its own data.root (e.g. data/synthetic_sysu_v4)
+    world: World = field(default="v3", metadata=keyed_unless("v3"))
+    # v4: identities that train under the published protocol (train + val); 0 = the world's
+    # default (tsgan.data.synthetic.SYSU_V4_DEFAULTS; SYSU-MM01 has 395)
+    synth_train_ids: int = field(default=0, metadata=keyed_unless(0))
 
 
 @dataclass
@@ -394,8 +402,33 @@ def check_config(cfg: Config, kinds: tuple[str, ...] = ("teacher", "tsgan")) -> 
         if value < low:
             why = " (a training of 0 steps trains nothing)" if key.endswith("epochs") else ""
             raise ValueError(f"{key}={value} must be at least {low}{why}")
+    check_world(cfg)
     if "tsgan" in kinds:
         check_tsgan_switches(cfg)
+
+
+def check_world(cfg: Config) -> None:
+    """``data.world`` and ``data.synth_train_ids`` describe the embedded data only, and the number
+    of training identities is an option of the v4 world (v3's sizes are fixed: its keys and
+    pictures predate v4)."""
+    d = cfg.data
+    if d.world != "v3" and d.dataset != "synthetic":
+        raise ValueError(
+            f"data.world={d.world} selects a world of the embedded data; data.dataset="
+            f"{d.dataset!r} is read from disk as it is: leave data.world at v3"
+        )
+    if d.world != "v3" and d.root == DataConfig.root:
+        raise ValueError(
+            f"data.world={d.world} needs a data.root of its own (e.g. "
+            f"data.root={DataConfig.root}_{d.world}): {DataConfig.root} is the v3 world's"
+        )
+    if d.synth_train_ids and d.world != "v4":
+        raise ValueError(
+            f"data.synth_train_ids={d.synth_train_ids} sets the v4 world's training identities; "
+            "use it with data.world=v4 (and a data.root of its own)"
+        )
+    if d.synth_train_ids < 0 or 0 < d.synth_train_ids < 8:
+        raise ValueError(f"data.synth_train_ids={d.synth_train_ids} must be 0 (default) or >= 8")
 
 
 def check_tsgan_switches(cfg: Config) -> None:

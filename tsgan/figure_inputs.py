@@ -7,7 +7,9 @@
 * :func:`save_loss_figure`: ``figures/losses.png`` of a run folder from its ``metrics.jsonl``
   (written by the orchestration after each training, :mod:`tsgan.training`);
 * :func:`ranked_lists` (paper Fig. 4) and :func:`image_rows` (``tsgan search``): images by path,
-  framed by :func:`tsgan.figures.framed_rows`.
+  framed by :func:`tsgan.figures.framed_rows`;
+* :func:`view_splits`: the front / back / side split per camera of the embedded worlds (v3, v4),
+  drawn by :func:`tsgan.figures.view_split_bars` (notebook 01).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from matplotlib.figure import Figure
 from .config import DataConfig
 from .data.dataset import ImageDataset, load_image
 from .data.records import CrossModalityDataset, Sample
+from .data.synthetic import WORLDS, picture_views, world_options
 from .data.transforms import build_transforms, resize
 from .engine.rundir import RunDir
 from .eval.metrics import keep_mask, stable_argsort
@@ -105,3 +108,10 @@ def image_rows(
         ],
         border,
     )
+
+
+def view_splits(seed: int = 0, worlds: Sequence[str] = WORLDS) -> dict[str, dict[int, np.ndarray]]:
+    """World -> camera -> fractions of front / back / side views among the pictures of the
+    embedded tree of ``seed`` in that world's default size (what ``data/synthetic_sysu`` and
+    ``data/synthetic_sysu_v4`` hold), counted from the drawn poses without rendering."""
+    return {w: picture_views(seed, **world_options(w)) for w in worlds}

@@ -8,7 +8,8 @@ ranked gallery images), so this module imports nothing of the package but the im
 * evaluation: :func:`framed_rows` (the layout of paper Fig. 4), :func:`cmc_curves`,
   :func:`neighbourhood` (k-reciprocal sets);
 * numbers: :func:`histograms`, :func:`bar_chart`, :func:`grouped_bars`, :func:`seed_bars` (mean
-  and 95% CI over seeds, seaborn), :func:`distance_heatmap` (seaborn);
+  and 95% CI over seeds, seaborn), :func:`distance_heatmap` (seaborn), :func:`view_split_bars`
+  (the embedded data's front / back / side split per camera and world, notebook 01);
 * style, owned here so every notebook looks alike: :func:`set_style` (seaborn theme),
   :data:`MODALITY_COLOURS` (RGB / IR / fake IR), :func:`chance_line` (the score of a random
   ranking, on every retrieval plot), :func:`log_axis` (log scale with plain-number tick labels),
@@ -309,6 +310,51 @@ def seed_bars(
     ax.set_title(title)
     if hue is not None or chance is not None:
         legend_outside(ax)
+    return ax
+
+
+def view_split_bars(
+    splits: Mapping[str, Mapping[int, Sequence[float]]],
+    views: Sequence[str] = ("front", "back", "side"),
+    ir_cams: Sequence[int] = (3, 6),
+    ax: Axes | None = None,
+    title: str = "",
+) -> Axes:
+    """Stacked bars of the view split: for each world (outer key of ``splits``) and camera (inner
+    key) the fractions of its pictures seen from each of ``views``; a camera of ``ir_cams`` is
+    labelled IR, any other RGB. The legend sits inside, in the headroom above the bars."""
+    worlds = list(splits)
+    if not worlds:
+        raise ValueError("view_split_bars got no worlds")
+    ax = _axes(ax, (1.0 + 0.55 * sum(len(splits[w]) for w in worlds), 3.4))
+    x, labels, fractions, centres, pos = [], [], [], [], 0.0
+    for w in worlds:
+        start = pos
+        for cam, split in splits[w].items():
+            if len(split) != len(views):
+                raise ValueError(f"{w} cam {cam}: {len(split)} fractions for views {list(views)}")
+            x.append(pos)
+            labels.append(f"cam{cam}\n{'IR' if cam in ir_cams else 'RGB'}")
+            fractions.append(split)
+            pos += 1
+        centres.append((start + pos - 1) / 2)
+        pos += 0.6  # a gap between worlds
+    fractions = np.asarray(fractions, dtype=float)
+    bottom = np.zeros(len(x))
+    palette = sns.color_palette("colorblind")
+    for i, view in enumerate(views):
+        colour = palette[(2, 4, 7, 8, 9)[i % 5]]
+        ax.bar(x, fractions[:, i], 0.8, bottom=bottom, label=view, color=colour, alpha=0.9)
+        bottom += fractions[:, i]
+    ax.set_xticks(x, labels, fontsize=8)
+    for w, c in zip(worlds, centres):
+        ax.text(c, -0.24, w, transform=ax.get_xaxis_transform(), ha="center", va="top")
+    ax.set_ylim(0, 1.3)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel("fraction of the camera's pictures")
+    ax.set_xlabel("camera, by world", labelpad=16)
+    ax.set_title(title)
+    ax.legend(loc="upper center", ncol=len(views), title="view", fontsize=8, title_fontsize=8)
     return ax
 
 

@@ -35,7 +35,7 @@ from .config import Config, check_config, replace, result_sections
 from .data import CrossModalityDataset, get_dataset
 from .data.check import require_valid
 from .data.dataset import build_train_loader
-from .data.synthetic import GENERATOR_VERSION
+from .data.synthetic import GENERATOR_VERSION, world_options
 from .data.sysu import SPLITS, validation_split
 from .engine.checkpoint import check_teacher, file_digest, load_backbone, remove_temporaries
 from .engine.device import resolve_device
@@ -98,9 +98,10 @@ def load_dataset(cfg: Config) -> CrossModalityDataset:
     """The dataset named by ``cfg.data`` (the embedded one is generated on first use); with
     ``data.split=val`` the val identities are held out of training and become the scored ones."""
     d = cfg.data
-    kwargs = {"synthetic": {"seed": d.synth_seed}, "regdb": {"trial": d.regdb_trial}}.get(
-        d.dataset, {}
-    )
+    kwargs = {
+        "synthetic": {"seed": d.synth_seed, **world_options(d.world, d.synth_train_ids)},
+        "regdb": {"trial": d.regdb_trial},
+    }.get(d.dataset, {})
     if d.split not in SPLITS:
         raise ValueError(f"config field data.split must be one of {SPLITS}; got {d.split!r}")
     data = get_dataset(d.dataset, d.root, **kwargs)

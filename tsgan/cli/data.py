@@ -4,6 +4,7 @@ Examples::
 
     python -m tsgan data synth --out data/synthetic_sysu --seed 0
     python -m tsgan data synth --out data/synthetic_regdb --layout regdb
+    python -m tsgan data synth --out data/synthetic_sysu_v4 --world v4 --train-ids 395
     python -m tsgan data summary --dataset sysu --root /data/SYSU-MM01
     python -m tsgan data check --dataset sysu --root /data/SYSU-MM01   # exit 1 if it cannot be read
     python -m tsgan data check --dataset sysu --root /data/SYSU-MM01 --decode  # and every image
@@ -18,9 +19,19 @@ from collections import Counter
 
 from ..data.records import CrossModalityDataset, DatasetError
 from ..data.registry import dataset_names, get_dataset
-from ..data.synthetic import generate
+from ..data.synthetic import WORLDS, generate
 
-SIZE_OPTIONS = ("num_ids", "height", "width", "min_images", "max_images", "images_per_id", "trials")
+SIZE_OPTIONS = (
+    "num_ids",
+    "height",
+    "width",
+    "min_images",
+    "max_images",
+    "images_per_id",
+    "trials",
+    "train_ids",
+    "test_ids",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--layout", choices=("sysu", "regdb"), default="sysu")
+    synth.add_argument(
+        "--world",
+        choices=WORLDS,
+        default=None,
+        help="SYSU layout: v3 (default) | v4 (SYSU-MM01's cameras; --train-ids, --test-ids)",
+    )
     for name in SIZE_OPTIONS:
         synth.add_argument(
             f"--{name.replace('_', '-')}",
@@ -75,6 +92,8 @@ def camera_table(data: CrossModalityDataset) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.data_command == "synth":
         sizes = {k: getattr(args, k) for k in SIZE_OPTIONS if getattr(args, k) is not None}
+        if args.world is not None:
+            sizes["world"] = args.world
         start = time.perf_counter()
         try:
             out = generate(

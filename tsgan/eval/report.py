@@ -28,7 +28,7 @@ import torch
 from ..config import Config
 from ..data.protocols import llcm_protocol, regdb_protocol, sysu_protocol
 from ..data.records import Sample
-from ..data.synthetic import ensure_synthetic
+from ..data.synthetic import ensure_synthetic, world_options
 from ..paths import resolve_path
 from ..progress import bar
 from .features import FeatureFn, extract_features
@@ -64,7 +64,9 @@ def protocol_trials(
         )
     if d.dataset in ("sysu", "synthetic"):
         if d.dataset == "synthetic":
-            root = ensure_synthetic(root, seed=d.synth_seed)
+            root = ensure_synthetic(
+                root, seed=d.synth_seed, **world_options(d.world, d.synth_train_ids)
+            )
         split_file = resolve_path(e.split_file) if e.split_file else None
         for mode, shots in settings or [(e.mode, e.shots)]:
             for t in range(e.trials):

@@ -10,7 +10,10 @@ Settings (query cameras -> gallery cameras, never the same camera on both sides)
 
 * ``RGB->RGB``: cams 1, 4 -> cams 2, 5 (one indoor and one outdoor camera on each side);
 * ``IR->IR``: cam 3 -> cam 6;
-* ``IR->RGB``: cams 3, 6 -> cams 1, 2, 4, 5 with the cam3/cam2 rule (:func:`sysu_protocol`).
+* ``IR->RGB``: cams 3, 6 -> cams 1, 2, 4, 5 with the cam3/cam2 rule (:func:`sysu_protocol`);
+* ``IR->twins`` (``calibrate(..., twins=True)``, embedded data only): ``IR->RGB`` with every RGB
+  gallery picture replaced by its IR twin (:func:`tsgan.data.ir_twin`): what a perfect RGB -> IR
+  translation would leave of the task, i.e. the headroom a generator could reach.
 
 The real SYSU-MM01 is near-solved within one modality (paper Table III: R1 98-99 %) and hard
 across (Table II: R1 41 % for the same backbone); the embedded data is calibrated to mirror those
@@ -32,12 +35,14 @@ from ..data.protocols import seeded_draw, sysu_protocol
 from ..data.records import CrossModalityDataset, Sample
 from ..data.sysu import list_images
 from ..eval import euclidean_distance, evaluate_rank
+from ..eval.twins import load_twins
 
 SETTINGS = {
     "RGB->RGB": ((1, 4), (2, 5), "regdb"),
     "IR->IR": ((3,), (6,), "regdb"),
     "IR->RGB": ((3, 6), (1, 2, 4, 5), "sysu"),
 }
+TWIN_SETTING = "IR->twins"  # IR->RGB, each RGB gallery picture replaced by its IR twin
 PROBE_BUDGET = {"size": (64, 32), "epochs": 30, "batch_size": 64, "lr": 3e-3, "width": 32}
 
 
@@ -148,12 +153,28 @@ def probe_features(
     model: Probe, samples: list[Sample], size: tuple[int, int]
 ) -> dict[str, torch.Tensor]:
     """Path -> L2-normalised probe feature of each sample (flip-averaged)."""
-    x = _tensor(samples, size)
+    f = _features(model, _tensor(samples, size))
+    return {s.path: f[i] for i, s in enumerate(samples)}
+
+
+@torch.no_grad()
+def twin_features(
+    model: Probe, samples: list[Sample], size: tuple[int, int]
+) -> dict[str, torch.Tensor]:
+    """Path of each generated RGB sample -> the probe feature of its IR twin (3 equal channels,
+    resized like the pictures): scored in place of the RGB picture, it makes the ``IR->twins``
+    setting."""
+    grey = load_twins(samples, size)[1]
+    f = _features(model, grey.expand(-1, 3, -1, -1).contiguous())
+    return {s.path: f[i] for i, s in enumerate(samples)}
+
+
+def _features(model: Probe, x: torch.Tensor) -> torch.Tensor:
+    """(N, 4w) L2-normalised flip-averaged probe features of (N, 3, H, W) images in [0, 1]."""
     f = torch.cat(
         [model(x[i : i + 256])[0] + model(x[i : i + 256].flip(3))[0] for i in range(0, len(x), 256)]
     )
-    f = F.normalize(f, dim=1)
-    return {s.path: f[i] for i, s in enumerate(samples)}
+    return F.normalize(f, dim=1)
 
 
 def sysu_trials(
@@ -197,14 +218,21 @@ def score(
 
 
 def calibrate(
-    data: CrossModalityDataset, seed: int, budget: dict | None = None
+    data: CrossModalityDataset, seed: int, budget: dict | None = None, twins: bool = False
 ) -> dict[str, dict[str, float]]:
-    """Train one probe (seed ``seed``) and score it in every setting of :data:`SETTINGS`."""
+    """Train one probe (seed ``seed``) and score it in every setting of :data:`SETTINGS`; with
+    ``twins`` (embedded data) also in :data:`TWIN_SETTING` (same trials as ``IR->RGB``)."""
     random.seed(seed)
     b = {**PROBE_BUDGET, **(budget or {})}
     model = train_probe(data, seed, b)
     feats = probe_features(model, data.test, b["size"])
-    return {
+    out = {
         name: score(feats, sysu_trials(data.root, data.test_ids, name), protocol)
         for name, (_, _, protocol) in SETTINGS.items()
     }
+    if twins:
+        rgb = [s for s in data.test if s.modality == "rgb"]
+        gallery = {**feats, **twin_features(model, rgb, b["size"])}
+        trials = sysu_trials(data.root, data.test_ids, "IR->RGB")
+        out[TWIN_SETTING] = score(gallery, trials, SETTINGS["IR->RGB"][2])
+    return out
