@@ -19,22 +19,10 @@ from .distributed import unwrap, wrap_ddp
 from .schedule import build_scheduler
 
 
-def adam(params, lr: float, **kwargs) -> torch.optim.Adam:
-    """``torch.optim.Adam`` on torch's multi-tensor path (``foreach=True``) on every device.
-
-    On CUDA that is torch's own default; on CPU torch defaults to one tensor at a time, and the
-    multi-tensor path runs the same operations in the same order with fewer dispatches: the same
-    weights bit for bit (``tests/test_adam_foreach.py``), about a quarter less time per optimizer
-    step of the cpu recipe (``benchmarks/bench_train.py --compare``). ``fused=True`` would be faster
-    still but rounds differently, so it would change training results.
-    """
-    return torch.optim.Adam(params, lr, foreach=True, **kwargs)
-
-
 def backbone_optimizer(params, cfg: Config) -> torch.optim.Adam:
     """O_B: Adam, lr 3.5e-4, weight decay 5e-4 on weights and biases alike (paper Sec. IV-B)."""
-    return adam(
-        [p for p in params if p.requires_grad], cfg.optim.lr, weight_decay=cfg.optim.weight_decay
+    return torch.optim.Adam(
+        [p for p in params if p.requires_grad], lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
     )
 
 

@@ -37,7 +37,7 @@ from typing import Any
 import torch
 
 from ..config import Config, check_tsgan_switches
-from ..engine.step_model import StepModel, adam, backbone_optimizer
+from ..engine.step_model import StepModel, backbone_optimizer
 from ..freeze import frozen
 from ..imaging import ir_to_1ch, to_gan, to_image
 from ..losses import (
@@ -70,8 +70,8 @@ class GANPhases(StepModel, ABC):
         betas = (cfg.optim.gan_beta1, cfg.optim.gan_beta2)
         G_params = chain(G_I.parameters(), G_R.parameters())
         D_params = chain(D_I.parameters(), D_R.parameters())
-        self.add_optimizer("G", adam(G_params, cfg.optim.gan_lr, betas=betas))
-        self.add_optimizer("D", adam(D_params, cfg.optim.gan_lr, betas=betas))
+        self.add_optimizer("G", torch.optim.Adam(G_params, cfg.optim.gan_lr, betas))
+        self.add_optimizer("D", torch.optim.Adam(D_params, cfg.optim.gan_lr, betas))
         self.gan = GANLoss(cfg.loss.gan_mode)
         self.fmap_real: torch.Tensor | None = None
         self.fmap_fake: torch.Tensor | None = None
