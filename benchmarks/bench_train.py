@@ -21,8 +21,8 @@
    batch: the steps' phases, the top operators by self CPU time and the top operators by input
    shape. Written to ``benchmarks/results/profile_train_<preset>.txt``.
 5. What makes a step faster (``--compare``): each candidate against eager in one process, steps
-   interleaved (A, B, A, B, ...) so that load drifts hit all: Adam one tensor at a time (torch's
-   CPU default, before the package took the multi-tensor path), channels-last, two intra-op threads,
+   interleaved (A, B, A, B, ...) so that load drifts hit all: torch's multi-tensor Adam
+   (``foreach=True``; on CPU torch steps one tensor at a time), channels-last, two intra-op threads,
    ``torch.compile`` (the first step compiles on an empty inductor cache; then a second process
    starts on the filled cache), and the data path (JPEG decoding per step against the uint8
    image cache).
@@ -329,10 +329,9 @@ def interleaved(variants: dict[str, tuple[StepModel, dict, int]], steps: int) ->
 
 # name -> (config overrides, intra-op threads); "eager" is the reference of the others.
 # "adam.foreach" is no config field: it sets the optimizers' foreach flag once they are built
-# ("Adam per tensor" is torch's CPU default, which tsgan.engine.step_model.adam replaced)
 CANDIDATES: dict[str, tuple[dict[str, object], int]] = {
     "eager": ({}, 1),
-    "Adam per tensor": ({"adam.foreach": False}, 1),
+    "Adam multi-tensor": ({"adam.foreach": True}, 1),
     "channels-last": ({"train.channels_last": True}, 1),
     "2 threads": ({}, 2),
     "torch.compile": ({"train.compile": True}, 1),
