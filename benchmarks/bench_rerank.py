@@ -27,14 +27,13 @@ threads where tsgan.threads gives them (large distance products), one thread els
     python benchmarks/bench_rerank.py [--skip-dense] [--market-dense] [--threads N] [--only TEXT]
                                       [--repeat N] [--tuned]
     python benchmarks/bench_rerank.py --identity 20   # symmetric search, 20 fresh processes
+    nice python benchmarks/bench_rerank.py --only MSMT17     # ~93,820 images: run it alone
 
 ``--identity N`` repeats the check that keeps ``rerank_features(..., symmetric=True)`` opt-in: the
 SYSU multi-shot case once with the default block search and N times with the symmetric search,
 each in a fresh process, printing every run's largest difference from the block search and the
-load. On a quiet machine 1 of 6 such runs differed by 0.096 where the others agreed to 1.2e-07;
-under load 9-15 none of about 40 did (docs/ARCHITECTURE.md, "re-ranking from features:
-symmetry").
-    nice python benchmarks/bench_rerank.py --only MSMT17     # ~93,820 images: run it alone
+load. At load ~2, 1 of 6 such runs differed by 0.096 where the others agreed to 1.2e-07; at load
+9-17 none of 56 runs did (docs/ARCHITECTURE.md, "re-ranking from features: symmetry").
 """
 
 from __future__ import annotations
