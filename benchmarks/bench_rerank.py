@@ -32,8 +32,9 @@ threads where tsgan.threads gives them (large distance products), one thread els
 ``--identity N`` repeats the check that keeps ``rerank_features(..., symmetric=True)`` opt-in: the
 SYSU multi-shot case once with the default block search and N times with the symmetric search,
 each in a fresh process, printing every run's largest difference from the block search and the
-load. At load ~2, 1 of 6 such runs differed by 0.096 where the others agreed to 1.2e-07; at load
-9-17 none of 56 runs did (docs/ARCHITECTURE.md, "re-ranking from features: symmetry").
+load. At load ~2, 1 of 6 such runs differed by 0.096 where the others agreed to 1.2e-07; none of
+56 later runs did, most at load 9-17 (docs/ARCHITECTURE.md, "re-ranking from features:
+symmetry").
 """
 
 from __future__ import annotations
