@@ -21,7 +21,8 @@
    batch: the steps' phases, the top operators by self CPU time and the top operators by input
    shape. Written to ``benchmarks/results/profile_train_<preset>.txt``.
 5. What makes a step faster (``--compare``): each candidate against eager in one process, steps
-   interleaved (A, B, A, B, ...) so that load drifts hit all: channels-last, two intra-op threads,
+   interleaved (A, B, A, B, ...) so that load drifts hit all: torch's multi-tensor Adam
+   (``foreach=True``; on CPU torch steps one tensor at a time), channels-last, two intra-op threads,
    ``torch.compile`` (the first step compiles on an empty inductor cache; then a second process
    starts on the filled cache), and the data path (JPEG decoding per step against the uint8
    image cache).
@@ -326,9 +327,11 @@ def interleaved(variants: dict[str, tuple[StepModel, dict, int]], steps: int) ->
     return {k: (statistics.median(wall[k]), statistics.median(cpu[k]), losses[k]) for k in variants}
 
 
-# name -> (config overrides, intra-op threads); "eager" is the reference of the others
+# name -> (config overrides, intra-op threads); "eager" is the reference of the others.
+# "adam.foreach" is no config field: it sets the optimizers' foreach flag once they are built
 CANDIDATES: dict[str, tuple[dict[str, object], int]] = {
     "eager": ({}, 1),
+    "Adam multi-tensor": ({"adam.foreach": True}, 1),
     "channels-last": ({"train.channels_last": True}, 1),
     "2 threads": ({}, 2),
     "torch.compile": ({"train.compile": True}, 1),
@@ -349,7 +352,11 @@ def compare_report(
     for kind in kinds:
         variants, first = {}, {}
         for name, (overrides, threads) in candidates.items():
+            overrides = dict(overrides)
+            foreach = overrides.pop("adam.foreach", None)
             model, batch = step_model(replace(cfg, **_kw(overrides)), kind, device)
+            for group in (g for o in model.optimizers.values() for g in o.param_groups):
+                group["foreach"] = group["foreach"] if foreach is None else foreach
             t, c = time.perf_counter(), time.process_time()
             one_step(model, batch)  # the first step pays any compilation
             first[name] = (time.perf_counter() - t, time.process_time() - c)
@@ -487,6 +494,14 @@ def main() -> None:
         help="time channels-last, 2 threads, torch.compile and the data path against eager at the "
         "preset's batch, in this process, and stop",
     )
+    parser.add_argument(
+        "--candidates",
+        nargs="+",
+        default=None,
+        choices=[c for c in CANDIDATES if c != "eager"],
+        metavar="NAME",
+        help=f"--compare only these against eager (of: {', '.join(list(CANDIDATES)[1:])})",
+    )
     parser.add_argument("--compile-start", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "overrides", nargs="*", help="section.field=value for --time-to (e.g. data.root=...)"
@@ -512,9 +527,13 @@ def main() -> None:
             cache = tempfile.mkdtemp(prefix="inductor-")  # torch's default may be filled already
             os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
             print(f"{head}, inductor cache {os.environ['TORCHINDUCTOR_CACHE_DIR']}")
-            for line in compare_report(cfg, device, args.steps):
+            chosen = {
+                k: v for k, v in CANDIDATES.items() if k == "eager" or k in (args.candidates or [k])
+            }
+            for line in compare_report(cfg, device, args.steps, chosen):
                 print(line, flush=True)
-            print(compile_restart(args.preset, args.steps), flush=True)
+            if "torch.compile" in chosen:
+                print(compile_restart(args.preset, args.steps), flush=True)
             for line in data_path_report(cfg, 2 * args.steps):
                 print(line, flush=True)
         return

@@ -104,6 +104,28 @@ def test_compare_reports_identical_losses_for_an_identical_variant(tmp_path):
     assert "steps/s wall (" in rows["same"] and "s CPU/step (" in rows["same"]
 
 
+def test_multi_tensor_adam_is_timed_with_its_own_flag_and_trains_identically(tmp_path, monkeypatch):
+    # the package's optimizers keep torch's CPU default (one tensor at a time); the candidate puts
+    # the multi-tensor path on its own models only, and both give the same losses bit for bit
+    cfg = tiny_config(tiny_dataset(tmp_path))
+    flags = []
+    step = bench.one_step
+    monkeypatch.setattr(
+        bench,
+        "one_step",
+        lambda model, batch: (
+            flags.append({g["foreach"] for o in model.optimizers.values() for g in o.param_groups})
+            or step(model, batch)
+        ),
+    )
+    candidates = {k: bench.CANDIDATES[k] for k in ("eager", "Adam multi-tensor")}
+    lines = bench.compare_report(cfg, torch.device("cpu"), 2, candidates, kinds=("teacher",))
+    rows = {line.split()[0]: line for line in lines[2:]}
+    assert "losses after 3 steps identical" in rows["Adam"]
+    assert flags[:2] == [{None}, {True}]  # first steps: eager, then the candidate
+    assert flags[2:] == [{None}, {True}] * 2  # interleaved timed steps
+
+
 def test_the_full_step_kind_has_the_fakes_in_line_3_and_the_warm_up_kind_not(tmp_path):
     cfg = tiny_config(tiny_dataset(tmp_path), **{"optim.gan_warmup_epochs": 1})
     device = torch.device("cpu")

@@ -119,10 +119,13 @@ def rerank_features(
     Numpy in -> numpy out, tensor in -> tensor out on the same device (GPU tensors stay there).
 
     ``symmetric=True`` computes each dot product once (:func:`_neighbours_symmetric`): 224 s
-    instead of 334 s at MSMT17 size in one run each. It is not the default: in one of two runs of
-    ``benchmarks/bench_rerank.py --only multi-shot`` its output differed from :func:`rerank`'s by
-    up to 0.096 (a changed neighbour set), which the block search has never shown; until that is
-    explained, the block search (each block of columns as the caller's matrices round it) is used.
+    instead of 334 s at MSMT17 size in one run each. It is not the default: in a few fresh
+    processes at low load (1 of 2 bench runs, 1 of 6 separate runs) its output differed from
+    :func:`rerank`'s by up to 0.096, with neighbour sets that gained points of other identities (a
+    gross error, not a tie order; the block products were equal to the caller's matrices bit for
+    bit), which the block search has never shown; until that is explained
+    (``benchmarks/bench_rerank.py --identity``), the block search (each block of columns as the
+    caller's matrices round it) is used.
     """
     _check_parameters(k1, k2, lambda_)
     is_numpy = not isinstance(query_feats, torch.Tensor)
