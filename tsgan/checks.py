@@ -110,7 +110,8 @@ def _resolve(target: str) -> tuple[Any, str, Any]:
 @contextmanager
 def sealed(exercise: str, student: Callable | None = None) -> Iterator[list[str]]:
     """Make the package's reference implementation of ``exercise`` unavailable while the block
-    runs: every ``tsgan`` module attribute (and every global of ``student``) bound to one of
+    runs: every ``tsgan`` module attribute (and every global or closure variable of ``student``)
+    bound to one of
     ``REFERENCES[exercise]`` is replaced by a function that records the call and raises
     :class:`ReferenceUsed`. Yields the list of references called, so a caller can fail the answer
     even when the student's code caught the exception."""
@@ -144,6 +145,14 @@ def sealed(exercise: str, student: Callable | None = None) -> Iterator[list[str]
                 if value is obj:
                     patches.append((g, key, value))
                     g[key] = stand_in
+            for cell in getattr(student, "__closure__", None) or ():
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if value is obj:
+                    patches.append((cell, "cell_contents", value))
+                    cell.cell_contents = stand_in
         yield used
     finally:
         for owner, key, value in reversed(patches):
@@ -586,10 +595,11 @@ def check_algorithm1_step(student: Callable) -> None:
     After each step every network must hold the reference step's weights *and* gradients, and the
     returned losses must be the reference's. Two steps, because on fresh models the first step
     cannot tell a missing ``zero_grad`` (there is nothing to clear yet); the gradients, because a
-    line that forgets a ``detach`` leaves gradients in networks that line must not reach even
-    when the weights still agree (a backward run twice, say: Adam barely moves, the gradients
-    double). A detach missing inside a phase cannot pass silently: line 1's backward has freed the
-    generators' graph, so autograd stops with "backward through the graph a second time". The
+    backward that reaches a network it must not (a line's loss backpropagated again after its
+    step, say) leaves gradients there even when the weights still agree. Gradients the answer
+    cleared after a step are accepted: clearing is harmless. A detach missing inside a phase
+    cannot pass silently: line 1's backward has freed the generators' graph, so autograd stops
+    with "backward through the graph a second time". The
     losses returned must be detached floats (``end_step``)."""
     mine, ref = _tiny_tsgan(0), _tiny_tsgan(0)
     for step in (1, 2):
@@ -613,16 +623,18 @@ def check_algorithm1_step(student: Callable) -> None:
                         "updates G (lines 1-2), then the backbone (3-4), then D (5-7), each "
                         "after clearing its gradients (zero_grad) and its own backward."
                     )
-                g_ref, g_mine = (
-                    torch.zeros_like(p) if p.grad is None else p.grad for p in (p_ref, p_mine)
-                )
+                if p_mine.grad is None:  # cleared after its step: harmless
+                    continue
+                g_ref = torch.zeros_like(p_ref) if p_ref.grad is None else p_ref.grad
+                g_mine = p_mine.grad
                 if not torch.allclose(g_ref.float(), g_mine.float(), atol=1e-6):
                     raise CheckFailed(
                         f"algorithm1_step, case '{case}': after your step, the gradient of "
                         f"{name}.{pname} differs from the reference (max difference "
                         f"{(g_ref.float() - g_mine.float()).abs().max():.3g}): a line sent "
-                        "gradients where it should not (a missing detach or frozen network) or "
-                        "gradients of an earlier backward were not cleared."
+                        "gradients where it should not (a missing detach or frozen network, or a "
+                        "backward after the step it feeds) or gradients of an earlier backward "
+                        "were not cleared."
                     )
         if not isinstance(got, dict) or set(got) != set(expected):
             raise CheckFailed(

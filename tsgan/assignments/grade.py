@@ -89,17 +89,24 @@ def _python(source: str) -> str:
 
 def _solution_for(submission: nbformat.NotebookNode, path: Path, solutions: Path) -> Path:
     """The solution notebook a submission was built from: the builder's metadata, else a file of
-    the same name, else the one whose number prefix the submission's name carries."""
+    the same name, else the one with the same title (the first line of the first markdown
+    cell, e.g. "# 06 · Evaluation and re-ranking")."""
     name = submission.metadata.get("tsgan", {}).get("notebook") or path.name
     if (solutions / name).is_file():
         return solutions / name
-    for candidate in sorted(solutions.glob("0*.ipynb")):
-        if path.name.startswith(candidate.name[:3]) or candidate.name[:3] in path.name:
+    title = _title(submission)
+    for candidate in sorted(solutions.glob("*.ipynb")):
+        if title and _title(nbformat.read(candidate, as_version=4)) == title:
             return candidate
     raise ValueError(
         f"{path}: cannot tell which course notebook this is (no tsgan metadata, no file name like "
         f"the notebooks in {solutions}); submit the notebook built by `assignments build`"
     )
+
+
+def _title(nb: nbformat.NotebookNode) -> str:
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    return first.strip().split("\n")[0].strip()
 
 
 def _exercise_cell(cells: list, name: str, call: str) -> str | None:
