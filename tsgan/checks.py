@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from .data.noise import random_batch
 from .eval import evaluate_rank
 from .eval.metrics import keep_mask
 from .eval.reranking import neighbourhoods
+from .freeze import frozen
 from .losses import (
     GANLoss,
     batch_hard_triplet,
@@ -38,6 +40,7 @@ from .losses import (
 )
 from .methods.tsgan import TSGAN
 from .models import JointDiscriminator, build_backbone
+from .paths import REPO_ROOT
 from .stats import paired_difference
 
 
@@ -785,8 +788,6 @@ _ADV_KEYS = {
 
 def _adversarial_reference(D_I, X_I, X_I_fake, f_real, f_fake, gan) -> dict[str, torch.Tensor]:
     """Eq. 1-4 and 12 as the training computes them (``tsgan.losses``)."""
-    from .freeze import frozen
-
     with frozen(D_I):
         G = gan(D_I(X_I_fake, f_fake), True)
     d = discriminator_loss(D_I, X_I, X_I_fake, f_real, f_fake, gan)
@@ -906,10 +907,6 @@ def _by_seed(records: list[dict], row: str, metric: str) -> dict[int, float]:
 
 
 def _results(path: Any = None) -> dict:
-    import json
-
-    from .paths import REPO_ROOT
-
     path = REPO_ROOT / "results" / "ablation_cpu.json" if path is None else path
     with open(path, encoding="utf-8") as f:
         return json.load(f)

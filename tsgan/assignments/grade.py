@@ -25,6 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+from .. import checks
+from ..paths import REPO_ROOT
 from .build import cell_exercises, exercise_names
 from .course import BY_NAME
 
@@ -162,9 +164,6 @@ def grade_notebook(
     path: Path, solutions: Path | None = None, timeout: float = 120.0
 ) -> list[Grade]:
     """Grade every exercise of one submitted student notebook (see the module docstring)."""
-    from .. import checks
-    from ..paths import REPO_ROOT
-
     path = Path(path)
     solutions = Path(solutions) if solutions is not None else REPO_ROOT / "notebooks"
     try:
