@@ -112,3 +112,47 @@ def computed_mismatches(nb: nbformat.NotebookNode) -> list[str]:
                     f"cell {i}: markdown says {quoted} for {key!r}, a cell printed {value}"
                 )
     return problems
+
+
+# Machine-specific noise a stored output must not carry: absolute paths of the executing machine
+# (temporary and home folders, the checkout) and words of process control (a benchmark log's
+# "helpers paused (SIGSTOP)").
+MACHINE_PATH = re.compile(
+    r"(?<![\w.~])(?:/(?:tmp|home|root|Users|work|var/folders|private)/|[A-Z]:\\)"
+)
+PROCESS_WORDS = re.compile(r"\bSIG(?:STOP|CONT|KILL|TERM|INT|HUP)\b|\bpaused\b|\bkill -\d")
+# One line per epoch of a training stage ("teacher 3/75: 20 steps, ..."): a stored output keeps at
+# most one such line per stage, a summary.
+EPOCH_LINE = re.compile(r"^(\S+) (\d+)/(\d+): ", re.M)
+
+
+def output_texts(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """(cell index, text) of every stored stream and text/plain output."""
+    return [
+        (k, text)
+        for k, cell in code_cells(nb)
+        for text in _texts(cell, ("stdout", "stderr", "text/plain"))
+    ]
+
+
+def machine_noise(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """(cell, excerpt) of each stored output holding an absolute machine path or a process-control
+    word."""
+    found = []
+    for k, text in output_texts(nb):
+        for pattern in (MACHINE_PATH, PROCESS_WORDS):
+            for m in pattern.finditer(text):
+                found.append((k, text[max(0, m.start() - 30) : m.end() + 30]))
+    return found
+
+
+def long_training_logs(nb: nbformat.NotebookNode) -> list[tuple[int, str, int]]:
+    """(cell, stage, lines) for each stage with more than one per-epoch line in one cell."""
+    out = []
+    for k, cell in code_cells(nb):
+        stages: dict[str, int] = {}
+        for text in _texts(cell, ("stdout", "stderr")):
+            for m in EPOCH_LINE.finditer(text):
+                stages[m.group(1)] = stages.get(m.group(1), 0) + 1
+        out += [(k, stage, n) for stage, n in stages.items() if n > 1]
+    return out

@@ -198,3 +198,26 @@ def test_readme_ablation_table_is_the_committed_results_file():
     doc = load_results(ROOT / "results" / "ablation_cpu.json")
     doc["summary"][0]["mean"]["R1"] += 0.1
     assert block != readme_ablation_block(doc)
+
+
+def test_teaching_kit_tables_match_the_course_registry():
+    """Each notebook section of docs/TEACHING.md's instructor kit lists exactly the exercises of
+    tsgan.assignments.course with their kind, minutes and points, and has objectives and
+    prerequisites; the exercise table names every exercise once."""
+    import re
+
+    from tsgan.assignments.course import EXERCISES, NOTEBOOKS
+
+    text = (ROOT / "docs" / "TEACHING.md").read_text()
+    kit = text[text.index("## Instructor kit") : text.index("### Rubric")]
+    sections = re.split(r"\n### (?=\d\d )", kit)[1:]
+    assert [s[:2] for s in sections] == [nb[:2] for nb in NOTEBOOKS]
+    for nb, section in zip(NOTEBOOKS, sections):
+        assert "**Objectives**" in section and "**Prerequisites**" in section, nb
+        rows = re.findall(r"^\| `(\w+)` \| (\w+) \| (\d+) \| (\d+) \|$", section, re.M)
+        expected = [(e.name, e.kind, str(e.minutes), str(e.points)) for e in EXERCISES]
+        assert rows == [r for r, e in zip(expected, EXERCISES) if e.notebook == nb], nb
+    table = text[text.index("## The exercises") :]
+    for e in EXERCISES:
+        assert len(re.findall(rf"^\| 0\d \| `{e.name}` \|", table, re.M)) == 1, e.name
+    assert "### Solutions policy" in text

@@ -27,6 +27,7 @@ from tsgan.figures import (  # noqa: E402
     show_images,
     view_split_bars,
 )
+from tsgan.methods.tsgan import TSGAN  # noqa: E402
 
 
 def teardown_function():
@@ -88,13 +89,13 @@ def test_modality_colours_follow_the_label_prefix():
     assert [tuple(b.get_facecolor()[:3]) for b in ax.patches] == [RGB_COLOUR, IR_COLOUR]
 
 
-def test_chance_line_and_legend_outside_the_axes():
+def test_chance_line_and_legend_inside_the_axes():
     ax = bar_chart({"IR->RGB": 0.4}, chance=0.02)
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "chance"]
     assert line.get_ydata()[0] == pytest.approx(0.02)
     ax.figure.canvas.draw()
-    legend = ax.get_legend().get_window_extent()
-    assert legend.x0 >= ax.get_window_extent().x1  # right of the data, not over it
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert axes.x0 <= legend.x0 and legend.x1 <= axes.x1  # inside, clear of any next panel
 
 
 def test_log_axis_labels_ticks_with_plain_numbers():
@@ -184,3 +185,148 @@ def test_view_split_bars_stack_each_cameras_fractions_with_the_legend_inside():
     assert ax.get_ylabel() and ax.get_xlabel()
     with pytest.raises(ValueError, match="fractions"):
         view_split_bars({"v3": {1: [0.5, 0.5]}})
+
+
+# --- every figure function on small inputs ------------------------------------------------------
+
+
+def _probe_runs():
+    run = [{"epoch": e, "twin_L1": 0.4 - 0.05 * e, "gap_fmap": 1.0 - 0.1 * e} for e in (1, 2, 3)]
+    return {"od": [run, run], "jd": [run]}
+
+
+def _figure_cases():
+    """(name, draw(ax) -> the axes drawn on, chance value or None): every plotting function of
+    tsgan.figures that draws on axes, on small inputs whose data is within 3x of chance."""
+    import tsgan.figures as f
+
+    records = [{"row": r, "seed": s, "R1": v} for r in "ab" for s, v in enumerate((4.0, 5.0))]
+    steps = [
+        {"kind": "step", "step": i, "G_adv": 1.0, "B_tri": 0.3 - 0.1 * i, "D": 0.7}
+        for i in range(4)
+    ]
+    pts = np.random.default_rng(0).normal(size=(8, 2))
+    return [
+        (
+            "histograms",
+            lambda ax: f.histograms({f"cam{c}": np.arange(1, 5) * c for c in range(1, 7)}, ax=ax),
+            None,
+        ),
+        (
+            "bar_chart",
+            lambda ax: f.bar_chart({"IR->RGB": 0.05}, ax=ax, ylabel="R1", chance=0.02),
+            0.02,
+        ),
+        (
+            "grouped_bars",
+            lambda ax: f.grouped_bars(
+                {"a": {"R1": 5.0}, "b": {"R1": 4.0}}, ax=ax, ylabel="%", chance={"R1": 2.0}
+            ),
+            2.0,
+        ),
+        (
+            "seed_bars",
+            lambda ax: f.seed_bars(records, x="row", y="R1", ax=ax, chance=2.0, ylabel="R1 (%)"),
+            2.0,
+        ),
+        (
+            "cmc_curves",
+            lambda ax: f.cmc_curves(
+                {"m": np.array([0.05, 0.2])}, chance=np.array([0.02, 0.1]), ranks=(1, 5), ax=ax
+            ),
+            2.0,
+        ),
+        (
+            "distance_heatmap",
+            lambda ax: f.distance_heatmap(np.arange(6.0).reshape(2, 3), ax=ax),
+            None,
+        ),
+        (
+            "twin_error_curves",
+            lambda ax: f.twin_error_curves(_probe_runs(), {"grayscale": {"L1": 0.35}}, ax=ax),
+            None,
+        ),
+        ("feature_gap_curves", lambda ax: f.feature_gap_curves(_probe_runs(), ax=ax), None),
+        (
+            "view_split_bars",
+            lambda ax: f.view_split_bars({"v3": {1: [0.2, 0.3, 0.5], 3: [0.4, 0.4, 0.2]}}, ax=ax),
+            None,
+        ),
+        (
+            "plot_losses",
+            lambda ax: f.plot_losses(
+                steps, axes=[ax] * 3, names=TSGAN.loss_names, lines={"D": (0.69, "log 2")}
+            )[0],
+            None,
+        ),
+        (
+            "neighbourhood",
+            lambda ax: f.neighbourhood(
+                pts, [0, 0, 1, 1, 2, 2, 3, 3], 0, [1, 2], [1], [1, 3], ax=ax, modalities=[0, 1] * 4
+            ),
+            None,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("name, draw, chance", _figure_cases(), ids=[c[0] for c in _figure_cases()])
+def test_every_figure_function_has_labels_a_legend_clear_of_other_panels_and_chance(
+    name, draw, chance
+):
+    fig, (ax, other) = plt.subplots(1, 2, figsize=(9, 3.2))  # no layout engine to make room
+    other.plot([0, 1], [0, 1])
+    drawn = draw(ax)
+    fig.canvas.draw()
+    categories = [t.get_text() for t in drawn.get_xticklabels() if t.get_text()]
+    named = any(c.replace(".", "").replace("−", "").isdigit() is False for c in categories)
+    assert drawn.get_xlabel() or named, f"{name}: no x label and no category names"
+    assert drawn.get_ylabel(), f"{name}: no y label"
+    legend = drawn.get_legend()
+    if legend is not None:
+        box, inside = legend.get_window_extent(), drawn.get_window_extent()
+        assert not box.overlaps(other.get_window_extent()), f"{name}: legend over the next panel"
+        assert inside.x0 - 1 <= box.x0 and box.x1 <= inside.x1 + 1, f"{name}: legend outside"
+        assert inside.y0 - 1 <= box.y0 and box.y1 <= inside.y1 + 1, f"{name}: legend outside"
+    if chance is not None:
+        lines = [ln for ln in drawn.get_lines() if ln.get_label() == "chance"]
+        lines += [c for c in drawn.collections if c.get_label() == "chance"]
+        assert lines, f"{name}: no chance line although the data is within 3x of chance"
+
+
+def test_the_figure_table_covers_every_plotting_function():
+    import inspect
+
+    import tsgan.figures as f
+
+    drawing = {
+        n
+        for n, fn in inspect.getmembers(f, inspect.isfunction)
+        if fn.__module__ == f.__name__
+        and not n.startswith("_")
+        and "ax" in inspect.signature(fn).parameters
+    }
+    helpers = {"chance_line", "log_axis", "legend_inside", "legend_outside", "show_images"}
+    helpers.add("plot_generated")  # show_images with titles, tested above
+    assert drawing - helpers <= {c[0] for c in _figure_cases()}, drawing - helpers
+
+
+def test_histograms_give_each_non_modality_label_its_own_colour():
+    ax = histograms({f"cam{c}": np.ones(4) for c in range(1, 7)})
+    colours = {tuple(p.get_edgecolor()[:3]) for p in ax.patches}
+    assert len(colours) == 6
+
+
+def test_plot_losses_keeps_a_curve_that_reaches_zero_and_draws_reference_lines():
+    from tsgan.figures import plot_losses
+
+    steps = [
+        {"kind": "step", "step": i, "B_tri": max(0.0, 0.2 - 0.1 * i), "D": 0.7} for i in range(4)
+    ]
+    axes = plot_losses(steps, names=TSGAN.loss_names, lines={"D": (0.69, "log 2: a coin flip")})
+    (b_ax,) = [a for a in axes if a.get_title().startswith("backbone")]
+    (tri,) = [ln for ln in b_ax.get_lines() if ln.get_label() == "B_tri"]
+    assert np.isfinite(tri.get_ydata()).all() and b_ax.get_yscale() == "symlog"
+    (d_ax,) = [a for a in axes if a.get_title().startswith("discriminators")]
+    assert [
+        ln.get_ydata()[0] for ln in d_ax.get_lines() if ln.get_label() == "log 2: a coin flip"
+    ] == [0.69]

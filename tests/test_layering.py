@@ -51,13 +51,14 @@ FLOORS: dict[str, int] = {
     "figure_inputs": 4,
     # 5: the application's orchestration: cached runs, teacher then TS-GAN, loss figures
     "training": 5,
-    # 6: experiments built from trained runs; the course exercises' checks and notebook builds
+    # 6: experiments built from trained runs; the course exercises' checks
     "experiments": 6,
     "checks": 6,
-    "assignments": 6,
-    # 7: the commands; 8: their dispatcher (which imports the chosen one at run time)
-    "cli": 7,
-    "__main__": 8,
+    # 7: the course's notebook builds and the grader, which runs the checks on submissions
+    "assignments": 7,
+    # 8: the commands; 9: their dispatcher (which imports the chosen one at run time)
+    "cli": 8,
+    "__main__": 9,
 }
 
 # (importer unit, imported unit, why not). Most are also climbs or same-floor imports under FLOORS,

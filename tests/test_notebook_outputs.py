@@ -8,6 +8,8 @@ import pytest
 from notebook_checks import (
     STDERR_LIMIT,
     computed_mismatches,
+    long_training_logs,
+    machine_noise,
     stderr_chars,
     unmarked_cells,
     warning_cells,
@@ -107,3 +109,23 @@ def test_tagged_numbers_are_compared_with_printed_values():
             0
         ]
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_stored_outputs_hold_no_machine_paths_process_words_or_training_logs(path):
+    nb = nbformat.read(path, as_version=4)
+    assert machine_noise(nb) == [], f"{path.name}: machine-specific output"
+    assert long_training_logs(nb) == [], f"{path.name}: a training log longer than a summary line"
+
+
+def test_machine_noise_and_training_logs_are_found():
+    nb = notebook(
+        ("print(root)", [stream("stdout", "synthetic @ /home/ana/tsgan/data/synthetic_sysu\n")]),
+        ("x", [stream("stdout", "data @ data/synthetic_sysu (relative: fine)\n")]),
+        ("y", [stream("stderr", "$ bench --only MSMT17   # helpers paused (SIGSTOP)\n")]),
+        ("z", [stream("stdout", "C:\\Users\\ana\\runs\n")]),
+        ("t", [stream("stdout", "teacher 1/75: 20 steps\nteacher 2/75: 20 steps\nrgb 75/75: 2\n")]),
+        ("u", [stream("stdout", "teacher 75/75: 20 steps, mean id 0.96\n")]),
+    )
+    assert [k for k, _ in machine_noise(nb)] == [0, 2, 2, 3]
+    assert long_training_logs(nb) == [(4, "teacher", 2)]

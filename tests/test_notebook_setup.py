@@ -85,8 +85,18 @@ def test_inside_a_checkout_it_does_nothing():
     assert Path(result["cwd"]).resolve() == (ROOT / "notebooks").resolve()
 
 
-def test_readme_has_a_colab_badge_per_notebook():
+def test_readme_has_colab_badges_only_for_a_configured_repository():
+    """Badges point at a repository address: one per notebook when pyproject's [project.urls]
+    names the repository, none while it does not (an address nobody confirmed is a dead link)."""
+    import tomllib
+
     readme = (ROOT / "README.md").read_text()
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("urls", {})
+    repository = urls.get("Repository") or urls.get("Source")
+    if repository is None:
+        assert "colab.research.google.com" not in readme, "README: a Colab badge without a URL"
+        return
+    assert repository == REPOSITORY_URL, "REPOSITORY_URL must be pyproject's [project.urls]"
     for path in NOTEBOOKS:
         assert f"]({colab_url(path.name)})" in readme, (
             f"README: no Open in Colab link to {path.name}"

@@ -11,7 +11,12 @@ raises :class:`ExerciseNotDone`, which the checks turn into a message that says 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import importlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,9 +27,21 @@ from .data.noise import random_batch
 from .eval import evaluate_rank
 from .eval.metrics import keep_mask
 from .eval.reranking import neighbourhoods
-from .losses import batch_hard_triplet, cycle_loss, id_loss, joint_fake_set, ts_losses
+from .freeze import frozen
+from .losses import (
+    GANLoss,
+    batch_hard_triplet,
+    cycle_loss,
+    discriminator_loss,
+    id_loss,
+    joint_fake_set,
+    reid_gan_loss,
+    ts_losses,
+)
 from .methods.tsgan import TSGAN
-from .models import build_backbone
+from .models import JointDiscriminator, build_backbone
+from .paths import REPO_ROOT
+from .stats import paired_difference
 
 
 class ExerciseNotDone(NotImplementedError):
@@ -41,6 +58,133 @@ class ExerciseNotDone(NotImplementedError):
 
 class CheckFailed(AssertionError):
     """The student's result differs from the reference on a named case."""
+
+
+class ReferenceUsed(CheckFailed):
+    """The student's code called the package's reference implementation of the exercise."""
+
+
+# What each exercise's answer may not call: "module:attr" or "module:Class.attr". The checks make
+# these unavailable to the code under test (``sealed``), so an answer that returns the reference's
+# result fails with a message saying so instead of passing.
+REFERENCES: dict[str, tuple[str, ...]] = {
+    "pixel_features": ("tsgan.data.pixel_stats:pixel_features",),
+    "id_loss": ("tsgan.losses:id_loss", "tsgan.losses:reid_loss"),
+    "triplet": ("tsgan.losses:batch_hard_triplet", "tsgan.losses:reid_loss"),
+    "cycle_loss": ("tsgan.losses:cycle_loss", "tsgan.losses:generator_loss"),
+    "fake_set": ("tsgan.losses:joint_fake_set", "tsgan.losses:fake_set"),
+    "adversarial_losses": (
+        "tsgan.losses:generator_loss",
+        "tsgan.losses:discriminator_loss",
+        "tsgan.losses:reid_gan_loss",
+        "tsgan.losses:joint_fake_set",
+        "tsgan.losses:fake_set",
+    ),
+    "ts_losses": ("tsgan.losses:ts_losses", "tsgan.losses:feature_mse"),
+    "gradient_flow": ("tsgan.checks:gradient_table",),
+    "algorithm1_step": ("tsgan.methods.tsgan:TSGAN.optimize_parameters",),
+    "sysu_removed": ("tsgan.eval.metrics:keep_mask", "tsgan.eval.metrics:evaluate_rank"),
+    "cmc_ap": ("tsgan.eval.metrics:keep_mask", "tsgan.eval.metrics:evaluate_rank"),
+    "k_reciprocal": (
+        "tsgan.eval.reranking:neighbourhoods",
+        "tsgan.eval.reranking:rerank",
+        "tsgan.eval.reference:re_ranking",
+    ),
+    "query_expansion": (
+        "tsgan.eval.reranking:rerank",
+        "tsgan.eval.reranking:rerank_features",
+        "tsgan.eval.reranking:_query_expansion",
+        "tsgan.eval.reference:re_ranking",
+    ),
+    "paired_difference": ("tsgan.stats:paired_difference", "tsgan.stats:mean_ci"),
+}
+
+
+def _resolve(target: str) -> tuple[Any, str, Any]:
+    """ "module:attr" or "module:Class.attr" -> (owner, attribute name, object)."""
+    module, _, path = target.partition(":")
+    owner: Any = importlib.import_module(module)
+    *parents, attr = path.split(".")
+    for parent in parents:
+        owner = getattr(owner, parent)
+    return owner, attr, getattr(owner, attr)
+
+
+@contextmanager
+def sealed(exercise: str, student: Callable | None = None) -> Iterator[list[str]]:
+    """Make the package's reference implementation of ``exercise`` unavailable while the block
+    runs: every ``tsgan`` module attribute (and every global or closure variable of ``student``)
+    bound to one of
+    ``REFERENCES[exercise]`` is replaced by a function that records the call and raises
+    :class:`ReferenceUsed`. Yields the list of references called, so a caller can fail the answer
+    even when the student's code caught the exception."""
+    used: list[str] = []
+    patches: list[tuple[Any, str, Any]] = []
+
+    def blocked(label: str) -> Callable:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            used.append(label)
+            raise ReferenceUsed(_reference_message(exercise, label))
+
+        return call
+
+    try:
+        for target in REFERENCES.get(exercise, ()):
+            owner, attr, obj = _resolve(target)
+            label = target.replace(":", ".")
+            stand_in = blocked(label)
+            if isinstance(owner, type):
+                patches.append((owner, attr, owner.__dict__[attr]))
+                setattr(owner, attr, stand_in)
+                continue
+            namespaces = [m for n, m in list(sys.modules.items()) if n.split(".")[0] == "tsgan"]
+            for module in namespaces:
+                for key, value in list(vars(module).items()):
+                    if value is obj:
+                        patches.append((module, key, value))
+                        setattr(module, key, stand_in)
+            g = getattr(student, "__globals__", None)
+            for key, value in list((g or {}).items()):
+                if value is obj:
+                    patches.append((g, key, value))
+                    g[key] = stand_in
+            for cell in getattr(student, "__closure__", None) or ():
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if value is obj:
+                    patches.append((cell, "cell_contents", value))
+                    cell.cell_contents = stand_in
+        yield used
+    finally:
+        for owner, key, value in reversed(patches):
+            if isinstance(owner, dict):
+                owner[key] = value
+            else:
+                setattr(owner, key, value)
+
+
+def _reference_message(exercise: str, label: str) -> str:
+    return (
+        f"{exercise}: your answer calls the package's reference implementation {label}, which "
+        "the check makes unavailable to the code under test: write the computation yourself"
+    )
+
+
+def call_student(exercise: str, student: Callable, *args: Any, **kwargs: Any) -> Any:
+    """``student(*args, **kwargs)`` with the exercise's reference sealed; a stub's
+    :class:`ExerciseNotDone` names the exercise, a call of the reference fails the answer."""
+    with sealed(exercise, student) as used:
+        try:
+            got = student(*args, **kwargs)
+        except ExerciseNotDone:
+            raise ExerciseNotDone(exercise) from None
+        except ReferenceUsed:
+            pass
+    if used:
+        raise ReferenceUsed(_reference_message(exercise, used[0]))
+    return got
 
 
 def _fmt(x: Any) -> str:
@@ -79,10 +223,7 @@ def run_cases(
     verdict."""
     for case, args, kwargs in cases:
         expected = reference(*args, **kwargs)
-        try:
-            got = student(*args, **kwargs)
-        except ExerciseNotDone as err:
-            raise ExerciseNotDone(err.name if err.name != "exercise" else name) from None
+        got = call_student(name, student, *args, **kwargs)
         _compare(name, case, expected, got, tol)
     print(f"check {name}: all {len(cases)} cases passed")
     return len(cases)
@@ -255,10 +396,7 @@ def check_fake_set(student: Callable) -> None:
     for case, joint in cases:
         reference = joint_fake_set(*args) if joint else [(args[1], None)]
         expected = sorted((name_of(x), name_of(f)) for x, f in reference)
-        try:
-            got = student(*args, joint)
-        except ExerciseNotDone:
-            raise ExerciseNotDone("fake_set") from None
+        got = call_student("fake_set", student, *args, joint)
         pairs = sorted((name_of(x), name_of(f)) for x, f in got)
         if pairs != expected:
             shown = [", ".join(f"({x}, {f})" for x, f in ps) or "none" for ps in (expected, pairs)]
@@ -386,10 +524,7 @@ def check_sysu_removed(student: Callable) -> None:
     ]
     for case, args, _ in cases:
         expected = reference(*args)
-        try:
-            got = student(*args)
-        except ExerciseNotDone:
-            raise ExerciseNotDone("sysu_removed") from None
+        got = call_student("sysu_removed", student, *args)
         got = torch.as_tensor(got)
         if got.shape != expected.shape or not torch.equal(got.bool(), expected):
             raise CheckFailed(
@@ -422,10 +557,7 @@ def check_k_reciprocal(student: Callable) -> None:
     ]
     for case, (dist, p, k) in cases:
         expected = set(neighbourhoods(dist, k1=k)["reciprocal"][p])
-        try:
-            got = student(dist, p, k)
-        except ExerciseNotDone:
-            raise ExerciseNotDone("k_reciprocal") from None
+        got = call_student("k_reciprocal", student, dist, p, k)
         if _as_set(got) != expected:
             shown = np.array2string(dist.numpy(), precision=2) if len(dist) <= 6 else ""
             raise CheckFailed(
@@ -462,40 +594,67 @@ def _tiny_tsgan(seed: int) -> TSGAN:
 
 
 def check_algorithm1_step(student: Callable) -> None:
-    """One step of Algorithm 1: ``student(model)`` drives a :class:`tsgan.methods.tsgan.TSGAN` whose
-    input is set, through its phases (``forward``, ``backward_G``, ``step("G")``, ...) and returns
-    ``model.end_step()``. Every network must end with the reference step's weights."""
-    for case, seed in (("first step", 0), ("another seed", 1)):
-        mine, ref = _tiny_tsgan(seed), _tiny_tsgan(seed)
-        batch = random_batch(3, 2, 32, 16, seed)
+    """Two steps of Algorithm 1: ``student(model)`` drives a :class:`tsgan.methods.tsgan.TSGAN`
+    whose input is set, through its phases (``forward``, ``zero_grad``, ``backward_G``,
+    ``step("G")``, ...) and returns ``model.end_step()``; ``optimize_parameters`` is unavailable.
+    After each step every network must hold the reference step's weights *and* gradients, and the
+    returned losses must be the reference's. Two steps, because on fresh models the first step
+    cannot tell a missing ``zero_grad`` (there is nothing to clear yet); the gradients, because a
+    backward that reaches a network it must not (a line's loss backpropagated again after its
+    step, say) leaves gradients there even when the weights still agree. Gradients the answer
+    cleared after a step are accepted: clearing is harmless. A detach missing inside a phase
+    cannot pass silently: line 1's backward has freed the generators' graph, so autograd stops
+    with "backward through the graph a second time". The
+    losses returned must be detached floats (``end_step``)."""
+    mine, ref = _tiny_tsgan(0), _tiny_tsgan(0)
+    for step in (1, 2):
+        case = f"step {step} of 2"
+        batch = random_batch(3, 2, 32, 16, step)
         mine.set_input(batch)
         ref.set_input(batch)
-        torch.manual_seed(seed)
+        torch.manual_seed(step)
         expected = ref.optimize_parameters()
-        torch.manual_seed(seed)
-        try:
-            got = student(mine)
-        except ExerciseNotDone:
-            raise ExerciseNotDone("algorithm1_step") from None
+        torch.manual_seed(step)
+        got = call_student("algorithm1_step", student, mine)
         for name, net in ref.nets.items():
-            for (pname, p_ref), p_mine in zip(
-                net.state_dict().items(), mine.nets[name].state_dict().values()
-            ):
+            mine_params = dict(mine.nets[name].named_parameters())
+            for pname, p_ref in net.named_parameters():
+                p_mine = mine_params[pname]
                 if not torch.allclose(p_ref.float(), p_mine.float(), atol=1e-6):
                     raise CheckFailed(
                         f"algorithm1_step, case '{case}': after your step, {name}.{pname} "
-                        "differs from the reference "
-                        f"(max difference {(p_ref.float() - p_mine.float()).abs().max():.3g}). "
-                        "Algorithm 1 updates "
-                        "G (lines 1-2), then the backbone (3-4), then D (5-7), "
-                        "each after its own backward."
+                        "differs from the reference (max difference "
+                        f"{(p_ref.float() - p_mine.float()).abs().max():.3g}). Algorithm 1 "
+                        "updates G (lines 1-2), then the backbone (3-4), then D (5-7), each "
+                        "after clearing its gradients (zero_grad) and its own backward."
+                    )
+                if p_mine.grad is None:  # cleared after its step: harmless
+                    continue
+                g_ref = torch.zeros_like(p_ref) if p_ref.grad is None else p_ref.grad
+                g_mine = p_mine.grad
+                if not torch.allclose(g_ref.float(), g_mine.float(), atol=1e-6):
+                    raise CheckFailed(
+                        f"algorithm1_step, case '{case}': after your step, the gradient of "
+                        f"{name}.{pname} differs from the reference (max difference "
+                        f"{(g_ref.float() - g_mine.float()).abs().max():.3g}): a line sent "
+                        "gradients where it should not (a missing detach or frozen network, or a "
+                        "backward after the step it feeds) or gradients of an earlier backward "
+                        "were not cleared."
                     )
         if not isinstance(got, dict) or set(got) != set(expected):
             raise CheckFailed(
                 f"algorithm1_step, case '{case}': expected the losses dict with keys "
-                f"{sorted(expected)} "
-                f"(return model.end_step()), got {_fmt(got)}"
+                f"{sorted(expected)} (return model.end_step()), got {_fmt(got)}"
             )
+        live = [k for k, v in got.items() if isinstance(v, torch.Tensor) and v.requires_grad]
+        if live:
+            raise CheckFailed(
+                f"algorithm1_step, case '{case}': the losses {live} you return are tensors still "
+                "attached to the step's graphs (a training loop that keeps them keeps every "
+                "step's graph alive): return model.end_step(), which detaches them to floats"
+            )
+        for key in expected:
+            _compare("algorithm1_step", f"{case}[{key!r}]", expected[key], got[key], 1e-5)
     print("check algorithm1_step: all 2 cases passed")
 
 
@@ -560,10 +719,7 @@ def check_gradient_flow(student: Callable) -> None:
     names} for every row of ``GRADIENT_ROWS`` (names from ``NETWORKS``: FE and LE the student
     backbone's former and latter encoders, head its BN-neck and classifier, teacher the frozen
     FE_T). Compared row by row, in the order of Algorithm 1, with :func:`gradient_table`."""
-    try:
-        table = student()
-    except ExerciseNotDone:
-        raise ExerciseNotDone("gradient_flow") from None
+    table = call_student("gradient_flow", student)
     if not isinstance(table, dict) or set(table) != set(GRADIENT_ROWS):
         keys = sorted(table) if isinstance(table, dict) else _fmt(table)
         raise CheckFailed(
@@ -592,3 +748,243 @@ def check_gradient_flow(student: Callable) -> None:
 
 def _as_set_of_names(x: Any) -> set[str]:
     return {x} if isinstance(x, str) else set(x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercises of notebooks 01, 03, 06 and 07, and the checked multiple-choice questions.
+
+
+def _pixel_features_reference(images: np.ndarray) -> np.ndarray:
+    """``tsgan.data.pixel_stats.pixel_features`` after the resize: (N, H, W, 3) -> (N, 3*H*W),
+    each row centred and L2-normalised (a constant image stays all zeros)."""
+    x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    x = x - x.mean(axis=1, keepdims=True)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+
+
+def check_pixel_features(student: Callable) -> None:
+    """Notebook 01's raw-pixel features: ``student(images)`` with ``images`` an (N, H, W, 3) float
+    array of resized pictures in [0, 1] -> (N, 3*H*W): each picture flattened, centred (its own
+    mean subtracted) and divided by its L2 norm (an all-constant picture gives zeros)."""
+    rng = np.random.default_rng(7)
+    cases = [
+        ("one 1x1 picture", (np.array([[[[0.2, 0.4, 0.9]]]], dtype=np.float32),), {}),
+        ("a constant picture stays zero", (np.full((1, 2, 1, 3), 0.5, dtype=np.float32),), {}),
+        ("two 2x1 pictures", (rng.random((2, 2, 1, 3), dtype=np.float32),), {}),
+        ("five 8x4 pictures", (rng.random((5, 8, 4, 3), dtype=np.float32),), {}),
+    ]
+    run_cases("pixel_features", student, _pixel_features_reference, cases, tol=1e-4)
+
+
+# The sources a loss may reach, for the adversarial-loss exercise: which of its inputs (and D_I's
+# parameters) get a gradient tells whether the answer froze D_I and detached the images as
+# Algorithm 1 does.
+_ADV_KEYS = {
+    "G": "L_G^adv of G_I, Eq. 1",
+    "D_real": "L_D^real, Eq. 3",
+    "D_fake": "L_D^fake, Eq. 4 (mean over the pairs of M)",
+    "D": "L_D, Eq. 2",
+    "reid_gan": "L_ReID^GAN, Eq. 12",
+}
+
+
+def _adversarial_reference(D_I, X_I, X_I_fake, f_real, f_fake, gan) -> dict[str, torch.Tensor]:
+    """Eq. 1-4 and 12 as the training computes them (``tsgan.losses``)."""
+    with frozen(D_I):
+        G = gan(D_I(X_I_fake, f_fake), True)
+    d = discriminator_loss(D_I, X_I, X_I_fake, f_real, f_fake, gan)
+    reid = reid_gan_loss(D_I, X_I, X_I_fake, f_real, f_fake, gan)
+    return {"G": G, "D_real": d["real"], "D_fake": d["fake"], "D": d["total"], "reid_gan": reid}
+
+
+def _reached(loss: Any, sources: dict[str, list[torch.Tensor]]) -> set[str]:
+    if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+        return set()
+    names = list(sources)
+    flat = [t for n in names for t in sources[n]]
+    grads = torch.autograd.grad(loss, flat, retain_graph=True, allow_unused=True)
+    out, k = set(), 0
+    for n in names:
+        part = grads[k : k + len(sources[n])]
+        k += len(sources[n])
+        if any(g is not None and bool(g.abs().sum() > 0) for g in part):
+            out.add(n)
+    return out
+
+
+def check_adversarial_losses(student: Callable) -> None:
+    """The adversarial losses around the joint discriminator D_I:
+    ``student(D_I, X_I, X_I_fake, f_real, f_fake, gan)`` -> dict with ``G`` (Eq. 1: G_I wants
+    D_I to call (X_I', f(X_I')) real), ``D_real`` (Eq. 3), ``D_fake`` (Eq. 4: the mean over the
+    three pairs of M, Eq. 5), ``D`` (Eq. 2: their sum) and ``reid_gan`` (Eq. 12: the backbone
+    wants D_I to call every pair of M real, mean over M). ``gan(logits, target_is_real)`` is the
+    criterion. Checked on values and on what each loss reaches: D_I must be frozen in ``G`` and
+    ``reid_gan`` (``tsgan.freeze.frozen``), the images detached in ``D_*`` and ``reid_gan``."""
+    cases = []
+    for case, n, mode, seed in (
+        ("one image, least-squares GAN", 1, "lsgan", 8),
+        ("three images, log loss (vanilla)", 3, "vanilla", 9),
+    ):
+        torch.manual_seed(seed)
+        cases.append((case, n, GANLoss(mode), JointDiscriminator(1, 6, 4, 1), seed))
+    for case, n, gan, D, seed in cases:
+        g = _gen(seed)
+        leaves = {
+            "X_I": torch.rand(n, 1, 32, 16, generator=g) * 2 - 1,
+            "X_I'": torch.rand(n, 1, 32, 16, generator=g) * 2 - 1,
+            "f(X_I)": torch.randn(n, 6, 2, 1, generator=g),
+            "f(X_I')": torch.randn(n, 6, 2, 1, generator=g),
+        }
+        leaves = {k: v.requires_grad_() for k, v in leaves.items()}
+        args = (D, *leaves.values(), gan)
+        sources = {**{k: [v] for k, v in leaves.items()}, "D_I": list(D.parameters())}
+        expected = _adversarial_reference(*args)
+        got = call_student("adversarial_losses", student, *args)
+        if not isinstance(got, dict) or not set(_ADV_KEYS) <= set(got):
+            raise CheckFailed(
+                f"adversarial_losses, case '{case}': expected a dict with the keys "
+                f"{list(_ADV_KEYS)}, got {_fmt(got if not isinstance(got, dict) else sorted(got))}"
+            )
+        if not all(p.requires_grad for p in D.parameters()):
+            raise CheckFailed(
+                f"adversarial_losses, case '{case}': D_I's parameters no longer require "
+                "gradients after your function: freeze it inside a `with frozen(D_I):` block, "
+                "which restores them"
+            )
+        for key, what in _ADV_KEYS.items():
+            _compare(
+                "adversarial_losses", f"{case}[{key!r}] ({what})", expected[key], got[key], 1e-5
+            )
+            want, have = _reached(expected[key], sources), _reached(got[key], sources)
+            if want != have:
+                raise CheckFailed(
+                    f"adversarial_losses, case '{case}': your {key} ({what}) sends gradients to "
+                    f"{_fmt(have)}; the training's reaches {_fmt(want)} (freeze D_I where the "
+                    "other player is trained; detach the images where D_I is)"
+                )
+    print(f"check adversarial_losses: all {len(cases)} cases passed")
+
+
+def _query_expansion_reference(V: torch.Tensor, dist: torch.Tensor, k2: int) -> torch.Tensor:
+    """Step 4 of re-ranking as in ``tsgan.eval.reference.re_ranking``: row i of V replaced by the
+    mean of the rows of its k2 nearest points (i itself first)."""
+    nearest = torch.argsort(dist, dim=1, stable=True)[:, :k2]
+    return V[nearest].mean(dim=1)
+
+
+def check_query_expansion(student: Callable) -> None:
+    """Local query expansion, step 4 of k-reciprocal re-ranking: ``student(V, dist, k2)`` -> V_qe,
+    row i the mean of the rows V[j] over the k2 points j nearest to i in ``dist`` (i itself, at
+    distance 0, included; k2 = 1 leaves V as it is). ``V``: (N, N) rows of Jaccard weights,
+    ``dist``: (N, N) distances without ties."""
+    line = torch.tensor([0.0, 1.0, 3.0])
+    line = (line[:, None] - line[None]).abs()
+    g = _gen(10)
+    pts = torch.rand(6, 2, generator=g)
+    six = torch.cdist(pts, pts)
+    cloud = torch.rand(12, 3, generator=g)
+    cloud = torch.cdist(cloud, cloud)
+
+    def weights(n: int) -> torch.Tensor:
+        v = torch.rand(n, n, generator=g) * (torch.rand(n, n, generator=g) < 0.5)
+        v = v + torch.eye(n)
+        return v / v.sum(dim=1, keepdim=True)
+
+    cases = [
+        ("3 points on a line, k2=2", (torch.eye(3), line, 2), {}),
+        ("3 points on a line, k2=1 changes nothing", (weights(3), line, 1), {}),
+        ("6 points, k2=3", (weights(6), six, 3), {}),
+        ("12 points, k2=4", (weights(12), cloud, 4), {}),
+    ]
+    run_cases("query_expansion", student, _query_expansion_reference, cases)
+
+
+def _paired_reference(records: list[dict], a: str, b: str, metric: str) -> tuple[float, ...]:
+    d = paired_difference(*(_by_seed(records, row, metric) for row in (a, b)))
+    return (d["mean"], *d["ci"])
+
+
+def _by_seed(records: list[dict], row: str, metric: str) -> dict[int, float]:
+    return {r["seed"]: float(r[metric]) for r in records if r["row"] == row}
+
+
+def _results(path: Any = None) -> dict:
+    path = REPO_ROOT / "results" / "ablation_cpu.json" if path is None else path
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def check_paired_difference(student: Callable, results: Any = None) -> None:
+    """Reading an ablation: ``student(records, a, b, metric)`` -> (mean, low, high), the mean of
+    the per-seed differences a - b of ``metric`` over the seeds both rows have, and its 95 %
+    Student-t confidence interval. ``records``: the ``records`` list of an ablation results file
+    (``results``: its path, the committed ``results/ablation_cpu.json`` by default), one dict per
+    (row, seed) with the metrics. Any file of the same format works: the cases are a hand-made one
+    and every pair of rows the file itself compares (its ``paired`` list)."""
+    hand = [
+        {"row": "A", "seed": 0, "R1": 30.0},
+        {"row": "A", "seed": 1, "R1": 34.0},
+        {"row": "A", "seed": 2, "R1": 35.0},
+        {"row": "B", "seed": 0, "R1": 29.0},
+        {"row": "B", "seed": 1, "R1": 31.0},
+        {"row": "B", "seed": 2, "R1": 30.0},
+        {"row": "B", "seed": 7, "R1": 90.0},  # B's extra seed has no partner: left out
+    ]
+    data = _results(results)
+    cases = [("3 seeds by hand, B has an extra seed", (hand, "A", "B", "R1"), {})]
+    for pair in data.get("paired", []):
+        rows = (pair["a"], pair["b"], pair["metric"])
+        if all(len(_by_seed(data["records"], r, pair["metric"])) for r in rows[:2]):
+            cases.append((f"{rows[0]} - {rows[1]}, {rows[2]}", (data["records"], *rows), {}))
+    run_cases("paired_difference", student, _paired_reference, cases, tol=1e-6)
+
+
+def check_ablation_reading(
+    answer: Any, a: str = "jd", b: str = "backbone", metric: str = "R1", results: Any = None
+) -> None:
+    """What the results file supports about rows ``a`` and ``b`` on ``metric``: ``answer`` is
+    "a" (a beats b: the 95 % CI of a - b lies above 0), "b" (b beats a: it lies below 0) or "c"
+    (the seeds cannot tell them apart: it contains 0, or there is no interval). Derived from the
+    file each time, so it holds for a regenerated grid."""
+    if answer is None:
+        raise ExerciseNotDone("q_ablation_reading")
+    data = _results(results)
+    mean, low, high = _paired_reference(data["records"], a, b, metric)
+    truth = "a" if low > 0 else "b" if high < 0 else "c"
+    if str(answer).strip().lower() != truth:
+        raise CheckFailed(
+            f"q_ablation_reading: not {answer!r}. The paired difference {a} - {b} in {metric} is "
+            f"{mean:+.2f} with 95 % CI [{low:+.2f}, {high:+.2f}]: read which side of 0 the "
+            "whole interval lies on, not only the sign of the mean"
+        )
+    print("check q_ablation_reading: correct")
+
+
+# Multiple-choice questions: the salted digest of the right letter, so the key is not readable
+# from the package (the question and its options are in the notebook).
+CHOICES: dict[str, tuple[str, str]] = {
+    "q_modality": ("abcd", "9959d366fc10"),
+    "q_student_init": ("abcd", "c68fe44786c9"),
+}
+
+
+def _choice_digest(name: str, letter: str) -> str:
+    return hashlib.sha256(f"tsgan-course:{name}:{letter}".encode()).hexdigest()[:12]
+
+
+def check_choice(name: str, answer: Any) -> None:
+    """A checked multiple-choice question: ``answer`` one letter of the options the notebook
+    lists; says "correct" or stops with a hint to re-read the section (not the right letter)."""
+    if name not in CHOICES:
+        raise KeyError(f"no multiple-choice question named {name!r}; known: {sorted(CHOICES)}")
+    letters, digest = CHOICES[name]
+    if answer is None:
+        raise ExerciseNotDone(name)
+    letter = str(answer).strip().lower()
+    if letter not in letters:
+        raise CheckFailed(f"{name}: answer with one letter of {', '.join(letters)}; got {answer!r}")
+    if _choice_digest(name, letter) != digest:
+        raise CheckFailed(
+            f"{name}: ({letter}) is not the answer; re-read the section above the question"
+        )
+    print(f"check {name}: correct")

@@ -13,7 +13,7 @@ ranked gallery images), so this module imports nothing of the package but the im
 * style, owned here so every notebook looks alike: :func:`set_style` (seaborn theme),
   :data:`MODALITY_COLOURS` (RGB / IR / fake IR), :func:`chance_line` (the score of a random
   ranking, on every retrieval plot), :func:`log_axis` (log scale with plain-number tick labels),
-  :func:`legend_outside` (legends right of the data, never over it).
+  :func:`legend_inside` (legends inside their axes, never over the next panel).
 
 Every helper draws on a matplotlib ``ax`` (a new figure when ``ax`` is None) and returns it, so a
 notebook can compose figures and end the line with ``;``. Images follow the project convention:
@@ -97,6 +97,12 @@ def log_axis(ax: Axes, axis: str = "y") -> Axes:
     return ax
 
 
+def legend_inside(ax: Axes, **kwargs: object) -> Legend:
+    """The legend inside the axes, where it covers the fewest points (``loc="best"``), half
+    transparent: a legend outside the data runs into the next panel of a row of subplots."""
+    return ax.legend(loc=kwargs.pop("loc", "best"), framealpha=0.85, **kwargs)
+
+
 def legend_outside(ax: Axes, **kwargs: object) -> Legend:
     """The legend to the right of the axes, outside the data (``kwargs`` go to ``ax.legend``)."""
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
@@ -167,17 +173,28 @@ def histograms(
     xlabel: str = "intensity",
     title: str = "",
 ) -> Axes:
-    """Overlayed normalised histograms (each a vector of bin counts over [0, 1]), one per label."""
+    """Overlayed normalised histograms (each a vector of bin counts over [0, 1]), one per label:
+    a modality's colour where the label names one, else one colour of the palette per label; the
+    legend inside the axes, so side-by-side panels do not cover each other."""
     ax = _axes(ax, (5, 3))
-    for label, h in hists.items():
+    for k, (label, h) in enumerate(hists.items()):
         h = np.asarray(h, dtype=float)
         edges = np.linspace(0, 1, len(h) + 1)
-        colour = modality_colour(label)
-        ax.stairs(h / max(h.sum(), 1e-12), edges, label=label, fill=True, alpha=0.45, color=colour)
+        colour = modality_colour(label, f"C{k}")
+        fill = len(hists) <= 2  # more than two filled overlays hide each other: outlines
+        ax.stairs(
+            h / max(h.sum(), 1e-12),
+            edges,
+            label=label,
+            fill=fill,
+            alpha=0.45 if fill else 0.9,
+            color=colour,
+            lw=1.5,
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of pixels")
     ax.set_title(title)
-    legend_outside(ax)
+    ax.legend(loc="upper right", ncol=2 if len(hists) > 3 else 1)
     return ax
 
 
@@ -212,7 +229,7 @@ def bar_chart(
     if chance is not None:
         chance_line(ax, chance)
     if reference is not None or chance is not None:
-        legend_outside(ax)
+        legend_inside(ax)
     ax.set_xticks(x, names)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return ax
@@ -267,7 +284,7 @@ def grouped_bars(
     ax.set_xticks(x, groups, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    legend_outside(ax)
+    legend_inside(ax)
     return ax
 
 
@@ -309,7 +326,7 @@ def seed_bars(
     ax.set_ylabel(ylabel or y)
     ax.set_title(title)
     if hue is not None or chance is not None:
-        legend_outside(ax)
+        legend_inside(ax)
     return ax
 
 
@@ -496,13 +513,20 @@ def loss_groups(
 
 
 def plot_losses(
-    records: list[dict], axes=None, names: Sequence[LossName] | None = None
+    records: list[dict],
+    axes=None,
+    names: Sequence[LossName] | None = None,
+    lines: Mapping[str, tuple[float, str]] | None = None,
 ) -> Sequence[Axes]:
-    """One panel per optimizer with every loss term against the training step (log scale).
+    """One panel per optimizer with every loss term against the training step (log scale; a term
+    that reaches 0, as a batch-hard triplet loss does, is drawn at the bottom of a linear band
+    instead of breaking the curve).
 
     ``names``: the step model's ``loss_names`` (e.g. ``TSGAN.loss_names``): the panels and which
     terms are the totals an optimizer steps on (drawn thick); without them every logged value is
-    drawn in one panel (:func:`loss_groups`).
+    drawn in one panel (:func:`loss_groups`). ``lines``: {panel title, or the name of the total
+    drawn in it ("G", "B", "D"): (value, label)}, a dashed reference line in that panel (e.g.
+    log 2, a coin flip's loss).
     """
     steps = [r for r in records if r.get("kind") == "step"]
     if not steps:
@@ -516,14 +540,22 @@ def plot_losses(
         axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.2), squeeze=False)[1][0]
     x = [r["step"] for r in steps]
     for ax, (title, keys) in zip(axes, groups):
+        zero = False
         for k in keys:
-            y = [
-                v if isinstance(v := r.get(k), (int, float)) and v > 0 else math.nan for r in steps
-            ]
+            y = [v if isinstance(v := r.get(k), (int, float)) else math.nan for r in steps]
+            zero = zero or any(v <= 0 for v in y)
             ax.plot(x, y, label=k, lw=2.2 if k in thick else 1.0)
-        log_axis(ax)
+        for key in (title, *(k for k in keys if k in thick)):
+            if lines and key in lines:
+                value, label = lines[key]
+                ax.axhline(value, ls="--", lw=1.2, color=CHANCE_COLOUR, label=label, zorder=1)
+        if zero:  # log above 1e-3, linear below: 0 sits at the bottom, the curve stays whole
+            ax.set_yscale("symlog", linthresh=1e-3)
+            ax.set_ylim(bottom=0)
+        else:
+            log_axis(ax)
         ax.set(xlabel="training step", ylabel="loss (log scale)", title=title)
-        ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+        legend_inside(ax, fontsize=7, ncol=2)
     return axes
 
 
@@ -596,7 +628,7 @@ def cmc_curves(
     ax.set_ylabel("matching rate (%)")
     ax.set_ylim(0, 100)
     ax.set_title(title)
-    legend_outside(ax)
+    legend_inside(ax)
     return ax
 
 
@@ -608,11 +640,30 @@ def neighbourhood(
     reciprocal: Sequence[int],
     expanded: Sequence[int],
     ax: Axes | None = None,
+    modalities: Sequence[int] | None = None,
 ) -> Axes:
-    """A 2-D picture of one point's k nearest neighbours, k-reciprocal set and expanded set."""
+    """A 2-D picture of one point's k nearest neighbours, k-reciprocal set and expanded set. The
+    fill colour is the identity (``labels``); with ``modalities`` (0 RGB, 1 IR) RGB points are
+    circles and IR points triangles, and the legend says so."""
     ax = plt.subplots(figsize=(5, 4))[1] if ax is None else ax
     pts = np.asarray(points)
-    ax.scatter(pts[:, 0], pts[:, 1], c=np.asarray(labels), cmap="tab10", s=25, alpha=0.35)
+    labels = np.asarray(labels)
+    kinds = np.zeros(len(pts), int) if modalities is None else np.asarray(modalities)
+    for kind, marker, name in ((0, "o", "RGB"), (1, "^", "IR")):
+        sel = kinds == kind
+        if sel.any():
+            ax.scatter(
+                pts[sel, 0],
+                pts[sel, 1],
+                c=labels[sel],
+                cmap="tab10",
+                vmin=labels.min(),
+                vmax=max(labels.max(), labels.min() + 1),
+                s=25,
+                alpha=0.45,
+                marker=marker,
+                label=f"{name} point (colour: identity)" if modalities is not None else None,
+            )
     groups = (
         ("k nearest", knn, "o", 160, "0.5"),
         ("k-reciprocal", reciprocal, "s", 90, "k"),
@@ -630,7 +681,7 @@ def neighbourhood(
             label=label,
         )
     ax.scatter(*pts[centre], marker="*", s=250, c="gold", edgecolors="k", label="probe", zorder=3)
-    legend_outside(ax)
+    legend_inside(ax)
     ax.set(xlabel="feature dimension 1 (2-D projection)", ylabel="feature dimension 2")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -14,5 +14,6 @@ keeps the solution and only removes the marker lines. See ``docs/TEACHING.md``.
 """
 
 from .build import build_assignments, instructor_source, student_source
+from .grade import grade_notebook
 
-__all__ = ["build_assignments", "student_source", "instructor_source"]
+__all__ = ["build_assignments", "grade_notebook", "student_source", "instructor_source"]
