@@ -71,7 +71,13 @@ DECISIONS: dict[str, Decision] = {
             "xi-reading",
             "Which images do L_ID and L_Tri average over once X_I' joins line 3?",
             (
-                Setting("joined", "(a) X_R, X_I, X_I' (Algorithm 1 as implemented)"),
+                # explicit, so the setting keeps its meaning when the default reading changes
+                # (its run key does not move: the field is left out of keys at "joined")
+                Setting(
+                    "joined",
+                    "(a) X_R, X_I, X_I' (Algorithm 1 as implemented)",
+                    {"loss.fakes_in_reid": "joined"},
+                ),
                 Setting(
                     "never",
                     "(b) X_R, X_I; X_I' in L_TS, L_ReID^GAN only",
