@@ -379,8 +379,8 @@ def twin_error_against_steps(
     """G_I's twin ``metric`` (``L1`` or ``SSIM``) against training steps, one line per variant
     (``curves``: label -> [{"step", "L1", "SSIM"}, ...], e.g. ``benchmarks/bench_gi.py``'s
     variants); the training-free ``floors`` dashed, and the degraded twins' ``levels``
-    (:func:`tsgan.eval.twins.degraded_twin_error`, level 0 left out) dotted and labelled on the
-    right: the X_I' quality whose TS-loss gain the twins-degraded rows measure."""
+    (:func:`tsgan.eval.twins.degraded_twin_error`, level 0 left out) dotted and labelled inside
+    the axes: the X_I' quality whose TS-loss gain the twins-degraded rows measure."""
     ax = _axes(ax, (6, 3.4))
     for i, (label, curve) in enumerate(curves.items()):
         if not curve:
@@ -404,11 +404,12 @@ def twin_error_against_steps(
         ax.axhline(level[metric], color=CHANCE_COLOUR, ls=":", lw=1)
         ax.annotate(
             f"twins level {level['level']}",
-            (1.0, level[metric]),
+            (0.99, level[metric]),
             xycoords=("axes fraction", "data"),
-            xytext=(3, 0),
+            xytext=(0, 1),
             textcoords="offset points",
-            va="center",
+            ha="right",
+            va="bottom",
             fontsize=7,
             color=CHANCE_COLOUR,
         )
