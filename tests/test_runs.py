@@ -37,6 +37,7 @@ KEYED_UNLESS = {
     "optim.warmup_factor": 0.0,
     "data.grayscale": False,
     "data.channel_aug": False,
+    "train.twin_degrade": 0,
 }
 TEACHER = {
     "model.arch",
@@ -138,6 +139,7 @@ def _reference_key(cfg: Config, kind: str, version: int) -> str:
         ("paper", ["data.dataset=sysu", "data.root=/data/SYSU-MM01", "train.amp=bf16"]),
         ("cpu", ["train.use_gan=false", "train.fakes=twins", "model.gen_upsample=resize"]),
         ("cpu", ["data.split=val", "loss.fakes_in_reid=gated", "optim.warmup_factor=0.1"]),
+        ("cpu", ["train.use_gan=false", "train.fakes=twins", "train.twin_degrade=2"]),
     ],
 )
 def test_keys_are_those_of_the_earlier_recipe(preset, overrides):

@@ -226,6 +226,10 @@ class TrainConfig(_Checked):
     fakes: Fakes = field(
         default="generator", metadata={**keyed_unless("generator"), **switch("generator")}
     )
+    # with train.fakes=twins: the twins degraded by this level of tsgan.data.degrade.LEVELS (blend
+    # toward flat grey, grey-level jitter, blur, noise; fixed per picture): 0 = the true twins,
+    # 1..4 ever poorer X_I' (the "how good must G_I be?" rows)
+    twin_degrade: int = field(default=0, metadata={**keyed_unless(0), **switch(0)})
     # per-epoch mechanism probes of TS-GAN runs on this many training identities (G_I twin error,
     # RGB-IR feature gap; tsgan.probes): 0 = off
     probe_images: int = field(default=32, metadata=NOT_RESULT)
@@ -439,6 +443,11 @@ def check_tsgan_switches(cfg: Config) -> None:
         raise ValueError(
             "train.fakes=twins replaces G_I by the true IR twins of X_R, so there is no GAN "
             "to train: set train.use_gan=false with it"
+        )
+    if t.twin_degrade and t.fakes != "twins":
+        raise ValueError(
+            f"train.twin_degrade={t.twin_degrade} degrades the true IR twins fed as X_I': it "
+            "needs train.fakes=twins (and train.use_gan=false)"
         )
     has_fakes = t.use_gan or t.fakes == "twins"
     if t.use_teacher and not has_fakes:

@@ -10,26 +10,37 @@
   framed by :func:`tsgan.figures.framed_rows`;
 * :func:`view_splits`: the front / back / side split per camera of the embedded worlds (v3, v4),
   drawn by :func:`tsgan.figures.view_split_bars` (notebook 01).
+* :func:`load_gi_study` and :func:`gi_fakes`: the G_I study of ``benchmarks/bench_gi.py`` (twin
+  error against steps per variant) and each variant's last G_I applied to validation pictures, for
+  :func:`tsgan.figures.twin_error_against_steps` and :func:`tsgan.figures.fakes_beside_twins`
+  (notebook 03).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .config import DataConfig
+from .config import DataConfig, from_dict, replace
 from .data.dataset import ImageDataset, load_image
 from .data.records import CrossModalityDataset, Sample
 from .data.synthetic import WORLDS, picture_views, world_options
 from .data.transforms import build_transforms, resize
+from .engine.checkpoint import load_checkpoint
 from .engine.rundir import RunDir
 from .eval.metrics import keep_mask, stable_argsort
+from .eval.twins import load_twins
 from .figures import GREEN, RED, framed_rows, loss_groups, plot_losses
+from .imaging import from_gan, ir_to_1ch, to_gan
 from .loss_names import LossName
+from .models import load_generator_I
+from .paths import cache_dir, resolve_path
 
 
 def example_pairs(
@@ -115,3 +126,34 @@ def view_splits(seed: int = 0, worlds: Sequence[str] = WORLDS) -> dict[str, dict
     embedded tree of ``seed`` in that world's default size (what ``data/synthetic_sysu`` and
     ``data/synthetic_sysu_v4`` hold), counted from the drawn poses without rendering."""
     return {w: picture_views(seed, **world_options(w)) for w in worlds}
+
+
+def load_gi_study(path: str | Path = "benchmarks/results/gi_study_cpu.json") -> dict[str, Any]:
+    """The document ``benchmarks/bench_gi.py`` wrote (relative paths from the repository root)."""
+    path = resolve_path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no G_I study at {path}: run python benchmarks/bench_gi.py (its --out) first"
+        )
+    return json.loads(path.read_text())
+
+
+@torch.no_grad()
+def gi_fakes(
+    doc: Mapping[str, Any], n: int = 6, keys: Sequence[str] | None = None
+) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+    """(X_R, {variant name: its last G_I's fake IR}, true IR twins), each (n, 1 or 3, H, W) in
+    [0, 1], on the first ``n`` validation pictures of the study ``doc`` at its training size; the
+    G_I weights are the last snapshot of each variant's cached CycleGAN run (the run cache of the
+    study's config, ``train.out_dir``)."""
+    base = from_dict(doc["config"])
+    X_R, twins = load_twins([resolve_path(p) for p in doc["pictures"][:n]], tuple(doc["size"]))
+    fakes = {}
+    for v in doc["variants"]:
+        if keys is not None and v["key"] not in keys:
+            continue
+        cfg = replace(base, **{k.replace(".", "__"): x for k, x in v["overrides"].items()})
+        state = load_checkpoint(RunDir(cache_dir(base.train.out_dir) / v["run"]).final)
+        G_I = load_generator_I(cfg.model, state["snapshots"][-1]["G_I"])
+        fakes[v["key"]] = ir_to_1ch(from_gan(G_I(to_gan(X_R))))
+    return X_R, fakes, twins

@@ -433,6 +433,77 @@ def twin_error_curves(
     return ax
 
 
+def twin_error_against_steps(
+    curves: Mapping[str, Sequence[Mapping[str, float]]],
+    floors: Mapping[str, Mapping[str, float]] | None = None,
+    levels: Sequence[Mapping[str, float]] = (),
+    metric: str = "SSIM",
+    ax: Axes | None = None,
+) -> Axes:
+    """G_I's twin ``metric`` (``L1`` or ``SSIM``) against training steps, one line per variant
+    (``curves``: label -> [{"step", "L1", "SSIM"}, ...], e.g. ``benchmarks/bench_gi.py``'s
+    variants); the training-free ``floors`` dashed, and the degraded twins' ``levels``
+    (:func:`tsgan.eval.twins.degraded_twin_error`, level 0 left out) dotted and labelled inside
+    the axes: the X_I' quality whose TS-loss gain the twins-degraded rows measure."""
+    ax = _axes(ax, (6, 3.4))
+    for i, (label, curve) in enumerate(curves.items()):
+        if not curve:
+            raise ValueError(f"variant {label!r} has no points")
+        ax.plot(
+            [p["step"] for p in curve],
+            [p[metric] for p in curve],
+            marker="o",
+            ms=3,
+            lw=1.6,
+            color=f"C{i}",
+            label=label,
+        )
+    for i, (name, value) in enumerate((floors or {}).items()):
+        ax.axhline(
+            value[metric], color="black", ls=("--", "-.")[i % 2], lw=1, label=f"{name} floor"
+        )
+    for level in levels:
+        if level["level"] == 0:
+            continue
+        ax.axhline(level[metric], color=CHANCE_COLOUR, ls=":", lw=1)
+        ax.annotate(
+            f"twins level {level['level']}",
+            (0.99, level[metric]),
+            xycoords=("axes fraction", "data"),
+            xytext=(0, 1),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color=CHANCE_COLOUR,
+        )
+    ax.set_xlabel("CycleGAN steps")
+    ax.set_ylabel(f"twin {metric}" + (" (lower is better)" if metric == "L1" else ""))
+    ax.set_title("G_I on validation pictures against the true IR twin")
+    legend_outside(ax, fontsize=8)
+    return ax
+
+
+def fakes_beside_twins(
+    X_R: torch.Tensor,
+    fakes: Mapping[str, torch.Tensor],
+    twins: torch.Tensor,
+    n: int = 6,
+    ax: Axes | None = None,
+) -> Axes:
+    """Rows: real RGB pictures, each variant's fake IR of them (``fakes``: label -> images), and
+    their true IR twins; ``n`` pictures per row, all (N, 1 or 3, H, W) in [0, 1]."""
+    n = min(n, len(X_R))
+    rows = [("X_R", X_R), *fakes.items(), ("true IR twin", twins)]
+    images, titles = [], []
+    for label, batch in rows:
+        if len(batch) < n:
+            raise ValueError(f"{label!r} has {len(batch)} images, expected at least {n}")
+        images += [b.expand(3, -1, -1) for b in batch[:n]]
+        titles += [label] + [""] * (n - 1)
+    return show_images(images, nrow=n, titles=titles, ax=ax)
+
+
 def feature_gap_curves(
     runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]],
     key: str = "gap_fmap",

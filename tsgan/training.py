@@ -35,6 +35,7 @@ from .config import Config, check_config, replace, result_sections
 from .data import CrossModalityDataset, get_dataset
 from .data.check import require_valid
 from .data.dataset import build_train_loader
+from .data.degrade import check_level
 from .data.synthetic import GENERATOR_VERSION, world_options
 from .data.sysu import SPLITS, validation_split
 from .engine.checkpoint import check_teacher, file_digest, load_backbone, remove_temporaries
@@ -149,6 +150,7 @@ def validate(
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
     pretrain = kind == "tsgan" and needs_teacher(cfg) and teacher is None
     check_config(cfg, (kind, "teacher") if pretrain else (kind,))
+    check_level(cfg.train.twin_degrade)
     if teacher is not None:
         if kind != "tsgan" or not needs_teacher(cfg):
             raise ValueError(

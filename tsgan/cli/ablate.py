@@ -19,7 +19,14 @@ from pathlib import Path
 from ..config import get_config
 from ..data.records import DatasetError
 from ..engine.distributed import cleanup_distributed, env_dist_info
-from ..experiments.ablate import DECISION_ROWS, ROWS, chance_level, run_ablation, select_rows
+from ..experiments.ablate import (
+    DECISION_ROWS,
+    ROW_FAMILIES,
+    ROWS,
+    chance_level,
+    run_ablation,
+    select_rows,
+)
 from ..experiments.ablate_report import (
     format_markdown,
     format_paired,
@@ -50,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ROW",
         help=(
             f"rows to run (default all of the table): {' '.join(r.key for r in ROWS)}; "
-            f"rows of open decisions: {' '.join(r.key for r in DECISION_ROWS)}"
+            f"rows of open decisions: {' '.join(r.key for r in DECISION_ROWS)}; row families "
+            f"(a name stands for its rows): "
+            + "; ".join(f"{k}: {' '.join(r.key for r in v)}" for k, v in ROW_FAMILIES.items())
         ),
     )
     parser.add_argument(

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..config import Config, DataConfig
 from .cache import ImageCache
+from .degrade import check_level, degrade, picture_seed
 from .images import load_image
 from .records import CrossModalityDataset, DatasetError, Sample
 from .sampler import CrossModalityBatchSampler
@@ -136,11 +137,21 @@ class PairDataset(Dataset):
         return item
 
 
-def render_twins(samples: Sequence[Sample], size: tuple[int, int]) -> list[torch.Tensor]:
+def render_twins(
+    samples: Sequence[Sample], size: tuple[int, int], level: int = 0
+) -> list[torch.Tensor]:
     """The IR twin (:func:`tsgan.data.ir_twin`) of each generated RGB sample as a uint8 (3, H, W)
-    tensor resized to ``size`` like the image cache; raises on data without twins."""
+    tensor resized to ``size`` like the image cache, at degradation ``level``
+    (:func:`tsgan.data.degrade.degrade`: 0 the true twin, ``train.twin_degrade``); raises on data
+    without twins."""
+    check_level(level)
     try:
-        return [resize(torch.from_numpy(ir_twin(s)).permute(2, 0, 1), size) for s in samples]
+        return [
+            degrade(
+                resize(torch.from_numpy(ir_twin(s)).permute(2, 0, 1), size), level, picture_seed(s)
+            )
+            for s in samples
+        ]
     except DatasetError as e:
         raise DatasetError(
             "train.fakes=twins needs the embedded SYSU-layout data, whose RGB pictures have true "
@@ -157,7 +168,11 @@ def build_train_loader(
     rgb, ir = dataset.subset("train", "rgb"), dataset.subset("train", "ir")
     pid2label = dataset.pid2label
     cache = ImageCache.build([s.path for s in rgb + ir], (d.height, d.width)) if d.cache else None
-    twins = render_twins(rgb, (d.height, d.width)) if cfg.train.fakes == "twins" else None
+    twins = (
+        render_twins(rgb, (d.height, d.width), cfg.train.twin_degrade)
+        if cfg.train.fakes == "twins"
+        else None
+    )
     pairs = PairDataset(
         rgb,
         ir,

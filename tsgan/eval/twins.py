@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..data import ir_twin
+from ..data.dataset import render_twins
+from ..data.degrade import LEVELS
 from ..data.records import CrossModalityDataset, DatasetError, Sample
 from ..imaging import from_gan, ir_to_1ch, to_gan
 
@@ -156,6 +158,35 @@ def twin_floors(
         "grayscale": twin_error(grayscale, samples, size),
         "channel copy": twin_error(channel_copy(seed), samples, size),
     }
+
+
+def degraded_twin_error(
+    samples: Sequence[Sample], size: tuple[int, int], levels: Sequence[int] | None = None
+) -> list[dict[str, float]]:
+    """Mean twin L1 and SSIM of each degradation level of ``train.twin_degrade``
+    (:data:`tsgan.data.degrade.LEVELS`, all when ``levels`` is None) on the RGB pictures
+    ``samples`` at ``size`` (H, W): the X_I' a level feeds (:func:`tsgan.data.dataset.
+    render_twins`) against the true twin as training renders it (level 0), so level 0 scores
+    L1 0 and SSIM 1 and the levels sit on the same axis as G_I's :func:`twin_error`."""
+    levels = range(len(LEVELS)) if levels is None else levels
+    true = _grey(render_twins(samples, size, 0))
+    out = []
+    for level in levels:
+        fed = _grey(render_twins(samples, size, level))
+        out.append(
+            {
+                "level": level,
+                "L1": float((fed - true).abs().mean(dim=(1, 2, 3)).mean()),
+                "SSIM": float(ssim(fed, true).mean()),
+                "images": len(samples),
+            }
+        )
+    return out
+
+
+def _grey(twins: Sequence[torch.Tensor]) -> torch.Tensor:
+    """uint8 (3, H, W) twins -> one (B, 1, H, W) float batch in [0, 1]."""
+    return torch.stack([t[:1] for t in twins]).float() / 255
 
 
 def gate_pictures(dataset: CrossModalityDataset) -> list[Sample]:

@@ -61,6 +61,9 @@ class Row:
     switches: Mapping[str, Any] = field(default_factory=dict)
     rerank: bool = False
     paper: tuple[float, float, float, float] | None = None
+    # the TS losses' weights (loss.alpha_c, loss.alpha_s of Eq. 16) are the base config's times
+    # this: a row family can train at a stronger TS weight while a base override still applies
+    ts_scale: float = 1.0
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -79,9 +82,15 @@ class Row:
         return {**known, **self.switches}
 
     def config(self, base: Config, seed: int) -> Config:
-        """The training config of this row for ``seed`` (``base`` with the row's switches)."""
-        over = self.overrides_for(base)
-        return replace(base, train__seed=seed, **{k.replace(".", "__"): v for k, v in over.items()})
+        """The training config of this row for ``seed`` (``base`` with the row's switches, and
+        its TS weights times ``ts_scale`` when that is not 1)."""
+        over = {k.replace(".", "__"): v for k, v in self.overrides_for(base).items()}
+        if self.ts_scale != 1:
+            over.update(
+                loss__alpha_c=base.loss.alpha_c * self.ts_scale,
+                loss__alpha_s=base.loss.alpha_s * self.ts_scale,
+            )
+        return replace(base, train__seed=seed, **over)
 
 
 NO_GAN = {"train.use_gan": False, "train.use_teacher": False}
@@ -116,17 +125,39 @@ DECISION_ROWS: tuple[Row, ...] = (
     ),
 )
 
+# "How good must G_I be?": X_I' = the true IR twins degraded by train.twin_degrade's levels
+# (tsgan.data.degrade.LEVELS; level 0 the twins themselves), the teacher on, the TS losses at
+# DEGRADE_TS_SCALE times the base weights: R1 against the levels' twin SSIM
+# (tsgan.eval.twins.degraded_twin_error). Chosen with --rows (each key, or the family's name).
+DEGRADE_TS_SCALE = 100.0
+DEGRADE_ROWS: tuple[Row, ...] = tuple(
+    Row(
+        f"twins-deg{level}",
+        f"IR twins degraded, level {level}, TS x{DEGRADE_TS_SCALE:g}",
+        {**ORACLE, "train.use_teacher": True, "train.twin_degrade": level},
+        ts_scale=DEGRADE_TS_SCALE,
+    )
+    for level in range(5)
+)
+# Row families beyond the committed grid, selectable by name with --rows.
+ROW_FAMILIES: dict[str, tuple[Row, ...]] = {"twins-degraded": DEGRADE_ROWS}
+
 
 def select_rows(keys: Sequence[str] | None = None) -> list[Row]:
-    """The rows named by ``keys`` (from :data:`ROWS` and :data:`DECISION_ROWS`; the rows of
+    """The rows named by ``keys`` (from :data:`ROWS`, :data:`DECISION_ROWS` and
+    :data:`DEGRADE_ROWS`; a :data:`ROW_FAMILIES` name stands for its rows; the rows of
     :data:`ROWS`, in table order, when None)."""
     if not keys:
         return list(ROWS)
-    by_key = {r.key: r for r in ROWS + DECISION_ROWS}
-    unknown = [k for k in keys if k not in by_key]
+    by_key = {r.key: r for r in ROWS + DECISION_ROWS + DEGRADE_ROWS}
+    unknown = [k for k in keys if k not in by_key and k not in ROW_FAMILIES]
     if unknown:
-        raise ValueError(f"unknown ablation row(s) {unknown}; choose from {list(by_key)}")
-    return [by_key[k] for k in keys]
+        raise ValueError(
+            f"unknown ablation row(s) {unknown}; choose from {list(by_key)} or the families "
+            f"{list(ROW_FAMILIES)}"
+        )
+    rows = [r for k in keys for r in ROW_FAMILIES.get(k, (by_key.get(k),))]
+    return list({r.key: r for r in rows}.values())
 
 
 def budget(cfg: Config) -> dict[str, Any]:

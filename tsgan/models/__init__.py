@@ -8,7 +8,7 @@ Networks only: the training steps that use them are in ``tsgan.methods``, the fr
 from .backbone import ARCHS, ImageNetNormalize, ReIDBackbone, build_backbone
 from .discriminator import JointDiscriminator, PatchDiscriminator, build_discriminators
 from .gap import channel_stats, linear_cka, modality_gap
-from .generator import ResnetGenerator, build_generators, init_weights
+from .generator import ResnetGenerator, build_generators, init_weights, load_generator_I
 from .teacher import Teacher
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Teacher",
     "ResnetGenerator",
     "build_generators",
+    "load_generator_I",
     "init_weights",
     "PatchDiscriminator",
     "JointDiscriminator",

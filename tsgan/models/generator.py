@@ -8,6 +8,8 @@ instance norm throughout. They work in GAN space: [-1, 1] values, IR single-chan
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 import torch.nn as nn
 
@@ -127,3 +129,13 @@ def build_generators(model_cfg: ModelConfig) -> tuple[ResnetGenerator, ResnetGen
     G_I = ResnetGenerator(3, 1, **size)
     G_R = ResnetGenerator(1, 3, **size)
     return G_I, G_R
+
+
+def load_generator_I(
+    model_cfg: ModelConfig, weights: Mapping[str, torch.Tensor]
+) -> ResnetGenerator:
+    """G_I of ``model_cfg``'s size holding ``weights`` (a saved state dict), in eval mode: a
+    snapshot of a CycleGAN stage, measured or drawn after its training."""
+    G_I = build_generators(model_cfg)[0]
+    G_I.load_state_dict(weights)
+    return G_I.eval()
