@@ -248,6 +248,21 @@ def _figure_cases():
         ),
         ("feature_gap_curves", lambda ax: f.feature_gap_curves(_probe_runs(), ax=ax), None),
         (
+            "twin_error_against_steps",
+            lambda ax: f.twin_error_against_steps(
+                {
+                    "resize": [
+                        {"step": 50, "L1": 0.16, "SSIM": 0.27},
+                        {"step": 100, "L1": 0.15, "SSIM": 0.3},
+                    ]
+                },
+                {"grayscale": {"L1": 0.33, "SSIM": 0.08}},
+                [{"level": 0, "SSIM": 1.0}, {"level": 1, "SSIM": 0.89}],
+                ax=ax,
+            ),
+            None,
+        ),
+        (
             "view_split_bars",
             lambda ax: f.view_split_bars({"v3": {1: [0.2, 0.3, 0.5], 3: [0.4, 0.4, 0.2]}}, ax=ax),
             None,
@@ -307,6 +322,7 @@ def test_the_figure_table_covers_every_plotting_function():
     }
     helpers = {"chance_line", "log_axis", "legend_inside", "legend_outside", "show_images"}
     helpers.add("plot_generated")  # show_images with titles, tested above
+    helpers.add("fakes_beside_twins")  # an image grid (show_images), tested in test_gi_study
     assert drawing - helpers <= {c[0] for c in _figure_cases()}, drawing - helpers
 
 

@@ -171,6 +171,7 @@ def test_the_real_config_declares_what_the_ablation_used_to_list():
         "data.grayscale": False,
         "train.fakes": "generator",
         "loss.fakes_in_reid": "joined",
+        "train.twin_degrade": 0,
     }
     assert sorted(budget_fields(cfg)) == sorted(
         [

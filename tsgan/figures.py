@@ -480,7 +480,7 @@ def twin_error_against_steps(
     ax.set_xlabel("CycleGAN steps")
     ax.set_ylabel(f"twin {metric}" + (" (lower is better)" if metric == "L1" else ""))
     ax.set_title("G_I on validation pictures against the true IR twin")
-    legend_outside(ax, fontsize=8)
+    legend_inside(ax, fontsize=8)
     return ax
 
 
