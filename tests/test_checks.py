@@ -425,10 +425,11 @@ def test_pixel_features_check_and_its_mutations():
 def test_pixel_features_reference_is_the_package_function(synthetic_sysu):
     """The check's reference is what tsgan.data.pixel_stats.pixel_features computes after the
     resize, on real generated pictures."""
-    from tsgan.data import get_dataset
     from tsgan.data.pixel_stats import load_resized, pixel_features
+    from tsgan.data.sysu import read_sysu
 
-    samples = get_dataset("synthetic", synthetic_sysu).subset("test", "ir")[:7]
+    # read, never ensure: get_dataset would regenerate the shared session tree at default size
+    samples = read_sysu(synthetic_sysu).subset("test", "ir")[:7]
     ours = checks._pixel_features_reference(load_resized(samples, (32, 16)))
     np.testing.assert_allclose(ours, pixel_features(samples), atol=1e-6)
 
