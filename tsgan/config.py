@@ -169,7 +169,7 @@ class LossConfig(_Checked):
     # L_ReID^GAN) | "gated" (as "never" until G_I's twin SSIM on the validation identities'
     # pictures reaches fakes_gate_ssim at an epoch end, then as "joined"; embedded data only)
     fakes_in_reid: Literal["joined", "never", "gated"] = field(
-        default="joined", metadata={**keyed_unless("joined"), **switch("joined")}
+        default="never", metadata={**keyed_unless("joined"), **switch("never")}
     )
     fakes_gate_ssim: float = field(default=0.6, metadata=keyed_unless(0.6))
 
