@@ -94,12 +94,15 @@ class Row:
 
 
 # Rows without X_I' set loss.fakes_in_reid to "joined", its value before the field existed: with
-# no X_I' the reading changes nothing, and the Backbone keeps the run key it always had. The
-# oracle rows put the twins in L_ID / L_Tri too: they are real IR pictures (a perfect G_I would
-# pass reading (c)'s gate at its first epoch), and twins-no-ts then measures what twins add as
-# labelled pictures alone (validation: docs/ARCHITECTURE.md).
+# no X_I' the reading changes nothing, and the Backbone keeps the run key it always had.
 NO_GAN = {"train.use_gan": False, "train.use_teacher": False, "loss.fakes_in_reid": "joined"}
+# Oracle rows: X_I' is the true IR twin of X_R (a perfect G_I). With the teacher, the twins feed
+# the TS losses only (the chosen reading, as for G_I's fakes): the row measures the TS mechanism
+# with faithful pairs. Without the teacher, the twins join L_ID / L_Tri (else the row would be
+# the Backbone): what twins add as labelled pictures alone. Both as measured on the validation
+# identities (results/validation/ts-weight-twins.json, twins-no-ts.json).
 ORACLE = {**NO_GAN, "train.fakes": "twins"}
+ORACLE_TS = {**ORACLE, "train.use_teacher": True, "loss.fakes_in_reid": "never"}
 # The TS weight of the rows whose X_I' are the true twins (or the twins degraded): chosen on the
 # validation identities (results/validation/ts-weight-twins.json: x100 - x1 = +8.6 R1 over 5
 # seeds); the rows with G_I's fakes keep the paper's weights (x10 - x1 = -3.3 R1, 2 seeds,
@@ -124,11 +127,10 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("ca", "Channel augmentation", {**NO_GAN, "data.channel_aug": True}),
     Row("gray", "Backbone, grayscale input", {**NO_GAN, "data.grayscale": True}),
-    # oracle rows: X_I' is the true IR twin of X_R (a perfect G_I), with and without the teacher
     Row(
         "twins",
         f"Oracle G_I: IR twins + TS x{ORACLE_TS_SCALE:g}",
-        {**ORACLE, "train.use_teacher": True},
+        ORACLE_TS,
         ts_scale=ORACLE_TS_SCALE,
     ),
     Row("twins-no-ts", "Oracle G_I: IR twins, no TS", ORACLE),
@@ -153,7 +155,7 @@ DEGRADE_ROWS: tuple[Row, ...] = tuple(
     Row(
         f"twins-deg{level}",
         f"IR twins degraded, level {level}, TS x{DEGRADE_TS_SCALE:g}",
-        {**ORACLE, "train.use_teacher": True, "train.twin_degrade": level},
+        {**ORACLE_TS, "train.twin_degrade": level},
         ts_scale=DEGRADE_TS_SCALE,
     )
     for level in range(5)
