@@ -34,21 +34,22 @@ from tsgan.methods.tsgan import TSGAN  # noqa: E402
 from tsgan.models import build_backbone  # noqa: E402
 
 ROW = {r.key: r for r in ROWS + DECISION_ROWS}
-# what each row must train: (use_gan, use_teacher, discriminator, ts_losses, channel_aug)
+# what each row must train: (use_gan, use_teacher, discriminator, ts_losses, channel_aug, fakes,
+# fakes_in_reid); None where the switch does not act (no GAN, or no X_I')
 INTENDED = {
-    "backbone": (False, False, None, None, False, "generator"),
-    "od-single": (True, True, "ordinary", "cross", False, "generator"),
-    "od": (True, True, "ordinary", "all", False, "generator"),
-    "jd": (True, True, "joint", "all", False, "generator"),
-    "jd-rerank": (True, True, "joint", "all", False, "generator"),
-    "ca": (False, False, None, None, True, "generator"),
-    "jd-ca": (True, True, "joint", "all", True, "generator"),
-    "gray": (False, False, None, None, False, "generator"),
-    "twins": (False, True, None, "all", False, "twins"),
-    "twins-no-ts": (False, False, None, None, False, "twins"),
-    # TS-GAN_JD's switches; their loss.fakes_in_reid: tests/test_validation.py
-    "jd-xi-ts": (True, True, "joint", "all", False, "generator"),
-    "jd-xi-gated": (True, True, "joint", "all", False, "generator"),
+    "backbone": (False, False, None, None, False, "generator", None),
+    "od-single": (True, True, "ordinary", "cross", False, "generator", "never"),
+    "od": (True, True, "ordinary", "all", False, "generator", "never"),
+    "jd": (True, True, "joint", "all", False, "generator", "never"),
+    "jd-rerank": (True, True, "joint", "all", False, "generator", "never"),
+    "jd-xi-joined": (True, True, "joint", "all", False, "generator", "joined"),
+    "ca": (False, False, None, None, True, "generator", None),
+    "jd-ca": (True, True, "joint", "all", True, "generator", "never"),
+    "gray": (False, False, None, None, False, "generator", None),
+    # with the teacher the twins feed the TS losses only; without it they join L_ID / L_Tri
+    "twins": (False, True, None, "all", False, "twins", "never"),
+    "twins-no-ts": (False, False, None, None, False, "twins", "joined"),
+    "jd-xi-gated": (True, True, "joint", "all", False, "generator", "gated"),
 }
 
 
@@ -60,6 +61,7 @@ def _switches(cfg):
         cfg.loss.ts_losses,
         cfg.data.channel_aug,
         cfg.train.fakes,
+        cfg.loss.fakes_in_reid,
     )
 
 
@@ -75,6 +77,8 @@ def test_rows_map_to_the_intended_configs(key):
             "train.use_gan": False,
             "train.use_teacher": False,
             "train.fakes": "twins",
+            "loss.fakes_in_reid": "gated",
+            "loss.fakes_gate_ssim": 0.5,
         },
     )
     cfg = ROW[key].config(base, seed=7)
@@ -90,11 +94,13 @@ def test_rerank_row_reuses_the_jd_training_and_jd_is_the_plain_preset():
     key = lambda row, seed=0: runs.run_key(ROW[row].config(base, seed), "tsgan")  # noqa: E731
     assert key("jd-rerank") == key("jd") and key("jd-rerank", 1) == key("jd", 1) != key("jd")
     assert len({key(r) for r in ROW}) == len(ROW) - 1
-    # the TS-GAN_JD row is the preset itself, and Backbone is the preset without GAN and teacher:
+    # the TS-GAN_JD row is the preset itself, and Backbone is the preset without GAN and teacher
+    # (with fakes_in_reid at "joined", the value that keeps its key: with no X_I' it does not act):
     # their runs are the ones the notebooks and the demo cache
     assert key("jd") == runs.run_key(base, "tsgan")
+    no_gan = {"train.use_gan": False, "train.use_teacher": False}
     assert key("backbone") == runs.run_key(
-        get_config("cpu", {"train.use_gan": False, "train.use_teacher": False}), "tsgan"
+        get_config("cpu", {**no_gan, "loss.fakes_in_reid": "joined"}), "tsgan"
     )
     assert [r.paper for r in ROWS][:5] == [
         (41.4, 77.0, 85.0, 39.9),

@@ -4,8 +4,9 @@ A copy of the config gains one field of each kind (changes results, only says wh
 the teacher's, keyed unless it holds its old value, an ablation switch, a budget field), and every
 consumer must follow without being told: the run key (``tsgan.training.run_key``), the resume
 check of a run folder (``RunDir.check``), the ablation's rows and switch check, and its budget
-check. A second copy flips ``loss.fakes_in_reid``'s default: the keys of runs that keep the old
-value stay, the runs that take the new default get keys of their own.
+check. ``loss.fakes_in_reid``'s default was flipped from "joined" to "never" after the keys were
+pinned: the keys of runs that set the old value stayed, the runs that take the new default got
+keys of their own (the ones runs that set "never" had before).
 """
 
 from __future__ import annotations
@@ -63,18 +64,15 @@ class ConfigKeyed(Config):
     train: TrainKeyed = field(default_factory=TrainKeyed)
 
 
-_FAKES = {f.name: f for f in fields(LossConfig)}["fakes_in_reid"]
-
-
-@dataclass
-class LossFlipped(LossConfig):
-    # the same field and metadata, another default: what the lead's planned change does
-    fakes_in_reid: str = field(default="never", metadata=_FAKES.metadata)
-
-
-@dataclass
-class ConfigFlipped(Config):
-    loss: LossFlipped = field(default_factory=LossFlipped)
+# Keys before loss.fakes_in_reid's default became "never" (tests/data/run_keys.json as first
+# written): the runs that set "joined" must still find them.
+BEFORE_FLIP = {
+    "cpu tsgan": "883809d2d6",  # TS-GAN_JD of the cpu preset, X_I' in L_ID / L_Tri
+    "cpu row jd seed 1": "99daf01df0",
+    "cpu row od seed 0": "ec5c5e5ff7",
+    "cpu row jd-xi-ts seed 0": "ff67ff777f",  # the row that set "never" before the flip
+    "cpu row jd-xi-ts seed 1": "bf4d885d5b",
+}
 
 
 def copy_of(cls: type[Config], preset: str = "cpu", **overrides) -> Config:
@@ -111,22 +109,34 @@ def test_a_keyed_unless_field_keeps_the_keys_of_runs_made_before_it():
     assert new["tsgan"] != PINNED["cpu tsgan"]
 
 
-def test_flipping_a_default_moves_only_the_runs_that_take_it():
-    flipped = copy_of(ConfigFlipped)
-    assert flipped.loss.fakes_in_reid == "never"
+def test_flipping_a_default_moved_only_the_runs_that_take_it():
+    cfg = get_config("cpu")
+    assert cfg.loss.fakes_in_reid == "never"
     # runs that set the old value keep their keys (and so their cached runs and results)
-    joined = replace(flipped, loss__fakes_in_reid="joined")
-    assert run_key(joined, "tsgan") == PINNED["cpu tsgan"]
+    joined = replace(cfg, loss__fakes_in_reid="joined")
+    assert run_key(joined, "tsgan") == BEFORE_FLIP["cpu tsgan"]
+    assert run_key(replace(joined, train__seed=1), "tsgan") == BEFORE_FLIP["cpu row jd seed 1"]
+    # a row is a switch set: TS-GAN_OD now takes "never"; stating "joined" finds its old run
+    (od,) = select_rows(["od"])
+    assert run_key(od.config(cfg, 0), "tsgan") != BEFORE_FLIP["cpu row od seed 0"]
+    od_joined = Row("od-joined", "OD, joined", {**od.switches, "loss.fakes_in_reid": "joined"})
+    assert run_key(od_joined.config(cfg, 0), "tsgan") == BEFORE_FLIP["cpu row od seed 0"]
+    (xi_joined,) = select_rows(["jd-xi-joined"])
+    assert run_key(xi_joined.config(cfg, 0), "tsgan") == BEFORE_FLIP["cpu tsgan"]
+    # the new default's runs are the runs that set "never" before the flip: their own key
     for seed in (0, 1):
-        for row in select_rows(["jd", "od", "backbone", "jd-xi-ts"]):
-            name = f"cpu row {row.key} seed {seed}"
-            assert run_key(row.config(flipped, seed), "tsgan") == PINNED[name], name
-    # a run of the new default is another run than the old default's: its own key, the one any
-    # run that set "never" before the flip had
-    never = get_config("cpu", ["loss.fakes_in_reid=never"])
-    assert run_key(flipped, "tsgan") == run_key(never, "tsgan") != PINNED["cpu tsgan"]
+        (jd,) = select_rows(["jd"])
+        assert (
+            run_key(jd.config(cfg, seed), "tsgan") == BEFORE_FLIP[f"cpu row jd-xi-ts seed {seed}"]
+        )
+    assert run_key(cfg, "tsgan") == PINNED["cpu tsgan"] != BEFORE_FLIP["cpu tsgan"]
+    # rows without X_I' keep the key they always had
+    for seed in (0, 1):
+        (bb,) = select_rows(["backbone"])
+        name = f"cpu row backbone seed {seed}"
+        assert run_key(bb.config(cfg, seed), "tsgan") == PINNED[name], name
     # the base config of the ablation takes the new default without being refused
-    check_switches(flipped)
+    check_switches(cfg)
 
 
 def test_resume_check_follows_the_metadata(tmp_path):
@@ -170,7 +180,7 @@ def test_the_real_config_declares_what_the_ablation_used_to_list():
         "data.channel_aug": False,
         "data.grayscale": False,
         "train.fakes": "generator",
-        "loss.fakes_in_reid": "joined",
+        "loss.fakes_in_reid": "never",
         "train.twin_degrade": 0,
     }
     assert sorted(budget_fields(cfg)) == sorted(

@@ -161,13 +161,13 @@ def test_the_degradation_needs_the_twins_and_a_known_level(synth, tmp_path):
         validate(cfg, "tsgan")
 
 
-# run keys of rows measured before train.twin_degrade existed (seed 0, seed 3)
+# run keys of rows measured before train.twin_degrade existed (seed 0, seed 3); TS-GAN_JD's are
+# those of the row that set loss.fakes_in_reid=never then, jd-xi-joined's those of TS-GAN_JD then
 PINNED = {
     "backbone": ("70ea9280a3", "96bcd3fbc6"),
-    "jd": ("883809d2d6", "8c23c394b4"),
-    "twins": ("5879e7f020", "e8be6acf14"),
+    "jd": ("ff67ff777f", "81ed169196"),
+    "jd-xi-joined": ("883809d2d6", "8c23c394b4"),
     "twins-no-ts": ("887c41a68f", "653a264cf4"),
-    "jd-xi-ts": ("ff67ff777f", "81ed169196"),
 }
 
 
@@ -179,6 +179,11 @@ def test_existing_run_keys_do_not_move_and_the_family_keys_its_level():
         assert run_key(rows[key].config(base, 3), "tsgan") == k3, key
     keys = {run_key(r.config(base, 0), "tsgan") for r in DEGRADE_ROWS}
     assert len(keys) == len(DEGRADE_ROWS) and not keys & {k for k, _ in PINNED.values()}
+    # level 0 is the oracle row "twins" itself: one run
+    (twins,) = select_rows(["twins"])
+    assert run_key(DEGRADE_ROWS[0].config(base, 3), "tsgan") == run_key(
+        twins.config(base, 3), "tsgan"
+    )
     # the teacher is the one every row shares
     assert run_key(DEGRADE_ROWS[2].config(base, 0), "teacher") == run_key(base, "teacher")
 
@@ -188,7 +193,7 @@ def test_the_family_rows_feed_degraded_twins_with_strong_ts_losses():
     assert [r.key for r in select_rows(["twins-degraded"])] == [
         f"twins-deg{k}" for k in range(len(LEVELS))
     ]
-    assert not {r.key for r in DEGRADE_ROWS} & {r.key for r in ROWS}  # the committed grid
+    assert not {r.key for r in DEGRADE_ROWS} & {r.key for r in ROWS}  # keys of their own
     assert select_rows(["jd", "twins-degraded", "twins-deg1"])[:2] == [
         select_rows(["jd"])[0],
         DEGRADE_ROWS[0],
@@ -200,7 +205,8 @@ def test_the_family_rows_feed_degraded_twins_with_strong_ts_losses():
         assert cfg.loss.alpha_c == pytest.approx(0.01 * DEGRADE_TS_SCALE)
         assert cfg.loss.alpha_s == pytest.approx(base.loss.alpha_s * DEGRADE_TS_SCALE)
         assert cfg.loss.alpha_c / cfg.loss.alpha_s != pytest.approx(1.0)
-    # the table's rows keep the base weights
-    assert select_rows(["twins"])[0].config(base, 0).loss.alpha_c == 0.01
+    # the table's rows with G_I's fakes keep the base weights; its oracle row takes the family's
+    assert select_rows(["jd"])[0].config(base, 0).loss.alpha_c == 0.01
+    assert select_rows(["twins"])[0].config(base, 0).loss.alpha_c == pytest.approx(1.0)
     with pytest.raises(ValueError, match="train.twin_degrade=1 cannot be set for the ablation"):
         check_switches(get_config("cpu", ["train.twin_degrade=1"]))

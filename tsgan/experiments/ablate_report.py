@@ -31,18 +31,26 @@ from .ablate import METRICS, PAPER_METRICS, SETTING, Row, budget
 
 RESULTS_FORMAT = "tsgan-ablation/1"
 # (a, b): "a - b" over the seeds both rows have, for R1 and mAP: the paper's claims (Table II:
-# TS-GAN_JD above the Backbone, re-ranking helping), whether colour helps the Backbone at all, and
-# what perfect fakes (the oracle rows) would add
+# each step above the one before, TS-GAN_JD above the Backbone, re-ranking helping), the X_I'
+# reading against the rejected one, whether colour helps the Backbone at all, what perfect fakes
+# (the oracle rows) add with and without the TS losses, and each degraded-twin level
 PAIRS = (
     ("jd", "backbone"),
+    ("od", "backbone"),
+    ("od", "od-single"),
+    ("jd", "od"),
     ("jd-rerank", "jd"),
+    ("jd", "jd-xi-joined"),
+    ("jd-xi-joined", "backbone"),
+    ("ca", "backbone"),
     ("backbone", "gray"),
     ("twins", "backbone"),
-    ("twins", "od"),
     ("twins-no-ts", "backbone"),
     ("twins", "twins-no-ts"),
-    ("jd-xi-ts", "jd"),
+    ("twins", "jd"),
+    ("jd-ca", "jd"),
     ("jd-xi-gated", "jd"),
+    *((f"twins-deg{level}", "backbone") for level in range(1, 5)),
 )
 PAIRED_METRICS = ("R1", "mAP")
 
