@@ -12,7 +12,7 @@ keys of their own (the ones runs that set "never" had before).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,6 @@ from tsgan.config import (
     NOT_RESULT,
     TEACHER,
     Config,
-    LossConfig,
     TrainConfig,
     budget_fields,
     from_dict,
