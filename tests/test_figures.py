@@ -346,3 +346,64 @@ def test_plot_losses_keeps_a_curve_that_reaches_zero_and_draws_reference_lines()
     assert [
         ln.get_ydata()[0] for ln in d_ax.get_lines() if ln.get_label() == "log 2: a coin flip"
     ] == [0.69]
+
+
+# --- a row of one seed: no interval, and the plot says why --------------------------------------
+
+
+def _summary_with_a_single_seed_row():
+    """Two rows in the results summary's format: R1 10 and 14 over two seeds (95% CI 12 -+
+    t(0.975, 1) 2 = 12 -+ 25.41), and one row of a single seed (no interval)."""
+    half = 12.706204736174698 * 2.0
+    return [
+        {"name": "Backbone", "n": 2, "mean": {"R1": 12.0}, "ci95": {"R1": [12 - half, 12 + half]},
+         "paper": None},
+        {"name": "TS-GAN_JD", "n": 1, "mean": {"R1": 30.0}, "ci95": {"R1": None}, "paper": None},
+    ]  # fmt: skip
+
+
+def _error_bar_ends(ax):
+    """{bar index: (low, high)} of every error bar segment drawn with a finite length or caps
+    at a finite height, read from the drawn line collections and cap markers."""
+    ends = {}
+    for coll in ax.collections:
+        for seg in (s for s in coll.get_segments() if len(s)):
+            (x0, y0), (_, y1) = seg[0], seg[-1]
+            if np.isfinite([x0, y0, y1]).all():
+                ends[round(float(x0))] = (min(y0, y1), max(y0, y1))
+    caps = [
+        (float(x), float(y))
+        for ln in ax.get_lines()
+        if ln.get_label() != "chance" and ln.get_marker() not in ("None", None, "")
+        for x, y in zip(ln.get_xdata(), ln.get_ydata())
+        if np.isfinite([x, y]).all()
+    ]
+    return ends, caps
+
+
+def test_plot_ablation_draws_no_error_bar_for_a_row_of_one_seed_and_says_so():
+    from tsgan.experiments.ablate_report import plot_ablation
+
+    summary = _summary_with_a_single_seed_row()
+    fig = plot_ablation(summary, metrics=("R1",))
+    r1 = fig.axes[0]
+    ends, caps = _error_bar_ends(r1)
+    assert set(ends) == {0}  # Backbone (2 seeds) has its interval, jd (1 seed) nothing
+    assert ends[0] == pytest.approx(tuple(summary[0]["ci95"]["R1"]))
+    assert {round(x) for x, _ in caps} == {0}  # no caps at the 1-seed row either
+    labels = [t.get_text() for t in r1.get_xticklabels()]
+    assert "1 seed" not in labels[0] and labels[1].endswith("(1 seed)")
+    assert labels[1].startswith(summary[1]["name"])
+
+
+def test_seed_bars_label_a_row_of_one_seed():
+    records = [{"row": "a", "seed": s, "R1": v} for s, v in enumerate((10.0, 20.0))]
+    records.append({"row": "b", "seed": 0, "R1": 7.0})
+    ax = seed_bars(records, x="row", y="R1")
+    fig = ax.figure
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b\n(1 seed)"]
+    assert [b.get_height() for b in ax.patches] == pytest.approx([15.0, 7.0])
+    with_hue = seed_bars([{**r, "hue": "h"} for r in records], x="row", y="R1", hue="hue")
+    (note,) = with_hue.texts
+    assert note.get_text() == "1 seed, no interval: b / h"

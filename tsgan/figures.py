@@ -124,6 +124,13 @@ def as_chw(img: Image) -> torch.Tensor:
     return t.expand(3, -1, -1).clamp(0, 1)
 
 
+def seeds_label(name: str, n: int) -> str:
+    """A row's category label on a plot of means over seeds: ``name`` itself, with "(1 seed)"
+    below it when the row has a single seed, where the plot draws no interval (a zero-length
+    error bar would read as a row measured without spread)."""
+    return f"{name}\n(1 seed)" if n == 1 else name
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return plt.subplots(figsize=figsize)[1] if ax is None else ax
 
@@ -300,8 +307,10 @@ def seed_bars(
 ) -> Axes:
     """Bars of the mean of ``y`` per ``x`` (and ``hue``) with the Student-t 95% confidence
     interval of the mean over the records (one per seed; the interval of the results tables,
-    :func:`tsgan.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no
-    interval. ``records``: long-form rows such as ``{"row": ..., "seed": 0, "R1": 31.2}``."""
+    :func:`tsgan.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no interval and
+    says so: "(1 seed)" under its ``x`` category (:func:`seeds_label`), or, with ``hue``, a note
+    inside the axes naming the bars of one seed. ``records``: long-form rows such as
+    ``{"row": ..., "seed": 0, "R1": 31.2}``."""
     from .stats import mean_ci
 
     def t_interval(values: np.ndarray) -> tuple[float, float]:
@@ -322,6 +331,24 @@ def seed_bars(
     )
     if chance is not None:
         chance_line(ax, chance)
+    counts: dict[tuple[str, str], int] = {}
+    for r in records:
+        key = (str(r[x]), "" if hue is None else str(r[hue]))
+        counts[key] = counts.get(key, 0) + 1
+    single = [k for k, n in counts.items() if n == 1]
+    if hue is None:
+        ticks = ax.get_xticks()
+        names = [t.get_text() for t in ax.get_xticklabels()]
+        ax.set_xticks(ticks, [seeds_label(c, counts[(c, "")]) for c in names])
+    elif single:
+        ax.text(
+            0.02,
+            0.97,
+            "1 seed, no interval: " + ", ".join(f"{a} / {b}" for a, b in single),
+            transform=ax.transAxes,
+            va="top",
+            fontsize=7,
+        )
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel or y)
     ax.set_title(title)
