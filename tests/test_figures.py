@@ -407,3 +407,22 @@ def test_seed_bars_label_a_row_of_one_seed():
     with_hue = seed_bars([{**r, "hue": "h"} for r in records], x="row", y="R1", hue="hue")
     (note,) = with_hue.texts
     assert note.get_text() == "1 seed, no interval: b / h"
+
+
+def test_a_probe_curve_identical_to_an_earlier_one_is_drawn_dashed_on_top_and_named():
+    from tsgan.figures import twin_error_curves
+
+    runs = _probe_runs()  # "od": two runs, "jd": one
+    twin = [dict(p, twin_L1=p["twin_L1"] + 0.01) for p in runs["jd"][0]]
+    ax = twin_error_curves({"single": runs["od"], "od": runs["od"], "other": [twin]})
+    means = {ln.get_label(): ln for ln in ax.get_lines() if ln.get_lw() == 2}
+    assert set(means) == {"single (2)", "od (2), identical to single", "other (1)"}
+    assert means["od (2), identical to single"].get_linestyle() == "--"
+    assert means["single (2)"].get_linestyle() == means["other (1)"].get_linestyle() == "-"
+    # drawn after, so on top: the dashes show the solid curve under them
+    assert ax.get_lines().index(means["od (2), identical to single"]) > ax.get_lines().index(
+        means["single (2)"]
+    )
+    # one run repeating one of two runs is not the same rows
+    ax = twin_error_curves({"single": runs["od"], "od": runs["od"][:1]})
+    assert {ln.get_linestyle() for ln in ax.get_lines() if ln.get_lw() == 2} == {"-"}

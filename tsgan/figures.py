@@ -422,7 +422,12 @@ def distance_heatmap(
 def _probe_curves(
     runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]], key: str, ax: Axes
 ) -> Axes:
-    """Per label: each run's ``key`` against the epoch (thin) and the mean over its runs (thick)."""
+    """Per label: each run's ``key`` against the epoch (thin) and the mean over its runs (thick).
+
+    A label whose runs repeat an earlier label's values exactly (every run, every epoch: e.g.
+    TS-GAN_OD^singleTS's twin error on TS-GAN_OD's, whose G_I never sees the backbone) would
+    vanish under it: it is drawn dashed on top, its legend entry naming the label it repeats."""
+    drawn: dict[tuple, str] = {}  # every run's points -> the first label drawn with them
     for i, (label, curves) in enumerate(runs.items()):
         color = f"C{i}"
         points = [[(p["epoch"], p[key]) for p in c if key in p] for c in curves]
@@ -432,11 +437,14 @@ def _probe_curves(
                 f"{label!r} has no {key!r} in its probe records; was it trained with "
                 "train.probe_images > 0 (and, for twin_*, a G_I on the embedded data)?"
             )
+        same = drawn.setdefault(tuple(tuple(p) for p in points), label)
+        ls, name = ("-", f"{label} ({len(points)})") if same == label else ("--", "")
+        name = name or f"{label} ({len(points)}), identical to {same}"
         for p in points:
-            ax.plot(*zip(*p), color=color, lw=0.8, alpha=0.4)
+            ax.plot(*zip(*p), color=color, lw=0.8, alpha=0.4, ls=ls)
         epochs = sorted({e for p in points for e, _ in p})
         mean = [np.mean([v for p in points for e2, v in p if e2 == e]) for e in epochs]
-        ax.plot(epochs, mean, color=color, lw=2, marker="o", ms=3, label=f"{label} ({len(points)})")
+        ax.plot(epochs, mean, color=color, lw=2, ls=ls, marker="o", ms=3, label=name)
     ax.set_xlabel("epoch")
     return ax
 
