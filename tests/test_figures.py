@@ -24,6 +24,7 @@ from tsgan.figures import (  # noqa: E402
     log_axis,
     modality_colour,
     seed_bars,
+    seed_lines,
     show_images,
     view_split_bars,
 )
@@ -230,6 +231,11 @@ def _figure_cases():
             2.0,
         ),
         (
+            "seed_lines",
+            lambda ax: f.seed_lines(records, x="row", y="R1", ax=ax, chance=2.0, ylabel="R1 (%)"),
+            2.0,
+        ),
+        (
             "cmc_curves",
             lambda ax: f.cmc_curves(
                 {"m": np.array([0.05, 0.2])}, chance=np.array([0.02, 0.1]), ranks=(1, 5), ax=ax
@@ -426,3 +432,22 @@ def test_a_probe_curve_identical_to_an_earlier_one_is_drawn_dashed_on_top_and_na
     # one run repeating one of two runs is not the same rows
     ax = twin_error_curves({"single": runs["od"], "od": runs["od"][:1]})
     assert {ln.get_linestyle() for ln in ax.get_lines() if ln.get_lw() == 2} == {"-"}
+
+
+def test_seed_lines_draw_each_seed_across_the_rows():
+    records = [
+        {"row": "b", "seed": 1, "R1": 6.0},
+        {"row": "a", "seed": 0, "R1": 10.0},
+        {"row": "b", "seed": 0, "R1": 12.0},
+        {"row": "a", "seed": 1, "R1": 4.0},
+        {"row": "c", "seed": 1, "R1": 7.0},
+    ]
+    ax = seed_lines(records, x="row", y="R1", chance=2.0)
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "a", "c"]  # first appearance
+    lines = {ln.get_label(): ln.get_ydata() for ln in ax.get_lines() if ln.get_label() != "chance"}
+    assert set(lines) == {"seed 0", "seed 1"}
+    np.testing.assert_array_equal(lines["seed 0"], [12.0, 10.0, np.nan])  # seed 0 has no c
+    np.testing.assert_array_equal(lines["seed 1"], [6.0, 4.0, 7.0])
+    with pytest.raises(ValueError, match="two records for row 'a' and seed 0"):
+        seed_lines([*records, {"row": "a", "seed": 0, "R1": 1.0}], x="row", y="R1")

@@ -8,8 +8,9 @@ ranked gallery images), so this module imports nothing of the package but the im
 * evaluation: :func:`framed_rows` (the layout of paper Fig. 4), :func:`cmc_curves`,
   :func:`neighbourhood` (k-reciprocal sets);
 * numbers: :func:`histograms`, :func:`bar_chart`, :func:`grouped_bars`, :func:`seed_bars` (mean
-  and 95% CI over seeds, seaborn), :func:`distance_heatmap` (seaborn), :func:`view_split_bars`
-  (the embedded data's front / back / side split per camera and world, notebook 01);
+  and 95% CI over seeds, seaborn), :func:`seed_lines` (each seed across the rows),
+  :func:`distance_heatmap` (seaborn), :func:`view_split_bars` (the embedded data's front / back /
+  side split per camera and world, notebook 01);
 * style, owned here so every notebook looks alike: :func:`set_style` (seaborn theme),
   :data:`MODALITY_COLOURS` (RGB / IR / fake IR), :func:`chance_line` (the score of a random
   ranking, on every retrieval plot), :func:`log_axis` (log scale with plain-number tick labels),
@@ -354,6 +355,51 @@ def seed_bars(
     ax.set_title(title)
     if hue is not None or chance is not None:
         legend_inside(ax)
+    return ax
+
+
+def seed_lines(
+    records: Sequence[Mapping[str, object]],
+    x: str,
+    y: str,
+    seed: str = "seed",
+    ax: Axes | None = None,
+    chance: float | None = None,
+    ylabel: str = "",
+    title: str = "",
+) -> Axes:
+    """Each seed's ``y`` across the ``x`` categories (in the order they first appear in
+    ``records``), one line per seed: what bars of means hide, whether one row beats another on
+    every seed or on average only (the paired comparison of the results tables). A category a
+    seed lacks leaves a gap in its line. ``records``: long-form rows such as
+    ``{"row": ..., "seed": 0, "R1": 31.2}``, one per (category, seed)."""
+    if not records:
+        raise ValueError("seed_lines got no records")
+    cats = list(dict.fromkeys(str(r[x]) for r in records))
+    values: dict[object, dict[str, float]] = {}
+    for r in records:
+        line = values.setdefault(r[seed], {})
+        if str(r[x]) in line:
+            raise ValueError(f"two records for {x} {r[x]!r} and {seed} {r[seed]!r}")
+        line[str(r[x])] = float(r[y])
+    ax = _axes(ax, (max(6.0, 0.7 * len(cats)), 3.4))
+    for i, s in enumerate(sorted(values)):
+        ax.plot(
+            np.arange(len(cats)),
+            [values[s].get(c, np.nan) for c in cats],
+            marker="o",
+            ms=4,
+            lw=1,
+            color=f"C{i}",
+            label=f"{seed} {s}",
+        )
+    if chance is not None:
+        chance_line(ax, chance)
+    ax.set_xticks(np.arange(len(cats)), cats)
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel or y)
+    ax.set_title(title)
+    legend_inside(ax, fontsize=7, ncol=2)
     return ax
 
 
