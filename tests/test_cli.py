@@ -137,3 +137,37 @@ def test_every_command_is_the_cli_module_of_its_name():
         assert module_name == f"tsgan.cli.{name.replace('-', '_')}"
         module = importlib.import_module(module_name)
         assert callable(module.add_arguments) and callable(module.run)
+
+
+def test_help_lists_every_command_with_its_description_on_one_line():
+    """``python -m tsgan --help`` in an 80-column terminal: each command on one line with its
+    description, in the table's order; a command with subcommands names each of them (the
+    description of ``assignments`` once said 'build' only, though it also grades)."""
+    import importlib
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from tsgan.__main__ import COMMANDS, CommandParser
+
+    env = {**os.environ, "COLUMNS": "80"}
+    out = subprocess.run(
+        [sys.executable, "-m", "tsgan", "--help"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    listed = [
+        m.groups()
+        for line in out.stdout.splitlines()
+        if (m := re.fullmatch(r"    (\S+) +(\S.*)", line))
+    ]
+    assert listed == [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+    assert max(map(len, out.stdout.splitlines())) <= 80
+    for name, (module_name, help_text) in COMMANDS.items():
+        parser = CommandParser(prog=f"python -m tsgan {name}")
+        importlib.import_module(module_name).add_arguments(parser)
+        # subcommands: argparse's, or a positional choice of verbs (assignments build | grade)
+        verbs = [a for a in parser._actions if not a.option_strings and a.choices]
+        for subcommand in (c for a in verbs for c in a.choices):
+            assert subcommand in help_text, (name, subcommand)
+        assert name not in ("data", "runs", "assignments") or verbs, name

@@ -99,3 +99,34 @@ def test_time_to_accuracy_line_from_per_epoch_evaluations(twin_cfg, tmp_path, mo
     monkeypatch.setattr("tsgan.training.train_tsgan", refuse)
     best = max(p["R1"] for p in probes)
     assert "not reached in 2 epochs" in bench.time_to_accuracy_line(cfg, best + 1)
+
+
+def test_the_ordinary_d_i_makes_g_i_blind_to_the_ts_losses(twin_cfg, tmp_path):
+    """Why notebook 07's TS-GAN_OD^singleTS twin-error curve lies on TS-GAN_OD's: with the
+    ordinary D_I, lines 1-2 (G) and 5-7 (D) never read the backbone, so the TS losses of line 3
+    change the student alone and G_I ends bit for bit the same; with the joint D_I, f(X_I') and
+    f(X_I) carry the student into G_I's and D_I's losses, and the rows part."""
+    teacher = random_teacher(
+        twin_cfg, tmp_path / "teacher.pt", load_dataset(twin_cfg).num_train_ids
+    )
+    final, probes = {}, {}
+    for disc in ("ordinary", "joint"):
+        for ts in ("all", "cross"):  # TS-GAN_{OD,JD} and their singleTS rows
+            cfg = replace(twin_cfg, model__discriminator=disc, loss__ts_losses=ts)
+            run = tmp_path / f"{disc}-{ts}"
+            final[disc, ts] = load_checkpoint(train_tsgan(cfg, run, teacher))["models"]
+            probes[disc, ts] = RunDir(run).read_metrics("probe")
+
+    def same(disc, net):
+        a, b = final[disc, "all"][net], final[disc, "cross"][net]
+        return all(torch.equal(t, b[k]) for k, t in a.items())
+
+    def twin(disc, ts):
+        return [(p["twin_L1"], p["twin_SSIM"]) for p in probes[disc, ts]]
+
+    assert all(same("ordinary", net) for net in ("G_I", "G_R", "D_I", "D_R"))
+    assert (
+        twin("ordinary", "all") == twin("ordinary", "cross") and len(twin("ordinary", "all")) == 2
+    )
+    assert not same("ordinary", "backbone")  # the TS losses did change the student
+    assert not same("joint", "G_I") and twin("joint", "all") != twin("joint", "cross")

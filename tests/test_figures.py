@@ -24,6 +24,7 @@ from tsgan.figures import (  # noqa: E402
     log_axis,
     modality_colour,
     seed_bars,
+    seed_lines,
     show_images,
     view_split_bars,
 )
@@ -230,6 +231,11 @@ def _figure_cases():
             2.0,
         ),
         (
+            "seed_lines",
+            lambda ax: f.seed_lines(records, x="row", y="R1", ax=ax, chance=2.0, ylabel="R1 (%)"),
+            2.0,
+        ),
+        (
             "cmc_curves",
             lambda ax: f.cmc_curves(
                 {"m": np.array([0.05, 0.2])}, chance=np.array([0.02, 0.1]), ranks=(1, 5), ax=ax
@@ -346,3 +352,102 @@ def test_plot_losses_keeps_a_curve_that_reaches_zero_and_draws_reference_lines()
     assert [
         ln.get_ydata()[0] for ln in d_ax.get_lines() if ln.get_label() == "log 2: a coin flip"
     ] == [0.69]
+
+
+# --- a row of one seed: no interval, and the plot says why --------------------------------------
+
+
+def _summary_with_a_single_seed_row():
+    """Two rows in the results summary's format: R1 10 and 14 over two seeds (95% CI 12 -+
+    t(0.975, 1) 2 = 12 -+ 25.41), and one row of a single seed (no interval)."""
+    half = 12.706204736174698 * 2.0
+    return [
+        {"name": "Backbone", "n": 2, "mean": {"R1": 12.0}, "ci95": {"R1": [12 - half, 12 + half]},
+         "paper": None},
+        {"name": "TS-GAN_JD", "n": 1, "mean": {"R1": 30.0}, "ci95": {"R1": None}, "paper": None},
+    ]  # fmt: skip
+
+
+def _error_bar_ends(ax):
+    """{bar index: (low, high)} of every error bar segment drawn with a finite length or caps
+    at a finite height, read from the drawn line collections and cap markers."""
+    ends = {}
+    for coll in ax.collections:
+        for seg in (s for s in coll.get_segments() if len(s)):
+            (x0, y0), (_, y1) = seg[0], seg[-1]
+            if np.isfinite([x0, y0, y1]).all():
+                ends[round(float(x0))] = (min(y0, y1), max(y0, y1))
+    caps = [
+        (float(x), float(y))
+        for ln in ax.get_lines()
+        if ln.get_label() != "chance" and ln.get_marker() not in ("None", None, "")
+        for x, y in zip(ln.get_xdata(), ln.get_ydata())
+        if np.isfinite([x, y]).all()
+    ]
+    return ends, caps
+
+
+def test_plot_ablation_draws_no_error_bar_for_a_row_of_one_seed_and_says_so():
+    from tsgan.experiments.ablate_report import plot_ablation
+
+    summary = _summary_with_a_single_seed_row()
+    fig = plot_ablation(summary, metrics=("R1",))
+    r1 = fig.axes[0]
+    ends, caps = _error_bar_ends(r1)
+    assert set(ends) == {0}  # Backbone (2 seeds) has its interval, jd (1 seed) nothing
+    assert ends[0] == pytest.approx(tuple(summary[0]["ci95"]["R1"]))
+    assert {round(x) for x, _ in caps} == {0}  # no caps at the 1-seed row either
+    labels = [t.get_text() for t in r1.get_xticklabels()]
+    assert "1 seed" not in labels[0] and labels[1].endswith("(1 seed)")
+    assert labels[1].startswith(summary[1]["name"])
+
+
+def test_seed_bars_label_a_row_of_one_seed():
+    records = [{"row": "a", "seed": s, "R1": v} for s, v in enumerate((10.0, 20.0))]
+    records.append({"row": "b", "seed": 0, "R1": 7.0})
+    ax = seed_bars(records, x="row", y="R1")
+    fig = ax.figure
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b\n(1 seed)"]
+    assert [b.get_height() for b in ax.patches] == pytest.approx([15.0, 7.0])
+    with_hue = seed_bars([{**r, "hue": "h"} for r in records], x="row", y="R1", hue="hue")
+    (note,) = with_hue.texts
+    assert note.get_text() == "1 seed, no interval: b / h"
+
+
+def test_a_probe_curve_identical_to_an_earlier_one_is_drawn_dashed_on_top_and_named():
+    from tsgan.figures import twin_error_curves
+
+    runs = _probe_runs()  # "od": two runs, "jd": one
+    twin = [dict(p, twin_L1=p["twin_L1"] + 0.01) for p in runs["jd"][0]]
+    ax = twin_error_curves({"single": runs["od"], "od": runs["od"], "other": [twin]})
+    means = {ln.get_label(): ln for ln in ax.get_lines() if ln.get_lw() == 2}
+    assert set(means) == {"single (2)", "od (2), identical to single", "other (1)"}
+    assert means["od (2), identical to single"].get_linestyle() == "--"
+    assert means["single (2)"].get_linestyle() == means["other (1)"].get_linestyle() == "-"
+    # drawn after, so on top: the dashes show the solid curve under them
+    assert ax.get_lines().index(means["od (2), identical to single"]) > ax.get_lines().index(
+        means["single (2)"]
+    )
+    # one run repeating one of two runs is not the same rows
+    ax = twin_error_curves({"single": runs["od"], "od": runs["od"][:1]})
+    assert {ln.get_linestyle() for ln in ax.get_lines() if ln.get_lw() == 2} == {"-"}
+
+
+def test_seed_lines_draw_each_seed_across_the_rows():
+    records = [
+        {"row": "b", "seed": 1, "R1": 6.0},
+        {"row": "a", "seed": 0, "R1": 10.0},
+        {"row": "b", "seed": 0, "R1": 12.0},
+        {"row": "a", "seed": 1, "R1": 4.0},
+        {"row": "c", "seed": 1, "R1": 7.0},
+    ]
+    ax = seed_lines(records, x="row", y="R1", chance=2.0)
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "a", "c"]  # first appearance
+    lines = {ln.get_label(): ln.get_ydata() for ln in ax.get_lines() if ln.get_label() != "chance"}
+    assert set(lines) == {"seed 0", "seed 1"}
+    np.testing.assert_array_equal(lines["seed 0"], [12.0, 10.0, np.nan])  # seed 0 has no c
+    np.testing.assert_array_equal(lines["seed 1"], [6.0, 4.0, 7.0])
+    with pytest.raises(ValueError, match="two records for row 'a' and seed 0"):
+        seed_lines([*records, {"row": "a", "seed": 0, "R1": 1.0}], x="row", y="R1")

@@ -42,7 +42,7 @@ def test_declarations_are_unique_and_described(model_class):
     names = [n.name for n in model_class.loss_names]
     assert names and len(names) == len(set(names))
     assert all(n.means for n in model_class.loss_names)
-    # one total per drawn panel: the loss its optimizer steps on
+    # one total per drawn panel: the loss its optimizer steps on, or its panel's weighted sum
     panels = loss_panels(model_class.loss_names)
     totals = {n.panel for n in model_class.loss_names if n.total}
     assert totals == {title for title, _ in panels}
@@ -55,11 +55,32 @@ def test_a_tsgan_step_logs_its_declared_names_in_their_optimizer_panels():
     assert set(logged) == set().union(*TSGAN_STEP.values())
     assert set(logged) <= _declared(TSGAN)
     panels = dict(loss_panels(TSGAN.loss_names))
-    for prefix, names in TSGAN_STEP.items():
-        (title,) = [t for t in panels if f"O_{prefix}" in t]
-        assert set(panels[title]) == names, title
+    for prefix, names in TSGAN_STEP.items():  # each optimizer's terms in its panels, no others
+        titles = [t for t in panels if f"O_{prefix}" in t]
+        assert set().union(*(panels[t] for t in titles)) == names, titles
     totals = {n.name for n in TSGAN.loss_names if n.total}
-    assert totals == {"G", "B", "D"}
+    assert totals == {"G", "B", "B_ts", "D"}
+
+
+def test_the_backbone_terms_are_split_into_l_reid_and_l_ts_panels():
+    """O_B's eight terms crowded one panel: L_ReID's terms (Eq. 8-12) with the total L_Backbone,
+    and the TS terms (Eq. 13-16) with their weighted sum L_TS, each a panel of four."""
+    panels = loss_panels(TSGAN.loss_names)
+    backbone = [(t, set(ks)) for t, ks in panels if "O_B" in t]
+    assert [ks for _, ks in backbone] == [
+        {"B_gan", "B_id", "B_tri", "B"},
+        {"B_ts_cd", "B_ts_real_ir", "B_ts_fake_ir", "B_ts"},
+    ]
+    assert "L_ReID" in backbone[0][0] and "L_TS" in backbone[1][0]
+    assert max(len(ks) for _, ks in panels) <= 5  # the discriminators' four terms and D
+    records = [{"kind": "step", "step": s, **dict.fromkeys(TSGAN_STEP["B"], 1.0 / s)}
+               for s in (1, 2)]  # fmt: skip
+    fig, axes = plt.subplots(2, 2)
+    drawn = plot_losses(records, axes.ravel(), TSGAN.loss_names)
+    shown = [(ax.get_title(), {ln.get_label() for ln in ax.lines}) for ax in drawn[:2]]
+    assert shown == backbone  # only the panels with logged terms, each titled
+    assert all(ax.get_legend() is not None for ax in drawn[:2])
+    plt.close(fig)
 
 
 def test_the_other_step_models_log_their_declared_names():
@@ -117,3 +138,23 @@ def test_loss_table_lists_every_declared_name():
     lines = loss_table(NAMES).splitlines()
     assert [line.split()[0] for line in lines] == [n.name for n in NAMES]
     assert lines[3].split()[1] == "-" and lines[0].endswith("x")
+
+
+def test_the_run_folder_loss_figure_lays_four_panels_out_two_by_two(tmp_path):
+    from PIL import Image
+
+    from tsgan.engine.rundir import RunDir
+    from tsgan.figure_inputs import save_loss_figure
+
+    def ratio(model_class, names):
+        run = RunDir(tmp_path / model_class.__name__)
+        run.path.mkdir()
+        for s in (1, 2):
+            run.log({"kind": "step", "step": s, **dict.fromkeys(names, 1.0 / s)})
+        width, height = Image.open(save_loss_figure(run, model_class.loss_names)).size
+        return width / height
+
+    tsgan = ratio(TSGAN, set().union(*TSGAN_STEP.values()))
+    assert tsgan == pytest.approx((2 * 4.5) / (2 * 3.2), rel=0.02)  # 4 panels, 2 x 2
+    cyclegan = ratio(CycleGAN, TSGAN_STEP["G"] | TSGAN_STEP["D"])
+    assert cyclegan == pytest.approx((2 * 4.5) / 3.2, rel=0.02)  # 2 panels in a row

@@ -20,18 +20,26 @@ import os
 import re
 import sys
 
+# Each command's description: one line in ``python -m tsgan --help`` at 80 columns (argparse wraps
+# longer ones), naming each of its subcommands where it has some (tests/test_cli.py checks both).
 COMMANDS = {
-    "data": ("tsgan.cli.data", "generate the embedded dataset, summarise or check a dataset"),
-    "train-teacher": ("tsgan.cli.train_teacher", "pretrain the IR-only teacher"),
-    "train": ("tsgan.cli.train", "train TS-GAN (Algorithm 1)"),
-    "evaluate": ("tsgan.cli.evaluate", "evaluate a checkpoint with a standard protocol"),
-    "demo": ("tsgan.cli.demo", "the whole pipeline on the embedded data, in minutes on a CPU"),
-    "ablate": ("tsgan.cli.ablate", "paper Table II ablations over seeds"),
+    "data": ("tsgan.cli.data", "synth embedded data; summary or check of a dataset"),
+    "train-teacher": (
+        "tsgan.cli.train_teacher",
+        "pretrain the IR teacher (--modality rgb: RGB baseline)",
+    ),
+    "train": ("tsgan.cli.train", "train TS-GAN (Algorithm 1) and a missing teacher"),
+    "evaluate": ("tsgan.cli.evaluate", "score a checkpoint on a protocol: table, JSON report"),
+    "demo": ("tsgan.cli.demo", "whole pipeline on the embedded data (minutes on a CPU)"),
+    "ablate": ("tsgan.cli.ablate", "paper Table II ablations over seeds; --recheck a row"),
     "validate": ("tsgan.cli.validate", "an open recipe decision over seeds on validation ids"),
-    "assignments": ("tsgan.cli.assignments", "build student and instructor notebooks"),
-    "export": ("tsgan.cli.export", "write the deployed student backbone as ONNX or TorchScript"),
-    "extract": ("tsgan.cli.extract", "test features of a folder of images, saved with their paths"),
-    "search": ("tsgan.cli.search", "rank a gallery folder for query images: figure and CSV"),
+    "assignments": (
+        "tsgan.cli.assignments",
+        "build student/instructor notebooks; grade submissions",
+    ),
+    "export": ("tsgan.cli.export", "the deployed student backbone as ONNX or TorchScript"),
+    "extract": ("tsgan.cli.extract", "features of a folder's images, saved with their paths"),
+    "search": ("tsgan.cli.search", "rank a gallery folder for queries: figure and CSV"),
     "runs": ("tsgan.cli.runs", "list the cached runs with their key numbers"),
 }
 # Python's errors for bad input, and tsgan's own (matched by name: the modules import torch).
@@ -61,6 +69,19 @@ class CommandParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message}; see {self.prog} --help")
+
+
+class CommandListFormatter(argparse.HelpFormatter):
+    """argparse's help with every command's description on the line of its name: argparse (3.11)
+    measures the command names at the indent of the list's heading, two columns left of where it
+    prints them, so the longest name (``train-teacher``) got a line of its own."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction) and action.help is not argparse.SUPPRESS:
+            longest = max(map(len, action.choices), default=0)
+            printed_at = self._current_indent + self._indent_increment
+            self._action_max_length = max(self._action_max_length, longest + printed_at)
 
 
 def is_user_error(err: BaseException) -> bool:
@@ -134,7 +155,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def dispatch(argv: list[str]) -> int:
     """Parse ``argv`` (without the program name) and run the chosen command."""
-    parser = CommandParser(prog="python -m tsgan", description=__doc__.splitlines()[0])
+    parser = CommandParser(
+        prog="python -m tsgan",
+        description="TS-GAN, RGB-infrared person re-identification: one command per task "
+        "(python -m tsgan COMMAND --help for its options).",
+        formatter_class=CommandListFormatter,
+    )
     parser.add_argument(
         "--debug",
         action="store_true",

@@ -57,12 +57,18 @@ def example_pairs(
 
 def save_loss_figure(run: RunDir, names: Sequence[LossName] | None = None) -> Path:
     """Write ``figures/losses.png`` of a run folder (no display, no pyplot state); ``names``: the
-    step model's ``loss_names`` (the panels, :func:`tsgan.figures.plot_losses`)."""
+    step model's ``loss_names`` (the panels, :func:`tsgan.figures.plot_losses`): up to three
+    panels in a row, more in rows of two."""
     records = run.read_metrics()
     step = next((r for r in records if r.get("kind") == "step"), {})
-    n = len(loss_groups(list(step), names))
-    fig = Figure(figsize=(4.5 * max(n, 1), 3.2))
-    plot_losses(records, fig.subplots(1, max(n, 1), squeeze=False)[0], names)
+    n = max(len(loss_groups(list(step), names)), 1)
+    cols = n if n <= 3 else 2
+    rows = -(-n // cols)
+    fig = Figure(figsize=(4.5 * cols, 3.2 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    plot_losses(records, axes[:n], names)
     fig.tight_layout()
     run.figures.mkdir(parents=True, exist_ok=True)
     out = run.figures / "losses.png"

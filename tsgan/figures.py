@@ -8,8 +8,9 @@ ranked gallery images), so this module imports nothing of the package but the im
 * evaluation: :func:`framed_rows` (the layout of paper Fig. 4), :func:`cmc_curves`,
   :func:`neighbourhood` (k-reciprocal sets);
 * numbers: :func:`histograms`, :func:`bar_chart`, :func:`grouped_bars`, :func:`seed_bars` (mean
-  and 95% CI over seeds, seaborn), :func:`distance_heatmap` (seaborn), :func:`view_split_bars`
-  (the embedded data's front / back / side split per camera and world, notebook 01);
+  and 95% CI over seeds, seaborn), :func:`seed_lines` (each seed across the rows),
+  :func:`distance_heatmap` (seaborn), :func:`view_split_bars` (the embedded data's front / back /
+  side split per camera and world, notebook 01);
 * style, owned here so every notebook looks alike: :func:`set_style` (seaborn theme),
   :data:`MODALITY_COLOURS` (RGB / IR / fake IR), :func:`chance_line` (the score of a random
   ranking, on every retrieval plot), :func:`log_axis` (log scale with plain-number tick labels),
@@ -122,6 +123,13 @@ def as_chw(img: Image) -> torch.Tensor:
             f"got shape {tuple(t.shape)}"
         )
     return t.expand(3, -1, -1).clamp(0, 1)
+
+
+def seeds_label(name: str, n: int) -> str:
+    """A row's category label on a plot of means over seeds: ``name`` itself, with "(1 seed)"
+    below it when the row has a single seed, where the plot draws no interval (a zero-length
+    error bar would read as a row measured without spread)."""
+    return f"{name}\n(1 seed)" if n == 1 else name
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -300,8 +308,10 @@ def seed_bars(
 ) -> Axes:
     """Bars of the mean of ``y`` per ``x`` (and ``hue``) with the Student-t 95% confidence
     interval of the mean over the records (one per seed; the interval of the results tables,
-    :func:`tsgan.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no
-    interval. ``records``: long-form rows such as ``{"row": ..., "seed": 0, "R1": 31.2}``."""
+    :func:`tsgan.stats.mean_ci`), seaborn's ``barplot``; a single seed draws no interval and
+    says so: "(1 seed)" under its ``x`` category (:func:`seeds_label`), or, with ``hue``, a note
+    inside the axes naming the bars of one seed. ``records``: long-form rows such as
+    ``{"row": ..., "seed": 0, "R1": 31.2}``."""
     from .stats import mean_ci
 
     def t_interval(values: np.ndarray) -> tuple[float, float]:
@@ -322,11 +332,74 @@ def seed_bars(
     )
     if chance is not None:
         chance_line(ax, chance)
+    counts: dict[tuple[str, str], int] = {}
+    for r in records:
+        key = (str(r[x]), "" if hue is None else str(r[hue]))
+        counts[key] = counts.get(key, 0) + 1
+    single = [k for k, n in counts.items() if n == 1]
+    if hue is None:
+        ticks = ax.get_xticks()
+        names = [t.get_text() for t in ax.get_xticklabels()]
+        ax.set_xticks(ticks, [seeds_label(c, counts[(c, "")]) for c in names])
+    elif single:
+        ax.text(
+            0.02,
+            0.97,
+            "1 seed, no interval: " + ", ".join(f"{a} / {b}" for a, b in single),
+            transform=ax.transAxes,
+            va="top",
+            fontsize=7,
+        )
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel or y)
     ax.set_title(title)
     if hue is not None or chance is not None:
         legend_inside(ax)
+    return ax
+
+
+def seed_lines(
+    records: Sequence[Mapping[str, object]],
+    x: str,
+    y: str,
+    seed: str = "seed",
+    ax: Axes | None = None,
+    chance: float | None = None,
+    ylabel: str = "",
+    title: str = "",
+) -> Axes:
+    """Each seed's ``y`` across the ``x`` categories (in the order they first appear in
+    ``records``), one line per seed: what bars of means hide, whether one row beats another on
+    every seed or on average only (the paired comparison of the results tables). A category a
+    seed lacks leaves a gap in its line. ``records``: long-form rows such as
+    ``{"row": ..., "seed": 0, "R1": 31.2}``, one per (category, seed)."""
+    if not records:
+        raise ValueError("seed_lines got no records")
+    cats = list(dict.fromkeys(str(r[x]) for r in records))
+    values: dict[object, dict[str, float]] = {}
+    for r in records:
+        line = values.setdefault(r[seed], {})
+        if str(r[x]) in line:
+            raise ValueError(f"two records for {x} {r[x]!r} and {seed} {r[seed]!r}")
+        line[str(r[x])] = float(r[y])
+    ax = _axes(ax, (max(6.0, 0.7 * len(cats)), 3.4))
+    for i, s in enumerate(sorted(values)):
+        ax.plot(
+            np.arange(len(cats)),
+            [values[s].get(c, np.nan) for c in cats],
+            marker="o",
+            ms=4,
+            lw=1,
+            color=f"C{i}",
+            label=f"{seed} {s}",
+        )
+    if chance is not None:
+        chance_line(ax, chance)
+    ax.set_xticks(np.arange(len(cats)), cats)
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel or y)
+    ax.set_title(title)
+    legend_inside(ax, fontsize=7, ncol=2)
     return ax
 
 
@@ -395,7 +468,12 @@ def distance_heatmap(
 def _probe_curves(
     runs: Mapping[str, Sequence[Sequence[Mapping[str, float]]]], key: str, ax: Axes
 ) -> Axes:
-    """Per label: each run's ``key`` against the epoch (thin) and the mean over its runs (thick)."""
+    """Per label: each run's ``key`` against the epoch (thin) and the mean over its runs (thick).
+
+    A label whose runs repeat an earlier label's values exactly (every run, every epoch: e.g.
+    TS-GAN_OD^singleTS's twin error on TS-GAN_OD's, whose G_I never sees the backbone) would
+    vanish under it: it is drawn dashed on top, its legend entry naming the label it repeats."""
+    drawn: dict[tuple, str] = {}  # every run's points -> the first label drawn with them
     for i, (label, curves) in enumerate(runs.items()):
         color = f"C{i}"
         points = [[(p["epoch"], p[key]) for p in c if key in p] for c in curves]
@@ -405,11 +483,14 @@ def _probe_curves(
                 f"{label!r} has no {key!r} in its probe records; was it trained with "
                 "train.probe_images > 0 (and, for twin_*, a G_I on the embedded data)?"
             )
+        same = drawn.setdefault(tuple(tuple(p) for p in points), label)
+        ls, name = ("-", f"{label} ({len(points)})") if same == label else ("--", "")
+        name = name or f"{label} ({len(points)}), identical to {same}"
         for p in points:
-            ax.plot(*zip(*p), color=color, lw=0.8, alpha=0.4)
+            ax.plot(*zip(*p), color=color, lw=0.8, alpha=0.4, ls=ls)
         epochs = sorted({e for p in points for e, _ in p})
         mean = [np.mean([v for p in points for e2, v in p if e2 == e]) for e in epochs]
-        ax.plot(epochs, mean, color=color, lw=2, marker="o", ms=3, label=f"{label} ({len(points)})")
+        ax.plot(epochs, mean, color=color, lw=2, ls=ls, marker="o", ms=3, label=name)
     ax.set_xlabel("epoch")
     return ax
 

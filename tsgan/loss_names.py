@@ -19,8 +19,10 @@ class LossName:
 
     ``name``: its key in ``metrics.jsonl`` and TensorBoard; ``panel``: the chart it is drawn in,
     named by the optimizer that minimises it ("" for a logged value that is not a loss: not
-    drawn); ``means``: what it is, with the paper's symbol and equation; ``total``: the sum that
-    optimizer steps on (drawn thick).
+    drawn; an optimizer with many terms may split them over several panels, e.g. TS-GAN's O_B
+    into L_ReID's and L_TS's); ``means``: what it is, with the paper's symbol and equation;
+    ``total``: the panel's sum (drawn thick), the loss its optimizer steps on or, in a panel of
+    part of an optimizer's terms, their weighted sum that enters that loss.
     """
 
     name: str

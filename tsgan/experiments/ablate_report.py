@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from ..config import Config
 from ..engine.provenance import results_header
-from ..figures import grouped_bars
+from ..figures import grouped_bars, seeds_label
 from ..stats import mean_ci, paired_difference
 from .ablate import METRICS, PAPER_METRICS, SETTING, Row, budget
 
@@ -262,23 +262,24 @@ def plot_ablation(
     metrics: Sequence[str] = ("R1", "mAP"),
     chance: Mapping[str, Any] | None = None,
 ) -> Figure:
-    """One panel per metric: each row's mean with its 95% CI as error bars (none for one seed)
-    and, with ``chance``, a dashed line labelled 'chance' (the random-features score of that
-    metric); last panel: the paper's Table II (the ``metrics`` it reports)."""
+    """One panel per metric: each row's mean with its 95% CI as error bars (a row of one seed has
+    none and "(1 seed)" under its name, :func:`~tsgan.figures.seeds_label`) and, with ``chance``,
+    a dashed line labelled 'chance' (the random-features score of that metric); last panel: the
+    paper's Table II (the ``metrics`` it reports)."""
     fig, axes = plt.subplots(
         1,
         len(metrics) + 1,
         figsize=(4.2 * len(metrics) + 5, 3.8),
         gridspec_kw={"width_ratios": [4] * len(metrics) + [5]},
     )
-    names = [s["name"] for s in summary]
+    names = [seeds_label(s["name"], s["n"]) for s in summary]
     x = np.arange(len(names))
     n = max(s["n"] for s in summary)
     for ax, m in zip(axes, metrics):
         means = [s["mean"][m] for s in summary]
-        half = [
-            [0.0 if s["ci95"][m] is None else s["mean"][m] - s["ci95"][m][0] for s in summary],
-            [0.0 if s["ci95"][m] is None else s["ci95"][m][1] - s["mean"][m] for s in summary],
+        half = [  # NaN: no error bar (a zero-length one would still draw its caps)
+            [np.nan if s["ci95"][m] is None else s["mean"][m] - s["ci95"][m][0] for s in summary],
+            [np.nan if s["ci95"][m] is None else s["ci95"][m][1] - s["mean"][m] for s in summary],
         ]
         ax.bar(x, means, yerr=half, capsize=3, color="tab:blue", alpha=0.85)
         if chance and m in chance.get("random_features", {}):

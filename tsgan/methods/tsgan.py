@@ -53,10 +53,12 @@ from ..losses import (
 )
 from ..models import ReIDBackbone, Teacher, build_backbone, build_discriminators, build_generators
 
-# The panels of the loss figure: the optimizer whose step minimises each term (Algorithm 1's lines)
-O_G, O_B, O_D = (
+# The panels of the loss figure: the optimizer whose step minimises each term (Algorithm 1's
+# lines); O_B's eight terms in two panels, L_ReID's (Eq. 8-12) with the total and L_TS's (Eq. 13-16)
+O_G, O_B, O_B_TS, O_D = (
     "generators O_G (line 1-2)",
-    "backbone O_B (line 3-4)",
+    "backbone O_B (line 3-4): L_ReID, total",
+    "backbone O_B (line 3-4): L_TS",
     "discriminators O_D (line 5-7)",
 )
 # What lines 1 and 5-6 log (backward_G, backward_D), shared by TS-GAN and the CycleGAN
@@ -196,11 +198,13 @@ class TSGAN(GANPhases):
         LossName("B_id", O_B, "L_ID, label-smoothed cross-entropy (Eq. 9-10)"),
         LossName("B_tri", O_B, "L_Tri, batch-hard triplet on V (Eq. 11)"),
         LossName(
-            "B_ts_cd", O_B, "cross-domain TS loss FE_T(X_I') vs FE_S(X_R), unweighted (Eq. 15)"
+            "B_ts_cd", O_B_TS, "cross-domain TS loss FE_T(X_I') vs FE_S(X_R), unweighted (Eq. 15)"
         ),
-        LossName("B_ts_real_ir", O_B, "TS loss on real IR, unweighted (Eq. 13)"),
-        LossName("B_ts_fake_ir", O_B, "TS loss on X_I', unweighted (Eq. 14)"),
-        LossName("B_ts", O_B, "L_TS = alpha_c cd + alpha_s (real_ir + fake_ir) (Eq. 16)"),
+        LossName("B_ts_real_ir", O_B_TS, "TS loss on real IR, unweighted (Eq. 13)"),
+        LossName("B_ts_fake_ir", O_B_TS, "TS loss on X_I', unweighted (Eq. 14)"),
+        LossName(
+            "B_ts", O_B_TS, "L_TS = alpha_c cd + alpha_s (real_ir + fake_ir) (Eq. 16)", total=True
+        ),
         LossName("B", O_B, "L_Backbone = L_ReID (Eq. 8) + L_TS (Eq. 16)", total=True),
         *DISCRIMINATOR_LOSSES,
         LossName("gate_open", "", "1 once G_I's twin SSIM passed the gate (fakes_in_reid=gated)"),
