@@ -187,7 +187,10 @@ def test_line3_gradient_is_eq8_to_16(step):
     Caught: fmaps[0] and fmaps[1] swapped in the ts_losses call; a flipped target in Eq. 12; a wrong
     pair in M (joint_fake_set); the teacher left in train mode."""
     s, n = step, step["before"]
-    L_B = _line3_loss(s, fakes_in_id_tri=True)  # the step's reading: X_I' in L_ID / L_Tri
+    # the default reading (never): X_I' only in L_TS and L_ReID^GAN; "joined" is
+    # test_fakes_in_reid_picks_the_images_of_id_and_triplet's
+    assert s["model"].reading == "never"
+    L_B = _line3_loss(s, fakes_in_id_tri=False)
     _assert_grads(s["grads"]["B"], list(n["backbone"].parameters()), L_B, "O_B")
 
 
