@@ -161,6 +161,42 @@ def test_ensure_generates_once_regenerates_when_stale_and_protects_foreign_folde
     assert (foreign / "notes.txt").read_text() == "keep me"
 
 
+def test_processes_asking_for_one_tree_at_once_generate_it_once(tmp_path, monkeypatch):
+    """Two first uses at once (two ablation processes on a fresh clone): before the tree lock both
+    generated, and the second replaced the tree while the first was reading it (a missing-picture
+    error). Flock locks of two open() calls exclude each other in one process too, so threads
+    stand in for processes. Caught: the lock removed; the marker not re-read under the lock."""
+    import threading
+    import time
+
+    import tsgan.data.synthetic.generator as gen
+
+    calls, real = [], gen.generate
+
+    def slow_generate(*args, **kw):
+        calls.append(threading.get_ident())
+        time.sleep(0.3)  # the other thread arrives while this one generates
+        return real(*args, **kw)
+
+    monkeypatch.setattr(gen, "generate", slow_generate)
+    root, errors = tmp_path / "s", []
+
+    def use():
+        try:
+            got = gen.ensure_synthetic(root, seed=1, progress=False, **SMALL)
+            assert (got / "cam1").is_dir()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=use) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(calls) == 1
+    assert (tmp_path / ".s.lock").is_file()
+
+
 def test_registry_reads_the_synthetic_dataset_under_its_own_name(tmp_path):
     data = get_dataset("synthetic", tmp_path / "reg", seed=5, progress=False, **SMALL)
     assert data.name == "synthetic" and data.train and data.test

@@ -39,11 +39,14 @@ marker, pictures and run keys are those of before v4 existed (``tests/test_world
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import multiprocessing
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -500,7 +503,9 @@ def ensure_synthetic(
     """Return ``root``, generating it first when missing or made with other parameters/generator.
 
     A tree of another world (v3 / v4) is never replaced: it is an error naming a folder to use,
-    so two worlds never take turns regenerating one root under runs that read it."""
+    so two worlds never take turns regenerating one root under runs that read it. Processes that
+    ask for a tree at once take turns (:func:`tree_lock`): the first generates it, the others find
+    it made, so no process replaces a tree another has started to read."""
     root = resolve_path(root)
     wanted = {
         "generator": GENERATOR_VERSION,
@@ -508,12 +513,10 @@ def ensure_synthetic(
         "layout": layout,
         "options": options_for(layout, **size_options),
     }
-    marker = root / MARKER
-    if marker.is_file():
-        try:
-            found = json.loads(marker.read_text())
-        except json.JSONDecodeError:
-            found = None
+    if _marker(root) == wanted:  # made: readers take no lock
+        return root
+    with tree_lock(root):
+        found = _marker(root)  # another process may have made it while this one waited
         if found == wanted:
             return root
         if isinstance(found, dict) and found.get("layout") == layout == "sysu":
@@ -524,7 +527,28 @@ def ensure_synthetic(
                     f"world its own folder (e.g. {root.parent / (root.name + '_' + want)}), so "
                     "neither replaces the other under runs that read it"
                 )
-    return generate(root, seed, layout, progress, **size_options)
+        return generate(root, seed, layout, progress, **size_options)
+
+
+def _marker(root: Path) -> dict | None:
+    """The tree marker's content (None when missing or unreadable)."""
+    try:
+        return json.loads((root / MARKER).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+@contextlib.contextmanager
+def tree_lock(root: Path) -> Iterator[None]:
+    """Hold ``<parent>/.<name>.lock`` (an OS file lock, released by the kernel however the process
+    ends) while a tree is checked and generated."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def read_synthetic(
