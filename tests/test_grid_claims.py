@@ -1,0 +1,64 @@
+"""The README's sentences about the committed grid (results/ablation_cpu.json), recomputed.
+
+Each paired difference the README quotes is recomputed from the per-seed records (paired by seed,
+tsgan.stats) and must appear in the README as written, with its interval; so a regenerated grid
+cannot leave the README behind. The directions the text states (an interval above, below or
+around zero) are checked against the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tsgan.experiments.ablate import DEGRADE_ROWS, ROWS
+from tsgan.stats import paired_difference
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = json.loads((ROOT / "results" / "ablation_cpu.json").read_text())
+README = " ".join((ROOT / "README.md").read_text().split())
+
+
+def per_seed(row: str, metric: str = "R1") -> dict[int, float]:
+    return {r["seed"]: r[metric] for r in GRID["records"] if r["row"] == row}
+
+
+def quoted(a: str, b: str, metric: str = "R1") -> tuple[dict, str]:
+    """``a - b`` as the README writes it: "+9.1 R1 [+6.7, +11.5]"."""
+    d = paired_difference(per_seed(a, metric), per_seed(b, metric))
+    return d, "{:+.1f} {} [{:+.1f}, {:+.1f}]".format(d["mean"], metric, *d["ci"])
+
+
+def test_the_grid_holds_every_row_at_five_seeds():
+    rows = {r.key for r in ROWS} | {r.key for r in DEGRADE_ROWS[1:]}
+    assert {s["row"] for s in GRID["summary"]} == rows
+    assert all(s["n"] == 5 for s in GRID["summary"])
+    assert GRID["config"]["loss"]["fakes_in_reid"] == "never"
+
+
+# (a, b, metric, where the interval lies: "above" / "below" 0 or "around" it)
+CLAIMS = [
+    ("twins", "backbone", "R1", "above"),
+    ("twins", "twins-no-ts", "R1", "above"),
+    ("twins-no-ts", "backbone", "R1", "around"),
+    ("jd", "backbone", "R1", "around"),
+    ("jd", "jd-xi-joined", "R1", "above"),
+    ("jd-xi-joined", "backbone", "R1", "below"),
+    ("jd-rerank", "jd", "R1", "above"),
+    ("backbone", "gray", "R1", "above"),
+]
+
+
+@pytest.mark.parametrize("a, b, metric, side", CLAIMS, ids=lambda v: str(v))
+def test_the_readme_quotes_each_paired_difference_of_the_grid(a, b, metric, side):
+    d, text = quoted(a, b, metric)
+    assert text in README, f"README lacks {a} - {b}: {text}"
+    lo, hi = d["ci"]
+    assert {"above": lo > 0, "below": hi < 0, "around": lo <= 0 <= hi}[side], (a, b, d["ci"])
+
+
+def test_the_readme_quotes_the_degraded_twin_levels():
+    gains = [quoted(f"twins-deg{k}", "backbone")[0]["mean"] for k in range(1, 5)]
+    assert "gain {} R1 over the Backbone".format(" / ".join(f"{g:+.1f}" for g in gains)) in README
