@@ -57,6 +57,16 @@ def test_the_readme_quotes_the_validation_files():
     assert f"gains {' / '.join(gains)} R1 over the Backbone" in readme
     _, m, _ = _d(per_seed("ts-weight", "x10"), per_seed("ts-weight", "x1"))
     assert f"10x the TS weights lose {m.lstrip('-')} R1 (2 seeds)" in readme and m.startswith("-")
+    d, m, ci = _d(per_seed("student-init", "pretrained"), per_seed("student-init", "teacher"))
+    assert f"{m} R1 {ci} below starting from the IR teacher's weights" in readme
+    assert d["n"] == 3 and d["mean"] < 0 and d["ci"][0] < 0 < d["ci"][1]
+    d, m, ci = _d(per_seed("warmup", "linear-2"), per_seed("warmup", "none"))
+    assert f"{m} R1 {ci} (3 seeds): no effect measured" in readme
+    twice, m24, ci24 = _d(per_seed("steps", "24"), per_seed("steps", "12"))
+    thrice, m36, ci36 = _d(per_seed("steps", "36"), per_seed("steps", "12"))
+    assert f"{m24} R1 {ci24} and {m36} R1 {ci36} (3 seeds): nothing measured" in readme
+    assert all(d["n"] == 3 and d["ci"][0] < 0 < d["ci"][1] for d in (twice, thrice))
+    assert d["n"] == 3 and d["ci"][0] < 0 < d["ci"][1]
 
 
 def test_the_chosen_reading_wins_on_every_seed_and_its_interval_excludes_zero():
