@@ -164,10 +164,11 @@ class LossConfig(_Checked):
     # | sum (literal ||.||_2^2 per image) | mean (PyTorch default)
     ts_reduction: TSReduction = "channel_sum"
     gan_mode: GANMode = "vanilla"  # vanilla (log loss, as written) | lsgan
-    # which images L_ID and L_Tri (Eq. 9-11) average over once X_I' joins line 3: "joined" (X_R,
-    # X_I and X_I': Algorithm 1 as implemented) | "never" (X_R and X_I; X_I' feeds only L_TS and
-    # L_ReID^GAN) | "gated" (as "never" until G_I's twin SSIM on the validation identities'
-    # pictures reaches fakes_gate_ssim at an epoch end, then as "joined"; embedded data only)
+    # which images L_ID and L_Tri (Eq. 9-11) average over once X_I' joins line 3: "never" (X_R and
+    # X_I; X_I' feeds only L_TS and L_ReID^GAN: chosen on the validation identities) | "joined"
+    # (X_R, X_I and X_I': Algorithm 1 as first implemented here) | "gated" (as "never" until G_I's
+    # twin SSIM on the validation identities' pictures reaches fakes_gate_ssim at an epoch end,
+    # then as "joined"; embedded data only)
     fakes_in_reid: Literal["joined", "never", "gated"] = field(
         default="never", metadata={**keyed_unless("joined"), **switch("never")}
     )

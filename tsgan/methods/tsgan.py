@@ -282,8 +282,9 @@ class TSGAN(GANPhases):
 
     def fakes_in_reid(self) -> bool:
         """Whether X_I' (once joined) enters L_ID and L_Tri (Eq. 9-11), by ``loss.fakes_in_reid``:
-        "joined" always (Algorithm 1 as implemented), "never" (X_I' feeds L_TS and L_ReID^GAN
-        only), "gated" once G_I's twin SSIM has reached ``loss.fakes_gate_ssim``."""
+        "joined" always (Algorithm 1 as first implemented here), "never" (the default: X_I'
+        feeds L_TS and L_ReID^GAN only), "gated" once G_I's twin SSIM has reached
+        ``loss.fakes_gate_ssim``."""
         return self.reading == "joined" or (self.reading == "gated" and self.gate_state["open"])
 
     def end_epoch(self) -> None:
