@@ -118,14 +118,16 @@ def rerank_features(
     produces whole rows anyway; a caller who wants top-k lists takes ``torch.topk`` of the rows.
     Numpy in -> numpy out, tensor in -> tensor out on the same device (GPU tensors stay there).
 
-    ``symmetric=True`` computes each dot product once (:func:`_neighbours_symmetric`): 224 s
-    instead of 334 s at MSMT17 size in one run each. It is not the default: in a few fresh
-    processes at low load (1 of 2 bench runs, 1 of 6 separate runs) its output differed from
+    The default (the block search: each block of columns of D as the caller's matrices round it)
+    took 216.6 s at MSMT17 size on a quiet 2-core machine, at a 7.1 GB peak
+    (``benchmarks/results/bench_rerank.txt``). ``symmetric=True`` computes each dot product once
+    (:func:`_neighbours_symmetric`; 224 s against 334 s in an earlier pair of runs at load 1-3).
+    It is not the default: in 2 early fresh processes at low load its output differed from
     :func:`rerank`'s by up to 0.096, with neighbour sets that gained points of other identities (a
     gross error, not a tie order; the block products were equal to the caller's matrices bit for
-    bit), which the block search has never shown; until that is explained
-    (``benchmarks/bench_rerank.py --identity``), the block search (each block of columns as the
-    caller's matrices round it) is used.
+    bit), which the block search has never shown. It has not recurred since (0 of 20 fresh
+    processes on a quiet machine, ``benchmarks/bench_rerank.py --identity 20``), but the cause is
+    not found, so it stays opt-in.
     """
     _check_parameters(k1, k2, lambda_)
     is_numpy = not isinstance(query_feats, torch.Tensor)
