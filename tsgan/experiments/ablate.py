@@ -125,6 +125,13 @@ ROWS: tuple[Row, ...] = (
         "TS-GAN_JD, X_I' also in L_ID / L_Tri",
         {"loss.fakes_in_reid": "joined"},
     ),
+    # the third reading: X_I' joins L_ID / L_Tri once G_I's twin SSIM on validation pictures
+    # passes loss.fakes_gate_ssim (until then it trains as the default reading, "never")
+    Row(
+        "jd-xi-gated",
+        "TS-GAN_JD, X_I' in L_ID / L_Tri after G_I's gate",
+        {"loss.fakes_in_reid": "gated"},
+    ),
     Row("ca", "Channel augmentation", {**NO_GAN, "data.channel_aug": True}),
     Row("gray", "Backbone, grayscale input", {**NO_GAN, "data.grayscale": True}),
     Row(
@@ -136,14 +143,9 @@ ROWS: tuple[Row, ...] = (
     Row("twins-no-ts", "Oracle G_I: IR twins, no TS", ORACLE),
 )
 # Rows outside the committed grid, chosen by key (``--rows``): TS-GAN_JD with channel
-# augmentation, and reading (c) of where X_I' enters (``python -m tsgan validate``).
+# augmentation (``python -m tsgan validate``).
 DECISION_ROWS: tuple[Row, ...] = (
     Row("jd-ca", "TS-GAN_JD + channel aug.", {"data.channel_aug": True}),
-    Row(
-        "jd-xi-gated",
-        "TS-GAN_JD, X_I' in L_ID / L_Tri after G_I's gate",
-        {"loss.fakes_in_reid": "gated"},
-    ),
 )
 
 # "How good must G_I be?": X_I' = the true IR twins degraded by train.twin_degrade's levels
