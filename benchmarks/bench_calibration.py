@@ -5,6 +5,7 @@
     python benchmarks/bench_calibration.py --jobs 3             # one process (1 thread) per seed
     python benchmarks/bench_calibration.py --world v4           # SYSU-structured world, own root
     python benchmarks/bench_calibration.py --world v4 --train-ids 395 --root data/synthetic_v4_395
+    python benchmarks/bench_calibration.py --world v4 --table   # the whole table, trains nothing
 
 The probe (``tsgan.experiments.calibration.Probe``, budget ``PROBE_BUDGET``: 32x16 input, 10
 epochs, batch 64, width 16, Adam with a one-cycle learning rate 3e-3) is trained per seed on *both*
@@ -20,6 +21,13 @@ its own root, default ``data/synthetic_sysu_v4``; results in ``calibration_v4.js
 ``IR->twins`` row: IR->RGB with every RGB gallery picture replaced by its IR twin (target: at least
 the IR->RGB R1 + 0.30, the headroom a perfect generator could reach). The v3 world's default
 invocation is unchanged.
+
+``--table`` trains nothing: it prints every calibration target with what was measured, from the
+committed probe results and the data-only rows of the ablation on the validation identities
+(``--rows``; for v4 ``results/validation/world-v4.json``, written by ``python -m tsgan ablate
+--preset cpu --seeds 5 --cached-only --rows backbone twins twins-no-ts --results
+results/validation/world-v4.json data.split=val data.world=v4 data.root=data/synthetic_sysu_v4``):
+:mod:`tsgan.experiments.calibration_table`.
 """
 
 from __future__ import annotations
@@ -42,7 +50,9 @@ from tsgan.data.synthetic import (
 )
 from tsgan.engine.provenance import cpu_model, git_state
 from tsgan.eval.twins import twin_floors
+from tsgan.experiments.ablate_report import load_results
 from tsgan.experiments.calibration import PROBE_BUDGET, TWIN_SETTING, calibrate
+from tsgan.experiments.calibration_table import calibration_table, format_table
 
 TARGETS = {"RGB->RGB": (0.85, 1.0), "IR->IR": (0.85, 1.0), "IR->RGB": (0.25, 0.55)}
 TWIN_HEADROOM = 0.30  # IR->twins R1 must exceed IR->RGB R1 by this much (v4)
@@ -50,6 +60,7 @@ DEFAULTS = {  # world -> (root, results file)
     "v3": ("data/synthetic_sysu", "benchmarks/results/calibration.json"),
     "v4": ("data/synthetic_sysu_v4", "benchmarks/results/calibration_v4.json"),
 }
+ROWS = {"v4": "results/validation/world-v4.json"}  # world -> the data-only rows (--table)
 
 
 def one_seed(root: str, seed: int, threads: int, options: dict) -> tuple[dict, float]:
@@ -76,7 +87,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained in parallel processes")
     parser.add_argument("--out", default=None, help="results file (default per world); '-': none")
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="print the calibration table from the committed results (trains nothing)",
+    )
+    parser.add_argument(
+        "--rows", default=None, help="--table: the data-only rows' ablation results (v4: default)"
+    )
     args = parser.parse_args()
+    if args.table:
+        return print_table(parser, args)
     try:
         options = world_options(args.world, args.train_ids)
     except ValueError as err:
@@ -174,6 +195,24 @@ def main() -> None:
         }
         out.write_text(json.dumps(result, indent=1) + "\n")
         print(f"wrote {out}")
+
+
+def print_table(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--table``: the probe's results file and the rows' results file, judged target by target."""
+    rows_file = args.rows or ROWS.get(args.world)
+    if rows_file is None:
+        parser.error(f"--table for world {args.world} needs --rows (an ablation results file)")
+    probe_file = Path(args.out if args.out not in (None, "-") else DEFAULTS[args.world][1])
+    for path in (probe_file, Path(rows_file)):
+        if not path.is_file():
+            parser.error(f"no results at {path}")
+    probe = json.loads(probe_file.read_text())
+    try:
+        table = calibration_table(probe, load_results(rows_file))
+    except ValueError as err:
+        parser.error(str(err))
+    print(f"world {args.world}: probe {probe_file}, rows {rows_file}")
+    print(format_table(table))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,85 @@
+"""The calibration table reads the probe and the data-only rows and judges each target."""
+
+import pytest
+
+from tsgan.experiments.ablate_report import paired
+from tsgan.experiments.calibration_table import calibration_table, format_table, row_lines
+
+
+def probe_doc(cross=0.30, twins=0.70, world="v4"):
+    def setting(r1, lo, hi):
+        return {"R1_mean": r1, "chance_R1": 0.01, "target_R1": [lo, hi]}
+
+    return {
+        "settings": {
+            "RGB->RGB": setting(0.95, 0.85, 1.0),
+            "IR->IR": setting(0.80, 0.85, 1.0),  # missed on purpose
+            "IR->RGB": setting(cross, 0.25, 0.55),
+            "IR->twins": setting(twins, cross + 0.30, 1.0),
+        },
+        "provenance": {"seeds": [0, 1, 2], "world": world},
+    }
+
+
+def rows_doc(gains, no_ts=(0.0, 1.0, -1.0), world="v4"):
+    """Backbone R1 30 + seed; twins = Backbone + gains[seed]; twins-no-ts = Backbone + no_ts."""
+    records = []
+    for seed, (g, n) in enumerate(zip(gains, no_ts)):
+        base = 30.0 + seed
+        records += [
+            {"row": "backbone", "seed": seed, "R1": base, "mAP": base},
+            {"row": "twins", "seed": seed, "R1": base + g, "mAP": base},
+            {"row": "twins-no-ts", "seed": seed, "R1": base + n, "mAP": base},
+        ]
+    names = {"backbone": "Backbone", "twins": "Oracle", "twins-no-ts": "Oracle, no TS"}
+    summary = [
+        {
+            "row": r,
+            "name": names[r],
+            "seeds": [x["seed"] for x in records if x["row"] == r],
+            "mean": {"R1": sum(x["R1"] for x in records if x["row"] == r) / len(gains)},
+        }
+        for r in names
+    ]
+    return {
+        "config": {"data": {"world": world, "split": "val"}},
+        "summary": summary,
+        "paired": paired(records),
+    }
+
+
+def test_oracle_gain_needs_the_mean_and_a_ci_above_zero():
+    met = row_lines(rows_doc([9.0, 10.0, 11.0]))
+    assert met[0]["value"] == "31.0" and met[0]["met"] is None  # the Backbone: no target
+    assert met[1]["value"].startswith("+10.0 [") and met[1]["met"] is True
+    assert met[2]["value"].startswith("+0.0 [") and met[2]["met"] is None  # reported only
+    # a mean above +8 whose CI reaches below zero is not enough
+    assert row_lines(rows_doc([30.0, -5.0, 2.0]))[1]["met"] is False
+    # a clear gain below the target is not enough either
+    assert row_lines(rows_doc([7.0, 7.5, 7.2]))[1]["met"] is False
+    # the direction: twins below the Backbone (a swapped pair would read +10)
+    lost = row_lines(rows_doc([-9.0, -10.0, -11.0]))[1]
+    assert lost["value"].startswith("-10.0") and lost["met"] is False
+
+
+def test_probe_lines_judge_each_range():
+    table = calibration_table(probe_doc(), rows_doc([9.0, 10.0, 11.0]))
+    by = {x["measurement"].split(" R1")[0]: x for x in table}
+    assert by["probe RGB->RGB"]["met"] is True
+    assert by["probe IR->IR"]["met"] is False
+    assert by["probe IR->RGB"]["met"] is True and by["probe IR->RGB"]["target"] == "25-55"
+    assert by["probe IR->twins"]["target"] == ">= 60.0" and by["probe IR->twins"]["met"] is True
+    low = {x["measurement"]: x for x in calibration_table(probe_doc(twins=0.5), rows_doc([9] * 3))}
+    assert low["probe IR->twins R1 (chance 1.0)"]["met"] is False
+    assert all(x["seeds"] == 3 for x in table)
+    text = format_table(table)
+    assert "MISSED" in text and text.count("| met |") == 4
+
+
+def test_worlds_must_agree_and_rows_must_exist():
+    with pytest.raises(ValueError, match="world v3 but the rows of world v4"):
+        calibration_table(probe_doc(world="v3"), rows_doc([9.0] * 3))
+    doc = rows_doc([9.0] * 3)
+    doc["summary"] = [s for s in doc["summary"] if s["row"] != "twins"]
+    with pytest.raises(ValueError, match="no row 'twins'"):
+        row_lines(doc)

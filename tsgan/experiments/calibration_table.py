@@ -1,0 +1,105 @@
+"""The embedded world's calibration table: every target of the data calibration with what was
+measured, from two committed results files, without training anything.
+
+* the probe (:func:`tsgan.experiments.calibration.calibrate`, written by
+  ``benchmarks/bench_calibration.py``): R1 within each modality (target >= 85 %), across
+  modalities (25-55 %), and across with the RGB gallery replaced by its IR twins (at least the
+  cross-modality R1 + 30: the headroom a perfect generator could reach);
+* the data-only rows of the ablation (``python -m tsgan ablate --rows backbone twins
+  twins-no-ts data.split=val ...``: never a GAN row): the oracle (true IR twins as X_I', the TS
+  losses at the oracle weight) minus the Backbone, target >= +8 R1 with the paired 95 % CI above
+  zero (faithful pairs carry what labels alone do not, as in SYSU-MM01); twins without the TS
+  losses minus the Backbone is reported beside it, without a target.
+
+Used by ``benchmarks/bench_calibration.py --table`` and notebook 01.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ORACLE_GAIN = 8.0  # R1 points the oracle row must gain over the Backbone (paired mean)
+ROW_PAIRS = (  # (a, b, target of a - b in R1 points or None: reported only)
+    ("twins", "backbone", ORACLE_GAIN),
+    ("twins-no-ts", "backbone", None),
+)
+
+
+def probe_lines(probe: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One entry per probe setting: measured R1 (%, mean over the probe's seeds), target range (%),
+    whether it is met, and the number of seeds."""
+    seeds = len(probe["provenance"]["seeds"])
+    out = []
+    for name, s in probe["settings"].items():
+        lo, hi = (100 * x for x in s["target_R1"])
+        r1 = 100 * s["R1_mean"]
+        out.append(
+            {
+                "measurement": f"probe {name} R1 (chance {100 * s['chance_R1']:.1f})",
+                "target": f">= {lo:.1f}" if hi >= 100 else f"{lo:.0f}-{hi:.0f}",
+                "value": f"{r1:.1f}",
+                "met": lo <= r1 <= hi,
+                "seeds": seeds,
+            }
+        )
+    return out
+
+
+def row_lines(rows: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One entry for the Backbone's R1 and one per pair of :data:`ROW_PAIRS`: the paired
+    difference a - b in R1 points with its 95 % CI, and whether the target holds (mean at least
+    the target and the CI's low end above zero; None where there is no target)."""
+    summary = {s["row"]: s for s in rows["summary"]}
+    diffs = {(d["a"], d["b"]): d for d in rows["paired"] if d["metric"] == "R1"}
+    missing = [r for r in ("backbone", "twins", "twins-no-ts") if r not in summary]
+    if missing:
+        raise ValueError(f"the rows results file has no row {missing[0]!r}: {sorted(summary)}")
+    base = summary["backbone"]
+    out = [
+        {
+            "measurement": f"Backbone R1 ({rows['config']['data']['split']} split)",
+            "target": "-",
+            "value": f"{base['mean']['R1']:.1f}",
+            "met": None,
+            "seeds": len(base["seeds"]),
+        }
+    ]
+    for a, b, target in ROW_PAIRS:
+        d = diffs[(a, b)]
+        ci = "" if d["ci"] is None else f" [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}]"
+        met = None
+        if target is not None:
+            met = d["mean"] >= target and d["ci"] is not None and d["ci"][0] > 0
+        out.append(
+            {
+                "measurement": f"{summary[a]['name']} - {summary[b]['name']}, R1",
+                "target": "reported" if target is None else f">= +{target:g}, CI above 0",
+                "value": f"{d['mean']:+.1f}{ci}",
+                "met": met,
+                "seeds": len(d["seeds"]),
+            }
+        )
+    return out
+
+
+def calibration_table(probe: Mapping[str, Any], rows: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The whole table: the probe's settings, then the data-only rows. Both files must describe
+    the same world (``data.world`` of the rows' config, ``world`` of the probe's provenance)."""
+    world_probe = probe["provenance"].get("world", "v3")
+    world_rows = rows["config"]["data"].get("world", "v3")
+    if world_probe != world_rows:
+        raise ValueError(
+            f"the probe results are of world {world_probe} but the rows of world {world_rows}"
+        )
+    return probe_lines(probe) + row_lines(rows)
+
+
+def format_table(lines: list[dict[str, Any]]) -> str:
+    """Markdown: measurement, target, value, seeds, met."""
+    verdict = {True: "met", False: "MISSED", None: ""}
+    out = ["| measurement | target | value | seeds | |", "|---|---|---|---|---|"]
+    for x in lines:
+        cells = (x["measurement"], x["target"], x["value"], str(x["seeds"]), verdict[x["met"]])
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
