@@ -46,6 +46,7 @@ CLAIMS = [
     ("jd", "backbone", "R1", "around"),
     ("jd", "jd-xi-joined", "R1", "above"),
     ("jd-xi-joined", "backbone", "R1", "below"),
+    ("jd-xi-gated", "jd", "R1", "around"),
     ("jd-rerank", "jd", "R1", "around"),
     ("backbone", "gray", "R1", "above"),
     ("ca", "backbone", "R1", "below"),
@@ -78,3 +79,14 @@ def test_the_readme_quotes_the_degraded_twin_levels():
     assert all(a > b for a, b in zip(gains, gains[1:]))
     assert [d["ci"][0] > 0 for d in diffs] == [True, False, False, False]
     assert [d["ci"][1] < 0 for d in diffs] == [False, False, False, True]
+
+
+def test_the_gated_reading_never_opened_and_trained_as_jd():
+    """README: the gate (twin SSIM 0.6 on validation pictures) never opens, G_I's probe SSIM never
+    passes 0.31, so jd-xi-gated trains exactly as TS-GAN_JD: +0.0 on every seed."""
+    assert GRID["config"]["loss"]["fakes_gate_ssim"] == 0.6 and "reaches 0.6" in README
+    gated = [r for r in GRID["records"] if r["row"] == "jd-xi-gated"]
+    assert len(gated) == 5 and all(r["curve"] for r in gated)
+    assert max(p["twin_SSIM"] for r in gated for p in r["curve"]) < 0.31
+    assert per_seed("jd-xi-gated") == per_seed("jd")
+    assert per_seed("jd-xi-gated", "mAP") == per_seed("jd", "mAP")
