@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seeds",
         type=int,
-        default=2,
+        default=None,
         help="with --tsgan: training seeds train.seed, train.seed+1, ... (default 2)",
     )
     parser.add_argument(
@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_intermixed_args(argv)
     if args.tsgan is not None and args.variants is not None:
         parser.error("--variants (CycleGAN stages) and --tsgan (TS-GAN runs) are two studies")
-    if args.seeds < 1:
+    if args.tsgan is None and (args.seeds is not None or args.cached_only):
+        parser.error("--seeds and --cached-only belong to --tsgan (the CycleGAN study: one seed)")
+    if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
     base = config_from_args(args)
     t = time.perf_counter()
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             variants = gi_pairing.get_variants(args.tsgan)
         except ValueError as e:
             parser.error(str(e))
-        seeds = [base.train.seed + i for i in range(args.seeds)]
+        seeds = [base.train.seed + i for i in range(args.seeds or 2)]
         doc = gi_pairing.run_pairing_study(base, variants, seeds, cached_only=args.cached_only)
         if not doc["records"]:
             parser.error("no finished runs in the run cache; run without --cached-only")

@@ -168,6 +168,8 @@ def test_the_command_prints_and_writes_the_study(study, tmp_path, capsys):
         (["--tsgan", "jd", "nope"], "unknown TS-GAN G_I variant"),
         (["--tsgan", "jd", "--variants", "resize"], "two studies"),
         (["--tsgan", "jd", "--seeds", "0"], "--seeds must be at least 1"),
+        (["--seeds", "2"], "belong to --tsgan"),
+        (["--cached-only"], "belong to --tsgan"),
     ],
 )
 def test_user_mistakes_exit_2_before_anything_trains(args, message, capsys):
