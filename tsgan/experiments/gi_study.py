@@ -13,7 +13,8 @@ pictures::
     python benchmarks/bench_gi.py --steps 300 --every 50 --variants deconv resize resize-omega3
 
 The joint discriminator (TS-GAN_JD's) needs the student's feature maps and so the whole TS-GAN
-step; its G_I is measured by the per-epoch probes of TS-GAN runs (:mod:`tsgan.probes`), not here.
+step; its G_I is measured on the same pictures by :mod:`tsgan.experiments.gi_pairing` (G_I of
+whole TS-GAN runs), not here.
 """
 
 from __future__ import annotations
