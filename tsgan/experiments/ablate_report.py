@@ -83,17 +83,19 @@ def aggregate(records: Sequence[dict[str, Any]], rows: Sequence[Row]) -> list[di
     return summary
 
 
-def paired(records: Sequence[dict[str, Any]], pairs=PAIRS) -> list[dict[str, Any]]:
-    """For each (a, b) of ``pairs`` whose rows both have records, and each of
-    :data:`PAIRED_METRICS`: the paired difference a - b with its 95% CI (:func:`.stats.
-    paired_difference`)."""
+def paired(
+    records: Sequence[Mapping[str, Any]], pairs=PAIRS, metrics: Sequence[str] = PAIRED_METRICS
+) -> list[dict[str, Any]]:
+    """For each (a, b) of ``pairs`` whose rows share seeds, and each of ``metrics`` (default
+    :data:`PAIRED_METRICS`): the paired difference a - b with its 95% CI (:func:`.stats.
+    paired_difference`) over the seeds both rows have."""
     out = []
     for a, b in pairs:
         va = {r["seed"]: r for r in records if r["row"] == a}
         vb = {r["seed"]: r for r in records if r["row"] == b}
-        if not va or not vb:
+        if not set(va) & set(vb):
             continue
-        for m in PAIRED_METRICS:
+        for m in metrics:
             diff = paired_difference(
                 {s: r[m] for s, r in va.items()}, {s: r[m] for s, r in vb.items()}
             )

@@ -32,8 +32,8 @@ from typing import Any
 from ..config import Config, replace
 from ..engine.checkpoint import load_generators
 from ..eval.twins import degraded_twin_error, gate_pictures, load_twins, score_twins, twin_floors
-from ..stats import paired_difference
 from ..training import cached_run, load_dataset
+from .ablate_report import paired
 from .gi_study import _from_root
 from .validation import Decision, Setting, run_validation, validation_document
 
@@ -118,20 +118,9 @@ def pairing_pairs(keys: Sequence[str]) -> list[tuple[str, str]]:
 def paired_records(
     records: Sequence[Mapping[str, Any]], pairs: Sequence[tuple[str, str]]
 ) -> list[dict[str, Any]]:
-    """For each pair (a, b) both present and each of :data:`PAIRED_METRICS`: a - b over the
-    seeds both have (:func:`tsgan.stats.paired_difference`)."""
-    out = []
-    for a, b in pairs:
-        va = {r["seed"]: r for r in records if r["row"] == a}
-        vb = {r["seed"]: r for r in records if r["row"] == b}
-        if not va or not vb or not set(va) & set(vb):
-            continue
-        for m in PAIRED_METRICS:
-            diff = paired_difference(
-                {s: r[m] for s, r in va.items()}, {s: r[m] for s, r in vb.items()}
-            )
-            out.append({"a": a, "b": b, "metric": m, **diff})
-    return out
+    """For each pair (a, b) sharing seeds and each of :data:`PAIRED_METRICS`: a - b over the
+    seeds both have (:func:`tsgan.experiments.ablate_report.paired`)."""
+    return paired(records, pairs, PAIRED_METRICS)
 
 
 def run_pairing_study(
