@@ -25,6 +25,10 @@ METRICS = re.compile(
     r"median of \d+, wall (?P<loop_lo>[\d.]+)-(?P<loop_hi>[\d.]+) s\)\s+speed-up\s+"
     r"(?P<wall>[\d.]+)x wall,\s+(?P<cpu>[\d.]+)x cpu"
 )
+MSMT17 = re.compile(
+    r"MSMT17 scale \d+ x \d+\s+features\s+wall\s+(?P<wall>[\d.]+) s\s+cpu\s+(?P<cpu>[\d.]+) s\s+"
+    r"peak RSS\s+(?P<rss>\d+) MB"
+)
 
 
 def headline_blocks(text: str, label: str) -> list[list[str]]:
@@ -71,11 +75,21 @@ def eval_run(lines: list[str]) -> dict[str, str]:
     }
 
 
+def msmt17_run(lines: list[str]) -> dict[str, str]:
+    """Wall, CPU time and peak RSS of one MSMT17-size run of re-ranking from features."""
+    found = [m for m in map(MSMT17.search, lines) if m]
+    assert len(found) == 1, lines
+    return {k: found[0][k] for k in ("wall", "cpu", "rss")}
+
+
 def expected_fragments(rerank_text: str, eval_text: str) -> list[str]:
     """What the README must say, from the results files' text."""
     a, b = (rerank_run(x) for x in headline_blocks(rerank_text, "rerank"))
     c, d = (eval_run(x) for x in headline_blocks(eval_text, "eval"))
+    e, f = (msmt17_run(x) for x in headline_blocks(rerank_text, "msmt17"))
     return [
+        f"took {e['wall']} s and {f['wall']} s ({e['cpu']} s and {f['cpu']} s CPU time) at peaks "
+        f"of {int(e['rss']):,} MB and {int(f['rss']):,} MB",
         f"takes {a['ours']} and {b['ours']} against {a['dense']} and {b['dense']}",
         f"{a['wall']}x and {b['wall']}x wall-clock, {a['cpu']}x and {b['cpu']}x CPU time",
         f"({a['passive']}x and {b['passive']}x wall-clock with `OMP_WAIT_POLICY=PASSIVE`)",
@@ -106,3 +120,15 @@ def test_a_changed_results_line_is_noticed():
     readme = readme_text()
     fragments = expected_fragments(rerank_text + "\n" + newer, eval_text)
     assert any(f not in readme for f in fragments)
+
+
+def test_a_changed_msmt17_line_is_noticed():
+    # mutation: a newer MSMT17 headline run with another wall time
+    rerank_text = (RESULTS / "bench_rerank.txt").read_text()
+    eval_text = (RESULTS / "bench_eval.txt").read_text()
+    last = rerank_text[rerank_text.rindex("### msmt17 run") :].split("\n# ", 1)[0]
+    wall = MSMT17.search(last)["wall"]
+    newer = last.replace(f"wall {wall:>7} s", f"wall {float(wall) + 1:7.1f} s")
+    assert newer != last
+    fragments = expected_fragments(rerank_text + "\n" + newer, eval_text)
+    assert any(f not in readme_text() for f in fragments)
