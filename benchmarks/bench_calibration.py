@@ -6,6 +6,7 @@
     python benchmarks/bench_calibration.py --world v4           # SYSU-structured world, own root
     python benchmarks/bench_calibration.py --world v4 --train-ids 395 --root data/synthetic_v4_395
     python benchmarks/bench_calibration.py --world v4 --table   # the whole table, trains nothing
+    python benchmarks/bench_calibration.py --world v4 --merge A.json B.json   # seeds run apart
 
 The probe (``tsgan.experiments.calibration.Probe``, budget ``PROBE_BUDGET``: 32x16 input, 10
 epochs, batch 64, width 16, Adam with a one-cycle learning rate 3e-3) is trained per seed on *both*
@@ -38,7 +39,6 @@ import multiprocessing
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tsgan.data.synthetic import (
@@ -51,11 +51,14 @@ from tsgan.data.synthetic import (
 from tsgan.engine.provenance import cpu_model, git_state
 from tsgan.eval.twins import twin_floors
 from tsgan.experiments.ablate_report import load_results
-from tsgan.experiments.calibration import PROBE_BUDGET, TWIN_SETTING, calibrate
-from tsgan.experiments.calibration_table import calibration_table, format_table
+from tsgan.experiments.calibration import PROBE_BUDGET, calibrate
+from tsgan.experiments.calibration_table import (
+    calibration_table,
+    format_table,
+    merge_probe_results,
+    probe_summary,
+)
 
-TARGETS = {"RGB->RGB": (0.85, 1.0), "IR->IR": (0.85, 1.0), "IR->RGB": (0.25, 0.55)}
-TWIN_HEADROOM = 0.30  # IR->twins R1 must exceed IR->RGB R1 by this much (v4)
 DEFAULTS = {  # world -> (root, results file)
     "v3": ("data/synthetic_sysu", "benchmarks/results/calibration.json"),
     "v4": ("data/synthetic_sysu_v4", "benchmarks/results/calibration_v4.json"),
@@ -95,9 +98,18 @@ def main() -> None:
     parser.add_argument(
         "--rows", default=None, help="--table: the data-only rows' ablation results (v4: default)"
     )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="FILE",
+        default=None,
+        help="unite probe results files of other seeds into --out (trains nothing)",
+    )
     args = parser.parse_args()
     if args.table:
         return print_table(parser, args)
+    if args.merge:
+        return merge_files(parser, args)
     try:
         options = world_options(args.world, args.train_ids)
     except ValueError as err:
@@ -127,33 +139,8 @@ def main() -> None:
             + f" ({seconds:.0f} s)",
             flush=True,
         )
-    table = {}
-    print(
-        f"\n{'setting':<9} {'R1 mean':>8} {'+-sd':>6} {'mAP mean':>9} {'+-sd':>6} "
-        f"{'chance':>7}  target"
-    )
-    targets = dict(TARGETS)
-    if options:
-        cross = np.mean([runs[s]["IR->RGB"]["R1"] for s in args.seeds])
-        targets[TWIN_SETTING] = (min(1.0, cross + TWIN_HEADROOM), 1.0)
-    for name in targets:
-        r1 = np.array([runs[s][name]["R1"] for s in args.seeds])
-        m_ap = np.array([runs[s][name]["mAP"] for s in args.seeds])
-        lo, hi = targets[name]
-        table[name] = {
-            "R1_mean": float(r1.mean()),
-            "R1_sd": float(r1.std()),
-            "mAP_mean": float(m_ap.mean()),
-            "mAP_sd": float(m_ap.std()),
-            "chance_R1": runs[args.seeds[0]][name]["chance"],
-            "target_R1": [lo, hi],
-            "met": bool(lo <= r1.mean() <= hi),
-        }
-        print(
-            f"{name:<9} {r1.mean():>8.3f} {r1.std():>6.3f} {m_ap.mean():>9.3f} {m_ap.std():>6.3f} "
-            f"{table[name]['chance_R1']:>7.3f}  [{lo:.2f}, {hi:.2f}] "
-            f"{'met' if table[name]['met'] else 'MISSED'}"
-        )
+    table = probe_summary(runs)
+    print_summary(table)
     rgb_test = [s for s in data.test if s.modality == "rgb"]
     floors = twin_floors(rgb_test, size=PROBE_BUDGET["size"])
     print(
@@ -195,6 +182,45 @@ def main() -> None:
         }
         out.write_text(json.dumps(result, indent=1) + "\n")
         print(f"wrote {out}")
+
+
+def print_summary(table: dict) -> None:
+    """The probe's summary over its seeds (:func:`probe_summary`), one line per setting."""
+    print(
+        f"\n{'setting':<9} {'R1 mean':>8} {'+-sd':>6} {'mAP mean':>9} {'+-sd':>6} "
+        f"{'chance':>7}  target"
+    )
+    for name, r in table.items():
+        lo, hi = r["target_R1"]
+        print(
+            f"{name:<9} {r['R1_mean']:>8.3f} {r['R1_sd']:>6.3f} {r['mAP_mean']:>9.3f} "
+            f"{r['mAP_sd']:>6.3f} {r['chance_R1']:>7.3f}  [{lo:.2f}, {hi:.2f}] "
+            f"{'met' if r['met'] else 'MISSED'}"
+        )
+
+
+def merge_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--merge A B ...``: one results file (``--out``, default per world) from probe results of
+    separate runs (other seeds, other processes or sessions); the summary over all their seeds."""
+    out = args.out or DEFAULTS[args.world][1]
+    if out == "-":
+        parser.error("--merge writes its result: give --out a file")
+    docs = []
+    for name in args.merge:
+        if not Path(name).is_file():
+            parser.error(f"no results at {name}")
+        docs.append(json.loads(Path(name).read_text()))
+    try:
+        merged = merge_probe_results(docs)
+    except ValueError as err:
+        parser.error(str(err))
+    if merged["provenance"].get("world", "v3") != args.world:
+        parser.error(f"the files hold world {merged['provenance'].get('world')}, not {args.world}")
+    print(f"seeds {merged['provenance']['seeds']} from {', '.join(args.merge)}")
+    print_summary(merged["settings"])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(merged, indent=1) + "\n")
+    print(f"wrote {out}")
 
 
 def print_table(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

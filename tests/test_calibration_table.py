@@ -1,9 +1,22 @@
 """The calibration table reads the probe and the data-only rows and judges each target."""
 
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tsgan.experiments.ablate_report import paired
-from tsgan.experiments.calibration_table import calibration_table, format_table, row_lines
+from tsgan.experiments.calibration_table import (
+    calibration_table,
+    format_table,
+    merge_probe_results,
+    row_lines,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def probe_doc(cross=0.30, twins=0.70, world="v4"):
@@ -83,3 +96,79 @@ def test_worlds_must_agree_and_rows_must_exist():
     doc["summary"] = [s for s in doc["summary"] if s["row"] != "twins"]
     with pytest.raises(ValueError, match="no row 'twins'"):
         row_lines(doc)
+
+
+def probe_results(seeds, world="v4", budget=30):
+    """A probe results document as bench_calibration writes it, R1 = 0.3 + seed / 100 across."""
+    per_seed = {}
+    for s in seeds:
+        per_seed[str(s)] = {
+            "RGB->RGB": {"R1": 0.90 + s / 100, "mAP": 0.9, "chance": 0.013},
+            "IR->IR": {"R1": 0.86, "mAP": 0.9, "chance": 0.012},
+            "IR->RGB": {"R1": 0.30 + s / 100, "mAP": 0.35, "chance": 0.010},
+            "IR->twins": {"R1": 0.62 + s / 100, "mAP": 0.8, "chance": 0.010},
+        }
+    return {
+        "settings": {},
+        "per_seed": per_seed,
+        "twin_floors": {"grayscale": {"L1": 0.3, "SSIM": 0.1}},
+        "probe": {"budget": {"epochs": budget}},
+        "protocol": "all-search",
+        "provenance": {
+            "world": world,
+            "data_options": {"world": world},
+            "data_seed": 0,
+            "generator_version": 3,
+            "seeds": list(seeds),
+            "git_commit": "x",
+        },
+    }
+
+
+def test_merged_probe_results_are_summarised_over_every_seed():
+    merged = merge_probe_results([probe_results([0]), probe_results([1, 2])])
+    assert merged["provenance"]["seeds"] == [0, 1, 2]
+    assert [p["seeds"] for p in merged["provenance"]["merged_from"]] == [[0], [1, 2]]
+    s = merged["settings"]
+    assert s["IR->RGB"]["R1_mean"] == pytest.approx(statistics.mean([0.30, 0.31, 0.32]))
+    assert s["RGB->RGB"]["R1_sd"] == pytest.approx(statistics.pstdev([0.90, 0.91, 0.92]))
+    # the twin headroom is judged against the mean IR->RGB of all seeds, not of one file
+    assert s["IR->twins"]["target_R1"][0] == pytest.approx(0.31 + 0.30)
+    assert s["IR->twins"]["R1_mean"] == pytest.approx(0.63) and s["IR->twins"]["met"]
+    assert s["IR->IR"]["met"] and s["IR->RGB"]["met"]
+    # the order of the files does not matter
+    again = merge_probe_results([probe_results([1, 2]), probe_results([0])])
+    assert again["settings"] == merged["settings"] and list(again["per_seed"]) == ["0", "1", "2"]
+
+
+def test_merge_refuses_other_data_other_probes_and_a_seed_twice():
+    with pytest.raises(ValueError, match="seed 1 is in more than one"):
+        merge_probe_results([probe_results([0, 1]), probe_results([1])])
+    with pytest.raises(ValueError, match="different data: world"):
+        merge_probe_results([probe_results([0]), probe_results([1], world="v3")])
+    with pytest.raises(ValueError, match="different probes"):
+        merge_probe_results([probe_results([0]), probe_results([1], budget=10)])
+
+
+def test_bench_calibration_merge_writes_the_united_file(tmp_path):
+    a, b, out = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "out.json"
+    a.write_text(json.dumps(probe_results([0])))
+    b.write_text(json.dumps(probe_results([1, 2])))
+    bench = [sys.executable, str(ROOT / "benchmarks" / "bench_calibration.py"), "--world", "v4"]
+    done = subprocess.run(
+        [*bench, "--merge", str(a), str(b), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text()) == merge_probe_results(
+        [json.loads(a.read_text()), json.loads(b.read_text())]
+    )
+    wrong = subprocess.run(
+        [*bench[:-1], "v3", "--merge", str(a), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert wrong.returncode == 2 and "error: the files hold world v4, not v3" in wrong.stderr

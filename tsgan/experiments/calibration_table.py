@@ -11,19 +11,93 @@ measured, from two committed results files, without training anything.
   zero (faithful pairs carry what labels alone do not, as in SYSU-MM01); twins without the TS
   losses minus the Backbone is reported beside it, without a target.
 
-Used by ``benchmarks/bench_calibration.py --table`` and notebook 01.
+Used by ``benchmarks/bench_calibration.py --table`` and notebook 01. The probe's own summary over
+its seeds (:func:`probe_summary`) and the merge of probe results trained in separate processes or
+sessions (:func:`merge_probe_results`, ``bench_calibration.py --merge``) live here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from .calibration import TWIN_SETTING
+
+# the probe's targets (R1 as a fraction), mirroring SYSU-MM01's published ratios
+TARGETS = {"RGB->RGB": (0.85, 1.0), "IR->IR": (0.85, 1.0), "IR->RGB": (0.25, 0.55)}
+TWIN_HEADROOM = 0.30  # IR->twins R1 must exceed the mean IR->RGB R1 by this much (v4)
 ORACLE_GAIN = 8.0  # R1 points the oracle row must gain over the Backbone (paired mean)
 ROW_PAIRS = (  # (a, b, target of a - b in R1 points or None: reported only)
     ("twins", "backbone", ORACLE_GAIN),
     ("twins-no-ts", "backbone", None),
 )
+
+
+def probe_summary(runs: Mapping[int, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per setting, over the seeds of ``runs`` (seed -> setting -> {R1, mAP, chance}): mean and
+    standard deviation of R1 and mAP, chance R1, the target range and whether the mean is in it.
+    ``IR->twins`` (when the runs have it) is judged against the mean IR->RGB R1 + 0.30."""
+    seeds = sorted(runs)
+    targets = dict(TARGETS)
+    if TWIN_SETTING in runs[seeds[0]]:
+        cross = float(np.mean([runs[s]["IR->RGB"]["R1"] for s in seeds]))
+        targets[TWIN_SETTING] = (min(1.0, cross + TWIN_HEADROOM), 1.0)
+    table = {}
+    for name, (lo, hi) in targets.items():
+        r1 = np.array([runs[s][name]["R1"] for s in seeds])
+        m_ap = np.array([runs[s][name]["mAP"] for s in seeds])
+        table[name] = {
+            "R1_mean": float(r1.mean()),
+            "R1_sd": float(r1.std()),
+            "mAP_mean": float(m_ap.mean()),
+            "mAP_sd": float(m_ap.std()),
+            "chance_R1": runs[seeds[0]][name]["chance"],
+            "target_R1": [lo, hi],
+            "met": bool(lo <= r1.mean() <= hi),
+        }
+    return table
+
+
+def merge_probe_results(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One probe results document from several (seeds trained in separate processes or sessions):
+    their per-seed results united, the summary recomputed over all seeds, each document's
+    provenance kept under ``merged_from``. The documents must describe the same data (world, data
+    options, data seed) and the same probe, and no seed may appear twice."""
+    first = docs[0]
+    runs: dict[int, Any] = {}
+    for doc in docs:
+        for key in ("world", "data_options", "data_seed", "generator_version"):
+            if doc["provenance"].get(key) != first["provenance"].get(key):
+                raise ValueError(
+                    f"cannot merge probe results of different data: {key} "
+                    f"{first['provenance'].get(key)!r} against {doc['provenance'].get(key)!r}"
+                )
+        if doc["probe"] != first["probe"]:
+            raise ValueError("cannot merge probe results of different probes (budget differs)")
+        for seed, res in doc["per_seed"].items():
+            if int(seed) in runs:
+                raise ValueError(f"seed {seed} is in more than one results file")
+            runs[int(seed)] = res
+    seeds = sorted(runs)
+    provenance = {
+        key: first["provenance"][key]
+        for key in ("world", "data_options", "data_seed", "generator_version")
+        if key in first["provenance"]
+    }
+    return {
+        "settings": probe_summary(runs),
+        "per_seed": {str(s): runs[s] for s in seeds},
+        "twin_floors": first["twin_floors"],
+        "probe": first["probe"],
+        "protocol": first["protocol"],
+        "provenance": {
+            **provenance,
+            "seeds": seeds,
+            "merged_from": [dict(doc["provenance"]) for doc in docs],
+        },
+    }
 
 
 def probe_lines(probe: Mapping[str, Any]) -> list[dict[str, Any]]:
