@@ -1,6 +1,7 @@
 """Torch datasets over :class:`Sample` records and the train / test DataLoaders built from a config.
 
-* :class:`ImageDataset`: one image per item (feature extraction, evaluation);
+* :class:`ImageDataset`: one image per item (feature extraction, evaluation), read from its file,
+  the image cache, or given pixels (the IR twins of ``build_test_loader(..., twins=True)``);
 * :class:`PairDataset`: one (RGB, IR) pair of the same identity per item, indexed by the pairs
   that :class:`CrossModalityBatchSampler` yields (training; X_R and X_I of Algorithm 1); with
   ``twins`` also the true IR twin of the RGB image under the same flip and crop (``ir_twin``: the
@@ -60,7 +61,8 @@ def check_cache(samples: Sequence[Sample], cache: ImageCache | None) -> None:
 
 class ImageDataset(Dataset):
     """Item i -> dict(img, pid, label, cam, modality, index); ``label`` is -1 without
-    ``pid2label``."""
+    ``pid2label``. ``pixels`` (uint8 (3, H, W) images, one per sample, in order) are transformed
+    instead of the samples' files: the record stays the sample's (pid, cam, modality)."""
 
     def __init__(
         self,
@@ -68,14 +70,22 @@ class ImageDataset(Dataset):
         transform: Transform,
         pid2label: dict[int, int] | None = None,
         cache: ImageCache | None = None,
+        pixels: Sequence[torch.Tensor] | None = None,
     ) -> None:
         check_cache(samples, cache)
+        if pixels is not None and (cache is not None or len(pixels) != len(samples)):
+            raise ValueError(
+                f"pixels holds {len(pixels)} images for {len(samples)} samples"
+                + (" and a cache was given too" if cache is not None else "")
+                + "; pass one image per sample, in order, and no cache"
+            )
         self.samples, self.transform, self.pid2label, self.cache = (
             list(samples),
             transform,
             pid2label,
             cache,
         )
+        self.pixels = pixels
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -83,7 +93,9 @@ class ImageDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         s = self.samples[index]
         label = self.pid2label[s.pid] if self.pid2label is not None else -1
-        img = self.transform(read_pixels(s, self.cache))
+        img = self.transform(
+            self.pixels[index] if self.pixels is not None else read_pixels(s, self.cache)
+        )
         return {
             "img": img,
             "pid": s.pid,
@@ -203,14 +215,18 @@ def build_train_loader(
 
 
 def build_test_loader(
-    samples: Sequence[Sample], cfg: Config | DataConfig, batch_size: int
+    samples: Sequence[Sample], cfg: Config | DataConfig, batch_size: int, twins: bool = False
 ) -> DataLoader:
     """Test transforms, fixed order, batches of :class:`ImageDataset` items; ``cfg`` may be a
-    Config or its ``data``."""
+    Config or its ``data``. ``twins``: each sample (a generated RGB picture) is replaced by its
+    true IR twin, rendered by :func:`render_twins` at the data size exactly as the image cache
+    holds a picture (then the same test transforms), as ``train.fakes=twins`` feeds it."""
     d = cfg.data if isinstance(cfg, Config) else cfg
-    cache = ImageCache.build([s.path for s in samples], (d.height, d.width)) if d.cache else None
+    size = (d.height, d.width)
+    pixels = render_twins(samples, size) if twins else None
+    cache = ImageCache.build([s.path for s in samples], size) if d.cache and not twins else None
     return DataLoader(
-        ImageDataset(samples, build_transforms(d, False), cache=cache),
+        ImageDataset(samples, build_transforms(d, False), cache=cache, pixels=pixels),
         batch_size=batch_size,
         shuffle=False,
         num_workers=d.workers,

@@ -35,13 +35,16 @@ def extract_features(
     flip: bool = False,
     device: torch.device | str | None = None,
     progress: bool = True,
+    twins: bool = False,
 ) -> torch.Tensor:
     """(N, D) float32 features of ``samples`` in their order, on ``device``.
 
     ``feature_fn`` maps a [0, 1] image batch (B, 3, H, W) to features (B, D), e.g.
     ``backbone.features``. When it belongs to an ``nn.Module`` the module runs in eval mode (its
     previous mode is restored) and ``device`` defaults to the module's. ``flip=True`` averages the
-    features of each image and its horizontal mirror.
+    features of each image and its horizontal mirror. ``twins=True`` (generated RGB samples of
+    the embedded data) extracts the features of each sample's true IR twin instead of its picture
+    (:func:`tsgan.data.dataset.build_test_loader`).
     """
     if len(samples) == 0:
         raise ValueError(
@@ -53,10 +56,11 @@ def extract_features(
     if module is not None:
         module.eval()
     try:
-        loader = build_test_loader(samples, data_cfg, batch_size)
+        loader = build_test_loader(samples, data_cfg, batch_size, twins=twins)
         feats = []
+        what = "IR twins" if twins else "images"
         for batch in bar(
-            loader, desc=f"features ({len(samples)} images)", leave=False, enabled=progress
+            loader, desc=f"features ({len(samples)} {what})", leave=False, enabled=progress
         ):
             x = batch["img"].to(device, non_blocking=True)
             f = feature_fn(x)
