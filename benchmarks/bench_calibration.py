@@ -7,6 +7,8 @@
     python benchmarks/bench_calibration.py --world v4 --train-ids 395 --root data/synthetic_v4_395
     python benchmarks/bench_calibration.py --world v4 --table   # the whole table, trains nothing
     python benchmarks/bench_calibration.py --world v4 --merge A.json B.json   # seeds run apart
+    python benchmarks/bench_calibration.py --world v4 --teacher-headroom --seeds 0 1 2 3 4 \
+        --cached-only                          # the cached IR teachers, IR->RGB and IR->twins
 
 The probe (``tsgan.experiments.calibration.Probe``, budget ``PROBE_BUDGET``: 32x16 input, 10
 epochs, batch 64, width 16, Adam with a one-cycle learning rate 3e-3) is trained per seed on *both*
@@ -28,7 +30,19 @@ committed probe results and the data-only rows of the ablation on the validation
 (``--rows``; for v4 ``results/validation/world-v4.json``, written by ``python -m tsgan ablate
 --preset cpu --seeds 5 --cached-only --rows backbone twins twins-no-ts --results
 results/validation/world-v4.json data.split=val data.world=v4 data.root=data/synthetic_sysu_v4``):
-:mod:`tsgan.experiments.calibration_table`.
+:mod:`tsgan.experiments.calibration_table`. With the teacher headroom results (``--headroom``,
+for v4 by default ``results/validation/teacher-headroom-v4.json``) the table also judges the IR
+teacher's ``IR->twins`` R1 on the validation identities against the Backbone's R1 + 30, paired
+over seeds.
+
+``--teacher-headroom`` trains nothing when the teachers are cached (``--cached-only`` refuses to
+train; without it a missing teacher is trained first, minutes each): per seed S of ``--seeds`` it
+loads the IR teacher of ``train.seed=S`` on the world's validation config (``--preset``, default
+cpu, ``data.world``, ``data.root``, ``data.synth_train_ids`` from ``--world``, ``--root``,
+``--train-ids``, ``data.split=val``, then any ``section.field=value`` overrides: the teachers the
+ablation's rows of that seed use), scores it IR->RGB and IR->twins on the same trials of the
+validation identities (:mod:`tsgan.experiments.teacher_headroom`) and writes the results with
+their provenance to ``--out`` (default ``results/validation/teacher-headroom-<world>.json``).
 """
 
 from __future__ import annotations
@@ -36,11 +50,14 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+from tsgan.cli.common import check_output_file
+from tsgan.config import PRESETS, get_config
 from tsgan.data.synthetic import (
     GENERATOR_VERSION,
     MARKER,
@@ -49,6 +66,7 @@ from tsgan.data.synthetic import (
     world_options,
 )
 from tsgan.engine.provenance import cpu_model, git_state
+from tsgan.eval.twin_gallery import PLAIN, TWINS
 from tsgan.eval.twins import twin_floors
 from tsgan.experiments.ablate_report import load_results
 from tsgan.experiments.calibration import PROBE_BUDGET, calibrate
@@ -58,12 +76,23 @@ from tsgan.experiments.calibration_table import (
     merge_probe_results,
     probe_summary,
 )
+from tsgan.experiments.teacher_headroom import (
+    MissingTeacherError,
+    load_headroom,
+    run_teacher_headroom,
+)
 
 DEFAULTS = {  # world -> (root, results file)
     "v3": ("data/synthetic_sysu", "benchmarks/results/calibration.json"),
     "v4": ("data/synthetic_sysu_v4", "benchmarks/results/calibration_v4.json"),
 }
 ROWS = {"v4": "results/validation/world-v4.json"}  # world -> the data-only rows (--table)
+
+
+def headroom_file(world: str) -> str:
+    """The teacher headroom results of ``world`` (``--teacher-headroom``'s output, ``--table``'s
+    input)."""
+    return f"results/validation/teacher-headroom-{world}.json"
 
 
 def one_seed(root: str, seed: int, threads: int, options: dict) -> tuple[dict, float]:
@@ -105,11 +134,40 @@ def main() -> None:
         default=None,
         help="unite probe results files of other seeds into --out (trains nothing)",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--headroom",
+        default=None,
+        metavar="FILE",
+        help="--table: the teacher headroom results (default per world, when present)",
+    )
+    parser.add_argument(
+        "--teacher-headroom",
+        action="store_true",
+        help="score the cached IR teachers of the validation config IR->RGB and IR->twins",
+    )
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="--teacher-headroom: train nothing; a teacher missing from the run cache is an error",
+    )
+    parser.add_argument(
+        "--preset", choices=sorted(PRESETS), default="cpu", help="--teacher-headroom: the preset"
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="section.field=value",
+        help="--teacher-headroom: config overrides after the world's (e.g. train.device=cuda)",
+    )
+    args = parser.parse_intermixed_args()
+    if not args.teacher_headroom and (args.cached_only or args.overrides):
+        parser.error("--cached-only and config overrides belong to --teacher-headroom")
     if args.table:
         return print_table(parser, args)
     if args.merge:
         return merge_files(parser, args)
+    if args.teacher_headroom:
+        return teacher_headroom(args)
     try:
         options = world_options(args.world, args.train_ids)
     except ValueError as err:
@@ -223,6 +281,60 @@ def merge_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     print(f"wrote {out}")
 
 
+def user_error(message: object) -> None:
+    """A mistake of the user's: one line on stderr, exit code 2, nothing written."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def teacher_headroom(args: argparse.Namespace) -> None:
+    """``--teacher-headroom``: score each seed's IR teacher of the validation config IR->RGB and
+    IR->twins; write the results file (``--out``, default :func:`headroom_file`; '-': none)."""
+    root = args.root or DEFAULTS[args.world][0]
+    world = [
+        "data.dataset=synthetic",
+        f"data.world={args.world}",
+        f"data.root={root}",
+        f"data.synth_train_ids={args.train_ids}",
+        "data.split=val",
+    ]
+    out = args.out or headroom_file(args.world)
+    try:
+        base = get_config(args.preset, world + args.overrides)
+        if out != "-":
+            check_output_file(out, "--out", "teacher-headroom.json")
+    except (KeyError, ValueError) as err:
+        user_error(err.args[0] if isinstance(err, KeyError) else err)
+    start = time.perf_counter()
+    try:
+        doc = run_teacher_headroom(base, args.seeds, cached_only=args.cached_only, progress=False)
+    except MissingTeacherError as err:
+        user_error(err)
+    doc["wall_time_s"] = round(time.perf_counter() - start, 1)
+    print(
+        f"world {args.world} at {root}, {base.data.split} identities, preset {base.name}: the IR "
+        "teacher of each seed, R1 / mAP (%)"
+    )
+    for seed, r in doc["per_seed"].items():
+        print(
+            f"seed {seed} ({r['teacher']['run']}): {PLAIN} {r[PLAIN]['R1']:.1f} / "
+            f"{r[PLAIN]['mAP']:.1f}, {TWINS} {r[TWINS]['R1']:.1f} / {r[TWINS]['mAP']:.1f}"
+        )
+    summary = doc["summary"]
+    for name in (PLAIN, TWINS, f"{TWINS} - {PLAIN}"):
+        cells = []
+        for metric in ("R1", "mAP"):
+            m = summary[name][metric]
+            ci = "" if m["ci"] is None else f" [{m['ci'][0]:.1f}, {m['ci'][1]:.1f}]"
+            cells.append(f"{metric} {m['mean']:.1f}{ci}")
+        print(f"{name:<20} " + ", ".join(cells) + f" ({len(summary['seeds'])} seeds)")
+    print(f"chance R1 {summary[PLAIN]['chance_R1']:.1f}; wall time {doc['wall_time_s']:.0f} s")
+    if out != "-":
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {out}")
+
+
 def print_table(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """``--table``: the probe's results file and the rows' results file, judged target by target."""
     rows_file = args.rows or ROWS.get(args.world)
@@ -233,11 +345,19 @@ def print_table(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         if not path.is_file():
             parser.error(f"no results at {path}")
     probe = json.loads(probe_file.read_text())
+    headroom_path = args.headroom or headroom_file(args.world)
+    headroom = None
+    if args.headroom is not None or Path(headroom_path).is_file():
+        try:
+            headroom = load_headroom(headroom_path)
+        except (FileNotFoundError, ValueError) as err:
+            parser.error(str(err))
     try:
-        table = calibration_table(probe, load_results(rows_file))
+        table = calibration_table(probe, load_results(rows_file), headroom)
     except ValueError as err:
         parser.error(str(err))
-    print(f"world {args.world}: probe {probe_file}, rows {rows_file}")
+    used = f", teacher headroom {headroom_path}" if headroom else ", no teacher headroom results"
+    print(f"world {args.world}: probe {probe_file}, rows {rows_file}{used}")
     print(format_table(table))
 
 

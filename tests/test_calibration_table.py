@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from tsgan.eval.twin_gallery import PLAIN, TWINS
 from tsgan.experiments.ablate_report import paired
 from tsgan.experiments.calibration_table import (
     calibration_table,
     format_table,
+    headroom_lines,
     merge_probe_results,
     row_lines,
 )
+from tsgan.experiments.teacher_headroom import headroom_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +43,14 @@ def rows_doc(gains, no_ts=(0.0, 1.0, -1.0), world="v4"):
     for seed, (g, n) in enumerate(zip(gains, no_ts)):
         base = 30.0 + seed
         records += [
-            {"row": "backbone", "seed": seed, "R1": base, "mAP": base},
+            {
+                "row": "backbone",
+                "seed": seed,
+                "R1": base,
+                "mAP": base,
+                "reranked": False,
+                "teacher": {"run": f"teacher-cpu-{seed}"},
+            },
             {"row": "twins", "seed": seed, "R1": base + g, "mAP": base},
             {"row": "twins-no-ts", "seed": seed, "R1": base + n, "mAP": base},
         ]
@@ -58,6 +68,7 @@ def rows_doc(gains, no_ts=(0.0, 1.0, -1.0), world="v4"):
         "config": {"data": {"world": world, "split": "val"}},
         "summary": summary,
         "paired": paired(records),
+        "records": records,
     }
 
 
@@ -87,6 +98,66 @@ def test_probe_lines_judge_each_range():
     assert all(x["seeds"] == 3 for x in table)
     text = format_table(table)
     assert "MISSED" in text and text.count("| met |") == 4
+
+
+def headroom_doc(gains, plain=10.0, world="v4", split="val", runs=None):
+    """The IR teacher of seed s: IR->twins R1 = the Backbone's (30 + s) + gains[s], IR->RGB R1
+    ``plain`` (far below: a row reading IR->RGB instead would miss)."""
+    per_seed = {
+        s: {
+            TWINS: {"R1": 30.0 + s + g, "mAP": 50.0, "chance": 2.0},
+            PLAIN: {"R1": plain, "mAP": 12.0, "chance": 2.0},
+            "teacher": {"run": (runs or {}).get(s, f"teacher-cpu-{s}")},
+        }
+        for s, g in enumerate(gains)
+    }
+    return {
+        "config": {"data": {"world": world, "split": split}},
+        "summary": headroom_summary(per_seed),
+        "per_seed": {str(s): r for s, r in per_seed.items()},
+    }
+
+
+def test_teacher_headroom_is_paired_with_the_backbone_and_judged_at_plus_30():
+    rows = rows_doc([9.0, 10.0, 11.0])
+    report, judged = headroom_lines(headroom_doc([31.0, 32.0, 33.0]), rows)
+    assert report["met"] is None and report["value"] == "63.0 / 10.0"  # twins / plain means
+    assert judged["measurement"] == "IR teacher IR->twins R1 (val ids) - Backbone R1"
+    assert judged["target"] == ">= +30, CI above 0" and judged["seeds"] == 3
+    assert judged["value"].startswith("+32.0 [") and judged["met"] is True
+    # the verdict flips when the paired mean crosses +30
+    below = headroom_lines(headroom_doc([29.0, 29.5, 29.9]), rows)[1]
+    assert below["value"].startswith("+29.5 [") and below["met"] is False
+    just = headroom_lines(headroom_doc([29.0, 30.0, 31.0]), rows)[1]
+    assert just["value"].startswith("+30.0 [") and just["met"] is True
+    # the direction: the teacher's twins below the Backbone (a swapped pair would read +32)
+    lost = headroom_lines(headroom_doc([-31.0, -32.0, -33.0]), rows)[1]
+    assert lost["value"].startswith("-32.0") and lost["met"] is False
+    # the interval is that of the per-seed differences (31, 32, 33): Student-t with 2 dof
+    ci = judged["value"].split("[")[1]
+    assert ci == "+29.5, +34.5]"
+
+
+def test_teacher_headroom_needs_the_rows_data_and_their_teachers():
+    rows = rows_doc([9.0, 10.0, 11.0])
+    with pytest.raises(ValueError, match="data.world='v3' but the rows of data.world='v4'"):
+        headroom_lines(headroom_doc([31.0] * 3, world="v3"), rows)
+    with pytest.raises(ValueError, match="data.split='test'"):
+        headroom_lines(headroom_doc([31.0] * 3, split="test"), rows)
+    with pytest.raises(ValueError, match="seed 1: the teacher headroom scored teacher-other"):
+        headroom_lines(headroom_doc([31.0] * 3, runs={1: "teacher-other"}), rows)
+
+
+def test_the_table_keeps_the_probe_row_and_adds_the_teacher_rows():
+    probe, rows = probe_doc(), rows_doc([9.0, 10.0, 11.0])
+    table = calibration_table(probe, rows, headroom_doc([31.0, 32.0, 33.0]))
+    assert table[:-2] == calibration_table(probe, rows)  # the probe's IR->twins row stays
+    assert any(x["measurement"].startswith("probe IR->twins") for x in table)
+    text = format_table(table)
+    assert "| IR teacher IR->twins R1 (val ids) - Backbone R1 | >= +30, CI above 0 |" in text
+    assert text.splitlines()[-1].endswith("| 3 | met |")
+    missed = format_table(calibration_table(probe, rows, headroom_doc([20.0, 21.0, 22.0])))
+    assert missed.splitlines()[-1].endswith("| 3 | MISSED |")
 
 
 def test_worlds_must_agree_and_rows_must_exist():

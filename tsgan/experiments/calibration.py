@@ -35,6 +35,7 @@ from ..data.protocols import seeded_draw, sysu_protocol
 from ..data.records import CrossModalityDataset, Sample
 from ..data.sysu import list_images
 from ..eval import euclidean_distance, evaluate_rank
+from ..eval.twin_gallery import TWINS
 from ..eval.twins import load_twins
 
 SETTINGS = {
@@ -42,7 +43,7 @@ SETTINGS = {
     "IR->IR": ((3,), (6,), "regdb"),
     "IR->RGB": ((3, 6), (1, 2, 4, 5), "sysu"),
 }
-TWIN_SETTING = "IR->twins"  # IR->RGB, each RGB gallery picture replaced by its IR twin
+TWIN_SETTING = TWINS  # IR->RGB, each RGB gallery picture replaced by its IR twin
 PROBE_BUDGET = {"size": (64, 32), "epochs": 30, "batch_size": 64, "lr": 3e-3, "width": 32}
 
 

@@ -9,7 +9,12 @@ measured, from two committed results files, without training anything.
   twins-no-ts data.split=val ...``: never a GAN row): the oracle (true IR twins as X_I', the TS
   losses at the oracle weight) minus the Backbone, target >= +8 R1 with the paired 95 % CI above
   zero (faithful pairs carry what labels alone do not, as in SYSU-MM01); twins without the TS
-  losses minus the Backbone is reported beside it, without a target.
+  losses minus the Backbone is reported beside it, without a target;
+* optionally the IR teacher's headroom (:mod:`tsgan.experiments.teacher_headroom`, written by
+  ``bench_calibration.py --teacher-headroom``): the IR teacher of each seed scored on IR queries
+  against the IR twins of the RGB gallery, minus the Backbone row's R1 of the same seed (the
+  Backbone starts from that teacher), target >= +30 R1 with the paired 95 % CI above zero (the
+  probe's ``IR->twins`` stays beside it).
 
 Used by ``benchmarks/bench_calibration.py --table`` and notebook 01. The probe's own summary over
 its seeds (:func:`probe_summary`) and the merge of probe results trained in separate processes or
@@ -23,12 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from ..eval.twin_gallery import PLAIN, TWINS
+from ..stats import paired_difference
 from .calibration import TWIN_SETTING
 
 # the probe's targets (R1 as a fraction), mirroring SYSU-MM01's published ratios
 TARGETS = {"RGB->RGB": (0.85, 1.0), "IR->IR": (0.85, 1.0), "IR->RGB": (0.25, 0.55)}
 TWIN_HEADROOM = 0.30  # IR->twins R1 must exceed the mean IR->RGB R1 by this much (v4)
 ORACLE_GAIN = 8.0  # R1 points the oracle row must gain over the Backbone (paired mean)
+TEACHER_HEADROOM = 30.0  # R1 points the IR teacher's IR->twins must exceed the Backbone by
 ROW_PAIRS = (  # (a, b, target of a - b in R1 points or None: reported only)
     ("twins", "backbone", ORACLE_GAIN),
     ("twins-no-ts", "backbone", None),
@@ -141,15 +149,12 @@ def row_lines(rows: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
     for a, b, target in ROW_PAIRS:
         d = diffs[(a, b)]
-        ci = "" if d["ci"] is None else f" [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}]"
-        met = None
-        if target is not None:
-            met = d["mean"] >= target and d["ci"] is not None and d["ci"][0] > 0
+        met = None if target is None else paired_met(d, target)
         out.append(
             {
                 "measurement": f"{summary[a]['name']} - {summary[b]['name']}, R1",
                 "target": "reported" if target is None else f">= +{target:g}, CI above 0",
-                "value": f"{d['mean']:+.1f}{ci}",
+                "value": _diff_cell(d),
                 "met": met,
                 "seeds": len(d["seeds"]),
             }
@@ -157,16 +162,79 @@ def row_lines(rows: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def calibration_table(probe: Mapping[str, Any], rows: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The whole table: the probe's settings, then the data-only rows. Both files must describe
-    the same world (``data.world`` of the rows' config, ``world`` of the probe's provenance)."""
+def paired_met(diff: Mapping[str, Any], target: float) -> bool:
+    """A paired target: the mean difference at least ``target`` and its CI's low end above zero
+    (one seed, no interval: not met)."""
+    return diff["mean"] >= target and diff["ci"] is not None and diff["ci"][0] > 0
+
+
+def _diff_cell(diff: Mapping[str, Any]) -> str:
+    ci = "" if diff["ci"] is None else f" [{diff['ci'][0]:+.1f}, {diff['ci'][1]:+.1f}]"
+    return f"{diff['mean']:+.1f}{ci}"
+
+
+def headroom_lines(headroom: Mapping[str, Any], rows: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The IR teacher's scores (reported) and its ``IR->twins`` R1 minus the Backbone row's R1,
+    paired over the seeds both files have, judged against :data:`TEACHER_HEADROOM`. The files
+    must describe the same world and identities, and each seed's teacher must be the one the
+    Backbone row of that seed was trained from (when the rows record it)."""
+    data_h, data_r = headroom["config"]["data"], rows["config"]["data"]
+    for key in ("world", "split", "root", "synth_train_ids"):
+        if data_h.get(key) != data_r.get(key):
+            raise ValueError(
+                f"the teacher headroom results are of data.{key}={data_h.get(key)!r} but the "
+                f"rows of data.{key}={data_r.get(key)!r}"
+            )
+    backbone = {
+        r["seed"]: r for r in rows["records"] if r["row"] == "backbone" and not r.get("reranked")
+    }
+    per_seed = {int(s): r for s, r in headroom["per_seed"].items()}
+    for seed in sorted(set(per_seed) & set(backbone)):
+        taught = (backbone[seed].get("teacher") or {}).get("run")
+        scored = per_seed[seed]["teacher"]["run"]
+        if taught is not None and taught != scored:
+            raise ValueError(
+                f"seed {seed}: the teacher headroom scored {scored} but the Backbone row was "
+                f"trained from {taught}; score the rows' teachers (same config and seed)"
+            )
+    twins = {s: r[TWINS]["R1"] for s, r in per_seed.items()}
+    diff = paired_difference(twins, {s: r["R1"] for s, r in backbone.items()})
+    summary, ids = headroom["summary"], f"{data_h['split']} ids"
+    return [
+        {
+            "measurement": f"IR teacher R1 ({ids}, chance {summary[TWINS]['chance_R1']:.1f}): "
+            f"{TWINS} / {PLAIN}",
+            "target": "-",
+            "value": f"{summary[TWINS]['R1']['mean']:.1f} / {summary[PLAIN]['R1']['mean']:.1f}",
+            "met": None,
+            "seeds": len(summary["seeds"]),
+        },
+        {
+            "measurement": f"IR teacher {TWINS} R1 ({ids}) - Backbone R1",
+            "target": f">= +{TEACHER_HEADROOM:g}, CI above 0",
+            "value": _diff_cell(diff),
+            "met": paired_met(diff, TEACHER_HEADROOM),
+            "seeds": len(diff["seeds"]),
+        },
+    ]
+
+
+def calibration_table(
+    probe: Mapping[str, Any],
+    rows: Mapping[str, Any],
+    headroom: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The whole table: the probe's settings, then the data-only rows, then (given the teacher
+    headroom results) the IR teacher's headroom. The files must describe the same world (``data.
+    world`` of the rows' config, ``world`` of the probe's provenance)."""
     world_probe = probe["provenance"].get("world", "v3")
     world_rows = rows["config"]["data"].get("world", "v3")
     if world_probe != world_rows:
         raise ValueError(
             f"the probe results are of world {world_probe} but the rows of world {world_rows}"
         )
-    return probe_lines(probe) + row_lines(rows)
+    extra = headroom_lines(headroom, rows) if headroom is not None else []
+    return probe_lines(probe) + row_lines(rows) + extra
 
 
 def format_table(lines: list[dict[str, Any]]) -> str:
