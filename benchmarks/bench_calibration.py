@@ -305,6 +305,8 @@ def teacher_headroom(args: argparse.Namespace) -> None:
             check_output_file(out, "--out", "teacher-headroom.json")
     except (KeyError, ValueError) as err:
         user_error(err.args[0] if isinstance(err, KeyError) else err)
+    if len(set(args.seeds)) != len(args.seeds):
+        user_error(f"--seeds names a seed twice: {args.seeds}")
     start = time.perf_counter()
     try:
         doc = run_teacher_headroom(base, args.seeds, cached_only=args.cached_only, progress=False)
@@ -315,9 +317,9 @@ def teacher_headroom(args: argparse.Namespace) -> None:
         f"world {args.world} at {root}, {base.data.split} identities, preset {base.name}: the IR "
         "teacher of each seed, R1 / mAP (%)"
     )
-    for seed, r in doc["per_seed"].items():
+    for r in doc["records"]:
         print(
-            f"seed {seed} ({r['teacher']['run']}): {PLAIN} {r[PLAIN]['R1']:.1f} / "
+            f"seed {r['seed']} ({r['run']}): {PLAIN} {r[PLAIN]['R1']:.1f} / "
             f"{r[PLAIN]['mAP']:.1f}, {TWINS} {r[TWINS]['R1']:.1f} / {r[TWINS]['mAP']:.1f}"
         )
     summary = doc["summary"]

@@ -103,18 +103,19 @@ def test_probe_lines_judge_each_range():
 def headroom_doc(gains, plain=10.0, world="v4", split="val", runs=None):
     """The IR teacher of seed s: IR->twins R1 = the Backbone's (30 + s) + gains[s], IR->RGB R1
     ``plain`` (far below: a row reading IR->RGB instead would miss)."""
-    per_seed = {
-        s: {
+    records = [
+        {
+            "seed": s,
+            "run": (runs or {}).get(s, f"teacher-cpu-{s}"),
             TWINS: {"R1": 30.0 + s + g, "mAP": 50.0, "chance": 2.0},
             PLAIN: {"R1": plain, "mAP": 12.0, "chance": 2.0},
-            "teacher": {"run": (runs or {}).get(s, f"teacher-cpu-{s}")},
         }
         for s, g in enumerate(gains)
-    }
+    ]
     return {
         "config": {"data": {"world": world, "split": split}},
-        "summary": headroom_summary(per_seed),
-        "per_seed": {str(s): r for s, r in per_seed.items()},
+        "summary": headroom_summary(records),
+        "records": records,
     }
 
 

@@ -65,8 +65,8 @@ def test_each_seed_scores_its_own_teacher_both_ways(trained):
         cfg = teacher_config(base, seed)
         assert cfg.train.seed == seed
         run = cached_run(cfg, "teacher")
-        got = doc["per_seed"][str(seed)]
-        assert got["teacher"]["run"] == run.path.name and got["teacher"]["provenance"]
+        got = doc["records"][seed]
+        assert got["seed"] == seed and got["run"] == run.path.name and got["provenance"]
         runs.add(run.path.name)
         # the teacher of this seed, scored by the evaluator directly: the same numbers, in %
         want = evaluate_twin_gallery(load_backbone(run.final)[0].features, cfg, progress=False)
@@ -78,7 +78,7 @@ def test_each_seed_scores_its_own_teacher_both_ways(trained):
             )
     assert len(runs) == 2  # two seeds, two teachers
     summary = doc["summary"]
-    r1 = {name: [doc["per_seed"][s][name]["R1"] for s in ("0", "1")] for name in (PLAIN, TWINS)}
+    r1 = {name: [r[name]["R1"] for r in doc["records"]] for name in (PLAIN, TWINS)}
     assert summary[TWINS]["R1"]["mean"] == pytest.approx(sum(r1[TWINS]) / 2)
     diff = summary[f"{TWINS} - {PLAIN}"]["R1"]
     assert diff["diffs"] == pytest.approx([t - p for t, p in zip(r1[TWINS], r1[PLAIN])])
@@ -113,12 +113,11 @@ def test_bench_writes_the_results_of_the_cached_teachers(trained, tmp_path):
     written = load_headroom(out)
     assert written["trained"] == [] and written["seeds"] == [0, 1]
     assert "--cached-only" in written["command"] and written["wall_time_s"] > 0
-    for seed in ("0", "1"):
+    for got, want in zip(written["records"], doc["records"], strict=True):
+        assert got["seed"] == want["seed"] and got["run"] == want["run"]
         for name in (PLAIN, TWINS):
-            assert written["per_seed"][seed][name]["R1"] == pytest.approx(
-                doc["per_seed"][seed][name]["R1"]
-            )
-        assert f"seed {seed} ({doc['per_seed'][seed]['teacher']['run']})" in done.stdout
+            assert got[name]["R1"] == pytest.approx(want[name]["R1"])
+        assert f"seed {got['seed']} ({got['run']})" in done.stdout
 
 
 def test_bench_cached_only_with_a_missing_teacher_exits_2_in_one_line(trained, tmp_path):
@@ -136,6 +135,8 @@ def test_bench_cached_only_with_a_missing_teacher_exits_2_in_one_line(trained, t
     bad = _bench("--seeds", "0", "--out", str(out), "data.nonsense=1", env_runs=tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
     assert bad.stderr.startswith("error: ") and out.read_text() == "kept\n"
+    twice = _bench("--seeds", "0", "0", "--out", str(out), *over, env_runs=tmp_path)
+    assert twice.returncode == 2 and twice.stderr == "error: --seeds names a seed twice: [0, 0]\n"
 
 
 def test_load_headroom_names_a_file_of_another_kind(tmp_path):

@@ -188,10 +188,10 @@ def headroom_lines(headroom: Mapping[str, Any], rows: Mapping[str, Any]) -> list
     backbone = {
         r["seed"]: r for r in rows["records"] if r["row"] == "backbone" and not r.get("reranked")
     }
-    per_seed = {int(s): r for s, r in headroom["per_seed"].items()}
+    per_seed = {r["seed"]: r for r in headroom["records"]}
     for seed in sorted(set(per_seed) & set(backbone)):
         taught = (backbone[seed].get("teacher") or {}).get("run")
-        scored = per_seed[seed]["teacher"]["run"]
+        scored = per_seed[seed]["run"]
         if taught is not None and taught != scored:
             raise ValueError(
                 f"seed {seed}: the teacher headroom scored {scored} but the Backbone row was "

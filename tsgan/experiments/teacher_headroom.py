@@ -13,8 +13,9 @@ the same teacher (``model.student_init=teacher``), so the comparison is paired o
 config (the teacher the ablation's rows of that seed use: its key covers the data and the
 teacher's own fields only), or trains it unless ``cached_only``, scores it ``IR->RGB`` and
 ``IR->twins`` on the same trials of the config's split, and returns the results document: header
-(command, git, machine), config, per-seed numbers (%) with the teacher run and its provenance,
-summary (mean and 95 % CI of each setting, and the paired ``IR->twins - IR->RGB``).
+(command, git, machine), config, one record per seed (its numbers in %, the teacher run, its key
+and provenance), summary (mean and 95 % CI of each setting, and the paired ``IR->twins -
+IR->RGB``).
 ``benchmarks/bench_calibration.py --teacher-headroom`` writes it.
 """
 
@@ -55,31 +56,33 @@ def missing_teachers(base: Config, seeds: Sequence[int]) -> dict[int, Path]:
 
 
 def score_teacher(cfg: Config, progress: bool = True) -> dict[str, Any]:
-    """The cached teacher of ``cfg`` (trained first when missing) scored ``IR->RGB`` and
-    ``IR->twins`` (R1, mAP, mINP, chance in %; per-trial R1 and mAP), with its run."""
+    """The record of the cached teacher of ``cfg`` (trained first when missing): its seed, run,
+    run key and provenance, and its ``IR->RGB`` and ``IR->twins`` scores (R1, mAP, mINP, chance
+    in %; per-trial R1 and mAP)."""
     final = get_or_train_teacher(cfg)
     run = cached_run(cfg, "teacher")
     teacher = load_backbone(final, resolve_device(cfg.train.device))[0]
     scores = evaluate_twin_gallery(teacher.features, cfg, progress)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {
+        "seed": cfg.train.seed,
+        "run": run.path.name,
+        "run_key": run_key(cfg, "teacher"),
+        "provenance": session_summaries(run.path),
+    }
     for name in (PLAIN, TWINS):
         s = scores[name]
         out[name] = {k: percent(s[k]) for k in ("R1", "mAP", "mINP", "chance")}
         out[name]["per_trial"] = [
             {"trial": t["trial"], **{m: percent(t[m]) for m in METRICS}} for t in s["per_trial"]
         ]
-    out["teacher"] = {
-        "run": run.path.name,
-        "run_key": run_key(cfg, "teacher"),
-        "provenance": session_summaries(run.path),
-    }
     out["counts"] = {k: scores[k] for k in ("trials", "queries", "gallery_pictures")}
     return out
 
 
-def headroom_summary(per_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
-    """Over the seeds: mean, sd and 95 % CI (:func:`tsgan.stats.mean_ci`) of R1 and mAP in each
-    setting, chance R1, and the paired ``IR->twins - IR->RGB`` of each metric."""
+def headroom_summary(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Over the records' seeds: mean, sd and 95 % CI (:func:`tsgan.stats.mean_ci`) of R1 and mAP
+    in each setting, chance R1, and the paired ``IR->twins - IR->RGB`` of each metric."""
+    per_seed = {r["seed"]: r for r in records}
     seeds = sorted(per_seed)
     out: dict[str, Any] = {"seeds": seeds}
     for name in (PLAIN, TWINS):
@@ -100,8 +103,8 @@ def run_teacher_headroom(
     """Score the teacher of every seed; the results document (module docstring). With
     ``cached_only``, a seed whose teacher is not in the run cache raises
     :class:`MissingTeacherError` before anything is scored."""
-    if not seeds:
-        raise ValueError("the teacher headroom needs at least one seed")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"the teacher headroom needs distinct seeds, got {list(seeds)}")
     missing = missing_teachers(base, seeds)
     if cached_only and missing:
         where = ", ".join(f"seed {s}: {p}" for s, p in missing.items())
@@ -109,7 +112,7 @@ def run_teacher_headroom(
             f"no trained teacher in the run cache for {where}; run without --cached-only to "
             "train it, or leave the seed out"
         )
-    per_seed = {s: score_teacher(teacher_config(base, s), progress) for s in seeds}
+    records = [score_teacher(teacher_config(base, s), progress) for s in seeds]
     return {
         **results_header(RESULTS_FORMAT),
         "preset": base.name,
@@ -128,8 +131,8 @@ def run_teacher_headroom(
             "units": "percent",
         },
         "trained": sorted(missing),
-        "summary": headroom_summary(per_seed),
-        "per_seed": {str(s): r for s, r in per_seed.items()},
+        "summary": headroom_summary(records),
+        "records": records,
     }
 
 
