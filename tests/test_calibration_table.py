@@ -244,3 +244,24 @@ def test_bench_calibration_merge_writes_the_united_file(tmp_path):
         cwd=ROOT,
     )
     assert wrong.returncode == 2 and "error: the files hold world v4, not v3" in wrong.stderr
+
+
+def test_the_committed_v4_files_give_the_teacher_row():
+    """The committed teacher headroom of v4 pairs each seed's teacher with the Backbone row trained
+    from it, and the row is judged from the records (what --table and the docs quote)."""
+    from tsgan.experiments.ablate_report import load_results
+    from tsgan.experiments.teacher_headroom import load_headroom
+
+    val = ROOT / "results" / "validation"
+    headroom = load_headroom(val / "teacher-headroom-v4.json")
+    rows = load_results(val / "world-v4.json")
+    assert headroom["seeds"] == [0, 1, 2, 3, 4] and headroom["trained"] == []
+    assert headroom["git"]["dirty"] is False and "--cached-only" in headroom["command"]
+    report, judged = headroom_lines(headroom, rows)
+    backbone = {r["seed"]: r["R1"] for r in rows["records"] if r["row"] == "backbone"}
+    diffs = [r[TWINS]["R1"] - backbone[r["seed"]] for r in headroom["records"]]
+    assert judged["value"].startswith(f"{statistics.mean(diffs):+.1f} [")
+    assert judged["met"] is True and judged["seeds"] == 5
+    docs = " ".join((ROOT / "docs" / "ARCHITECTURE.md").read_text().split())
+    row = "| IR teacher IR->twins - Backbone, R1 (paired by seed) | >= +30, CI above 0 |"
+    assert f"{row} {judged['value']} | 5 |" in docs
