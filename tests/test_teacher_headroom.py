@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from tsgan.config import get_config
 from tsgan.engine.checkpoint import load_backbone
@@ -94,7 +95,9 @@ def test_cached_only_refuses_a_missing_teacher_before_scoring(trained):
 
 
 def _bench(*args, env_runs):
-    env = {**os.environ, "TSGAN_RUNS": str(env_runs), "OMP_NUM_THREADS": "1"}
+    # this process's thread count: the benchmark's features are then those computed here
+    threads = str(torch.get_num_threads())
+    env = {**os.environ, "TSGAN_RUNS": str(env_runs), "OMP_NUM_THREADS": threads}
     return subprocess.run(
         [sys.executable, str(BENCH), "--world", "v3", "--teacher-headroom", *args],
         capture_output=True,
