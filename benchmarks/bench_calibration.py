@@ -162,6 +162,10 @@ def main() -> None:
     args = parser.parse_intermixed_args()
     if not args.teacher_headroom and (args.cached_only or args.overrides):
         parser.error("--cached-only and config overrides belong to --teacher-headroom")
+    if args.headroom is not None and not args.table:
+        parser.error("--headroom belongs to --table")
+    if args.teacher_headroom and (args.table or args.merge):
+        parser.error("--teacher-headroom, --table and --merge are separate modes: choose one")
     if args.table:
         return print_table(parser, args)
     if args.merge:
