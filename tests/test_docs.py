@@ -200,6 +200,19 @@ def test_readme_ablation_table_is_the_committed_results_file():
     assert block != readme_ablation_block(doc)
 
 
+def test_readme_v4_table_is_the_committed_v4_results_file():
+    """README's table of the same recipe in world v4 is results/ablation_cpu_v4.json's summary."""
+    from tsgan.experiments.ablate_report import format_markdown, load_results
+
+    readme = (ROOT / "README.md").read_text()
+    start, end = "<!-- ablation-v4:start -->\n", "\n<!-- ablation-v4:end -->"
+    block = readme.split(start, 1)[1].split(end, 1)[0]
+    doc = load_results(ROOT / "results" / "ablation_cpu_v4.json")
+    assert block == format_markdown(doc["summary"])
+    doc["summary"][0]["mean"]["R1"] += 0.1  # mutation: one changed digit no longer matches
+    assert block != format_markdown(doc["summary"])
+
+
 def test_teaching_kit_tables_match_the_course_registry():
     """Each notebook section of docs/TEACHING.md's instructor kit lists exactly the exercises of
     tsgan.assignments.course with their kind, minutes and points, and has objectives and

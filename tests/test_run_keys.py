@@ -5,7 +5,8 @@ row (``ROWS`` and ``DECISION_ROWS``, seeds 0 and 1 on the cpu preset, seed 0 on 
 preset), every validation setting, the notebooks' configs and the CycleGAN demo's run. It was
 written by ``python tests/test_run_keys.py --write`` before the config's field metadata became the
 one definition of a run, and must only be rewritten on purpose (a change that moves keys retrains
-every cached run; say so in the commit). The committed ``results/ablation_cpu.json`` is checked
+every cached run; say so in the commit). The committed ``results/ablation_cpu.json`` (and
+``results/ablation_cpu_v4.json``) is checked
 against the code directly: each record's ``run_key`` (and its teacher's) must be what the code
 computes for that row, seed and the document's config, as ``ablate --recheck`` requires.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+import pytest
 
 from tsgan.config import from_dict, get_config
 from tsgan.experiments.ablate import DECISION_ROWS, ROWS, select_rows
@@ -86,9 +89,11 @@ def test_pinned_keys_tell_runs_apart():
     assert len(distinct) == len(rows) - 2
 
 
-def test_committed_ablation_keys_are_todays():
-    """``results/ablation_cpu.json`` names its runs by keys this code still computes."""
-    doc = load_results(REPO_ROOT / "results" / "ablation_cpu.json")
+@pytest.mark.parametrize("name", ["ablation_cpu.json", "ablation_cpu_v4.json"])
+def test_committed_ablation_keys_are_todays(name):
+    """``results/ablation_cpu.json`` (and the same recipe in world v4) names its runs by keys this
+    code still computes."""
+    doc = load_results(REPO_ROOT / "results" / name)
     base = from_dict(doc["config"])
     assert doc["records"]
     for record in doc["records"]:
